@@ -1,0 +1,677 @@
+// The only C in uring: create and map a ring, enter it, register with it,
+// resolve buffer addresses, and wake JavaScript when completions may be ready.
+// Everything else (SQE layout, index arithmetic, every prep) lives in
+// TypeScript over the memory mapped here.
+//
+// Conventions: system calls return their result or -errno as a JS number and
+// never throw; only misuse of this API from JavaScript (a wrong argument type)
+// throws, and src/native.ts validates before calling, so that should not
+// happen. The uapi header here may be older than the running kernel: newer
+// constants are passed in from TypeScript as plain numbers.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <linux/time_types.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <uv.h>
+
+#ifndef IORING_ENTER_EXT_ARG
+#define IORING_ENTER_EXT_ARG (1U << 3)
+#endif
+#ifndef IORING_SETUP_CQE32
+#define IORING_SETUP_CQE32 (1U << 11)
+#endif
+#ifndef IORING_SETUP_SQE128
+#define IORING_SETUP_SQE128 (1U << 10)
+#endif
+#ifndef IORING_SETUP_NO_SQARRAY
+#define IORING_SETUP_NO_SQARRAY (1U << 16)
+#endif
+#ifndef IORING_REGISTER_SYNC_CANCEL
+#define IORING_REGISTER_SYNC_CANCEL 24
+#endif
+#define URING_ASYNC_CANCEL_ALL (1U << 0)
+#define URING_ASYNC_CANCEL_ANY (1U << 2)
+
+#define CHECK(call)                                                            \
+  do {                                                                         \
+    if ((call) != napi_ok) return NULL;                                        \
+  } while (0)
+#define CHECKP(ptr)                                                            \
+  do {                                                                         \
+    if ((ptr) == NULL) return NULL;                                            \
+  } while (0)
+
+static int sys_setup(unsigned entries, struct io_uring_params *p) {
+  int r = (int)syscall(__NR_io_uring_setup, entries, p);
+  return r < 0 ? -errno : r;
+}
+
+static int sys_enter(int fd, unsigned submit, unsigned min, unsigned flags,
+                     void *arg, size_t argsz) {
+  int r = (int)syscall(__NR_io_uring_enter, fd, submit, min, flags, arg, argsz);
+  return r < 0 ? -errno : r;
+}
+
+static int sys_register(int fd, unsigned op, void *arg, unsigned nr) {
+  int r = (int)syscall(__NR_io_uring_register, fd, op, arg, nr);
+  return r < 0 ? -errno : r;
+}
+
+static napi_value num(napi_env env, double v) {
+  napi_value r;
+  if (napi_create_double(env, v, &r) != napi_ok) return NULL;
+  return r;
+}
+
+static napi_value int32(napi_env env, int32_t v) {
+  napi_value r;
+  if (napi_create_int32(env, v, &r) != napi_ok) return NULL;
+  return r;
+}
+
+static int set_u32(napi_env env, napi_value obj, const char *key, uint32_t v) {
+  napi_value x;
+  if (napi_create_uint32(env, v, &x) != napi_ok) return -1;
+  return napi_set_named_property(env, obj, key, x) == napi_ok ? 0 : -1;
+}
+
+static uint32_t opt_u32(napi_env env, napi_value obj, const char *key) {
+  bool has = false;
+  napi_value v;
+  napi_valuetype t;
+  uint32_t out = 0;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return 0;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return 0;
+  napi_get_value_uint32(env, v, &out);
+  return out;
+}
+
+// Resolve the address and length of any binary view. V8 keeps small typed
+// arrays on its moving heap; asking for the underlying ArrayBuffer moves the
+// bytes off-heap for good, so the address returned here stays valid for as
+// long as the buffer is alive and not detached.
+static int view_info(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is;
+  napi_value ab = NULL;
+  *data = NULL;
+  *len = 0;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t length, offset;
+    if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok)
+      return -1;
+    size_t elem = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: elem = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+      default: elem = 1;
+    }
+    *len = length * elem;
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    size_t offset;
+    if (napi_get_dataview_info(env, v, len, data, &ab, &offset) != napi_ok) return -1;
+  } else if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    ab = v;
+    if (napi_get_arraybuffer_info(env, v, data, len) != napi_ok) return -1;
+  } else {
+    return -1;
+  }
+  if (ab) {
+    bool detached = false;
+    if (napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && detached) return -2;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Rings.
+//
+// One record per ring, shared by the handle and the three external
+// ArrayBuffers over the mappings. The mappings go away either on an explicit
+// close() (which first detaches the ArrayBuffers, so JavaScript can never read
+// unmapped memory: a detached view reads as empty) or when the handle and all
+// three buffers have been collected. The record itself is freed when the last
+// of the four is finalized.
+
+typedef struct {
+  int fd;
+  int closed;
+  int refs;
+  void *sq_ptr;
+  size_t sq_len;
+  void *cq_ptr; // == sq_ptr with IORING_FEAT_SINGLE_MMAP
+  size_t cq_len;
+  void *sqes_ptr;
+  size_t sqes_len;
+  napi_ref bufs[3];
+  napi_env env;
+} ring_t;
+
+static void ring_unmap(ring_t *r) {
+  if (r->closed) return;
+  r->closed = 1;
+  if (r->fd >= 0) {
+    // Cancel everything still in flight and wait for it (bounded), so the
+    // kernel is done with user memory before the ring goes away.
+    struct {
+      uint64_t addr;
+      int32_t fd;
+      uint32_t flags;
+      struct __kernel_timespec timeout;
+      uint8_t opcode;
+      uint8_t pad[7];
+      uint64_t pad2[3];
+    } reg;
+    memset(&reg, 0, sizeof reg);
+    reg.fd = -1;
+    reg.flags = URING_ASYNC_CANCEL_ANY | URING_ASYNC_CANCEL_ALL;
+    reg.timeout.tv_sec = 1;
+    sys_register(r->fd, IORING_REGISTER_SYNC_CANCEL, &reg, 1);
+  }
+  if (r->sqes_ptr) munmap(r->sqes_ptr, r->sqes_len);
+  if (r->cq_ptr && r->cq_ptr != r->sq_ptr) munmap(r->cq_ptr, r->cq_len);
+  if (r->sq_ptr) munmap(r->sq_ptr, r->sq_len);
+  r->sq_ptr = r->cq_ptr = r->sqes_ptr = NULL;
+  if (r->fd >= 0) close(r->fd);
+  r->fd = -1;
+}
+
+static void ring_cleanup_hook(void *arg) { ring_unmap((ring_t *)arg); }
+
+static void ring_unref(ring_t *r) {
+  if (--r->refs > 0) return;
+  if (!r->closed) {
+    napi_remove_env_cleanup_hook(r->env, ring_cleanup_hook, r);
+    ring_unmap(r);
+  }
+  free(r);
+}
+
+static void ring_buffer_finalize(napi_env env, void *data, void *hint) {
+  ring_unref((ring_t *)hint);
+}
+
+static void ring_handle_finalize(napi_env env, void *data, void *hint) {
+  ring_t *r = (ring_t *)data;
+  for (int i = 0; i < 3; i++) {
+    if (r->bufs[i]) napi_delete_reference(env, r->bufs[i]);
+    r->bufs[i] = NULL;
+  }
+  ring_unref(r);
+}
+
+static napi_value external_ab(napi_env env, ring_t *r, void *ptr, size_t len, int slot) {
+  napi_value ab;
+  r->refs++;
+  if (napi_create_external_arraybuffer(env, ptr, len, ring_buffer_finalize, r, &ab) != napi_ok) {
+    r->refs--;
+    return NULL;
+  }
+  napi_create_reference(env, ab, 0, &r->bufs[slot]);
+  return ab;
+}
+
+static napi_value offsets_object(napi_env env, const uint32_t *o, const char *const *names, int n) {
+  napi_value obj;
+  CHECK(napi_create_object(env, &obj));
+  for (int i = 0; i < n; i++)
+    if (set_u32(env, obj, names[i], o[i])) return NULL;
+  return obj;
+}
+
+// setup(entries, { flags, cqEntries, sqThreadIdle, sqThreadCpu, wqFd })
+//   -> -errno, or { fd, handle, flags, features, sqEntries, cqEntries,
+//                   sqOff, cqOff, sqRing, cqRing, sqes }
+static napi_value Setup(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t entries = 0;
+  struct io_uring_params p;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_uint32(env, argv[0], &entries));
+  memset(&p, 0, sizeof p);
+  if (argc > 1) {
+    p.flags = opt_u32(env, argv[1], "flags");
+    p.cq_entries = opt_u32(env, argv[1], "cqEntries");
+    p.sq_thread_idle = opt_u32(env, argv[1], "sqThreadIdle");
+    p.sq_thread_cpu = opt_u32(env, argv[1], "sqThreadCpu");
+    p.wq_fd = opt_u32(env, argv[1], "wqFd");
+  }
+  int fd = sys_setup(entries, &p);
+  if (fd < 0) return int32(env, fd);
+
+  ring_t *r = calloc(1, sizeof *r);
+  if (!r) {
+    close(fd);
+    return int32(env, -ENOMEM);
+  }
+  r->fd = fd;
+  r->env = env;
+  size_t cqe_size = (p.flags & IORING_SETUP_CQE32) ? 32 : 16;
+  size_t sqe_size = (p.flags & IORING_SETUP_SQE128) ? 128 : 64;
+  // Without the SQ index array (NO_SQARRAY) the kernel reports array = 0.
+  r->sq_len = (size_t)p.sq_off.array + p.sq_entries * sizeof(uint32_t);
+  r->cq_len = (size_t)p.cq_off.cqes + p.cq_entries * cqe_size;
+  r->sqes_len = p.sq_entries * sqe_size;
+  int single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
+  if (single) {
+    if (r->cq_len > r->sq_len) r->sq_len = r->cq_len;
+    r->cq_len = r->sq_len;
+  }
+  int err = 0;
+  r->sq_ptr = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                   IORING_OFF_SQ_RING);
+  if (r->sq_ptr == MAP_FAILED) {
+    err = -errno;
+    r->sq_ptr = NULL;
+    goto fail;
+  }
+  if (single) {
+    r->cq_ptr = r->sq_ptr;
+  } else {
+    r->cq_ptr = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                     IORING_OFF_CQ_RING);
+    if (r->cq_ptr == MAP_FAILED) {
+      err = -errno;
+      r->cq_ptr = NULL;
+      goto fail;
+    }
+  }
+  r->sqes_ptr = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                     IORING_OFF_SQES);
+  if (r->sqes_ptr == MAP_FAILED) {
+    err = -errno;
+    r->sqes_ptr = NULL;
+    goto fail;
+  }
+
+  napi_value out, handle, v;
+  CHECK(napi_create_object(env, &out));
+  r->refs = 1;
+  CHECK(napi_create_external(env, r, ring_handle_finalize, NULL, &handle));
+  napi_add_env_cleanup_hook(env, ring_cleanup_hook, r);
+  CHECK(napi_set_named_property(env, out, "handle", handle));
+  set_u32(env, out, "fd", (uint32_t)fd);
+  set_u32(env, out, "flags", p.flags);
+  set_u32(env, out, "features", p.features);
+  set_u32(env, out, "sqEntries", p.sq_entries);
+  set_u32(env, out, "cqEntries", p.cq_entries);
+  static const char *const sq_names[] = {"head", "tail", "ringMask", "ringEntries",
+                                         "flags", "dropped", "array"};
+  static const char *const cq_names[] = {"head", "tail", "ringMask", "ringEntries",
+                                         "overflow", "cqes", "flags"};
+  uint32_t sqo[7] = {p.sq_off.head, p.sq_off.tail, p.sq_off.ring_mask, p.sq_off.ring_entries,
+                     p.sq_off.flags, p.sq_off.dropped, p.sq_off.array};
+  uint32_t cqo[7] = {p.cq_off.head, p.cq_off.tail, p.cq_off.ring_mask, p.cq_off.ring_entries,
+                     p.cq_off.overflow, p.cq_off.cqes, p.cq_off.flags};
+  CHECKP(v = offsets_object(env, sqo, sq_names, 7));
+  CHECK(napi_set_named_property(env, out, "sqOff", v));
+  CHECKP(v = offsets_object(env, cqo, cq_names, 7));
+  CHECK(napi_set_named_property(env, out, "cqOff", v));
+  CHECKP(v = external_ab(env, r, r->sq_ptr, r->sq_len, 0));
+  CHECK(napi_set_named_property(env, out, "sqRing", v));
+  // With a single mapping the CQ view is a second ArrayBuffer over the same
+  // memory, so JavaScript can treat the two rings alike.
+  CHECKP(v = external_ab(env, r, r->cq_ptr, r->cq_len, 1));
+  CHECK(napi_set_named_property(env, out, "cqRing", v));
+  CHECKP(v = external_ab(env, r, r->sqes_ptr, r->sqes_len, 2));
+  CHECK(napi_set_named_property(env, out, "sqes", v));
+  return out;
+
+fail:
+  ring_unmap(r);
+  free(r);
+  return int32(env, err);
+}
+
+static ring_t *get_ring(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "Expected a ring handle");
+    return NULL;
+  }
+  return (ring_t *)data;
+}
+
+// close(handle): detach the views, cancel what is in flight, unmap, close the
+// fd. Idempotent.
+static napi_value Close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t *r = get_ring(env, argv[0]);
+  if (!r) return NULL;
+  if (!r->closed) {
+    for (int i = 0; i < 3; i++) {
+      napi_value ab;
+      if (r->bufs[i] && napi_get_reference_value(env, r->bufs[i], &ab) == napi_ok && ab)
+        napi_detach_arraybuffer(env, ab);
+    }
+    napi_remove_env_cleanup_hook(env, ring_cleanup_hook, r);
+    ring_unmap(r);
+  }
+  return NULL;
+}
+
+// enter(fd, toSubmit, minComplete, flags, timeoutNs?) -> result or -errno.
+// With a timeout, the wait is bounded through IORING_ENTER_EXT_ARG.
+static napi_value Enter(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd;
+  uint32_t submit, min, flags;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_uint32(env, argv[1], &submit));
+  CHECK(napi_get_value_uint32(env, argv[2], &min));
+  CHECK(napi_get_value_uint32(env, argv[3], &flags));
+  if (argc > 4) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[4], &t));
+    if (t == napi_number) {
+      double ns;
+      CHECK(napi_get_value_double(env, argv[4], &ns));
+      if (ns < 0) ns = 0;
+      struct __kernel_timespec ts;
+      ts.tv_sec = (long long)(ns / 1e9);
+      ts.tv_nsec = (long long)(ns - (double)ts.tv_sec * 1e9);
+      struct io_uring_getevents_arg arg;
+      memset(&arg, 0, sizeof arg);
+      arg.ts = (uint64_t)(uintptr_t)&ts;
+      return int32(env, sys_enter(fd, submit, min, flags | IORING_ENTER_EXT_ARG, &arg, sizeof arg));
+    }
+  }
+  return int32(env, sys_enter(fd, submit, min, flags, NULL, 0));
+}
+
+// register(fd, op, arg, nr) -> result or -errno. arg is null, a binary view
+// (its address is passed), or a number passed as is.
+static napi_value Register(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd;
+  uint32_t op, nr = 0;
+  void *arg = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_uint32(env, argv[1], &op));
+  if (argc > 3) CHECK(napi_get_value_uint32(env, argv[3], &nr));
+  if (argc > 2) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[2], &t));
+    if (t == napi_number) {
+      double d;
+      CHECK(napi_get_value_double(env, argv[2], &d));
+      arg = (void *)(uintptr_t)d;
+    } else if (t == napi_object) {
+      size_t len;
+      int rc = view_info(env, argv[2], &arg, &len);
+      if (rc == -2) return int32(env, -EFAULT);
+      if (rc < 0) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "Expected a binary view");
+        return NULL;
+      }
+    }
+  }
+  return int32(env, sys_register(fd, op, arg, nr));
+}
+
+// address(view) -> the address of its first byte as a number (x86-64 and
+// arm64 user addresses fit in 2^53), or -1 for a detached buffer. Throws a
+// TypeError for anything that is not a binary view.
+static napi_value Address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int rc = argc < 1 ? -1 : view_info(env, argv[0], &data, &len);
+  if (rc == -2) return num(env, -1);
+  if (rc < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "Expected a binary view");
+    return NULL;
+  }
+  return num(env, (double)(uintptr_t)data);
+}
+
+static void mapped_finalize(napi_env env, void *data, void *hint) {
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+// alignedAlloc(size) -> a zeroed, page-aligned ArrayBuffer (anonymous
+// mapping), or -errno. For provided-buffer rings and aligned I/O buffers.
+static napi_value AlignedAlloc(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ab;
+  double size;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_double(env, argv[0], &size));
+  if (size <= 0) return int32(env, -EINVAL);
+  size_t len = (size_t)size;
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return int32(env, -errno);
+  if (napi_create_external_arraybuffer(env, p, len, mapped_finalize, (void *)(uintptr_t)len,
+                                       &ab) != napi_ok) {
+    munmap(p, len);
+    return NULL;
+  }
+  return ab;
+}
+
+// eventfd() -> a non-blocking, close-on-exec eventfd, or -errno.
+static napi_value EventFd(napi_env env, napi_callback_info info) {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  return int32(env, fd < 0 ? -errno : fd);
+}
+
+// closeFd(fd) -> 0 or -errno.
+static napi_value CloseFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  return int32(env, close(fd) < 0 ? -errno : 0);
+}
+
+// ---------------------------------------------------------------------------
+// The wakeup: a libuv poll handle on the ring fd (readable when the CQ has
+// entries) or on an eventfd registered with the ring (needed with
+// DEFER_TASKRUN, where the ring fd never polls readable until task work is
+// run). Calls back into JavaScript through napi_make_callback, so promise
+// reactions and nextTicks run right after the callback, as for any Node I/O.
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb;
+  napi_ref resource;
+  napi_async_context actx;
+  int fd;
+  int is_eventfd;
+  int closing;   // uv_close called
+  int closed;    // close callback ran
+  int finalized; // JS handle collected
+} poller_t;
+
+static void poller_free_maybe(poller_t *p) {
+  if (p->closed && p->finalized) free(p);
+}
+
+static void poller_on_close(uv_handle_t *h) {
+  poller_t *p = (poller_t *)h->data;
+  p->closed = 1;
+  poller_free_maybe(p);
+}
+
+static void poller_stop(poller_t *p) {
+  if (p->closing) return;
+  p->closing = 1;
+  uv_poll_stop(&p->poll);
+  uv_close((uv_handle_t *)&p->poll, poller_on_close);
+}
+
+static void poller_release_js(napi_env env, poller_t *p) {
+  if (p->cb) napi_delete_reference(env, p->cb);
+  if (p->resource) napi_delete_reference(env, p->resource);
+  if (p->actx) napi_async_destroy(env, p->actx);
+  p->cb = p->resource = NULL;
+  p->actx = NULL;
+}
+
+// At environment teardown (a worker ending) the handle must be closed before
+// libuv's loop is; no JavaScript may run here.
+static void poller_cleanup_hook(void *arg) {
+  poller_t *p = (poller_t *)arg;
+  p->cb = p->resource = NULL; // freed with the environment
+  p->actx = NULL;
+  poller_stop(p);
+}
+
+static void poller_on_event(uv_poll_t *h, int status, int events) {
+  poller_t *p = (poller_t *)h->data;
+  if (p->closing || !p->cb) return;
+  if (p->is_eventfd) {
+    uint64_t v;
+    while (read(p->fd, &v, sizeof v) < 0 && errno == EINTR) {
+    }
+  }
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, res;
+  if (napi_get_reference_value(env, p->cb, &cb) == napi_ok && cb &&
+      napi_get_reference_value(env, p->resource, &recv) == napi_ok && recv) {
+    napi_status s = napi_make_callback(env, p->actx, recv, cb, 0, NULL, &res);
+    if (s == napi_pending_exception) {
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void poller_finalize(napi_env env, void *data, void *hint) {
+  poller_t *p = (poller_t *)data;
+  if (!p->closing) {
+    napi_remove_env_cleanup_hook(env, poller_cleanup_hook, p);
+    poller_release_js(env, p);
+    poller_stop(p);
+  }
+  p->finalized = 1;
+  poller_free_maybe(p);
+}
+
+// createPoller(fd, isEventfd, callback) -> handle; starts unref'd.
+static napi_value CreatePoller(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], handle, resource, name;
+  int32_t fd;
+  bool is_eventfd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_bool(env, argv[1], &is_eventfd));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  poller_t *p = calloc(1, sizeof *p);
+  if (!p) return int32(env, -ENOMEM);
+  p->env = env;
+  p->fd = fd;
+  p->is_eventfd = is_eventfd;
+  int rc = uv_poll_init(loop, &p->poll, fd);
+  if (rc < 0) {
+    free(p);
+    return int32(env, rc);
+  }
+  p->poll.data = p;
+  CHECK(napi_create_object(env, &resource));
+  CHECK(napi_create_string_utf8(env, "URING_POLL", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, resource, name, &p->actx));
+  CHECK(napi_create_reference(env, argv[2], 1, &p->cb));
+  CHECK(napi_create_reference(env, resource, 1, &p->resource));
+  rc = uv_poll_start(&p->poll, UV_READABLE, poller_on_event);
+  if (rc < 0) {
+    poller_release_js(env, p);
+    p->finalized = 1;
+    poller_stop(p);
+    return int32(env, rc);
+  }
+  uv_unref((uv_handle_t *)&p->poll);
+  napi_add_env_cleanup_hook(env, poller_cleanup_hook, p);
+  CHECK(napi_create_external(env, p, poller_finalize, NULL, &handle));
+  return handle;
+}
+
+static poller_t *get_poller(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "Expected a poller handle");
+    return NULL;
+  }
+  return (poller_t *)data;
+}
+
+// pollerRef(handle, bool): whether the poll handle keeps the loop alive.
+static napi_value PollerRef(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool ref;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = get_poller(env, argv[0]);
+  if (!p) return NULL;
+  CHECK(napi_get_value_bool(env, argv[1], &ref));
+  if (!p->closing) {
+    if (ref)
+      uv_ref((uv_handle_t *)&p->poll);
+    else
+      uv_unref((uv_handle_t *)&p->poll);
+  }
+  return NULL;
+}
+
+// pollerClose(handle): stop watching; idempotent.
+static napi_value PollerClose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = get_poller(env, argv[0]);
+  if (!p) return NULL;
+  if (!p->closing) {
+    napi_remove_env_cleanup_hook(env, poller_cleanup_hook, p);
+    poller_release_js(env, p);
+    poller_stop(p);
+  }
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"setup", NULL, Setup, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"enter", NULL, Enter, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"register", NULL, Register, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"address", NULL, Address, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"alignedAlloc", NULL, AlignedAlloc, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"eventfd", NULL, EventFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"createPoller", NULL, CreatePoller, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollerRef", NULL, PollerRef, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollerClose", NULL, PollerClose, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
+    return NULL;
+  napi_value ps;
+  if (napi_create_uint32(env, (uint32_t)sysconf(_SC_PAGESIZE), &ps) == napi_ok)
+    napi_set_named_property(env, exports, "pageSize", ps);
+  return exports;
+}

@@ -1,0 +1,125 @@
+// Every error uring throws is made here. Library errors carry a permanent
+// `code` (the message may change, the code never does); kernel errors become
+// Node-shaped system errors (`code`, `errno`, `syscall`, `path`).
+import { getSystemErrorMap } from 'node:util';
+
+const systemErrors: Map<number, [string, string]> = getSystemErrorMap();
+
+/** The symbolic name of an errno value (positive or negative), e.g. 'ENOENT'. */
+export function errnoName(errno: number): string {
+  const e = systemErrors.get(-Math.abs(errno));
+  return e ? e[0] : `E${Math.abs(errno)}`;
+}
+
+/** Node's description of an errno value, e.g. 'no such file or directory'. */
+export function errnoMessage(errno: number): string {
+  const e = systemErrors.get(-Math.abs(errno));
+  return e ? e[1] : 'unknown error';
+}
+
+export interface SystemErrorInfo {
+  path?: string | undefined;
+  dest?: string | undefined;
+  address?: string | undefined;
+  port?: number | undefined;
+}
+
+/** A kernel error as Node shapes it: `ENOENT: no such file or directory, openat '/x'`. */
+export interface UringSystemError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  path?: string;
+  dest?: string;
+  address?: string;
+  port?: number;
+}
+
+/**
+ * Builds the error for a negative result. `res` is -errno, as the kernel
+ * reports it in a CQE or a system call returns it through the native shim.
+ * The stack is captured here: call this where the caller's frames are on the
+ * stack (or re-capture, see `captureCallSite`).
+ */
+export function systemError(res: number, syscall: string, info?: SystemErrorInfo): UringSystemError {
+  const errno = -Math.abs(res);
+  const code = errnoName(errno);
+  let message = `${code}: ${errnoMessage(errno)}, ${syscall}`;
+  if (info?.path !== undefined) message += ` '${info.path}'`;
+  if (info?.dest !== undefined) message += ` -> '${info.dest}'`;
+  if (info?.address !== undefined) message += ` ${info.address}${info.port !== undefined ? `:${info.port}` : ''}`;
+  const err = new Error(message) as UringSystemError;
+  err.errno = errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (info?.path !== undefined) err.path = info.path;
+  if (info?.dest !== undefined) err.dest = info.dest;
+  if (info?.address !== undefined) err.address = info.address;
+  if (info?.port !== undefined) err.port = info.port;
+  return err;
+}
+
+/** Base for uring's own errors: a permanent `code`, shown in the name as Node does. */
+export class UringError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'Error';
+  }
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
+  }
+}
+
+/** io_uring cannot be used here: why, and what to do about it. */
+export class UringUnavailableError extends UringError {
+  readonly errno: number;
+  constructor(errno: number, message: string) {
+    super('ERR_URING_UNAVAILABLE', message);
+    this.errno = errno;
+  }
+}
+
+/** The ring (or runtime) was closed. */
+export class UringClosedError extends UringError {
+  constructor(message = 'The ring is closed') {
+    super('ERR_URING_CLOSED', message);
+  }
+}
+
+export class InvalidArgTypeError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_TYPE';
+  constructor(name: string, expected: string, actual: unknown) {
+    super(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+  }
+}
+
+export class InvalidArgValueError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+  constructor(name: string, value: unknown, reason: string) {
+    super(`The argument '${name}' ${reason}. Received ${describe(value)}`);
+  }
+}
+
+export class OutOfRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE';
+  constructor(name: string, range: string, value: unknown) {
+    super(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(value)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'function') return `function ${v.name || '<anonymous>'}`;
+  if (typeof v === 'object') {
+    const name = (v as object).constructor?.name;
+    return name ? `an instance of ${name}` : 'an object';
+  }
+  if (typeof v === 'bigint') return `type bigint (${v}n)`;
+  let s = String(v);
+  if (s.length > 28) s = `${s.slice(0, 25)}...`;
+  if (typeof v === 'string') s = `'${s}'`;
+  return `type ${typeof v} (${s})`;
+}

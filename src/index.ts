@@ -1,0 +1,3 @@
+// uring: io_uring for Node.js.
+export * from './ring/index.js';
+export * from './errors.js';

@@ -1,0 +1,104 @@
+// The one file that knows where the native addon lives and what it exports.
+// Tests inject a fake binding (setNativeBinding) to simulate a kernel without
+// io_uring, or a ring that misbehaves, without touching the real kernel.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface SetupParams {
+  flags?: number;
+  cqEntries?: number;
+  sqThreadIdle?: number;
+  sqThreadCpu?: number;
+  wqFd?: number;
+}
+
+export interface RingOffsets {
+  head: number;
+  tail: number;
+  ringMask: number;
+  ringEntries: number;
+  flags: number;
+}
+
+export interface SqOffsets extends RingOffsets {
+  dropped: number;
+  array: number;
+}
+
+export interface CqOffsets extends RingOffsets {
+  overflow: number;
+  cqes: number;
+}
+
+export interface SetupResult {
+  handle: object;
+  fd: number;
+  flags: number;
+  features: number;
+  sqEntries: number;
+  cqEntries: number;
+  sqOff: SqOffsets;
+  cqOff: CqOffsets;
+  sqRing: ArrayBuffer;
+  cqRing: ArrayBuffer;
+  sqes: ArrayBuffer;
+}
+
+export type BinaryView = ArrayBufferView | ArrayBuffer;
+
+export interface NativeBinding {
+  /** A new ring, or -errno. */
+  setup(entries: number, params?: SetupParams): SetupResult | number;
+  /** Detach the views, cancel what is in flight, unmap and close. Idempotent. */
+  close(handle: object): void;
+  /** io_uring_enter: the result, or -errno. Never throws. */
+  enter(fd: number, toSubmit: number, minComplete: number, flags: number, timeoutNs?: number): number;
+  /** io_uring_register: the result, or -errno. Never throws. */
+  register(fd: number, op: number, arg: BinaryView | number | null, nr: number): number;
+  /** The address of a view's first byte; -1 if its buffer is detached. */
+  address(view: BinaryView): number;
+  /** Zeroed, page-aligned memory, or -errno. */
+  alignedAlloc(size: number): ArrayBuffer | number;
+  eventfd(): number;
+  closeFd(fd: number): number;
+  /** Watches fd for readability and calls back; starts unref'd. */
+  createPoller(fd: number, isEventfd: boolean, callback: () => void): object | number;
+  pollerRef(poller: object, ref: boolean): void;
+  pollerClose(poller: object): void;
+  readonly pageSize: number;
+}
+
+let binding: NativeBinding | undefined;
+let loadError: unknown;
+
+function load(): NativeBinding {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist/src/native.js -> ../../build/Release/uring.node
+  const require = createRequire(import.meta.url);
+  return require(join(here, '..', '..', 'build', 'Release', 'uring.node')) as NativeBinding;
+}
+
+/** The native binding (loaded on first use), or the one a test injected. */
+export function native(): NativeBinding {
+  if (binding) return binding;
+  if (loadError) throw loadError;
+  try {
+    binding = load();
+  } catch (err) {
+    loadError = err;
+    throw err;
+  }
+  return binding;
+}
+
+/**
+ * Replaces the native binding (tests only). Returns the previous one so a test
+ * can restore it; pass undefined to go back to the real addon.
+ */
+export function setNativeBinding(fake: NativeBinding | undefined): NativeBinding | undefined {
+  const prev = binding;
+  binding = fake;
+  loadError = undefined;
+  return prev;
+}
