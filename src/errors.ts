@@ -123,3 +123,34 @@ function describe(v: unknown): string {
   if (typeof v === 'string') s = `'${s}'`;
   return `type ${typeof v} (${s})`;
 }
+
+/** Shaped as Node's AbortError: name 'AbortError', code 'ABORT_ERR', `cause` = signal.reason. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/** An op's `timeout` elapsed before it completed (the kernel cancelled it). */
+export class UringTimeoutError extends UringError {
+  readonly timeout: number;
+  readonly syscall: string;
+  constructor(syscall: string, timeout: number) {
+    super('ERR_URING_TIMEOUT', `${syscall} timed out after ${timeout} ms`);
+    this.timeout = timeout;
+    this.syscall = syscall;
+  }
+}
+
+/**
+ * Re-captures an error's stack at the current point. Called in the catch of
+ * the public async function that awaited the op, so the stack shows the
+ * caller's frames (V8 adds the awaiting async functions), not the completion
+ * loop that built the error.
+ */
+export function recaptureStack<E extends Error>(err: E, fn?: Function): E {
+  if (err instanceof Error) Error.captureStackTrace(err, fn);
+  return err;
+}

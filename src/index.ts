@@ -1,3 +1,5 @@
 // uring: io_uring for Node.js.
 export * from './ring/index.js';
+export * from './runtime/index.js';
+export * from './ops/index.js';
 export * from './errors.js';

@@ -1,0 +1,10 @@
+// Every op as a Promise (or an async iterator for multishot ops).
+export { nop, NopOp } from './nop.js';
+export { read, write, readv, writev, readOp, writeOp, ReadOp, WriteOp, VectorOp, type RwOptions, type Position } from './rw.js';
+export { fsync, FsyncOp } from './fsync.js';
+export { poll, pollMultishot, PollOp, PollMultishotOp } from './poll.js';
+export { openat, close, OpenatOp, CloseOp, type OpenatOptions } from './open.js';
+export { statx, fstatx, StatxOp, type StatxOptions } from './statx.js';
+export { sleep, timeout, TimeoutOp } from './timeout.js';
+export { link } from './link.js';
+export { validateOptions, type RunOptions } from './common.js';

@@ -1,0 +1,71 @@
+// openat and close.
+import { recaptureStack } from '../errors.js';
+import { constants } from 'node:fs';
+import type { Sqe } from '../ring/sqe.js';
+import { AT_FDCWD } from '../ring/uapi.js';
+import { PromiseOp } from '../runtime/op.js';
+import type { SystemErrorInfo } from '../errors.js';
+import { InvalidArgTypeError } from '../errors.js';
+import { run, validateFd, type RunOptions } from './common.js';
+
+const O_CLOEXEC = 0o2000000;
+
+export class OpenatOp extends PromiseOp<number> {
+  override resultIsFd = true;
+  constructor(readonly dirfd: number, readonly path: string | Uint8Array, readonly flags: number, readonly mode: number) {
+    super();
+  }
+  get syscall(): string {
+    return 'open';
+  }
+  override errorInfo(): SystemErrorInfo {
+    return { path: typeof this.path === 'string' ? this.path : Buffer.from(this.path).toString() };
+  }
+  prep(sqe: Sqe): void {
+    sqe.prepOpenat(this.dirfd, this.path, this.flags, this.mode);
+  }
+}
+
+export interface OpenatOptions extends RunOptions {
+  /** Resolve relative paths against this directory fd (default: the working directory). */
+  dirfd?: number;
+}
+
+/**
+ * Opens `path` (O_* flags, O_CLOEXEC always added) and resolves with the new
+ * file descriptor. If the caller aborts and the open still completes, the
+ * descriptor is closed for them.
+ */
+export async function openat(path: string | Uint8Array, flags = constants.O_RDONLY, mode = 0o666, options?: OpenatOptions): Promise<number> {
+  try {
+    if (typeof path !== 'string' && !(path instanceof Uint8Array)) throw new InvalidArgTypeError('path', 'of type string or an instance of Buffer', path);
+    const dirfd = options?.dirfd ?? AT_FDCWD;
+    if (dirfd !== AT_FDCWD) validateFd(dirfd, 'dirfd');
+    return await run(new OpenatOp(dirfd, path, flags | O_CLOEXEC, mode), options).promise;
+  } catch (err) {
+    throw recaptureStack(err as Error, openat);
+  }
+}
+
+export class CloseOp extends PromiseOp<void> {
+  constructor(readonly fd: number) {
+    super();
+  }
+  get syscall(): string {
+    return 'close';
+  }
+  prep(sqe: Sqe): void {
+    sqe.prepClose(this.fd);
+  }
+  override result(): void {}
+}
+
+/** Closes a file descriptor. */
+export async function close(fd: number, options?: RunOptions): Promise<void> {
+  try {
+    validateFd(fd);
+    return await run(new CloseOp(fd), options).promise;
+  } catch (err) {
+    throw recaptureStack(err as Error, close);
+  }
+}

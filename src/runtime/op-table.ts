@@ -1,0 +1,73 @@
+// The op table: which op each in-flight user data belongs to.
+//
+// User data is two 32-bit words: lo = slot (bits 0-23) | AUX_BIT for the
+// secondary SQE of an op (its linked timeout), hi = the slot's generation.
+// A slot's generation moves on every release, so a late or duplicated CQE
+// for an op that has finished can never reach the op now using the slot.
+// The kernel's own internal requests (cancels, closes) use INTERNAL_LO.
+
+export const SLOT_MASK = 0x00ffffff;
+export const AUX_BIT = 0x80000000;
+/** lo word of SQEs whose CQEs nobody waits for (cancels, cleanup closes). */
+export const INTERNAL_LO = 0x7fffffff;
+
+export class OpTable<T extends object> {
+  readonly capacity: number;
+  readonly #gen: Uint32Array;
+  readonly #ops: (T | undefined)[];
+  readonly #free: Int32Array;
+  #freeTop: number;
+
+  constructor(capacity: number) {
+    if (capacity < 1 || capacity > SLOT_MASK) throw new RangeError(`op table capacity ${capacity} out of range`);
+    this.capacity = capacity;
+    this.#gen = new Uint32Array(capacity);
+    this.#ops = new Array<T | undefined>(capacity).fill(undefined);
+    this.#free = new Int32Array(capacity);
+    // Hand out low slots first: they stay warm in cache.
+    for (let i = 0; i < capacity; i++) this.#free[i] = capacity - 1 - i;
+    this.#freeTop = capacity;
+  }
+
+  /** Slots in use. */
+  get size(): number {
+    return this.capacity - this.#freeTop;
+  }
+
+  /** Takes a free slot for `op`; -1 when the table is full. */
+  alloc(op: T): number {
+    if (this.#freeTop === 0) return -1;
+    const slot = this.#free[--this.#freeTop]!;
+    this.#ops[slot] = op;
+    return slot;
+  }
+
+  /** The generation user data must carry for `slot` now. */
+  generation(slot: number): number {
+    return this.#gen[slot]!;
+  }
+
+  /** The op a CQE's user data names, or undefined if it is stale or internal. */
+  lookup(lo: number, hi: number): T | undefined {
+    if (lo === INTERNAL_LO) return undefined;
+    const slot = lo & SLOT_MASK;
+    if (slot >= this.capacity || this.#gen[slot] !== hi) return undefined;
+    return this.#ops[slot];
+  }
+
+  /** Frees a slot; its generation moves on so stale user data no longer matches. */
+  release(slot: number): void {
+    if (this.#ops[slot] === undefined) return;
+    this.#ops[slot] = undefined;
+    this.#gen[slot] = (this.#gen[slot]! + 1) >>> 0;
+    this.#free[this.#freeTop++] = slot;
+  }
+
+  /** Every op in the table (for close). */
+  *entries(): IterableIterator<[number, T]> {
+    for (let i = 0; i < this.capacity; i++) {
+      const op = this.#ops[i];
+      if (op !== undefined) yield [i, op];
+    }
+  }
+}

@@ -1,0 +1,250 @@
+// The life of one operation, from the runtime's side.
+//
+//   queued (JS backlog) -> submitted (has a slot; SQEs in the ring)
+//     -> settled: the caller has its result (or error), and
+//     -> released: every CQE the kernel owes has arrived; the slot is free.
+//
+// Settling and releasing are separate on purpose: an aborted op settles at
+// once (the caller gets an AbortError), but it keeps every buffer, path and
+// struct it handed the kernel referenced (`keep`) until its last CQE, because
+// the kernel may still be writing into them. An op that produced a file
+// descriptor after its caller gave up has that descriptor closed.
+import { AbortError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
+import type { Sqe } from '../ring/sqe.js';
+import { Timespec } from '../ring/structs.js';
+
+const ECANCELED = 125;
+const ETIME = 62;
+const EINTR = 4;
+
+export interface OpOptions {
+  signal?: AbortSignal | undefined;
+  /** Milliseconds before the kernel cancels the op (a linked timeout). */
+  timeout?: number | undefined;
+}
+
+export abstract class Op {
+  /** Slot in the op table while submitted; -1 otherwise. */
+  slot = -1;
+  /** CQEs still owed by the kernel; the slot is released at 0. */
+  owed = 0;
+  /** The caller no longer waits for this op (aborted, or the runtime closed). */
+  abandoned = false;
+  /** The result is a new file descriptor, to be closed if nobody takes it. */
+  resultIsFd = false;
+  /** Multishot: the main SQE posts CQEs with F_MORE until a last one without. */
+  multishot = false;
+  signal: AbortSignal | undefined = undefined;
+  timeoutTs: Timespec | undefined = undefined;
+  timeoutMs = 0;
+  /** IOSQE_IO_LINK / IOSQE_IO_HARDLINK when the next op of a chain depends on this one. */
+  linkFlags = 0;
+  /** Set by the runtime: removes the abort listener. */
+  detachSignal: (() => void) | undefined = undefined;
+
+  /** SQEs this op needs in one batch (2 with a linked timeout). */
+  get sqeCount(): number {
+    return this.timeoutTs ? 2 : 1;
+  }
+
+  /** Writes the op's SQE (all but the user data, which the runtime sets). */
+  abstract prep(sqe: Sqe): void;
+  /** A CQE for the main SQE. */
+  abstract complete(res: number, flags: number): void;
+  /** The CQE of the linked timeout (-ETIME when it fired). */
+  auxComplete(_res: number): void {}
+  /** The caller gave up (abort, close): settle now with `err`. */
+  abstract abandon(err: Error): void;
+}
+
+// One shared executor: `new Promise(capture)` hands us resolve/reject
+// without allocating a closure per op.
+let capturedResolve: (v: any) => void = () => {};
+let capturedReject: (e: unknown) => void = () => {};
+function capture(res: (v: any) => void, rej: (e: unknown) => void): void {
+  capturedResolve = res;
+  capturedReject = rej;
+}
+
+/**
+ * An op settled by one CQE into a Promise. Subclasses give the SQE (`prep`),
+ * the syscall name and path for errors, and optionally map the result.
+ */
+export abstract class PromiseOp<T = number> extends Op {
+  readonly promise: Promise<T>;
+  #resolve: (v: T) => void;
+  #reject: (e: unknown) => void;
+  #settled = false;
+  /** With a timeout: the main CQE's result, held until the timeout's CQE says why. */
+  #mainRes = 0;
+  #mainFlags = 0;
+  #mainSeen = false;
+  #timedOut = false;
+
+  constructor() {
+    super();
+    this.promise = new Promise<T>(capture);
+    this.#resolve = capturedResolve;
+    this.#reject = capturedReject;
+  }
+
+  abstract get syscall(): string;
+  /** Extra fields for the system error (path, dest, address, port). */
+  errorInfo(): SystemErrorInfo | undefined {
+    return undefined;
+  }
+  /** Maps the CQE's (non-negative) result to the promise's value. */
+  result(res: number, _flags: number): T {
+    return res as T;
+  }
+
+  complete(res: number, flags: number): void {
+    if (this.timeoutTs) {
+      // Settle once both CQEs are in: only the timeout's own CQE tells a
+      // cancellation by the timer apart from any other -ECANCELED.
+      this.#mainRes = res;
+      this.#mainFlags = flags;
+      this.#mainSeen = true;
+      if (this.owed <= 1) this.#settleTimed();
+      return;
+    }
+    this.settleWith(res, flags);
+  }
+
+  override auxComplete(res: number): void {
+    this.#timedOut = res === -ETIME;
+    if (this.#mainSeen) this.#settleTimed();
+  }
+
+  #settleTimed(): void {
+    const res = this.#mainRes;
+    if (this.#timedOut && (res === -ECANCELED || res === -EINTR || res === -ETIME)) {
+      this.fail(new UringTimeoutError(this.syscall, this.timeoutMs));
+    } else {
+      this.settleWith(res, this.#mainFlags);
+    }
+  }
+
+  protected settleWith(res: number, flags: number): void {
+    if (res < 0) this.fail(systemError(res, this.syscall, this.errorInfo()));
+    else this.succeed(this.result(res, flags));
+  }
+
+  protected succeed(v: T): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.detachSignal?.();
+    this.#resolve(v);
+  }
+
+  protected fail(e: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.detachSignal?.();
+    this.#reject(e);
+  }
+
+  abandon(err: Error): void {
+    this.abandoned = true;
+    this.fail(err);
+  }
+}
+
+/** The AbortError for a signal, as Node makes it. */
+export function abortError(signal: AbortSignal): AbortError {
+  return new AbortError(undefined, { cause: signal.reason });
+}
+
+/** A multishot op (poll, accept, recv) as a queue of results consumed by an async iterator. */
+export abstract class MultishotOp<T> extends Op implements AsyncIterableIterator<T> {
+  override multishot = true;
+  readonly #queue: T[] = [];
+  #error: unknown = undefined;
+  #done = false;
+  #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  /** Called when the consumer stops early (break / return): the runtime cancels the op. */
+  onReturn: (() => void) | undefined = undefined;
+
+  abstract get syscall(): string;
+  errorInfo(): SystemErrorInfo | undefined {
+    return undefined;
+  }
+  abstract result(res: number, flags: number): T;
+
+  complete(res: number, flags: number): void {
+    const more = (flags & 2) !== 0; // IORING_CQE_F_MORE
+    if (res >= 0) {
+      if (!this.abandoned) this.#push(this.result(res, flags));
+    } else if (!this.abandoned && res !== -ECANCELED) {
+      this.#error = systemError(res, this.syscall, this.errorInfo());
+    }
+    if (!more) this.#finish();
+  }
+
+  abandon(err: Error): void {
+    this.abandoned = true;
+    if (!this.#done) this.#error ??= err;
+    this.#wake();
+  }
+
+  #push(v: T): void {
+    if (this.#waiter) {
+      const w = this.#waiter;
+      this.#waiter = undefined;
+      w.resolve({ value: v, done: false });
+    } else {
+      this.#queue.push(v);
+    }
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.detachSignal?.();
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    if (!w) return;
+    this.#waiter = undefined;
+    if (this.#error !== undefined) {
+      const e = this.#error;
+      this.#error = undefined;
+      this.#done = true;
+      w.reject(e);
+    } else if (this.#done || this.abandoned) {
+      w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  /** Results received and not yet consumed. */
+  get buffered(): number {
+    return this.#queue.length;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#queue.length > 0) return Promise.resolve({ value: this.#queue.shift()!, done: false });
+    if (this.#error !== undefined) {
+      const e = this.#error;
+      this.#error = undefined;
+      this.#done = true;
+      return Promise.reject(e);
+    }
+    if (this.#done || this.abandoned) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#done && !this.abandoned) this.onReturn?.();
+    this.abandoned = true;
+    this.#queue.length = 0;
+    this.#wake();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

@@ -1,0 +1,436 @@
+// The runtime: one ring wired into Node's event loop.
+//
+// - Ops write their SQEs into the ring as soon as they are called; the SQEs
+//   of one JavaScript turn go to the kernel in one io_uring_enter, from a
+//   process.nextTick callback (which Node runs after the turn's microtasks),
+//   or earlier when the SQ fills.
+// - Completions are drained right after each submit (file reads served from
+//   the page cache complete during the submit itself) and whenever the ring
+//   fd (or, with DEFER_TASKRUN, a registered eventfd) polls readable.
+// - No more ops are in flight than the CQ can hold; the rest wait in a JS
+//   backlog, so the kernel never has to overflow.
+// - The poll handle keeps the process alive only while ops are in flight.
+import { UringClosedError, UringError, systemError } from '../errors.js';
+import { native } from '../native.js';
+import { Ring, type RingOptions } from '../ring/ring.js';
+import * as U from '../ring/uapi.js';
+import { Timespec } from '../ring/structs.js';
+import { abortError, type MultishotOp, type Op } from './op.js';
+import { AUX_BIT, INTERNAL_LO, OpTable } from './op-table.js';
+
+const EINTR = 4;
+const EAGAIN = 11;
+const EBUSY = 16;
+const TWO32 = 4294967296;
+
+export interface RuntimeOptions {
+  /** SQ entries (default 256). */
+  entries?: number;
+  /** CQ entries (default 8 × entries, at least 4096): the most ops in flight. */
+  cqEntries?: number;
+  /**
+   * IORING_SETUP_* flags. Default: SINGLE_ISSUER | COOP_TASKRUN |
+   * TASKRUN_FLAG where the kernel accepts them (a runtime belongs to one
+   * thread), else none.
+   */
+  flags?: number;
+  /** Options passed through to the Ring. */
+  ring?: Omit<RingOptions, 'flags' | 'cqEntries'>;
+}
+
+const DEFAULT_FLAGS = U.IORING_SETUP_SINGLE_ISSUER | U.IORING_SETUP_COOP_TASKRUN | U.IORING_SETUP_TASKRUN_FLAG;
+
+export class Runtime {
+  readonly ring: Ring;
+  readonly #table: OpTable<Op>;
+  /** Ops waiting for room in the ring (more than the CQ can hold in flight). */
+  readonly #backlog: (Op | Op[])[] = [];
+  #backlogHead = 0;
+  readonly #maxInflight: number;
+  #inflight = 0; // ops holding a slot
+  #poller: object | undefined;
+  #eventfd = -1;
+  #refed = false;
+  #flushScheduled = false;
+  #closed = false;
+  readonly #deferTaskrun: boolean;
+  readonly #onCqe: (lo: number, hi: number, res: number, flags: number) => void;
+  readonly #flushTick: () => void;
+  /** Counters, for tests and benchmarks. */
+  readonly stats = { submits: 0, enters: 0, completions: 0, backlogged: 0 };
+
+  constructor(options: RuntimeOptions = {}) {
+    const entries = options.entries ?? 256;
+    const cqEntries = options.cqEntries ?? Math.max(4096, entries * 8);
+    this.ring = createRing(entries, cqEntries, options);
+    this.#deferTaskrun = (this.ring.flags & U.IORING_SETUP_DEFER_TASKRUN) !== 0;
+    this.#maxInflight = this.ring.cqEntries;
+    // Two CQEs at most per slot at once (op + linked timeout), so half the CQ.
+    this.#table = new OpTable<Op>(Math.max(1, this.ring.cqEntries >> 1));
+    this.#onCqe = (lo, hi, res, flags) => this.#completion(lo, hi, res, flags);
+    this.#flushTick = () => this.#flush();
+    this.#startPoller();
+  }
+
+  #startPoller(): void {
+    const bin = native();
+    let fd = this.ring.fd;
+    if (this.#deferTaskrun) {
+      // With DEFER_TASKRUN the ring fd does not poll readable while task
+      // work is pending (measured: DESIGN.md); a registered eventfd does.
+      fd = bin.eventfd();
+      if (fd < 0) throw systemError(fd, 'eventfd');
+      this.#eventfd = fd;
+      this.ring.registerEventfd(fd);
+    }
+    const p = bin.createPoller(fd, this.#deferTaskrun, () => this.#onReadable());
+    if (typeof p === 'number') throw systemError(p, 'uv_poll_init');
+    this.#poller = p;
+  }
+
+  /** Ops holding a slot in the kernel (submitted, not every CQE in yet). */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Ops waiting in the JS backlog. */
+  get backlog(): number {
+    return this.#backlog.length - this.#backlogHead;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Starts an op: writes its SQE(s) now if there is room, else queues it.
+   * The op settles through its own promise or iterator.
+   */
+  submit(op: Op): void {
+    if (this.#closed) {
+      op.abandon(new UringClosedError('The runtime is closed'));
+      return;
+    }
+    const signal = op.signal;
+    if (signal) {
+      if (signal.aborted) {
+        op.abandon(abortError(signal));
+        return;
+      }
+      const onAbort = () => this.#abort(op);
+      signal.addEventListener('abort', onAbort, { once: true });
+      op.detachSignal = () => signal.removeEventListener('abort', onAbort);
+    }
+    if (op.timeoutMs > 0) op.timeoutTs = new Timespec(op.timeoutMs);
+    if (op.multishot) (op as MultishotOp<unknown>).onReturn = () => this.#cancelOp(op);
+    if (this.#backlogHead < this.#backlog.length || this.#inflight >= this.#maxInflight || !this.#start(op)) {
+      this.#backlog.push(op);
+      this.stats.backlogged++;
+    }
+  }
+
+  /**
+   * Starts ops as one chain (IOSQE_IO_LINK, or IOSQE_IO_HARDLINK with
+   * `hard`): each starts only after the one before it succeeded; with a soft
+   * link a failure cancels the rest (-ECANCELED). Their SQEs go into the ring
+   * together. Ops in a chain cannot have their own `timeout`.
+   */
+  submitLinked(ops: Op[], hard = false): void {
+    if (ops.length === 0) return;
+    if (ops.length === 1) return this.submit(ops[0]!);
+    if (this.#closed) {
+      for (const op of ops) op.abandon(new UringClosedError('The runtime is closed'));
+      return;
+    }
+    ops.forEach((op, i) => {
+      op.linkFlags = i < ops.length - 1 ? (hard ? U.IOSQE_IO_HARDLINK : U.IOSQE_IO_LINK) : 0;
+      const signal = op.signal;
+      if (signal) {
+        const onAbort = () => this.#abort(op);
+        signal.addEventListener('abort', onAbort, { once: true });
+        op.detachSignal = () => signal.removeEventListener('abort', onAbort);
+      }
+    });
+    if (ops.some((op) => op.signal?.aborted)) {
+      const signal = ops.find((op) => op.signal?.aborted)!.signal!;
+      for (const op of ops) op.abandon(abortError(signal));
+      return;
+    }
+    if (this.#backlogHead < this.#backlog.length || !this.#startChain(ops)) {
+      this.#backlog.push(ops);
+      this.stats.backlogged += ops.length;
+    }
+  }
+
+  #startChain(ops: Op[]): boolean {
+    if (this.#inflight + ops.length > this.#maxInflight) return false;
+    if (this.#table.capacity - this.#table.size < ops.length) return false;
+    if (this.ring.sqSpaceLeft < ops.length) this.#submitNow();
+    if (this.ring.sqSpaceLeft < ops.length) return false;
+    if (ops.some((op) => op.abandoned)) {
+      // One link of a chain was aborted while it waited: the rest cannot run as asked.
+      for (const op of ops) op.abandon(systemError(-125, 'link'));
+      return true;
+    }
+    for (const op of ops) this.#start(op);
+    return true;
+  }
+
+  /** Gives `op` a slot and writes its SQEs; false when the table is full. */
+  #start(op: Op): boolean {
+    const ring = this.ring;
+    const n = op.sqeCount;
+    if (ring.sqSpaceLeft < n) {
+      // The SQ is full: send what is there now rather than wait for the tick.
+      this.#submitNow();
+      if (ring.sqSpaceLeft < n) return false;
+    }
+    const slot = this.#table.alloc(op);
+    if (slot < 0) return false;
+    const gen = this.#table.generation(slot);
+    op.slot = slot;
+    op.owed = n;
+    const sqe = ring.sqeAt(ring.getSqeIndex());
+    op.prep(sqe);
+    if (op.linkFlags) sqe.flags |= op.linkFlags;
+    const u = ring.sqeMemory.u32;
+    let w = sqe.index * ring.sqeMemory.wordsPerSqe;
+    u[w + 8] = slot;
+    u[w + 9] = gen;
+    if (op.timeoutTs) {
+      sqe.flags |= U.IOSQE_IO_LINK;
+      const t = ring.sqeAt(ring.getSqeIndex());
+      t.prepLinkTimeout(op.timeoutTs);
+      w = t.index * ring.sqeMemory.wordsPerSqe;
+      u[w + 8] = (slot | AUX_BIT) >>> 0;
+      u[w + 9] = gen;
+    }
+    if (this.#inflight++ === 0) this.#ref(true);
+    this.#scheduleFlush();
+    return true;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    process.nextTick(this.#flushTick);
+  }
+
+  /** End of the JavaScript turn: submit, reap, and refill from the backlog. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    // Completions can start more ops (their callers' continuations run as
+    // microtasks after this tick); a bounded number of rounds here keeps a
+    // stream of instantly-completing ops from starving the event loop.
+    for (let round = 0; round < 4; round++) {
+      this.#submitNow();
+      this.#drain();
+      this.#pump();
+      if (this.ring.sqReady === 0) break;
+    }
+  }
+
+  /** Publishes the SQ and enters the kernel, handling EINTR/EAGAIN/EBUSY. */
+  #submitNow(): void {
+    const ring = this.ring;
+    for (let attempt = 0; ; attempt++) {
+      const pending = ring.flushSq();
+      if (pending === 0 && !ring.cqNeedsFlush && !this.#deferTaskrun) return;
+      let flags = 0;
+      if (ring.cqNeedsFlush || this.#deferTaskrun) flags |= U.IORING_ENTER_GETEVENTS;
+      if (ring.flags & U.IORING_SETUP_SQPOLL) {
+        if (!(ring.sqFlags & U.IORING_SQ_NEED_WAKEUP)) return;
+        flags |= U.IORING_ENTER_SQ_WAKEUP;
+      }
+      this.stats.enters++;
+      const ret = ring.enter(pending, 0, flags);
+      if (ret >= 0) {
+        this.stats.submits += ret;
+        if (ret >= pending) return;
+        continue; // a partial submit: go on with the rest
+      }
+      if (ret === -EINTR) continue;
+      if ((ret === -EAGAIN || ret === -EBUSY) && attempt < 8) {
+        // The kernel is short of resources or the CQ is backed up: reap and retry.
+        this.#drain();
+        continue;
+      }
+      if (ret === -EAGAIN || ret === -EBUSY) {
+        // Still busy: leave the SQEs in the ring and try again next turn.
+        setImmediate(() => this.#scheduleFlush());
+        return;
+      }
+      this.#fatal(systemError(ret, 'io_uring_enter'));
+      return;
+    }
+  }
+
+  /** Reaps every ready CQE. */
+  #drain(): void {
+    const ring = this.ring;
+    if (this.#deferTaskrun || ring.cqNeedsFlush) ring.enter(0, 0, U.IORING_ENTER_GETEVENTS);
+    this.stats.completions += ring.forEachCqe(this.#onCqe);
+  }
+
+  #completion(lo: number, hi: number, res: number, flags: number): void {
+    const op = this.#table.lookup(lo, hi);
+    if (op === undefined) return; // internal, or stale (cannot happen with generations)
+    if (lo & AUX_BIT) {
+      op.auxComplete(res);
+    } else if (op.abandoned && !op.multishot) {
+      // The caller is gone. A descriptor it would have been handed is closed.
+      if (op.resultIsFd && res >= 0) native().closeFd(res);
+    } else {
+      op.complete(res, flags);
+    }
+    if (flags & U.IORING_CQE_F_MORE) return;
+    if (--op.owed > 0) return;
+    this.#table.release(op.slot);
+    op.slot = -1;
+    if (--this.#inflight === 0) this.#ref(false);
+  }
+
+  /** Starts backlogged ops while there is room. */
+  #pump(): void {
+    const q = this.#backlog;
+    while (this.#backlogHead < q.length && this.#inflight < this.#maxInflight) {
+      const entry = q[this.#backlogHead]!;
+      if (Array.isArray(entry)) {
+        if (!this.#startChain(entry)) break;
+      } else if (!entry.abandoned && !this.#start(entry)) {
+        break;
+      }
+      q[this.#backlogHead++] = undefined as unknown as Op;
+    }
+    if (this.#backlogHead === q.length) {
+      q.length = 0;
+      this.#backlogHead = 0;
+    } else if (this.#backlogHead > 1024 && this.#backlogHead * 2 > q.length) {
+      q.splice(0, this.#backlogHead);
+      this.#backlogHead = 0;
+    }
+  }
+
+  #onReadable(): void {
+    if (this.#closed) return;
+    this.#drain();
+    this.#pump();
+    if (this.ring.sqReady > 0) this.#scheduleFlush();
+  }
+
+  #ref(on: boolean): void {
+    if (this.#refed === on || !this.#poller) return;
+    this.#refed = on;
+    native().pollerRef(this.#poller, on);
+  }
+
+  /** The caller aborted: settle now, and cancel in the kernel if submitted. */
+  #abort(op: Op): void {
+    const signal = op.signal!;
+    op.abandon(abortError(signal));
+    this.#cancelOp(op);
+  }
+
+  /** Cancels `op` in the kernel if it is there (its CQEs still arrive and are ignored). */
+  #cancelOp(op: Op): void {
+    if (op.slot >= 0 && !this.#closed) this.#cancelSlot(op.slot);
+  }
+
+  /** Submits IORING_OP_ASYNC_CANCEL for the op in `slot`; its CQE is ignored. */
+  #cancelSlot(slot: number): void {
+    const ring = this.ring;
+    if (ring.sqSpaceLeft < 1) this.#submitNow();
+    const idx = ring.getSqeIndex();
+    if (idx < 0) return; // the ring is wedged; close() will cancel everything
+    const userData = BigInt(this.#table.generation(slot)) * BigInt(TWO32) + BigInt(slot);
+    const sqe = ring.sqeAt(idx).prepCancel64(userData, 0);
+    sqe.flags |= U.IOSQE_CQE_SKIP_SUCCESS;
+    sqe.setUserData(INTERNAL_LO);
+    this.#scheduleFlush();
+  }
+
+  /** An unrecoverable ring error: every pending op fails with it. */
+  #fatal(err: Error): void {
+    for (const [, op] of this.#table.entries()) op.abandon(err);
+    this.#abandonBacklog(err);
+  }
+
+  #abandonBacklog(err: Error): void {
+    for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
+      const e = this.#backlog[i];
+      if (Array.isArray(e)) for (const op of e) op.abandon(err);
+      else e?.abandon(err);
+    }
+    this.#backlog.length = 0;
+    this.#backlogHead = 0;
+  }
+
+  /**
+   * Closes the runtime: pending ops reject with ERR_URING_CLOSED, everything
+   * in flight is cancelled in the kernel, and the ring is unmapped only after
+   * every op's last CQE (so no buffer is released while the kernel may still
+   * touch it). New ops reject with ERR_URING_CLOSED.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const err = new UringClosedError('The runtime was closed while the operation was in flight');
+    this.#abandonBacklog(err);
+    for (const [, op] of this.#table.entries()) op.abandon(err);
+    const ring = this.ring;
+    if (this.#inflight > 0) {
+      // One cancel for everything: ANY | ALL.
+      if (ring.sqSpaceLeft < 1) this.#submitNow();
+      const idx = ring.getSqeIndex();
+      if (idx >= 0) {
+        ring.sqeAt(idx).prepCancel64(0, U.IORING_ASYNC_CANCEL_ANY | U.IORING_ASYNC_CANCEL_ALL).setUserData(INTERNAL_LO);
+      }
+      this.#submitNow();
+      this.#drain();
+      // Wait for the terminal CQEs. Cancelled polls and socket ops finish at
+      // once; a file read already running in a kernel worker finishes its copy.
+      const deadline = Date.now() + 5000;
+      while (this.#inflight > 0 && Date.now() < deadline) {
+        const flags = U.IORING_ENTER_GETEVENTS;
+        ring.enter(0, 1, flags, 50e6);
+        this.#drain();
+      }
+    }
+    this.#closed = true;
+    if (this.#poller) native().pollerClose(this.#poller);
+    this.#poller = undefined;
+    ring.close();
+    if (this.#eventfd >= 0) native().closeFd(this.#eventfd);
+    this.#eventfd = -1;
+    if (defaultRuntime === this) defaultRuntime = undefined;
+  }
+}
+
+function createRing(entries: number, cqEntries: number, options: RuntimeOptions): Ring {
+  const base = options.ring ?? {};
+  if (options.flags !== undefined) return new Ring(entries, { ...base, flags: options.flags, cqEntries });
+  try {
+    return new Ring(entries, { ...base, flags: DEFAULT_FLAGS, cqEntries });
+  } catch (err) {
+    // Older kernels lack SINGLE_ISSUER / COOP_TASKRUN: plain flags then.
+    if ((err as { code?: string }).code === 'EINVAL') return new Ring(entries, { ...base, cqEntries });
+    throw err;
+  }
+}
+
+let defaultRuntime: Runtime | undefined;
+
+/** This thread's runtime, created on first use. */
+export function getRuntime(): Runtime {
+  if (defaultRuntime === undefined || defaultRuntime.closed) defaultRuntime = new Runtime();
+  return defaultRuntime;
+}
+
+/** Replaces this thread's default runtime (e.g. with other ring options); returns the previous one. */
+export function setRuntime(rt: Runtime | undefined): Runtime | undefined {
+  const prev = defaultRuntime;
+  defaultRuntime = rt;
+  return prev;
+}
+
+export { UringError };
