@@ -1,0 +1,74 @@
+// The `uring` command: one subcommand per file in this folder, dispatched here.
+// Exit codes: 0 success, 1 the command ran and the answer is "no" (io_uring
+// unavailable), 2 the command line was wrong.
+import { readFileSync } from 'node:fs';
+import { probeCommand } from './probe.js';
+
+/** Where a command writes: process.stdout/stderr, or a collector in tests. */
+export interface Io {
+  out: { write(s: string): unknown };
+  err: { write(s: string): unknown };
+}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[], io: Io): number | Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  probe: probeCommand,
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: uring <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Options:',
+    '  -h, --help     show this help (or a command\'s: uring <command> --help)',
+    '  -v, --version  show uring\'s version',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after `uring`).
+ *
+ * @returns the exit code: 0, 1 (io_uring unavailable), or 2 (usage error)
+ */
+export async function main(argv: readonly string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined) {
+    io.err.write(usage());
+    return 2;
+  }
+  if (name === '-h' || name === '--help' || name === 'help') {
+    io.out.write(usage());
+    return 0;
+  }
+  if (name === '-v' || name === '--version') {
+    io.out.write(`${version()}\n`);
+    return 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.err.write(`uring: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  if (args.includes('-h') || args.includes('--help')) {
+    io.out.write(command.usage);
+    return 0;
+  }
+  return command.run(args, io);
+}
+
+function version(): string {
+  // dist/src/cli/main.js -> package.json
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
