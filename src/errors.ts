@@ -1,7 +1,7 @@
 // Every error uring throws is made here. Library errors carry a permanent
 // `code` (the message may change, the code never does); kernel errors become
 // Node-shaped system errors (`code`, `errno`, `syscall`, `path`).
-import { getSystemErrorMap } from 'node:util';
+import { getSystemErrorMap, inspect } from 'node:util';
 
 const systemErrors: Map<number, [string, string]> = getSystemErrorMap();
 
@@ -98,7 +98,9 @@ export class InvalidArgTypeError extends TypeError {
 export class InvalidArgValueError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_VALUE';
   constructor(name: string, value: unknown, reason: string) {
-    super(`The argument '${name}' ${reason}. Received ${describe(value)}`);
+    let shown = inspect(value);
+    if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+    super(`The argument '${name}' ${reason}. Received ${shown}`);
   }
 }
 

@@ -8,3 +8,4 @@ export { statx, fstatx, StatxOp, type StatxOptions } from './statx.js';
 export { sleep, timeout, TimeoutOp } from './timeout.js';
 export { link } from './link.js';
 export { validateOptions, type RunOptions } from './common.js';
+export { unlinkat, renameat, mkdirat, symlinkat, linkat, ftruncate, fallocate, PathOp } from './path.js';

@@ -1,0 +1,81 @@
+// Argument parsing as node:fs does it: open flags, modes, paths, encodings.
+import { constants } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Buffer } from 'node:buffer';
+import { InvalidArgTypeError, InvalidArgValueError } from '../errors.js';
+
+const { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } = constants;
+
+const FLAGS: Record<string, number> = {
+  r: O_RDONLY,
+  rs: O_RDONLY | O_SYNC,
+  sr: O_RDONLY | O_SYNC,
+  'r+': O_RDWR,
+  'rs+': O_RDWR | O_SYNC,
+  'sr+': O_RDWR | O_SYNC,
+  w: O_TRUNC | O_CREAT | O_WRONLY,
+  wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  'w+': O_TRUNC | O_CREAT | O_RDWR,
+  'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  a: O_APPEND | O_CREAT | O_WRONLY,
+  ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  'a+': O_APPEND | O_CREAT | O_RDWR,
+  'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+  'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+};
+
+/** Node's open flags: a string ('r', 'wx', 'a+', ...) or a number. */
+export function parseFlags(flags: unknown, def = 'r'): number {
+  if (flags === undefined || flags === null) return FLAGS[def]!;
+  if (typeof flags === 'number' && Number.isInteger(flags)) return flags;
+  if (typeof flags === 'string' && Object.hasOwn(FLAGS, flags)) return FLAGS[flags]!;
+  throw new InvalidArgValueError('flags', flags, 'is invalid');
+}
+
+/** A mode: a number or an octal string; `def` when absent. */
+export function parseMode(mode: unknown, def: number, name = 'mode'): number {
+  if (mode === undefined || mode === null) return def;
+  if (typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 && mode <= 0o7777777) return mode & 0o7777;
+  if (typeof mode === 'string' && /^[0-7]+$/.test(mode)) return parseInt(mode, 8) & 0o7777;
+  if (typeof mode === 'number') throw new InvalidArgValueError(name, mode, 'must be a 32-bit unsigned integer or an octal string');
+  throw new InvalidArgTypeError(name, 'a 32-bit unsigned integer or an octal string', mode);
+}
+
+export type PathArg = string | Buffer | URL;
+
+/** A path argument as node:fs takes it: string, Buffer or file: URL, without NUL bytes. */
+export function toPath(path: unknown, name = 'path'): string {
+  let p: string;
+  if (typeof path === 'string') p = path;
+  else if (path instanceof URL) p = fileURLToPath(path);
+  else if (path instanceof Uint8Array) p = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
+  else throw new InvalidArgTypeError(name, 'of type string or an instance of Buffer or URL', path);
+  if (p.includes('\0')) throw new InvalidArgValueError(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+  return p;
+}
+
+export function isEncoding(e: unknown): e is BufferEncoding {
+  return typeof e === 'string' && Buffer.isEncoding(e);
+}
+
+/** `options` as a string is the encoding; as an object, its `encoding`. */
+export function encodingOf(options: unknown): BufferEncoding | null {
+  const e = typeof options === 'string' ? options : (options as { encoding?: unknown } | undefined)?.encoding;
+  if (e === undefined || e === null || e === 'buffer') return null;
+  if (!isEncoding(e)) throw new InvalidArgValueError('encoding', e, 'is invalid encoding');
+  return e;
+}
+
+export function optionsObject<T extends object>(options: unknown, name = 'options'): Partial<T> {
+  if (options === undefined || options === null) return {};
+  if (typeof options === 'string') return { encoding: options } as unknown as Partial<T>;
+  if (typeof options !== 'object') throw new InvalidArgTypeError(name, 'of type object', options);
+  return options as Partial<T>;
+}
