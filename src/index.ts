@@ -3,3 +3,4 @@ export * from './ring/index.js';
 export * from './runtime/index.js';
 export * from './ops/index.js';
 export * from './errors.js';
+export { probe, REQUIRED_FEATURES, REQUIRED_OPCODES, type ProbeReport, type SetupFlagResult } from './probe.js';
