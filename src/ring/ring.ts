@@ -205,6 +205,9 @@ export class Ring {
 
   /** SQEs handed out and not yet consumed by the kernel (io_uring_sq_ready). */
   get sqReady(): number {
+    // After close the views are detached (Atomics would throw a bare
+    // TypeError): the counters read as an empty ring instead.
+    if (this.#closed) return 0;
     return (this.#sqeTail - Atomics.load(this.#sq, this.#kSqHead)) >>> 0;
   }
 
@@ -218,6 +221,7 @@ export class Ring {
    * tail; returns how many the kernel has yet to consume.
    */
   flushSq(): number {
+    if (this.#closed) throw new UringClosedError();
     const tail = this.#sqeTail;
     if (this.#sqeHead !== tail) {
       this.#sqeHead = tail;
@@ -239,11 +243,13 @@ export class Ring {
 
   /** Whether the kernel wants an enter to flush completions (overflow, task work). */
   get cqNeedsFlush(): boolean {
+    if (this.#closed) return false;
     return (Atomics.load(this.#sq, this.#kSqFlags) & (U.IORING_SQ_CQ_OVERFLOW | U.IORING_SQ_TASKRUN)) !== 0;
   }
 
   /** The SQ ring's flags word (IORING_SQ_NEED_WAKEUP, _CQ_OVERFLOW, _TASKRUN). */
   get sqFlags(): number {
+    if (this.#closed) return 0;
     return Atomics.load(this.#sq, this.#kSqFlags);
   }
 
@@ -294,12 +300,14 @@ export class Ring {
 
   /** CQEs ready to be read (io_uring_cq_ready). */
   get cqReady(): number {
+    if (this.#closed) return 0;
     // Acquire: CQE contents are valid once we have seen the tail covering them.
     return (Atomics.load(this.#cq, this.#kCqTail) - this.#cqHead) >>> 0;
   }
 
   /** CQEs the kernel dropped because the CQ was full (only without IORING_FEAT_NODROP). */
   get cqOverflow(): number {
+    if (this.#closed) return 0;
     return Atomics.load(this.#cq, this.#kCqOverflow);
   }
 
@@ -371,7 +379,7 @@ export class Ring {
 
   /** Marks `n` CQEs consumed. */
   cqAdvance(n: number): void {
-    if (n <= 0) return;
+    if (n <= 0 || this.#closed) return; // after close there is no CQ left to advance
     this.#cqHead = (this.#cqHead + n) >>> 0;
     // Release: our reads of those CQEs are done before the kernel may reuse the slots.
     Atomics.store(this.#cq, this.#kCqHead, this.#cqHead);
@@ -463,6 +471,15 @@ export class Ring {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#enterFlags & U.IORING_ENTER_REGISTERED_RING) {
+      // The thread's table of registered rings holds its own reference to
+      // the ring file: unless unregistered, closing the fd would leave the
+      // ring (and its SQPOLL thread) alive until this thread exits, and use
+      // up one of the 16 slots the table has.
+      const upd = new Uint32Array(4);
+      upd[0] = this.#enterFd;
+      native().register(this.fd, U.IORING_UNREGISTER_RING_FDS, upd, 1);
+    }
     native().close(this.#handle);
     this.#mem.pins.fill(undefined);
     this.registeredBuffers = [];

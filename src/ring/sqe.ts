@@ -201,7 +201,17 @@ export class Sqe {
 
   /** nbytes defaulting to the view's length, and never past its end. */
   #len(view: BinaryView | null | undefined, nbytes: number | undefined, name = 'length'): number {
-    const max = view ? view.byteLength : 0;
+    let max = 0;
+    if (view) {
+      try {
+        max = view.byteLength;
+      } catch {
+        // A DataView over a detached buffer throws here (a typed array reads
+        // 0): report it as the detached buffer it is, as #buf would. (The
+        // error shows its buffer: util.inspect throws on such a DataView too.)
+        throw new InvalidArgValueError('buffer', (view as DataView).buffer, 'must not be a detached ArrayBuffer');
+      }
+    }
     if (nbytes === undefined) return max;
     if (!Number.isInteger(nbytes) || nbytes < 0 || nbytes > max) {
       throw new OutOfRangeError(name, `>= 0 && <= ${max} (the buffer's length)`, nbytes);

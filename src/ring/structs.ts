@@ -24,7 +24,10 @@ export function writeU64(u32: Uint32Array, word: number, v: number | bigint): vo
 /** The address of a view's first byte; throws for a detached buffer. */
 export function addressOf(view: BinaryView, name = 'buffer'): number {
   const a = native().address(view);
-  if (a < 0) throw new InvalidArgValueError(name, view, 'must not be a detached ArrayBuffer');
+  if (a < 0) {
+    // Shown by its buffer: util.inspect (in the error's message) throws on a detached DataView.
+    throw new InvalidArgValueError(name, view instanceof DataView ? view.buffer : view, 'must not be a detached ArrayBuffer');
+  }
   return a;
 }
 
