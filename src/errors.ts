@@ -98,7 +98,13 @@ export class InvalidArgTypeError extends TypeError {
 export class InvalidArgValueError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_VALUE';
   constructor(name: string, value: unknown, reason: string) {
-    let shown = inspect(value);
+    let shown: string;
+    try {
+      shown = inspect(value);
+    } catch {
+      // inspect throws on some values, e.g. a DataView over a detached buffer.
+      shown = describe(value);
+    }
     if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
     super(`The argument '${name}' ${reason}. Received ${shown}`);
   }
