@@ -48,5 +48,19 @@ export function validateBuffer(buf: unknown, name = 'buffer'): asserts buf is Ar
   if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
   const ab = buf.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean; detached?: boolean };
   if (ab.resizable || ab.growable) throw new InvalidArgValueError(name, buf, 'must not be backed by a resizable or growable buffer (the kernel may still be using it)');
-  if (ab.detached) throw new InvalidArgValueError(name, buf, 'must not be a detached ArrayBuffer');
+  if (isDetached(ab)) throw new InvalidArgValueError(name, buf, 'must not be a detached ArrayBuffer');
+}
+
+function isDetached(ab: ArrayBufferLike & { detached?: boolean }): boolean {
+  if (typeof ab.detached === 'boolean') return ab.detached;
+  // Node 20's V8 has no ArrayBuffer.prototype.detached. A detached buffer
+  // reads byteLength 0, and only then is a probe worth it: a view over a
+  // detached buffer cannot be made.
+  if (ab.byteLength !== 0) return false;
+  try {
+    new Uint8Array(ab, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }

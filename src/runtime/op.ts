@@ -146,6 +146,14 @@ export abstract class PromiseOp<T = number> extends Op {
 
   abandon(err: Error): void {
     this.abandoned = true;
+    if (this.#mainSeen && this.#mainRes >= 0) {
+      // The kernel already finished the op; only the linked timeout's CQE
+      // was outstanding. Too late to abort: settle with the result, or a
+      // file descriptor it made would reach nobody (the runtime closes fds
+      // only for main CQEs that arrive after the caller gave up).
+      this.settleWith(this.#mainRes, this.#mainFlags);
+      return;
+    }
     this.fail(err);
   }
 }
@@ -184,6 +192,9 @@ export abstract class MultishotOp<T> extends Op implements AsyncIterableIterator
   abandon(err: Error): void {
     this.abandoned = true;
     if (!this.#done) this.#error ??= err;
+    // Abandoned before it started (the runtime closed while it waited in
+    // the backlog), it gets no final CQE to detach the abort listener.
+    this.detachSignal?.();
     this.#wake();
   }
 

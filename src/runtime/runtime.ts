@@ -10,7 +10,7 @@
 // - No more ops are in flight than the CQ can hold; the rest wait in a JS
 //   backlog, so the kernel never has to overflow.
 // - The poll handle keeps the process alive only while ops are in flight.
-import { UringClosedError, UringError, systemError } from '../errors.js';
+import { OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
 import { native } from '../native.js';
 import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
@@ -154,6 +154,15 @@ export class Runtime {
     if (ops.some((op) => op.signal?.aborted)) {
       const signal = ops.find((op) => op.signal?.aborted)!.signal!;
       for (const op of ops) op.abandon(abortError(signal));
+      return;
+    }
+    // A chain must go to the kernel in one submit (links end at the end of a
+    // submit) and hold a slot per op: a longer one could never start and
+    // would wait in the backlog forever.
+    const most = Math.min(this.ring.sqEntries, this.#table.capacity, this.#maxInflight);
+    if (ops.length > most) {
+      const err = new OutOfRangeError('ops.length', `<= ${most} (what this runtime's ring can take in one submit)`, ops.length);
+      for (const op of ops) op.abandon(err);
       return;
     }
     if (this.#backlogHead < this.#backlog.length || !this.#startChain(ops)) {
