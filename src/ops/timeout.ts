@@ -37,7 +37,7 @@ function validateMs(ms: unknown): asserts ms is number {
 export async function sleep(ms: number, options?: Omit<RunOptions, 'timeout'>): Promise<void> {
   try {
     validateMs(ms);
-    await run(new TimeoutOp(ms, 0), options).promise;
+    await run(new TimeoutOp(ms, 0), options && { ...options, timeout: undefined }).promise;
   } catch (err) {
     throw recaptureStack(err as Error, sleep);
   }
@@ -51,7 +51,7 @@ export async function timeout(ms: number, count = 0, options?: Omit<RunOptions, 
   try {
     validateMs(ms);
     if (!Number.isInteger(count) || count < 0) throw new OutOfRangeError('count', 'an integer >= 0', count);
-    return await run(new TimeoutOp(ms, count), options).promise;
+    return await run(new TimeoutOp(ms, count), options && { ...options, timeout: undefined }).promise;
   } catch (err) {
     throw recaptureStack(err as Error, timeout);
   }
