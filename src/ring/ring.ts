@@ -72,7 +72,9 @@ export class Ring {
   readonly #sqMask: number;
   readonly #cqMask: number;
   readonly #mem: SqeMemory;
+  readonly #sqeObjs: Sqe[];
   #sqeHead = 0; // SQEs up to here have been published to the kernel (ktail)
+  #sqHeadCache = 0; // the kernel's khead as last read: refreshed only when the SQ looks full
   #sqeTail = 0; // SQEs up to here have been handed out by getSqe
   #cqHead = 0; // our copy of khead: only we move it
   #enterFd: number; // the fd, or the registered index with ENTER_REGISTERED_RING
@@ -141,6 +143,8 @@ export class Ring {
       pins: new Array<unknown>(r.sqEntries).fill(undefined),
       wordsPerSqe: r.flags & U.IORING_SETUP_SQE128 ? 32 : 16,
     };
+    this.#sqeObjs = Array.from({ length: r.sqEntries }, (_, i) => new Sqe(this.#mem, i));
+    this.#sqHeadCache = this.#sq[this.#kSqHead]!;
     this.#enterFd = r.fd;
     if (options.registerRingFd !== false && r.features & U.IORING_FEAT_REG_REG_RING) this.#registerRingFd();
   }
@@ -171,7 +175,7 @@ export class Ring {
    */
   getSqe(): Sqe | null {
     const idx = this.getSqeIndex();
-    return idx < 0 ? null : new Sqe(this.#mem, idx);
+    return idx < 0 ? null : this.#sqeObjs[idx]!;
   }
 
   /**
@@ -181,14 +185,19 @@ export class Ring {
   getSqeIndex(): number {
     if (this.#closed) throw new UringClosedError();
     const tail = this.#sqeTail;
-    // Acquire: with SQPOLL the kernel thread moves khead concurrently; a slot
-    // is free only once the kernel has finished reading it.
-    const head = Atomics.load(this.#sq, this.#kSqHead);
-    if (((tail - head) >>> 0) >= this.sqEntries) return -1;
+    if (((tail - this.#sqHeadCache) >>> 0) >= this.sqEntries) {
+      // Looks full: see how far the kernel has got. Acquire: with SQPOLL the
+      // kernel thread moves khead concurrently, and a slot is free only once
+      // the kernel has finished reading it.
+      this.#sqHeadCache = Atomics.load(this.#sq, this.#kSqHead);
+      if (((tail - this.#sqHeadCache) >>> 0) >= this.sqEntries) return -1;
+    }
     const idx = tail & this.#sqMask;
     this.#sqeTail = (tail + 1) >>> 0;
+    const u32 = this.#mem.u32;
     const words = this.#mem.wordsPerSqe;
-    this.#mem.u32.fill(0, idx * words, idx * words + words);
+    // A plain loop: cheaper than TypedArray.prototype.fill for 16 words.
+    for (let w = idx * words, end = w + words; w < end; w++) u32[w] = 0;
     this.#mem.pins[idx] = undefined;
     return idx;
   }
@@ -198,9 +207,13 @@ export class Ring {
     return this.#mem;
   }
 
-  /** The Sqe at a slot index returned by getSqeIndex. */
+  /**
+   * The Sqe at a slot index returned by getSqeIndex. One Sqe object per slot,
+   * made once: like liburing's SQE pointers, it is valid until the slot is
+   * reused, after the kernel has consumed it.
+   */
   sqeAt(index: number): Sqe {
-    return new Sqe(this.#mem, index);
+    return this.#sqeObjs[index]!;
   }
 
   /** SQEs handed out and not yet consumed by the kernel (io_uring_sq_ready). */
@@ -398,14 +411,22 @@ export class Ring {
     for (;;) {
       const tail = Atomics.load(c, this.#kCqTail);
       if (tail === this.#cqHead) break;
-      while (this.#cqHead !== tail) {
-        const o = this.#cqes + (this.#cqHead & this.#cqMask) * this.#cqeWords;
-        const lo = c[o]!, hi = c[o + 1]!, res = ci[o + 2]!, flags = c[o + 3]!;
-        this.#cqHead = (this.#cqHead + 1) >>> 0;
-        Atomics.store(c, this.#kCqHead, this.#cqHead);
-        n++;
-        fn(lo, hi, res, flags);
-        if (this.#closed) return n;
+      try {
+        // A signed distance: a nested drain inside fn may already have
+        // consumed past this batch's tail.
+        while (((tail - this.#cqHead) | 0) > 0) {
+          const o = this.#cqes + (this.#cqHead & this.#cqMask) * this.#cqeWords;
+          const lo = c[o]!, hi = c[o + 1]!, res = ci[o + 2]!, flags = c[o + 3]!;
+          // Our head moves before the call, so a nested drain starts after
+          // this CQE; the kernel's copy is published once per batch below.
+          this.#cqHead = (this.#cqHead + 1) >>> 0;
+          n++;
+          fn(lo, hi, res, flags);
+          if (this.#closed) return n;
+        }
+      } finally {
+        // Release: our reads of these CQEs are done before the kernel may reuse the slots.
+        if (!this.#closed) Atomics.store(c, this.#kCqHead, this.#cqHead);
       }
     }
     return n;
