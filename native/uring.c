@@ -147,6 +147,7 @@ typedef struct {
   int fd;
   int closed;
   int refs;
+  int reg_index; // IORING_REGISTER_RING_FDS slot of this thread's table, or -1
   void *sq_ptr;
   size_t sq_len;
   void *cq_ptr; // == sq_ptr with IORING_FEAT_SINGLE_MMAP
@@ -160,6 +161,12 @@ typedef struct {
 static void ring_unmap(ring_t *r) {
   if (r->closed) return;
   r->closed = 1;
+  if (r->fd >= 0 && r->reg_index >= 0) {
+    // struct io_uring_rsrc_update { u32 offset; u32 resv; u64 data; }
+    uint32_t upd[4] = {(uint32_t)r->reg_index, 0, 0, 0};
+    sys_register(r->fd, 21 /* IORING_UNREGISTER_RING_FDS */, upd, 1);
+    r->reg_index = -1;
+  }
   if (r->fd >= 0) {
     // Cancel everything still in flight and wait for it (bounded), so the
     // kernel is done with user memory before the ring goes away.
@@ -257,6 +264,7 @@ static napi_value Setup(napi_env env, napi_callback_info info) {
   }
   r->fd = fd;
   r->env = env;
+  r->reg_index = -1;
   size_t cqe_size = (p.flags & IORING_SETUP_CQE32) ? 32 : 16;
   size_t sqe_size = (p.flags & IORING_SETUP_SQE128) ? 128 : 64;
   // Without the SQ index array (NO_SQARRAY) the kernel reports array = 0.
@@ -360,6 +368,20 @@ static napi_value Close(napi_env env, napi_callback_info info) {
     napi_remove_env_cleanup_hook(env, ring_cleanup_hook, r);
     ring_unmap(r);
   }
+  return NULL;
+}
+
+// ringRegistered(handle, index): the ring registered its own fd at `index`;
+// teardown unregisters it.
+static napi_value RingRegistered(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t index;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t *r = get_ring(env, argv[0]);
+  if (!r) return NULL;
+  CHECK(napi_get_value_int32(env, argv[1], &index));
+  if (!r->closed) r->reg_index = index;
   return NULL;
 }
 
@@ -658,6 +680,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"setup", NULL, Setup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ringRegistered", NULL, RingRegistered, NULL, NULL, NULL, napi_enumerable, NULL},
       {"enter", NULL, Enter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"register", NULL, Register, NULL, NULL, NULL, napi_enumerable, NULL},
       {"address", NULL, Address, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -52,6 +52,8 @@ export interface NativeBinding {
   setup(entries: number, params?: SetupParams): SetupResult | number;
   /** Detach the views, cancel what is in flight, unmap and close. Idempotent. */
   close(handle: object): void;
+  /** Records the ring's IORING_REGISTER_RING_FDS index, so teardown unregisters it. */
+  ringRegistered(handle: object, index: number): void;
   /** io_uring_enter: the result, or -errno. Never throws. */
   enter(fd: number, toSubmit: number, minComplete: number, flags: number, timeoutNs?: number): number;
   /** io_uring_register: the result, or -errno. Never throws. */

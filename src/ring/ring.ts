@@ -160,6 +160,13 @@ export class Ring {
     if (ret === 1) {
       this.#enterFd = upd[0]!;
       this.#enterFlags = U.IORING_ENTER_REGISTERED_RING;
+      // The thread's table of registered rings holds its own reference to the
+      // ring: unless unregistered, a closed (or collected) ring and its SQPOLL
+      // thread would live until this thread exits, using one of the table's
+      // 16 slots. The native teardown unregisters it, whichever way it runs
+      // (close, finalizer, environment cleanup) — exactly once, since an
+      // index unregistered twice could by then belong to another ring.
+      native().ringRegistered(this.#handle, this.#enterFd);
     }
   }
 
@@ -492,15 +499,8 @@ export class Ring {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#enterFlags & U.IORING_ENTER_REGISTERED_RING) {
-      // The thread's table of registered rings holds its own reference to
-      // the ring file: unless unregistered, closing the fd would leave the
-      // ring (and its SQPOLL thread) alive until this thread exits, and use
-      // up one of the 16 slots the table has.
-      const upd = new Uint32Array(4);
-      upd[0] = this.#enterFd;
-      native().register(this.fd, U.IORING_UNREGISTER_RING_FDS, upd, 1);
-    }
+    // The native side also unregisters the ring's self-registration (see
+    // #registerRingFd), so that happens however the ring goes away.
     native().close(this.#handle);
     this.#mem.pins.fill(undefined);
     this.registeredBuffers = [];

@@ -19,6 +19,7 @@ function failingBinding(res: number, calls: number[][]): NativeBinding {
     },
     close: unreachable, enter: unreachable, register: unreachable, address: unreachable,
     alignedAlloc: unreachable, eventfd: unreachable, closeFd: unreachable, createPoller: unreachable,
+    ringRegistered: unreachable,
     pollerRef: unreachable, pollerClose: unreachable, pageSize: 4096,
   } as NativeBinding;
 }
