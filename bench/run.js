@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark, one after another, each printing its own
+// table (and writing JSON under bench/out/). Name some to run only those:
+//   npm run bench -- nop runtime
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'bench', 'out');
+mkdirSync(out, { recursive: true });
+
+const all = {
+  nop: ['nop.js', ['--json', join(out, 'nop.json')]],
+  runtime: ['runtime.js', ['--json', join(out, 'runtime.json')]],
+  'net-echo': ['net-echo.js', ['--json', join(out, 'net-echo.json')]],
+  'net-http': ['net-http.js', ['--json', join(out, 'net-http.json')]],
+};
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!(name in all)) {
+    console.error(`unknown benchmark ${name}; have: ${Object.keys(all).join(', ')}`);
+    process.exit(2);
+  }
+}
+let failed = 0;
+for (const [name, [file, args]] of Object.entries(all)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  const script = join(root, 'dist', 'bench', file);
+  if (!existsSync(script)) {
+    console.log(`== ${name}: ${script} is missing; run "npm run build" first`);
+    failed++;
+    continue;
+  }
+  console.log(`== ${name}`);
+  // The NOP and runtime comparisons pin themselves and their C child to one core.
+  const cmd = name === 'runtime' ? ['taskset', ['-c', '1', process.execPath, script, ...args]] : [process.execPath, [script, ...args]];
+  const r = spawnSync(cmd[0], cmd[1], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
