@@ -1,0 +1,188 @@
+// Reading many whole files: uring's readFiles (one linked
+// openat -> read -> close chain per file on direct descriptors) against
+// node's fs.promises.readFile with 64 in flight, a readFileSync loop, and
+// bench/c/readfiles.c, the same chains on raw io_uring system calls. Two
+// sets: 10,000 files of 4 KiB and 2,000 of 64 KiB, hot in the page cache.
+//
+// The C program runs twice: reading every file into its slot's scratch
+// buffer (reused, cache-hot: the least any program can do, and the
+// reference of the ratios), and `keep`, copying each file out into memory of
+// its own that it holds to the end of the pass, as readFiles and node must
+// when they hand back one Buffer per file.
+//
+// Each slice is a fresh process pinned to one CPU: whole passes over the set
+// for a warm-up, then whole passes for the measured time. Variants
+// alternate, 5 repetitions, the files re-read (residency checked with
+// fincore on a sample) before every slice.
+//
+//   node dist/bench/fs-files.js [--dir /tmp/uring-bench] [--ms 1500] [--warm-ms 300]
+//     [--reps 5] [--depth 64] [--cpu 1] [--sets 4k,64k] [--json out.json]
+import { mkdirSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { readFiles } from '../src/fs/read-files.js';
+import { getRuntime } from '../src/runtime/index.js';
+import { buildC, kfmt, machine, median, num, options, residency, rotated, slice, summarize, table, timed, warm } from './fs-common.js';
+
+const opts = options();
+const DIR = opts.get('dir') ?? '/tmp/uring-bench';
+const MS = num(opts, 'ms', 1500);
+const WARM = num(opts, 'warm-ms', 300);
+const DEPTH = num(opts, 'depth', 64);
+const BUFFER = 64 * 1024; // readFiles' default bufferSize; C reads bufferSize + 1 like it
+
+interface FileSet {
+  name: string;
+  dir: string;
+  count: number;
+  size: number;
+}
+
+const SETS: FileSet[] = [
+  { name: '4k', dir: join(DIR, 'files-4k'), count: 10_000, size: 4096 },
+  { name: '64k', dir: join(DIR, 'files-64k'), count: 2_000, size: 65536 },
+];
+
+function pathsOf(set: FileSet): string[] {
+  return Array.from({ length: set.count }, (_, i) => join(set.dir, String(i)));
+}
+
+/** The set's files, made once (kept between runs). */
+function ensureSet(set: FileSet): void {
+  const last = join(set.dir, String(set.count - 1));
+  if (existsSync(last) && statSync(last).size === set.size) return;
+  mkdirSync(set.dir, { recursive: true });
+  const data = randomBytes(set.size + 4096);
+  for (let i = 0; i < set.count; i++) writeFileSync(join(set.dir, String(i)), data.subarray(i % 4096, (i % 4096) + set.size));
+}
+
+interface SliceResult {
+  files: number;
+  seconds: number;
+}
+
+// ------------------------------------------------------------------ children
+
+async function child(variant: string, set: FileSet): Promise<SliceResult> {
+  const paths = pathsOf(set);
+  const n = paths.length;
+  let check = 0;
+  let r: { units: number; seconds: number };
+  switch (variant) {
+    case 'uring-readfiles':
+      r = await timed(async () => {
+        const bufs = await readFiles(paths, { concurrency: DEPTH });
+        check += bufs[n - 1]!.length;
+        return n;
+      }, WARM, MS);
+      await getRuntime().close();
+      break;
+    case 'node-readfile': {
+      r = await timed(async () => {
+        let next = 0;
+        const out = new Array<Buffer>(n);
+        const worker = async () => {
+          while (next < n) {
+            const i = next++;
+            out[i] = await fsp.readFile(paths[i]!);
+          }
+        };
+        await Promise.all(Array.from({ length: DEPTH }, worker));
+        check += out[n - 1]!.length;
+        return n;
+      }, WARM, MS);
+      break;
+    }
+    case 'node-readfilesync':
+      r = await timed(() => {
+        const out = new Array<Buffer>(n);
+        for (let i = 0; i < n; i++) out[i] = readFileSync(paths[i]!);
+        check += out[n - 1]!.length;
+        return n;
+      }, WARM, MS);
+      break;
+    default:
+      throw new Error(`unknown variant ${variant}`);
+  }
+  if (check === 0 && set.size > 0) throw new Error('no bytes read');
+  return { files: r.units, seconds: r.seconds };
+}
+
+// ------------------------------------------------------------------ parent
+
+const self = fileURLToPath(import.meta.url);
+
+interface Variant {
+  name: string;
+  run(set: FileSet): SliceResult;
+}
+
+function variants(cpu: number, cbin: string): Variant[] {
+  const node = (v: string): Variant['run'] => (set) =>
+    slice<SliceResult>([process.execPath, self, '--child', v, '--set', set.name, '--dir', DIR, '--ms', String(MS), '--warm-ms', String(WARM), '--depth', String(DEPTH)], cpu);
+  const c = (keep: boolean): Variant['run'] => (set) => {
+    const argv = [cbin, set.dir, String(set.count), String(BUFFER + 1), String(DEPTH), String(WARM), String(MS)];
+    const r = slice<SliceResult & { errors: number }>(keep ? [...argv, 'keep'] : argv, cpu);
+    if (r.errors) throw new Error(`readfiles.c: ${r.errors} errors`);
+    return r;
+  };
+  return [
+    { name: 'uring readFiles', run: node('uring-readfiles') },
+    { name: `node fs.promises.readFile, ${DEPTH} in flight`, run: node('node-readfile') },
+    { name: 'node readFileSync loop', run: node('node-readfilesync') },
+    { name: 'C raw io_uring, scratch buffers (readfiles.c)', run: c(false) },
+    { name: 'C raw io_uring, keeps every file (readfiles.c keep)', run: c(true) },
+  ];
+}
+
+async function main(): Promise<void> {
+  const childVariant = opts.get('child');
+  if (childVariant) {
+    const set = SETS.find((s) => s.name === opts.get('set'))!;
+    console.log(JSON.stringify(await child(childVariant, set)));
+    return;
+  }
+  const reps = num(opts, 'reps', 5);
+  const cpu = num(opts, 'cpu', 1);
+  const wanted = (opts.get('sets') ?? '4k,64k').split(',');
+  const cbin = buildC('readfiles');
+  const list = variants(cpu, cbin);
+  const ref = 'C raw io_uring, scratch buffers (readfiles.c)';
+  const m = machine();
+  const started = Date.now();
+  const report: Record<string, unknown> = {};
+  console.log(`Reading whole files hot in the page cache (${DIR}, ${m.fs}); node ${m.node}, Linux ${m.kernel}, ${m.cpu}, ${m.cores} cores, load ${m.load}`);
+  console.log(`every slice a fresh process pinned to CPU ${cpu}: ${WARM} ms of warm-up passes, then whole passes for ${MS} ms; ${reps} repetitions, variants interleaved; ${DEPTH} files in flight`);
+  for (const set of SETS.filter((s) => wanted.includes(s.name))) {
+    ensureSet(set);
+    const paths = pathsOf(set);
+    const sample = paths.filter((_, i) => i % 50 === 0);
+    const values = new Map<string, number[]>(list.map((v) => [v.name, []]));
+    const resident: number[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      for (const v of rotated(list, rep)) {
+        warm(paths);
+        resident.push(residency(sample));
+        const r = v.run(set);
+        values.get(v.name)!.push(r.files / r.seconds);
+      }
+    }
+    const s = summarize(values, ref);
+    console.log(`\n${set.count.toLocaleString('en')} files of ${set.size / 1024} KiB; residency of a 2% sample before the slices: min ${(Math.min(...resident) * 100).toFixed(1)}%`);
+    const keepRef = s.get('C raw io_uring, keeps every file (readfiles.c keep)')!;
+    const rows = [['variant', 'files/s median', 'min', 'max', 'ratio to C', 'ratio to C keep']];
+    for (const [name, x] of s) {
+      const toKeep = median(x.values.map((v, i) => v / keepRef.values[i]!));
+      rows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), x.ratio.toFixed(2), toKeep.toFixed(2)]);
+    }
+    console.log(table(rows));
+    report[set.name] = { count: set.count, size: set.size, resident, results: Object.fromEntries(s) };
+  }
+  console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const json = opts.get('json');
+  if (json) writeFileSync(json, JSON.stringify({ machine: m, dir: DIR, ms: MS, warmMs: WARM, reps, cpu, depth: DEPTH, sets: report }, null, 2));
+}
+
+await main();

@@ -1,0 +1,296 @@
+// readFiles against node:fs's own readFileSync, on the real kernel: contents,
+// order, sizes around the buffer size, per-file errors, abort, and that no
+// descriptor (process fd or direct slot) outlives a call.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, mkdirSync, openSync, readFileSync, constants } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFiles, type ReadFileSettled } from '../../src/fs/read-files.js';
+import { directSlots } from '../../src/fs/direct.js';
+import { getRuntime, Runtime } from '../../src/runtime/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { drained, fdCount, fdList, waitFor, within } from '../runtime/util.js';
+
+const dir = tempDir('uring-readfiles-');
+after(async () => {
+  dir.remove();
+  await getRuntime().close();
+});
+
+/** Writes `n` files of the sizes `size(i)` (random bytes) and returns their paths. */
+function makeFiles(prefix: string, n: number, size: (i: number) => number): string[] {
+  mkdirSync(dir.file(prefix), { recursive: true });
+  return Array.from({ length: n }, (_, i) => dir.write(`${prefix}/${i}`, randomBytes(size(i))));
+}
+
+/** Every slot of the runtime's table is free again (waits for chains still finishing). */
+async function allSlotsFree(rt = getRuntime()): Promise<void> {
+  const slots = directSlots(rt);
+  await waitFor(() => slots.available === slots.size, 5000, `direct slots to be released (${slots.available}/${slots.size} free)`);
+  await drained(rt);
+}
+
+test('1000 small files: the bytes readFileSync reads, in the order given, each in memory of its own', async () => {
+  const paths = makeFiles('small', 1000, (i) => (i * 7919) % 9000);
+  directSlots(getRuntime()); // the ring's own fds exist before the count
+  const fds = fdCount();
+  const got = await readFiles(paths);
+  assert.equal(got.length, paths.length);
+  got.forEach((buf, i) => {
+    assert.ok(Buffer.isBuffer(buf), `result ${i} is a Buffer`);
+    assert.ok(buf.equals(readFileSync(paths[i]!)), `file ${i} (${paths[i]})`);
+  });
+  // No two results share an ArrayBuffer: writing one cannot change another.
+  const nonEmpty = got.filter((b) => b.length > 0);
+  assert.equal(new Set(nonEmpty.map((b) => b.buffer)).size, nonEmpty.length);
+  // Reversed order in, reversed order out.
+  const rev = await readFiles([...paths].reverse());
+  rev.forEach((buf, i) => assert.ok(buf.equals(got[got.length - 1 - i]!)));
+  assert.equal(fdCount(), fds, `no fd left open: ${fdList().join(', ')}`);
+  await allSlotsFree();
+});
+
+test('empty files come back as empty Buffers (or empty strings)', async () => {
+  const paths = makeFiles('empty', 5, () => 0);
+  const got = await readFiles(paths);
+  assert.deepEqual(got.map((b) => b.length), [0, 0, 0, 0, 0]);
+  assert.deepEqual(await readFiles(paths, 'utf8'), ['', '', '', '', '']);
+  assert.deepEqual(await readFiles([]), []);
+});
+
+test('files around and above bufferSize are read whole', async () => {
+  const sizes = [0, 1, 4095, 4096, 4097, 8192, 100_000, 1 << 20];
+  const paths = sizes.map((n, i) => dir.write(`around-${i}`, randomBytes(n)));
+  for (const bufferSize of [4096, 4097, 1, 64 * 1024]) {
+    const got = await readFiles(paths, { bufferSize });
+    got.forEach((buf, i) => assert.ok(buf.equals(readFileSync(paths[i]!)), `size ${sizes[i]} with bufferSize ${bufferSize}`));
+  }
+  // The default buffer: a file of exactly 64 KiB is read by its chain alone; one byte more is not.
+  const edge = [65535, 65536, 65537, 3 << 20].map((n, i) => dir.write(`edge-${i}`, randomBytes(n)));
+  const got = await readFiles(edge);
+  got.forEach((buf, i) => assert.ok(buf.equals(readFileSync(edge[i]!)), edge[i]));
+  await allSlotsFree();
+});
+
+test('a file keeping its read buffer owns it: results never alias', async () => {
+  // 40 KiB files fill more than half of the 64 KiB buffer: each keeps the buffer it was read into.
+  const paths = makeFiles('handoff', 50, () => 40 * 1024);
+  const got = await readFiles(paths, { concurrency: 4 });
+  assert.equal(new Set(got.map((b) => b.buffer)).size, got.length);
+  got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!))));
+  got[0]!.fill(0);
+  assert.ok(got[1]!.equals(readFileSync(paths[1]!)), 'writing one result leaves the others alone');
+});
+
+test('encoding: strings decoded as readFile would', async () => {
+  const texts = ['héllo wörld', '', 'x'.repeat(70_000), '日本語のテキスト'];
+  const paths = texts.map((t, i) => dir.write(`text-${i}`, t));
+  assert.deepEqual(await readFiles(paths, 'utf8'), texts);
+  assert.deepEqual(await readFiles(paths, { encoding: 'base64' }), paths.map((p) => readFileSync(p, 'base64')));
+  // Paths as Buffers and file: URLs too.
+  assert.deepEqual(await readFiles([Buffer.from(paths[0]!), new URL(`file://${paths[3]}`)], 'utf8'), [texts[0], texts[3]]);
+});
+
+test('files of unknown size (/proc) are read to the end, as readFileSync reads them', async () => {
+  const [version] = await readFiles(['/proc/version'], 'latin1');
+  assert.equal(version, readFileSync('/proc/version', 'latin1'));
+  assert.ok(version!.length > 0);
+});
+
+test('missing files and a directory, settle: true: an error for that file, the others read', async () => {
+  const good = makeFiles('mixed', 20, (i) => i * 100);
+  const sub = dir.file('a-directory');
+  mkdirSync(sub);
+  const paths: string[] = [];
+  good.forEach((p, i) => {
+    paths.push(p);
+    if (i % 3 === 0) paths.push(dir.file(`missing-${i}`));
+  });
+  paths.splice(5, 0, sub);
+  const fds = fdCount();
+  const got: ReadFileSettled<Buffer>[] = await readFiles(paths, { settle: true });
+  assert.equal(got.length, paths.length);
+  got.forEach((r, i) => {
+    assert.equal(r.path, paths[i]);
+    if (paths[i]!.includes('missing-')) {
+      assert.equal(r.status, 'rejected');
+      const e = (r as { reason: NodeJS.ErrnoException }).reason;
+      assert.equal(e.code, 'ENOENT');
+      assert.equal(e.errno, -2);
+      assert.equal(e.syscall, 'open');
+      assert.equal(e.path, paths[i]);
+      assert.equal(e.message, `ENOENT: no such file or directory, open '${paths[i]}'`);
+      assert.match(e.stack!, /read-files\.test/, 'the stack shows the caller');
+    } else if (paths[i] === sub) {
+      assert.equal(r.status, 'rejected');
+      const e = (r as { reason: NodeJS.ErrnoException }).reason;
+      assert.equal(e.code, 'EISDIR');
+      assert.equal(e.syscall, 'read');
+      assert.equal(e.path, sub);
+    } else {
+      assert.equal(r.status, 'fulfilled');
+      assert.ok((r as { value: Buffer }).value.equals(readFileSync(paths[i]!)));
+    }
+  });
+  assert.equal(fdCount(), fds);
+  await allSlotsFree();
+});
+
+test('missing file, default mode: rejects with that file\'s error, as Promise.all over readFile would', async () => {
+  const good = makeFiles('reject', 10, () => 10);
+  const missing = dir.file('not-there');
+  await assert.rejects(readFiles([...good, missing, ...good]), (e: NodeJS.ErrnoException) => {
+    assert.equal(e.code, 'ENOENT');
+    assert.equal(e.syscall, 'open');
+    assert.equal(e.path, missing);
+    assert.match(e.stack!, /read-files\.test/);
+    return true;
+  });
+  await assert.rejects(readFiles([good[0]!, dir.path]), { code: 'EISDIR', syscall: 'read', path: dir.path });
+  await allSlotsFree();
+});
+
+test('EACCES is reported for the file (when not root)', async (t) => {
+  if (process.getuid?.() === 0) return t.skip('root reads files whatever their mode');
+  const p = dir.write('secret', 'x');
+  execFileSync('chmod', ['000', p]);
+  const [r] = await readFiles([p], { settle: true });
+  assert.equal(r!.status, 'rejected');
+  assert.equal((r as { reason: NodeJS.ErrnoException }).reason.code, 'EACCES');
+});
+
+test('twice as many files as the runtime has direct slots, twice: every slot comes back', async () => {
+  const rt = getRuntime();
+  const slots = directSlots(rt);
+  assert.ok(slots.size > 0, `a sparse file table could be registered: ${slots.unavailable?.message}`);
+  const base = makeFiles('many', 64, (i) => i);
+  const paths = Array.from({ length: 2 * slots.size }, (_, i) => base[i % base.length]!);
+  paths[100] = dir.file('missing-in-many');
+  const fds = fdCount();
+  for (let round = 0; round < 2; round++) {
+    const got = await readFiles(paths, { settle: true, concurrency: 1024 });
+    assert.equal(got.filter((r) => r.status === 'rejected').length, 1);
+    assert.equal((got[7] as { value: Buffer }).value.length, 7);
+    assert.equal(slots.available, slots.size, `round ${round}: all ${slots.size} slots free`);
+  }
+  assert.equal(fdCount(), fds);
+});
+
+test('batches sharing the slot table wait for free slots and all complete', async () => {
+  const rt = getRuntime();
+  const slots = directSlots(rt);
+  const paths = makeFiles('shared', 32, (i) => i * 3);
+  const big = Array.from({ length: slots.size + 500 }, (_, i) => paths[i % paths.length]!);
+  // The first takes every slot (tiny buffers keep it cheap); the others must wait for its releases.
+  const runs = [
+    readFiles(big, { concurrency: slots.size, bufferSize: 128 }),
+    readFiles(paths, { concurrency: 8 }),
+    readFiles(paths, { concurrency: 1 }),
+  ];
+  const [a, b, c] = await within(Promise.all(runs), 10_000, 'three batches on one slot table');
+  a.forEach((buf, i) => assert.equal(buf.length, (i % 32) * 3));
+  assert.deepEqual(b.map((x) => x.length), c.map((x) => x.length));
+  await allSlotsFree();
+});
+
+test('abort before the call and right after it: AbortError with the reason, nothing leaked', async () => {
+  const base = makeFiles('abort', 64, () => 512);
+  const paths = Array.from({ length: 3000 }, (_, i) => base[i % base.length]!);
+  await assert.rejects(readFiles(paths, { signal: AbortSignal.abort('early') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'early' });
+  const fds = fdCount();
+  const ac = new AbortController();
+  const p = readFiles(paths, { signal: ac.signal, concurrency: 16 });
+  ac.abort('stop');
+  await assert.rejects(p, (e: Error & { code: string }) => {
+    assert.equal(e.name, 'AbortError');
+    assert.equal(e.code, 'ABORT_ERR');
+    assert.equal(e.cause, 'stop');
+    assert.match(e.stack!, /read-files\.test/);
+    return true;
+  });
+  await allSlotsFree();
+  assert.equal(fdCount(), fds);
+});
+
+test('abort cancels a read blocked in the kernel (a FIFO with a writer and no data)', async () => {
+  const fifo = dir.file('fifo');
+  execFileSync('mkfifo', [fifo]);
+  // Held open for writing: the chain's open returns at once, its read waits for data.
+  const writer = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  try {
+    const ok = dir.write('fine', 'fine');
+    const ac = new AbortController();
+    const p = readFiles([ok, fifo, ok], { signal: ac.signal });
+    const slots = directSlots(getRuntime());
+    await waitFor(() => slots.available === slots.size - 1, 2000, 'only the FIFO chain to be left');
+    ac.abort();
+    await assert.rejects(p, { name: 'AbortError' });
+    // The kernel cancels the read; the chain's close runs and frees the slot, though the writer stays.
+    await allSlotsFree();
+  } finally {
+    closeSync(writer);
+  }
+});
+
+test('bad arguments reject (never throw) with node\'s codes', async () => {
+  const p = dir.write('arg', 'a');
+  const bad: [unknown, unknown, string][] = [
+    ['not an array', undefined, 'ERR_INVALID_ARG_TYPE'],
+    [[p, 42], undefined, 'ERR_INVALID_ARG_TYPE'],
+    [[`${p}\0x`], undefined, 'ERR_INVALID_ARG_VALUE'],
+    [[p], { bufferSize: 0 }, 'ERR_OUT_OF_RANGE'],
+    [[p], { bufferSize: 1.5 }, 'ERR_OUT_OF_RANGE'],
+    [[p], { concurrency: 0 }, 'ERR_OUT_OF_RANGE'],
+    [[p], { encoding: 'nope' }, 'ERR_INVALID_ARG_VALUE'],
+    [[p], { signal: {} }, 'ERR_INVALID_ARG_TYPE'],
+  ];
+  for (const [paths, options, code] of bad) {
+    let promise: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => {
+      promise = readFiles(paths as string[], options as undefined);
+    });
+    await assert.rejects(promise!, { code }, `${String(paths)} ${JSON.stringify(options)}`);
+  }
+});
+
+test('a ring whose files are already registered: regular descriptors instead, same results', async () => {
+  const rt = new Runtime({ entries: 16 });
+  try {
+    const fd = openSync(dir.write('reg', 'r'), 'r');
+    rt.ring.registerFiles([fd]);
+    closeSync(fd);
+    const slots = directSlots(rt);
+    assert.equal(slots.size, 0);
+    assert.equal((slots.unavailable as NodeJS.ErrnoException).code, 'EBUSY');
+    const paths = makeFiles('fallback', 30, (i) => i * 1000);
+    const got = await readFiles([...paths, dir.file('nope')], { runtime: rt, settle: true, concurrency: 4 });
+    got.slice(0, 30).forEach((r, i) => assert.ok((r as { value: Buffer }).value.equals(readFileSync(paths[i]!))));
+    assert.equal((got[30] as { reason: NodeJS.ErrnoException }).reason.code, 'ENOENT');
+  } finally {
+    await rt.close();
+  }
+});
+
+test('the runtime closing mid-batch rejects with ERR_URING_CLOSED, and does not hang', async () => {
+  const rt = new Runtime({ entries: 16 });
+  const base = makeFiles('closing', 64, () => 100);
+  const paths = Array.from({ length: 2000 }, (_, i) => base[i % base.length]!);
+  const p = readFiles(paths, { runtime: rt });
+  await rt.close();
+  await within(assert.rejects(p, { code: 'ERR_URING_CLOSED' }), 5000, 'readFiles on a closing runtime');
+});
+
+test('a second runtime gets a file table of its own', async () => {
+  const rt = new Runtime({ entries: 16 });
+  try {
+    const a = directSlots(rt);
+    assert.notEqual(a, directSlots(getRuntime()));
+    assert.equal(a, directSlots(rt), 'registered once per runtime');
+    const p = dir.write('own', 'own table');
+    assert.deepEqual(await readFiles([p, p], { runtime: rt, encoding: 'latin1' }), ['own table', 'own table']);
+    assert.equal(a.available, a.size);
+  } finally {
+    await rt.close();
+  }
+});
