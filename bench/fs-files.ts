@@ -10,6 +10,11 @@
 // its own that it holds to the end of the pass, as readFiles and node must
 // when they hand back one Buffer per file.
 //
+// A last row does no I/O: node allocating one Buffer per file and filling it
+// from a cache-hot template, held to the end of the pass. It is the cost of
+// handing back fresh memory alone, which every node variant pays and the C
+// scratch reference does not.
+//
 // Each slice is a fresh process pinned to one CPU: whole passes over the set
 // for a warm-up, then whole passes for the measured time. Variants
 // alternate, 5 repetitions, the files re-read (residency checked with
@@ -103,6 +108,23 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
         return n;
       }, WARM, MS);
       break;
+    case 'js-buffers-only': {
+      // No I/O at all: a Buffer of the file's size per file, filled from a
+      // cache-hot template and held to the end of the pass. What handing
+      // back fresh memory alone costs.
+      const template = Buffer.alloc(set.size, 1);
+      r = await timed(() => {
+        const out = new Array<Buffer>(n);
+        for (let i = 0; i < n; i++) {
+          const b = Buffer.allocUnsafeSlow(set.size);
+          template.copy(b);
+          out[i] = b;
+        }
+        check += out[n - 1]!.length;
+        return n;
+      }, WARM, MS);
+      break;
+    }
     default:
       throw new Error(`unknown variant ${variant}`);
   }
@@ -134,6 +156,7 @@ function variants(cpu: number, cbin: string): Variant[] {
     { name: 'node readFileSync loop', run: node('node-readfilesync') },
     { name: 'C raw io_uring, scratch buffers (readfiles.c)', run: c(false) },
     { name: 'C raw io_uring, keeps every file (readfiles.c keep)', run: c(true) },
+    { name: 'no I/O: node allocating and filling the Buffers only', run: node('js-buffers-only') },
   ];
 }
 
