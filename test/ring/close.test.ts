@@ -2,23 +2,11 @@
 // detached, so using the ring afterwards throws or does nothing, never crashes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fstatSync, readdirSync, readFileSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { Ring, POLLIN, IORING_SETUP_SQPOLL } from '../../src/ring/index.js';
 import { socketPair } from '../helpers/net.js';
 import { reap, sqe } from '../helpers/ring.js';
-
-/** The kernel threads (SQPOLL) of this process's io_uring rings. */
-function sqpollThreads(): number {
-  let n = 0;
-  for (const task of readdirSync('/proc/self/task')) {
-    try {
-      if (readFileSync(`/proc/self/task/${task}/comm`, 'utf8').startsWith('iou-sqp')) n++;
-    } catch {
-      // the thread just exited
-    }
-  }
-  return n;
-}
+import { sqpollThreads } from '../helpers/proc.js';
 
 // First in this file (each test file is its own process): a ring whose fd is
 // registered with itself takes one of the thread's 16 registered-ring slots.

@@ -3,21 +3,9 @@
 // teardown, so neither the ring nor its SQPOLL thread outlives it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Ring, IORING_SETUP_SQPOLL } from '../../src/ring/index.js';
 import { gc } from '../helpers/gc.js';
-
-function sqpollThreads(): number {
-  let n = 0;
-  for (const task of readdirSync('/proc/self/task')) {
-    try {
-      if (readFileSync(`/proc/self/task/${task}/comm`, 'utf8').startsWith('iou-sqp')) n++;
-    } catch {
-      // the thread just exited
-    }
-  }
-  return n;
-}
+import { sqpollThreads } from '../helpers/proc.js';
 
 test('an SQPOLL ring dropped without close() leaves no kernel thread after GC', async (t) => {
   const before = sqpollThreads();
