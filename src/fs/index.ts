@@ -5,3 +5,4 @@ export {
 } from './functions.js';
 export { parseFlags, parseMode, toPath } from './args.js';
 export { toStats, toBigIntStats } from './stats.js';
+export { readFiles, type ReadFilesOptions, type ReadFileSettled } from './read-files.js';
