@@ -2,7 +2,7 @@
 import { constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
-import { InvalidArgTypeError, InvalidArgValueError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
 
 const { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } = constants;
 
@@ -39,13 +39,21 @@ export function parseFlags(flags: unknown, def = 'r'): number {
   throw new InvalidArgValueError('flags', flags, 'is invalid');
 }
 
-/** A mode: a number or an octal string; `def` when absent. */
+/**
+ * A mode as node's parseFileMode takes it: a number (a 32-bit unsigned
+ * integer) or an octal string; `def` when absent. Returns the permission
+ * bits (the kernel ignores the rest).
+ */
 export function parseMode(mode: unknown, def: number, name = 'mode'): number {
-  if (mode === undefined || mode === null) return def;
-  if (typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 && mode <= 0o7777777) return mode & 0o7777;
-  if (typeof mode === 'string' && /^[0-7]+$/.test(mode)) return parseInt(mode, 8) & 0o7777;
-  if (typeof mode === 'number') throw new InvalidArgValueError(name, mode, 'must be a 32-bit unsigned integer or an octal string');
-  throw new InvalidArgTypeError(name, 'a 32-bit unsigned integer or an octal string', mode);
+  let v = mode ?? def;
+  if (typeof v === 'string') {
+    if (!/^[0-7]+$/.test(v)) throw new InvalidArgValueError(name, v, 'must be a 32-bit unsigned integer or an octal string');
+    v = parseInt(v, 8);
+  }
+  if (typeof v !== 'number') throw new InvalidArgTypeError(name, 'of type number', v);
+  if (!Number.isInteger(v)) throw new OutOfRangeError(name, 'an integer', v);
+  if (v < 0 || v > 0xffffffff) throw new OutOfRangeError(name, '>= 0 && <= 4294967295', v);
+  return v & 0o7777;
 }
 
 export type PathArg = string | Buffer | URL;
@@ -76,6 +84,6 @@ export function encodingOf(options: unknown): BufferEncoding | null {
 export function optionsObject<T extends object>(options: unknown, name = 'options'): Partial<T> {
   if (options === undefined || options === null) return {};
   if (typeof options === 'string') return { encoding: options } as unknown as Partial<T>;
-  if (typeof options !== 'object') throw new InvalidArgTypeError(name, 'of type object', options);
+  if (typeof options !== 'object') throw new InvalidArgTypeError(name, 'one of type string or object', options);
   return options as Partial<T>;
 }

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
 import { promisify } from 'node:util';
-import { InvalidArgTypeError, recaptureStack } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, recaptureStack, systemError } from '../errors.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
 import { encodingOf, optionsObject, parseMode } from './args.js';
 import { toBigIntStats, toStats } from './stats.js';
@@ -27,6 +27,55 @@ export interface WriteResult<T> {
 type Position = number | bigint | null | undefined;
 
 const kDefaultReadSize = 16384;
+
+/**
+ * A position as node:fs/promises takes it: a safe integer >= 0 is an
+ * offset; null, undefined, negative and non-integer numbers mean the
+ * file's current position (node 20 passes those to libuv, which reads or
+ * writes at the current position for any negative offset). A bigint is an
+ * offset too, as node documents it (node 20's FileHandle ignores bigints
+ * and uses the current position).
+ */
+function positionOf(p: unknown): number | bigint {
+  if (typeof p === 'bigint') return p >= 0n ? p : -1;
+  return Number.isSafeInteger(p) && (p as number) >= 0 ? (p as number) : -1;
+}
+
+interface RwOptions {
+  offset?: unknown;
+  length?: unknown;
+  position?: unknown;
+}
+
+/** `{ offset = 0, length = byteLength - offset, position = null }` as node destructures an options object. */
+function fromOptions(o: RwOptions, buffer: ArrayBufferView): { offset: unknown; len: unknown; pos: unknown } {
+  const offset = o.offset === undefined ? 0 : o.offset;
+  return {
+    offset,
+    len: o.length === undefined ? buffer.byteLength - (offset as number) : o.length,
+    pos: o.position === undefined ? null : o.position,
+  };
+}
+
+/** node's validateInteger: a number, an integer, within [min, max]. */
+function validateInteger(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof v !== 'number') throw new InvalidArgTypeError(name, 'of type number', v);
+  if (!Number.isInteger(v)) throw new OutOfRangeError(name, 'an integer', v);
+  if (v < min || v > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, v);
+}
+
+/** A system error as node reports it for readv/writev: syscall 'read'/'write' (libuv's uv_fs_read/uv_fs_write). */
+function renamedSyscall(err: unknown, syscall: string): unknown {
+  const errno = (err as { errno?: unknown }).errno;
+  return typeof errno === 'number' ? systemError(errno, syscall) : err;
+}
+
+/** node's validateBufferArray. */
+function validateBufferArray(buffers: unknown): void {
+  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
+    throw new InvalidArgTypeError('buffers', 'an ArrayBufferView[]', buffers);
+  }
+}
 
 function fileClosed(syscall: string): Error {
   const err = new Error('file closed') as Error & { code: string; syscall: string };
@@ -74,44 +123,51 @@ export class FileHandle extends EventEmitter {
   /**
    * Reads into a buffer: read(), read(buffer, offset?, length?, position?),
    * read(buffer, { offset, length, position }) or read({ buffer, offset, length, position }).
+   * Arguments are checked as node:fs/promises checks them (see `position`).
    */
   read<T extends ArrayBufferView = Buffer>(
-    bufferOrOptions?: T | { buffer?: T; offset?: number; length?: number; position?: Position },
+    bufferOrOptions?: T | { buffer?: T; offset?: number; length?: number; position?: Position } | null,
     offsetOrOptions?: number | { offset?: number; length?: number; position?: Position } | null,
     length?: number | null,
     position?: Position,
   ): Promise<ReadResult<T>> {
     return this.#use('read', async (fd) => {
-      let buffer: T;
-      let offset = 0;
-      let len: number | undefined;
-      let pos: Position = null;
-      if (ArrayBuffer.isView(bufferOrOptions)) {
-        buffer = bufferOrOptions;
-        if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
-          ({ offset = 0, length: len, position: pos = null } = offsetOrOptions);
-        } else {
-          offset = offsetOrOptions ?? 0;
-          len = length ?? undefined;
-          pos = position ?? null;
+      let buffer = bufferOrOptions as T;
+      let offset: unknown = offsetOrOptions;
+      let len: unknown = length;
+      let pos: unknown = position;
+      if (!ArrayBuffer.isView(buffer)) {
+        // read(options)
+        if (bufferOrOptions !== undefined && bufferOrOptions !== null && (typeof bufferOrOptions !== 'object' || Array.isArray(bufferOrOptions))) {
+          throw new InvalidArgTypeError('options', 'of type object', bufferOrOptions);
         }
-      } else if (bufferOrOptions === undefined || bufferOrOptions === null || typeof bufferOrOptions === 'object') {
-        const o = (bufferOrOptions ?? {}) as { buffer?: T; offset?: number; length?: number; position?: Position };
+        const o = (bufferOrOptions ?? {}) as RwOptions & { buffer?: T };
         buffer = o.buffer ?? (Buffer.alloc(kDefaultReadSize) as unknown as T);
-        offset = o.offset ?? 0;
-        len = o.length;
-        pos = o.position ?? null;
-      } else {
-        throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray, or DataView', bufferOrOptions);
+        ({ offset, len, pos } = fromOptions(o, buffer));
+        if (!ArrayBuffer.isView(buffer)) throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
       }
-      len ??= buffer.byteLength - offset;
+      if (offset !== null && typeof offset === 'object') {
+        // read(buffer, options)
+        ({ offset, len, pos } = fromOptions(offset as RwOptions, buffer));
+      }
+      if (offset === null || offset === undefined) offset = 0;
+      else validateInteger(offset, 'offset', 0);
+      const off = offset as number;
+      len ??= buffer.byteLength - off;
       if (len === 0) return { bytesRead: 0, buffer };
-      const bytesRead = await read(fd, buffer, { ...this.#runtimeOptions, offset, length: len, position: pos });
+      if (buffer.byteLength === 0) throw new InvalidArgValueError('buffer', buffer, 'is empty and cannot be written');
+      if (typeof len !== 'number') throw new InvalidArgTypeError('length', 'of type number', len);
+      if (len < 0) throw new OutOfRangeError('length', '>= 0', len);
+      if (off + len > buffer.byteLength) throw new OutOfRangeError('length', `<= ${buffer.byteLength - off}`, len);
+      const bytesRead = await read(fd, buffer, { ...this.#runtimeOptions, offset: off, length: len, position: positionOf(pos) });
       return { bytesRead, buffer };
     }, this.read);
   }
 
-  /** write(buffer, offset?, length?, position?), write(buffer, { offset, length, position }), write(string, position?, encoding?). */
+  /**
+   * write(buffer, offset?, length?, position?), write(buffer, { offset, length, position }),
+   * write(string, position?, encoding?). Arguments are checked as node:fs/promises checks them.
+   */
   write<T extends ArrayBufferView | string>(
     data: T,
     offsetOrOptions?: number | null | { offset?: number; length?: number; position?: Position },
@@ -119,40 +175,56 @@ export class FileHandle extends EventEmitter {
     position?: Position,
   ): Promise<WriteResult<T>> {
     return this.#use('write', async (fd) => {
-      if (typeof data === 'string') {
-        const pos = typeof offsetOrOptions === 'number' ? offsetOrOptions : null;
-        const enc = typeof lengthOrEncoding === 'string' ? lengthOrEncoding : 'utf8';
-        const buf = Buffer.from(data, enc);
-        const bytesWritten = await write(fd, buf, { ...this.#runtimeOptions, position: pos });
+      if ((data as { byteLength?: unknown } | null)?.byteLength === 0) return { bytesWritten: 0, buffer: data };
+      if (ArrayBuffer.isView(data)) {
+        let offset: unknown = offsetOrOptions;
+        let len: unknown = lengthOrEncoding;
+        let pos: unknown = position;
+        if (typeof offset === 'object') {
+          // write(buffer, options); null is an empty options object here
+          ({ offset, len, pos } = fromOptions((offsetOrOptions ?? {}) as RwOptions, data));
+        }
+        if (offset === null || offset === undefined) offset = 0;
+        else validateInteger(offset, 'offset', 0);
+        const off = offset as number;
+        if (typeof len !== 'number') len = data.byteLength - off;
+        const n = len as number;
+        if (off > data.byteLength) throw new OutOfRangeError('offset', `<= ${data.byteLength}`, off);
+        if (n > data.byteLength - off) throw new OutOfRangeError('length', `<= ${data.byteLength - off}`, n);
+        if (n < 0) throw new OutOfRangeError('length', '>= 0', n);
+        validateInteger(n, 'length', 0, 0x7fffffff);
+        const bytesWritten = await write(fd, data, { ...this.#runtimeOptions, offset: off, length: n, position: positionOf(pos) });
         return { bytesWritten, buffer: data };
       }
-      if (!ArrayBuffer.isView(data)) throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
-      let offset = 0;
-      let len: number | undefined;
-      let pos: Position = null;
-      if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
-        ({ offset = 0, length: len, position: pos = null } = offsetOrOptions);
-      } else {
-        offset = offsetOrOptions ?? 0;
-        len = typeof lengthOrEncoding === 'number' ? lengthOrEncoding : undefined;
-        pos = position ?? null;
+      if (typeof data !== 'string') throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+      // write(string, position, encoding): an unknown encoding is utf8, as in node.
+      const enc = typeof lengthOrEncoding === 'string' && Buffer.isEncoding(lengthOrEncoding) ? lengthOrEncoding : 'utf8';
+      if (enc.toLowerCase() === 'hex' && data.length % 2 !== 0) {
+        throw new InvalidArgValueError('encoding', lengthOrEncoding, `is invalid for data of length ${data.length}`);
       }
-      len ??= data.byteLength - offset;
-      const bytesWritten = await write(fd, data, { ...this.#runtimeOptions, offset, length: len, position: pos });
+      const buf = Buffer.from(data, enc);
+      const bytesWritten = await write(fd, buf, { ...this.#runtimeOptions, position: positionOf(offsetOrOptions) });
       return { bytesWritten, buffer: data };
     }, this.write);
   }
 
   readv<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesRead: number; buffers: T }> {
-    return this.#use('read', async (fd) => {
-      const bytesRead = await readv(fd, buffers, position ?? null, this.#runtimeOptions);
+    return this.#use('readv', async (fd) => {
+      validateBufferArray(buffers);
+      const bytesRead = await readv(fd, buffers, positionOf(position), this.#runtimeOptions).catch((err) => {
+        throw renamedSyscall(err, 'read');
+      });
       return { bytesRead, buffers };
     }, this.readv);
   }
 
   writev<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesWritten: number; buffers: T }> {
-    return this.#use('write', async (fd) => {
-      const bytesWritten = await writev(fd, buffers, position ?? null, this.#runtimeOptions);
+    return this.#use('writev', async (fd) => {
+      validateBufferArray(buffers);
+      if (buffers.length === 0) return { bytesWritten: 0, buffers };
+      const bytesWritten = await writev(fd, buffers, positionOf(position), this.#runtimeOptions).catch((err) => {
+        throw renamedSyscall(err, 'write');
+      });
       return { bytesWritten, buffers };
     }, this.writev);
   }
@@ -176,7 +248,10 @@ export class FileHandle extends EventEmitter {
   }
 
   truncate(len = 0): Promise<void> {
-    return this.#use('ftruncate', (fd) => ftruncate(fd, Math.max(0, len), this.#runtimeOptions), this.truncate);
+    return this.#use('ftruncate', async (fd) => {
+      validateInteger(len, 'len', Number.MIN_SAFE_INTEGER);
+      await ftruncate(fd, Math.max(0, len), this.#runtimeOptions);
+    }, this.truncate);
   }
 
   /** fallocate(2): reserves [offset, offset + len) so later writes there cannot fail with ENOSPC. */
@@ -186,7 +261,7 @@ export class FileHandle extends EventEmitter {
 
   /** Reads from the current position to the end of the file. */
   readFile(options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<string | Buffer> {
-    return this.#use('read', async (fd) => {
+    return this.#use('readFile', async (fd) => {
       const o = optionsObject<{ signal: AbortSignal }>(options);
       const enc = encodingOf(options);
       const buf = await readAll(fd, this.#opts(o.signal));
@@ -195,7 +270,7 @@ export class FileHandle extends EventEmitter {
   }
 
   writeFile(data: WriteData, options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<void> {
-    return this.#use('write', async (fd) => {
+    return this.#use('writeFile', async (fd) => {
       const o = optionsObject<{ signal: AbortSignal }>(options);
       await writeAll(fd, data, encodingOf(options) ?? 'utf8', this.#opts(o.signal));
     }, this.writeFile);
@@ -213,7 +288,7 @@ export class FileHandle extends EventEmitter {
     return this.#use('fchown', (fd) => promisify(fs.fchown)(fd, uid, gid), this.chown);
   }
   utimes(atime: fs.TimeLike, mtime: fs.TimeLike): Promise<void> {
-    return this.#use('futime', (fd) => promisify(fs.futimes)(fd, atime, mtime), this.utimes);
+    return this.#use('futimes', (fd) => promisify(fs.futimes)(fd, atime, mtime), this.utimes);
   }
 
   /** Closes the descriptor once every op on it has finished. Idempotent. */

@@ -2,18 +2,21 @@
 // errors, each going through the ring.
 import { Buffer } from 'node:buffer';
 import * as fsp from 'node:fs/promises';
+import * as fs from 'node:fs';
 import { constants, type BigIntStats, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { InvalidArgTypeError, recaptureStack } from '../errors.js';
+import { promisify } from 'node:util';
+import { constants as osConstants } from 'node:os';
+import { InvalidArgTypeError, recaptureStack, systemError } from '../errors.js';
 import {
-  close as closeFd, linkat, mkdirat, openat, read, renameat, statx, symlinkat, unlinkat, write, type RunOptions,
+  close as closeFd, fstatx, ftruncate, linkat, mkdirat, openat, read, renameat, statx, symlinkat, unlinkat, write, type RunOptions,
 } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
 import { FileHandle } from './file-handle.js';
-import { MAX_RW, readAll, writeAll, type WriteData } from './io.js';
+import { MAX_RW, checkAborted, isCustomIterable, readAll, writeAll, type WriteData } from './io.js';
 import { toBigIntStats, toStats } from './stats.js';
 
 type Flags = string | number;
+const E = osConstants.errno;
 
 /** Opens a file: flags as node:fs takes them ('r', 'wx', 'a+', numbers), mode 0o666 by default. */
 export async function open(path: PathArg, flags?: Flags, mode?: fs_Mode): Promise<FileHandle> {
@@ -27,6 +30,10 @@ export async function open(path: PathArg, flags?: Flags, mode?: fs_Mode): Promis
 }
 type fs_Mode = number | string;
 
+function validateSignal(signal: unknown): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
+}
+
 interface ReadFileOptions {
   encoding?: BufferEncoding | null;
   flag?: Flags;
@@ -38,9 +45,10 @@ export async function readFile(path: PathArg | FileHandle, options?: ReadFileOpt
   try {
     const o = optionsObject<ReadFileOptions>(options);
     const enc = encodingOf(options);
+    validateSignal(o.signal);
     if (path instanceof FileHandle) return await path.readFile(options);
     const p = toPath(path);
-    o.signal?.throwIfAborted();
+    checkAborted(o.signal);
     const run: RunOptions | undefined = o.signal ? { signal: o.signal } : undefined;
     const fd = await openat(p, parseFlags(o.flag, 'r'), 0o666, run);
     let buf: Buffer;
@@ -66,16 +74,22 @@ interface WriteFileOptions {
 async function writeFileImpl(path: PathArg | FileHandle, data: WriteData, options: WriteFileOptions | BufferEncoding | null | undefined, defFlag: string): Promise<void> {
   const o = optionsObject<WriteFileOptions>(options);
   const enc = encodingOf(options) ?? 'utf8';
-  if (path instanceof FileHandle) return path.writeFile(data, options);
-  if (typeof data !== 'string' && !ArrayBuffer.isView(data) && (data === null || typeof data !== 'object')) {
+  validateSignal(o.signal);
+  if (o.flush !== undefined && o.flush !== null && typeof o.flush !== 'boolean') throw new InvalidArgTypeError('options.flush', 'of type boolean', o.flush);
+  // Then the data: a view, an iterable, or a string.
+  if (typeof data !== 'string' && !ArrayBuffer.isView(data) && !isCustomIterable(data)) {
     throw new InvalidArgTypeError('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
   }
+  if (path instanceof FileHandle) return path.writeFile(data, options);
   const p = toPath(path);
-  o.signal?.throwIfAborted();
+  checkAborted(o.signal);
   const run: RunOptions | undefined = o.signal ? { signal: o.signal } : undefined;
   const fd = await openat(p, parseFlags(o.flag, defFlag), parseMode(o.mode, 0o666), run);
   try {
-    await writeAll(fd, data, enc, run);
+    // The file was just opened: write at explicit offsets from 0 (with
+    // O_APPEND the kernel appends whatever the offset), not at the current
+    // position, which io_uring does not advance after a short write.
+    await writeAll(fd, data, enc, run, 0);
     if (o.flush) await new FileHandle(fd).sync();
   } finally {
     await closeFd(fd);
@@ -105,7 +119,7 @@ export async function stat(path: PathArg, options: { bigint: true }): Promise<Bi
 export async function stat(path: PathArg, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
 export async function stat(path: PathArg, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
   try {
-    const s = await statx(toPath(path));
+    const s = await statxPath(toPath(path), false);
     return options?.bigint ? toBigIntStats(s) : toStats(s);
   } catch (err) {
     throw recaptureStack(err as Error, stat);
@@ -117,10 +131,24 @@ export async function lstat(path: PathArg, options: { bigint: true }): Promise<B
 export async function lstat(path: PathArg, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
 export async function lstat(path: PathArg, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
   try {
-    const s = await statx(toPath(path), { noFollow: true });
+    const s = await statxPath(toPath(path), true);
     return options?.bigint ? toBigIntStats(s) : toStats(s);
   } catch (err) {
     throw recaptureStack(err as Error, lstat);
+  }
+}
+
+/**
+ * statx on a path. The op leaves `path` out of its errors when the path is
+ * '' (its fstat form); node names it: ENOENT: ..., stat ''.
+ */
+async function statxPath(p: string, noFollow: boolean) {
+  try {
+    return await statx(p, { noFollow });
+  } catch (err) {
+    const e = err as { errno?: number; syscall?: string; path?: string };
+    if (p !== '' || e.path !== undefined || typeof e.errno !== 'number') throw err;
+    throw systemError(e.errno, e.syscall ?? 'stat', { path: p });
   }
 }
 
@@ -157,39 +185,70 @@ export async function rename(oldPath: PathArg, newPath: PathArg): Promise<void> 
 export async function mkdir(path: PathArg, options?: { recursive?: boolean; mode?: fs_Mode } | fs_Mode): Promise<string | undefined> {
   try {
     const o = typeof options === 'object' && options !== null ? options : { mode: options };
-    const mode = parseMode(o.mode, 0o777);
     const p = toPath(path);
+    if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new InvalidArgTypeError('options.recursive', 'of type boolean', o.recursive);
+    const mode = parseMode(o.mode, 0o777);
     if (!o.recursive) {
       await mkdirat(p, mode);
       return undefined;
     }
-    return await mkdirRecursive(resolve(p), mode);
+    // The path as given, not resolved: node returns the first directory
+    // created in the caller's form ('rel/x', './rel').
+    return await mkdirRecursive(p, mode);
   } catch (err) {
     throw recaptureStack(err as Error, mkdir);
   }
 }
 
-async function mkdirRecursive(p: string, mode: number): Promise<string | undefined> {
-  try {
-    await mkdirat(p, mode);
-    return p;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'EEXIST') {
-      // Fine if it is a directory (or a link to one); else node reports EEXIST.
-      const st = await statx(p).catch(() => undefined);
-      if (st && (st.mode & constants.S_IFMT) === constants.S_IFDIR) return undefined;
-      throw err;
+/**
+ * mkdir -p as node does it (MKDirpAsync in node_file.cc), so that results
+ * and errors match in every corner: a stack of paths, parents pushed on
+ * ENOENT (cut at the last '/', the path kept as the caller wrote it);
+ * EACCES, ENOSPC, ENOTDIR and EPERM end it; any other error (EEXIST,
+ * ELOOP, ...) is settled by a stat that follows links: a directory is fine,
+ * anything else is EEXIST (ENOTDIR for a parent), and a failed stat is its
+ * own error. Errors name the path being made when they happened. Resolves
+ * with the first directory created, or undefined.
+ */
+async function mkdirRecursive(path: string, mode: number): Promise<string | undefined> {
+  const stack = [path];
+  let first: string | undefined;
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    let errno = await mkdirat(next, mode).then(() => 0, systemErrno);
+    if (errno === 0) {
+      first ??= next;
+      continue;
     }
-    if (code !== 'ENOENT' || dirname(p) === p) throw err;
+    if (errno === -E.EACCES || errno === -E.ENOSPC || errno === -E.ENOTDIR || errno === -E.EPERM) throw systemError(errno, 'mkdir', { path: next });
+    if (errno === -E.ENOENT) {
+      const slash = next.lastIndexOf('/');
+      const parent = slash < 0 ? next : next.slice(0, slash);
+      if (parent !== next) {
+        stack.push(next, parent);
+        continue;
+      }
+      if (stack.length > 0) continue;
+      errno = -E.EEXIST;
+    }
+    const st = await statx(next).then((s) => s, systemErrno);
+    const isDir = typeof st !== 'number' && (st.mode & constants.S_IFMT) === constants.S_IFDIR;
+    if (errno === -E.EEXIST && stack.length > 0) {
+      if (isDir) continue;
+      throw systemError(-E.ENOTDIR, 'mkdir', { path: next });
+    }
+    if (typeof st === 'number') throw systemError(st, 'mkdir', { path: next });
+    if (!isDir) throw systemError(-E.EEXIST, 'mkdir', { path: next });
+    return first;
   }
-  const first = await mkdirRecursive(dirname(p), mode);
-  try {
-    await mkdirat(p, mode);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'EEXIST') throw err;
-  }
-  return first ?? p;
+  return first;
+}
+
+/** The (negative) errno of a system error; anything else is rethrown. */
+function systemErrno(err: unknown): number {
+  const errno = (err as { errno?: unknown }).errno;
+  if (typeof errno !== 'number') throw err;
+  return -Math.abs(errno);
 }
 
 export async function symlink(target: PathArg, path: PathArg, _type?: string | null): Promise<void> {
@@ -231,7 +290,7 @@ export async function access(path: PathArg, mode = constants.F_OK): Promise<void
     const p = toPath(path);
     if (mode === constants.F_OK) {
       try {
-        await statx(p);
+        await statxPath(p, false);
       } catch (err) {
         const e = err as Error & { syscall: string };
         e.syscall = 'access';
@@ -248,39 +307,77 @@ export async function access(path: PathArg, mode = constants.F_OK): Promise<void
 
 const COPY_CHUNK = 1 << 20;
 const COPY_DEPTH = 4;
+const fchmod = promisify(fs.fchmod);
 
 /**
- * copyFile: positional reads and writes of 1 MiB, four in flight. With
- * COPYFILE_EXCL the destination must not exist. COPYFILE_FICLONE* (reflinks)
- * go to node:fs, which has the ioctl.
+ * copyFile as libuv does it (uv__fs_copyfile), with the copy through the
+ * ring: positional reads and writes of 1 MiB, four in flight. The
+ * destination is opened without O_TRUNC and left alone when it is the
+ * source itself (a copy onto itself, or onto a hard link of it, keeps the
+ * data); otherwise it is truncated and given the source's mode (fchmod, so
+ * the umask does not apply). If anything fails once the destination is
+ * open, it is removed. Every error is reported as syscall 'copyfile' with
+ * both paths. COPYFILE_FICLONE* (reflinks) go to node:fs, which has the ioctl.
+ *
+ * Unlike libuv, which copies st_size bytes, the source is read to end of
+ * file: /proc files (size 0) are copied with their contents.
  */
 export async function copyFile(src: PathArg, dest: PathArg, mode = 0): Promise<void> {
-  const s = toPath(src, 'src');
-  const d = toPath(dest, 'dest');
   try {
-    if (mode & (constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE)) return await fsp.copyFile(s, d, mode);
-    const ifd = await openat(s, constants.O_RDONLY);
-    try {
-      const st = await statx(s);
-      const size = Number(st.size);
-      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (mode & constants.COPYFILE_EXCL ? constants.O_EXCL : 0);
-      let ofd: number;
-      try {
-        ofd = await openat(d, flags, st.mode & 0o7777);
-      } catch (err) {
-        throw Object.assign(err as Error, { message: (err as Error).message.replace(/, open '.*'$/, `, copyfile '${s}' -> '${d}'`), syscall: 'copyfile', path: s, dest: d });
-      }
-      try {
-        await copyRange(ifd, ofd, size);
-      } finally {
-        await closeFd(ofd);
-      }
-    } finally {
-      await closeFd(ifd);
-    }
+    const s = toPath(src, 'src');
+    const d = toPath(dest, 'dest');
+    // Reflinks, and modes node refuses (its own errors, as it words them), are node's.
+    const plain = mode === null || (Number.isInteger(mode) && mode >= 0 && mode <= constants.COPYFILE_EXCL);
+    if (!plain) return await fsp.copyFile(s, d, mode);
+    await copyFileImpl(s, d, (mode & constants.COPYFILE_EXCL) !== 0);
   } catch (err) {
     throw recaptureStack(err as Error, copyFile);
   }
+}
+
+async function copyFileImpl(s: string, d: string, excl: boolean): Promise<void> {
+  let ifd: number;
+  try {
+    ifd = await openat(s, constants.O_RDONLY);
+  } catch (err) {
+    throw copyfileError(err, s, d);
+  }
+  let ofd = -1;
+  let failure: unknown;
+  try {
+    const st = await fstatx(ifd);
+    ofd = await openat(d, constants.O_WRONLY | constants.O_CREAT | (excl ? constants.O_EXCL : 0), st.mode & 0o7777);
+    let same = false;
+    if (!excl) {
+      const dt = await fstatx(ofd);
+      same = dt.devMajor === st.devMajor && dt.devMinor === st.devMinor && dt.ino === st.ino;
+      if (!same) await ftruncate(ofd, 0);
+    }
+    if (!same) {
+      await fchmod(ofd, st.mode & 0o7777);
+      await copyRange(ifd, ofd, Number(st.size));
+    }
+  } catch (err) {
+    failure = err;
+  }
+  for (const fd of [ifd, ofd]) {
+    if (fd < 0) continue;
+    try {
+      await closeFd(fd);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure === undefined) return;
+  if (ofd >= 0) await unlinkat(d).catch(() => {});
+  throw copyfileError(failure, s, d);
+}
+
+/** A system error from any step of a copy, reported as node reports it: copyfile 'src' -> 'dest'. */
+function copyfileError(err: unknown, s: string, d: string): unknown {
+  const errno = (err as { errno?: unknown }).errno;
+  if (typeof errno !== 'number') return err;
+  return systemError(errno, 'copyfile', { path: s, dest: d });
 }
 
 async function copyRange(ifd: number, ofd: number, size: number): Promise<void> {
