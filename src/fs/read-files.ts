@@ -123,7 +123,8 @@ export async function readFiles(paths: readonly PathArg[], options?: ReadFilesOp
     const o: ReadFilesOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
     if (typeof o !== 'object') throw new InvalidArgTypeError('options', 'of type object or a string', options);
     if (!Array.isArray(paths)) throw new InvalidArgTypeError('paths', 'an array of paths', paths);
-    const list = paths.map((p, i) => toPath(p, `paths[${i}]`));
+    // Array.from visits holes too: a sparse array's missing path is an error, not skipped.
+    const list = Array.from(paths, (p, i) => toPath(p, `paths[${i}]`));
     const encoding = encodingOf(o);
     const bufferSize = o.bufferSize ?? DEFAULT_BUFFER_SIZE;
     if (!Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_BUFFER_SIZE) {
