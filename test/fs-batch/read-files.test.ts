@@ -244,7 +244,6 @@ test('bad arguments reject (never throw) with node\'s codes', async () => {
     [[p], { concurrency: 0 }, 'ERR_OUT_OF_RANGE'],
     [[p], { encoding: 'nope' }, 'ERR_INVALID_ARG_VALUE'],
     [[p], { signal: {} }, 'ERR_INVALID_ARG_TYPE'],
-    // eslint-disable-next-line no-sparse-arrays
     [[p, , p], undefined, 'ERR_INVALID_ARG_TYPE'],
   ];
   for (const [paths, options, code] of bad) {
