@@ -19,6 +19,14 @@ import { abortError, type MultishotOp, type Op } from './op.js';
 import { AUX_BIT, INTERNAL_LO, OpTable } from './op-table.js';
 
 const EINTR = 4;
+/**
+ * Flushes run back to back from process.nextTick before one waits for the
+ * event loop (setImmediate). Ops that complete inside io_uring_enter (reads
+ * from the page cache) resolve promises whose continuations start more ops,
+ * whose flush is another nextTick: without a bound, timers and sockets
+ * would never run while a loop of awaited reads lasts.
+ */
+const MAX_CHAINED_FLUSHES = 64;
 const EAGAIN = 11;
 const EBUSY = 16;
 const TWO32 = 4294967296;
@@ -52,6 +60,15 @@ export class Runtime {
   #eventfd = -1;
   #refed = false;
   #flushScheduled = false;
+  /** Flushes since the event loop last ran (reset by a setImmediate armed at the first). */
+  #chained = 0;
+  readonly #resetChain = () => {
+    this.#chained = 0;
+  };
+  readonly #flushImmediate = () => {
+    this.#chained = 0;
+    this.#flush();
+  };
   #closed = false;
   readonly #deferTaskrun: boolean;
   readonly #onCqe: (lo: number, hi: number, res: number, flags: number) => void;
@@ -222,13 +239,15 @@ export class Runtime {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    process.nextTick(this.#flushTick);
+    if (this.#chained < MAX_CHAINED_FLUSHES) process.nextTick(this.#flushTick);
+    else setImmediate(this.#flushImmediate);
   }
 
   /** End of the JavaScript turn: submit, reap, and refill from the backlog. */
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#closed) return;
+    if (this.#chained++ === 0) setImmediate(this.#resetChain);
     // Completions can start more ops (their callers' continuations run as
     // microtasks after this tick); a bounded number of rounds here keeps a
     // stream of instantly-completing ops from starving the event loop.
