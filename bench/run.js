@@ -16,6 +16,10 @@ const all = {
   runtime: ['runtime.js', ['--json', join(out, 'runtime.json')]],
   'net-echo': ['net-echo.js', ['--json', join(out, 'net-echo.json')]],
   'net-http': ['net-http.js', ['--json', join(out, 'net-http.json')]],
+  // These pin their own child processes (fs-read, fs-files) or run unpinned (fs-copy).
+  'fs-read': ['fs-read.js', ['--json', join(out, 'fs-read.json')]],
+  'fs-files': ['fs-files.js', ['--json', join(out, 'fs-files.json')]],
+  'fs-copy': ['fs-copy.js', ['--json', join(out, 'fs-copy.json')]],
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
