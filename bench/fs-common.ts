@@ -9,26 +9,12 @@
 // page-cache pages left unused for about a minute (DESIGN.md).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-/** The repository root (this file runs as dist/bench/fs-common.js). */
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const outDir = join(root, 'bench', 'out');
+import { buildC, hasTaskset, options, outDir, root } from './lib/harness.js';
 
-/** `--name value` options; a flag without a value is 'true'. */
-export function options(argv = process.argv.slice(2)): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) continue;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) m.set(a.slice(2), 'true');
-    else m.set(a.slice(2), argv[++i]!);
-  }
-  return m;
-}
+export { buildC, hasTaskset, options, outDir, root };
 
 export function num(opts: Map<string, string>, name: string, def: number): number {
   const v = opts.get(name);
@@ -38,17 +24,6 @@ export function num(opts: Map<string, string>, name: string, def: number): numbe
   return n;
 }
 
-/** bench/c/<name>.c -> bench/out/<name> (cc -O2), when missing or older than its source. */
-export function buildC(name: string): string {
-  const src = join(root, 'bench', 'c', `${name}.c`);
-  const bin = join(outDir, name);
-  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
-  mkdirSync(outDir, { recursive: true });
-  execFileSync('cc', ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
-  return bin;
-}
-
-export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 /** argv pinned to `cpu` (none when cpu < 0 or taskset is missing). */
 export function pinned(cpu: number, argv: string[]): [string, string[]] {

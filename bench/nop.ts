@@ -5,10 +5,9 @@
 //
 //   node dist/bench/nop.js [--slice-ms 500] [--reps 5] [--cpu 1] [--json out.json]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { Ring } from '../src/ring/index.js';
+import { buildC } from './lib/harness.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -19,17 +18,6 @@ const SLICE_MS = opt('slice-ms', 500);
 const REPS = opt('reps', 5);
 const CPU = opt('cpu', 1);
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
-
-// dist/bench/nop.js -> repo root
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const src = join(root, 'bench', 'c', 'nop.c');
-const bin = join(root, 'bench', 'out', 'nop');
-
-function buildC(): void {
-  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
-  mkdirSync(dirname(bin), { recursive: true });
-  execFileSync('cc', ['-O2', '-o', bin, src], { stdio: 'inherit' });
-}
 
 const hasTaskset = spawnSync('taskset', ['-c', String(CPU), 'true']).status === 0;
 
@@ -60,7 +48,7 @@ function tsSlice(ring: Ring, batch: number): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (v: number) => `${(v / 1e6).toFixed(2)} M/s`;
 
-buildC();
+const bin = buildC('nop');
 if (hasTaskset) {
   // Pin this process too, so both variants run on the same core.
   spawnSync('taskset', ['-pc', String(CPU), String(process.pid)]);

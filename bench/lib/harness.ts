@@ -3,7 +3,7 @@
 // child (the load generator, wrk), reading a process's CPU time, statistics
 // and the table.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..',
 export const outDir = join(root, 'bench', 'out');
 
 /** Parses `--name value` options; flags without a value are `true`. */
-export function options(argv: string[]): Map<string, string> {
+export function options(argv = process.argv.slice(2)): Map<string, string> {
   const m = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -25,13 +25,21 @@ export function options(argv: string[]): Map<string, string> {
   return m;
 }
 
-/** bench/c/<name>.c -> bench/out/<name> with `cc -O2`, when missing or older than its source. */
+/**
+ * bench/c/<name>.c -> bench/out/<name> with `cc -O2 -Wall`, when missing or
+ * older than its source or any header beside it (bench/c/uring.h).
+ */
 export function buildC(name: string): string {
-  const src = join(root, 'bench', 'c', `${name}.c`);
+  const dir = join(root, 'bench', 'c');
+  const src = join(dir, `${name}.c`);
   const bin = join(outDir, name);
-  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
+  const newest = Math.max(
+    statSync(src).mtimeMs,
+    ...readdirSync(dir).filter((f) => f.endsWith('.h')).map((f) => statSync(join(dir, f)).mtimeMs),
+  );
+  if (existsSync(bin) && statSync(bin).mtimeMs >= newest) return bin;
   mkdirSync(outDir, { recursive: true });
-  execFileSync('cc', ['-O2', '-o', bin, src], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
   return bin;
 }
 
