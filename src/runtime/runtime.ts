@@ -134,9 +134,7 @@ export class Runtime {
         op.abandon(abortError(signal));
         return;
       }
-      const onAbort = () => this.#abort(op);
-      signal.addEventListener('abort', onAbort, { once: true });
-      op.detachSignal = () => signal.removeEventListener('abort', onAbort);
+      this.#watchSignal(op, signal);
     }
     if (op.timeoutMs > 0) op.timeoutTs = new Timespec(op.timeoutMs);
     if (op.multishot) (op as MultishotOp<unknown>).onReturn = () => this.#cancelOp(op);
@@ -161,12 +159,7 @@ export class Runtime {
     }
     ops.forEach((op, i) => {
       op.linkFlags = i < ops.length - 1 ? (hard ? U.IOSQE_IO_HARDLINK : U.IOSQE_IO_LINK) : 0;
-      const signal = op.signal;
-      if (signal) {
-        const onAbort = () => this.#abort(op);
-        signal.addEventListener('abort', onAbort, { once: true });
-        op.detachSignal = () => signal.removeEventListener('abort', onAbort);
-      }
+      if (op.signal) this.#watchSignal(op, op.signal);
     });
     if (ops.some((op) => op.signal?.aborted)) {
       const signal = ops.find((op) => op.signal?.aborted)!.signal!;
@@ -351,6 +344,13 @@ export class Runtime {
     if (this.#refed === on || !this.#poller) return;
     this.#refed = on;
     native().pollerRef(this.#poller, on);
+  }
+
+  /** Aborts `op` when `signal` fires; the op removes the listener when it settles. */
+  #watchSignal(op: Op, signal: AbortSignal): void {
+    const onAbort = () => this.#abort(op);
+    signal.addEventListener('abort', onAbort, { once: true });
+    op.detachSignal = () => signal.removeEventListener('abort', onAbort);
   }
 
   /** The caller aborted: settle now, and cancel in the kernel if submitted. */
