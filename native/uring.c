@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
@@ -676,6 +677,86 @@ static napi_value PollerClose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Socket setup calls. They never block, so they are plain system calls here
+ * rather than ring ops (IORING_OP_BIND/LISTEN need Linux 6.11; the ring is
+ * for what waits: accept, connect, recv, send). All return -errno on failure.
+ */
+static int32_t arg_i32(napi_env env, napi_value v) {
+  int32_t x = 0;
+  napi_get_value_int32(env, v, &x);
+  return x;
+}
+
+/* socket(domain, type, protocol) -> fd. */
+static napi_value Socket(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return int32(env, -EINVAL);
+  int fd = socket(arg_i32(env, argv[0]), arg_i32(env, argv[1]), arg_i32(env, argv[2]));
+  return int32(env, fd < 0 ? -errno : fd);
+}
+
+/* bind(fd, sockaddr bytes) -> 0. */
+static napi_value Bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || view_info(env, argv[1], &data, &len) < 0) return int32(env, -EINVAL);
+  return int32(env, bind(arg_i32(env, argv[0]), (const struct sockaddr *)data, (socklen_t)len) < 0 ? -errno : 0);
+}
+
+/* listen(fd, backlog) -> 0. */
+static napi_value Listen(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return int32(env, -EINVAL);
+  return int32(env, listen(arg_i32(env, argv[0]), arg_i32(env, argv[1])) < 0 ? -errno : 0);
+}
+
+/* setsockopt(fd, level, name, int value) -> 0. */
+static napi_value SetSockOpt(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return int32(env, -EINVAL);
+  int v = arg_i32(env, argv[3]);
+  int rc = setsockopt(arg_i32(env, argv[0]), arg_i32(env, argv[1]), arg_i32(env, argv[2]), &v, sizeof v);
+  return int32(env, rc < 0 ? -errno : 0);
+}
+
+/* getsockopt(fd, level, name) -> the int value (the options asked for are never negative). */
+static napi_value GetSockOpt(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return int32(env, -EINVAL);
+  int v = 0;
+  socklen_t len = sizeof v;
+  int rc = getsockopt(arg_i32(env, argv[0]), arg_i32(env, argv[1]), arg_i32(env, argv[2]), &v, &len);
+  return int32(env, rc < 0 ? -errno : v);
+}
+
+/* sockName(fd, buffer, peer) -> the address length written into buffer. */
+static napi_value SockName(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void *data;
+  size_t len;
+  bool peer = false;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || view_info(env, argv[1], &data, &len) < 0) return int32(env, -EINVAL);
+  napi_get_value_bool(env, argv[2], &peer);
+  socklen_t sl = (socklen_t)len;
+  int fd = arg_i32(env, argv[0]);
+  int rc = peer ? getpeername(fd, (struct sockaddr *)data, &sl) : getsockname(fd, (struct sockaddr *)data, &sl);
+  return int32(env, rc < 0 ? -errno : (int32_t)sl);
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"setup", NULL, Setup, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -690,6 +771,12 @@ NAPI_MODULE_INIT() {
       {"createPoller", NULL, CreatePoller, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerRef", NULL, PollerRef, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerClose", NULL, PollerClose, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socket", NULL, Socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bind", NULL, Bind, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"listen", NULL, Listen, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setsockopt", NULL, SetSockOpt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getsockopt", NULL, GetSockOpt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sockName", NULL, SockName, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;

@@ -68,6 +68,18 @@ export interface NativeBinding {
   createPoller(fd: number, isEventfd: boolean, callback: () => void): object | number;
   pollerRef(poller: object, ref: boolean): void;
   pollerClose(poller: object): void;
+  /** socket(2): an fd, or -errno. */
+  socket(domain: number, type: number, protocol: number): number;
+  /** bind(2): 0 or -errno. */
+  bind(fd: number, addr: Uint8Array): number;
+  /** listen(2): 0 or -errno. */
+  listen(fd: number, backlog: number): number;
+  /** setsockopt(2) with an int value: 0 or -errno. */
+  setsockopt(fd: number, level: number, name: number, value: number): number;
+  /** getsockopt(2) of an int option: its value, or -errno. */
+  getsockopt(fd: number, level: number, name: number): number;
+  /** getsockname(2), or getpeername(2) with `peer`: the address length written into `buf`, or -errno. */
+  sockName(fd: number, buf: Uint8Array, peer: boolean): number;
   readonly pageSize: number;
 }
 
