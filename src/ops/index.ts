@@ -9,3 +9,4 @@ export { sleep, timeout, TimeoutOp } from './timeout.js';
 export { link } from './link.js';
 export { validateOptions, type RunOptions } from './common.js';
 export { unlinkat, renameat, mkdirat, symlinkat, linkat, ftruncate, fallocate, PathOp } from './path.js';
+export { accept, connect, send, recv, sendmsg, recvmsg, shutdown, cancelFd, AcceptOp, ConnectOp, SendOp, RecvOp, SendmsgOp, RecvmsgOp, ShutdownOp, CancelFdOp, type Accepted, type Datagram } from './net.js';

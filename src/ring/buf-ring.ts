@@ -26,6 +26,8 @@ export class BufRing {
   #registered = true;
   /** buffer id -> the buffer the kernel may write into; referenced while in the ring. */
   readonly #bufs: (Uint8Array | undefined)[];
+  /** buffer id -> its address, so recycle() needs no native call. */
+  readonly #addrs: Float64Array;
 
   /** io_uring_setup_buf_ring: `entries` must be a power of two up to 32768. */
   constructor(ring: Ring, entries: number, bgid: number, options: BufRingOptions = {}) {
@@ -51,6 +53,7 @@ export class BufRing {
     this.entries = entries;
     this.mask = entries - 1;
     this.#bufs = new Array(entries).fill(undefined);
+    this.#addrs = new Float64Array(entries);
   }
 
   /**
@@ -60,12 +63,29 @@ export class BufRing {
   add(buf: Uint8Array, bid: number, offset = 0): void {
     if (!(buf instanceof Uint8Array)) throw new InvalidArgTypeError('buf', 'an instance of Uint8Array', buf);
     if (!Number.isInteger(bid) || bid < 0 || bid >= this.entries) throw new OutOfRangeError('bid', `>= 0 && < ${this.entries}`, bid);
+    const addr = addressOf(buf);
+    this.#bufs[bid] = buf;
+    this.#addrs[bid] = addr;
+    this.#put(addr, buf.byteLength, bid, offset);
+  }
+
+  #put(addr: number, len: number, bid: number, offset: number): void {
     const slot = ((this.#tail + offset) & this.mask) * 4;
-    writeU64(this.#u32, slot, addressOf(buf));
-    this.#u32[slot + 2] = buf.byteLength;
+    writeU64(this.#u32, slot, addr);
+    this.#u32[slot + 2] = len;
     // bid is the low half of the 4th word; the high half of entry 0 is the tail.
     this.#u16[slot * 2 + 6] = bid;
-    this.#bufs[bid] = buf;
+  }
+
+  /**
+   * Hands buffer `bid` (added before, and since consumed by the kernel) back
+   * to the kernel: add() + advance(1), without looking up its address again.
+   */
+  recycle(bid: number): void {
+    const buf = this.#bufs[bid];
+    if (!buf) throw new OutOfRangeError('bid', 'the id of a buffer added to this ring', bid);
+    this.#put(this.#addrs[bid]!, buf.byteLength, bid, 0);
+    this.advance(1);
   }
 
   /** io_uring_buf_ring_advance: makes `count` added buffers visible to the kernel. */

@@ -39,6 +39,11 @@ export abstract class Op {
   timeoutMs = 0;
   /** IOSQE_IO_LINK / IOSQE_IO_HARDLINK when the next op of a chain depends on this one. */
   linkFlags = 0;
+  /**
+   * A weak op does not keep the process alive while in flight (a server or
+   * socket after unref()). Change it through Runtime.setWeak.
+   */
+  weak = false;
   /** Set by the runtime: removes the abort listener. */
   detachSignal: (() => void) | undefined = undefined;
 

@@ -10,7 +10,7 @@
 // - No more ops are in flight than the CQ can hold; the rest wait in a JS
 //   backlog, so the kernel never has to overflow.
 // - The poll handle keeps the process alive only while ops are in flight.
-import { OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
+import { AbortError, OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
 import { native } from '../native.js';
 import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
@@ -56,6 +56,7 @@ export class Runtime {
   #backlogHead = 0;
   readonly #maxInflight: number;
   #inflight = 0; // ops holding a slot
+  #weakInflight = 0; // of those, ops that do not keep the process alive
   #poller: object | undefined;
   #eventfd = -1;
   #refed = false;
@@ -224,7 +225,9 @@ export class Runtime {
       u[w + 8] = (slot | AUX_BIT) >>> 0;
       u[w + 9] = gen;
     }
-    if (this.#inflight++ === 0) this.#ref(true);
+    this.#inflight++;
+    if (op.weak) this.#weakInflight++;
+    else if (!this.#refed) this.#ref(true);
     this.#scheduleFlush();
     return true;
   }
@@ -309,7 +312,9 @@ export class Runtime {
     if (--op.owed > 0) return;
     this.#table.release(op.slot);
     op.slot = -1;
-    if (--this.#inflight === 0) this.#ref(false);
+    this.#inflight--;
+    if (op.weak) this.#weakInflight--;
+    if (this.#inflight === this.#weakInflight) this.#ref(false);
   }
 
   /** Starts backlogged ops while there is room. */
@@ -344,6 +349,25 @@ export class Runtime {
     if (this.#refed === on || !this.#poller) return;
     this.#refed = on;
     native().pollerRef(this.#poller, on);
+  }
+
+  /**
+   * Cancels `op`: in the kernel if it was submitted (its CQEs still arrive;
+   * a multishot op's last one ends it), or, if it still waits in the
+   * backlog, by abandoning it with an AbortError.
+   */
+  cancel(op: Op): void {
+    if (op.slot >= 0) this.#cancelOp(op);
+    else if (!op.abandoned) op.abandon(new AbortError());
+  }
+
+  /** Makes an op (submitted or not) keep the process alive, or not, while in flight. */
+  setWeak(op: Op, weak: boolean): void {
+    if (op.weak === weak) return;
+    op.weak = weak;
+    if (op.slot < 0) return;
+    this.#weakInflight += weak ? 1 : -1;
+    this.#ref(this.#inflight > this.#weakInflight);
   }
 
   /** Aborts `op` when `signal` fires; the op removes the listener when it settles. */

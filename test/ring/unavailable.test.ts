@@ -20,7 +20,8 @@ function failingBinding(res: number, calls: number[][]): NativeBinding {
     close: unreachable, enter: unreachable, register: unreachable, address: unreachable,
     alignedAlloc: unreachable, eventfd: unreachable, closeFd: unreachable, createPoller: unreachable,
     ringRegistered: unreachable,
-    pollerRef: unreachable, pollerClose: unreachable, pageSize: 4096,
+    pollerRef: unreachable, pollerClose: unreachable, socket: unreachable, bind: unreachable,
+    listen: unreachable, setsockopt: unreachable, getsockopt: unreachable, sockName: unreachable, pageSize: 4096,
   } as NativeBinding;
 }
 

@@ -1,0 +1,759 @@
+// A connected stream socket (TCP or Unix) on io_uring.
+//
+// Receiving: one multishot recv per socket, into the runtime's shared
+// provided-buffer ring (recv-pool.ts). Each CQE's bytes are copied into a
+// Buffer of the reader's and the ring buffer goes straight back to the
+// kernel. A reader that stops asking (its receiver returns false, or the
+// iterator's queue passes its high-water mark) gets the recv cancelled, so
+// the kernel's socket buffer fills and TCP flow control pushes back on the
+// peer: memory stays bounded. -ENOBUFS (the pool ran dry within one kernel
+// batch) ends the multishot recv with nothing lost; it is re-armed at once.
+//
+// Sending: writes queue in order and go out one batch at a time (one send,
+// or one sendmsg gathering up to 512 queued buffers). Only one batch is in
+// flight per socket because two sends in flight on one socket may complete
+// out of order. MSG_WAITALL makes the kernel finish a batch before it
+// completes; a short send still continues where it stopped. Batches of at
+// least `zeroCopyThreshold` bytes go as SEND_ZC / SENDMSG_ZC, and their
+// buffers stay referenced (and the write unresolved) until the kernel's
+// notification says it no longer reads them.
+//
+// Closing: IORING_OP_ASYNC_CANCEL of everything on the fd, hard-linked to
+// IORING_OP_CLOSE. A pending recv holds a reference to the file, and while
+// it does, close() would not release the socket and the peer would not see
+// FIN; cancelling first drops that reference.
+import { UringError, type SystemErrorInfo } from '../errors.js';
+import { native } from '../native.js';
+import type { Sqe } from '../ring/sqe.js';
+import { Msghdr, type SocketAddress } from '../ring/structs.js';
+import * as U from '../ring/uapi.js';
+import { ConnectOp, CancelFdOp, ShutdownOp } from '../ops/net.js';
+import { CloseOp } from '../ops/open.js';
+import { validateBuffer } from '../ops/common.js';
+import { Op } from '../runtime/op.js';
+import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint } from './address.js';
+import * as C from './constants.js';
+import { errnoError, hostPortError } from './errors.js';
+import { recvPool, type RecvPool } from './recv-pool.js';
+
+/** What a socket does with the bytes it receives (the iterator, or a node:net-style stream). */
+export interface Receiver {
+  /** A chunk, the receiver's to keep. Return false to pause receiving. */
+  data(chunk: Buffer): boolean;
+  /** The peer shut down its side (FIN): no more data. */
+  end(): void;
+  /** Receiving failed (ECONNRESET, ...). */
+  error(err: Error): void;
+}
+
+export type WriteCallback = (err?: Error | null) => void;
+
+/** Most buffers gathered into one sendmsg (the kernel's limit is 1024). */
+const MAX_BATCH = 512;
+/** Default: SEND_ZC for batches this big (measured: bench/README-net.md). */
+export const DEFAULT_ZERO_COPY_THRESHOLD = Infinity;
+/** The iterator's pause threshold: bytes received and not yet consumed. */
+const ITER_HIGH_WATER = 256 * 1024;
+
+export interface SocketOptions {
+  runtime?: Runtime;
+  /** Send batches of at least this many bytes with SEND_ZC (default: off; Infinity). */
+  zeroCopyThreshold?: number;
+}
+
+/** Runs user code called from a completion; an exception surfaces as uncaught, as it would in node:net. */
+function guarded(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}
+
+/** The multishot recv of one socket. */
+class RecvStreamOp extends Op {
+  override multishot = true;
+  cancelling = false;
+  constructor(readonly socket: Socket, readonly fd: number, readonly bgid: number) {
+    super();
+  }
+  prep(sqe: Sqe): void {
+    sqe.prepRecvMultishot(this.fd, this.bgid, 0);
+  }
+  complete(res: number, flags: number): void {
+    this.socket._onRecv(this, res, flags);
+  }
+  abandon(err: Error): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.socket._onRecvAbandoned(this, err);
+  }
+}
+
+/** One batch of queued writes on the wire: send, sendmsg, or their zero-copy forms. */
+class SendBatchOp extends Op {
+  res = 0;
+  msg: Msghdr | undefined;
+  constructor(readonly socket: Socket, readonly fd: number, readonly views: Uint8Array[], readonly zc: boolean) {
+    super();
+    if (views.length > 1) this.msg = new Msghdr({ iov: views });
+  }
+  prep(sqe: Sqe): void {
+    const flags = C.MSG_NOSIGNAL | C.MSG_WAITALL;
+    if (this.msg) {
+      if (this.zc) sqe.prepSendmsgZc(this.fd, this.msg, flags);
+      else sqe.prepSendmsg(this.fd, this.msg, flags);
+    } else {
+      const v = this.views[0]!;
+      if (this.zc) sqe.prepSendZc(this.fd, v, v.byteLength, flags);
+      else sqe.prepSend(this.fd, v, v.byteLength, flags);
+    }
+  }
+  complete(res: number, flags: number): void {
+    if (flags & U.IORING_CQE_F_NOTIF) {
+      // Zero copy: the kernel is done with the buffers only now.
+      this.socket._onSent(this, this.res);
+      return;
+    }
+    this.res = res;
+    if (!(flags & U.IORING_CQE_F_MORE)) this.socket._onSent(this, res);
+  }
+  abandon(err: Error): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.socket._onSendAbandoned(this, err);
+  }
+}
+
+/** Errors a socket reports for its own state, as node:net names them. */
+export function socketClosedError(): UringError {
+  return new UringError('ERR_SOCKET_CLOSED', 'Socket is closed');
+}
+export function writeAfterEndError(): UringError {
+  return new UringError('ERR_STREAM_WRITE_AFTER_END', 'write after end');
+}
+
+const F_MORE = U.IORING_CQE_F_MORE;
+
+export class Socket implements AsyncIterable<Buffer> {
+  readonly fd: number;
+  readonly runtime: Runtime;
+  /** Bytes received / sent so far. */
+  bytesRead = 0;
+  bytesWritten = 0;
+  zeroCopyThreshold: number;
+  readonly #pool: RecvPool;
+
+  // receiving
+  #receiver: Receiver | undefined;
+  #recvOp: RecvStreamOp | undefined;
+  #wantRead = false;
+  #rxEnded = false;
+  #armScheduled = false;
+  readonly #arm = () => {
+    this.#armScheduled = false;
+    this.#armRecv();
+  };
+
+  // sending
+  #wq: Uint8Array[] = [];
+  #wcb: (WriteCallback | undefined)[] = [];
+  #whead = 0;
+  #sendOp: SendBatchOp | undefined;
+  #sendCount = 0; // queue entries in #sendOp
+  #writeError: Error | undefined;
+  #ending = false;
+  #endDone: Promise<void> | undefined;
+  #endResolve: (() => void) | undefined;
+  #endReject: ((e: unknown) => void) | undefined;
+
+  #closed = false;
+  #closePromise: Promise<void> | undefined;
+  #weak = false;
+  #local: SocketAddress | null | undefined;
+  #remote: SocketAddress | null | undefined;
+  #queue: ChunkQueue | undefined;
+
+  constructor(fd: number, options: SocketOptions & { remote?: SocketAddress | null } = {}) {
+    this.fd = fd;
+    this.runtime = options.runtime ?? getRuntime();
+    this.#pool = recvPool(this.runtime);
+    this.zeroCopyThreshold = options.zeroCopyThreshold ?? DEFAULT_ZERO_COPY_THRESHOLD;
+    if (options.remote !== undefined) this.#remote = options.remote;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes queued by write() and not yet taken by the kernel. */
+  get writableLength(): number {
+    let n = 0;
+    for (let i = this.#whead; i < this.#wq.length; i++) n += this.#wq[i]!.byteLength;
+    return n;
+  }
+
+  // ------------------------------------------------------------ receiving
+
+  /** Sends what arrives to `receiver` from now on (one receiver at a time) and starts receiving. */
+  setReceiver(receiver: Receiver | undefined): void {
+    this.#receiver = receiver;
+    if (receiver) this.resumeReading();
+    else this.pauseReading();
+  }
+
+  /** Starts (or resumes) receiving into the current receiver. */
+  resumeReading(): void {
+    this.#wantRead = true;
+    this.#armRecv();
+  }
+
+  /** Stops receiving: the recv is cancelled; the kernel buffers, then TCP pushes back on the peer. */
+  pauseReading(): void {
+    this.#wantRead = false;
+    const op = this.#recvOp;
+    if (op && !op.cancelling) {
+      op.cancelling = true;
+      this.runtime.cancel(op);
+    }
+  }
+
+  #armRecv(): void {
+    if (this.#recvOp || !this.#wantRead || this.#rxEnded || this.#closed || !this.#receiver) return;
+    const op = new RecvStreamOp(this, this.fd, this.#pool.bgid);
+    op.weak = this.#weak;
+    this.#recvOp = op;
+    this.runtime.submit(op);
+  }
+
+  /** @internal A CQE of the multishot recv. */
+  _onRecv(op: RecvStreamOp, res: number, flags: number): void {
+    if (res > 0) {
+      const chunk = this.#pool.take(flags >>> U.IORING_CQE_BUFFER_SHIFT, res);
+      this.bytesRead += res;
+      const r = this.#receiver;
+      if (r && !this.#closed) {
+        let more = true;
+        guarded(() => {
+          more = r.data(chunk);
+        });
+        if (!more && this.#wantRead) this.pauseReading();
+      }
+    } else if (res === 0) {
+      this.#rxEnded = true;
+      const r = this.#receiver;
+      if (r && !this.#closed) guarded(() => r.end());
+    } else if (res === -C.ENOBUFS) {
+      this.#pool.enobufs++;
+    } else if (res !== -C.ECANCELED) {
+      this.#rxEnded = true;
+      const r = this.#receiver;
+      if (r && !this.#closed) {
+        const err = errnoError(res, 'read');
+        guarded(() => r.error(err));
+      }
+    }
+    if (!(flags & F_MORE) && this.#recvOp === op) {
+      this.#recvOp = undefined;
+      // Re-arm outside the completion loop: the receiver may have paused or
+      // closed in the meantime, and #armRecv checks again then.
+      if (this.#wantRead && !this.#rxEnded && !this.#closed && !this.#armScheduled) {
+        this.#armScheduled = true;
+        queueMicrotask(this.#arm);
+      }
+    }
+  }
+
+  /** @internal The runtime closed (or the recv never started). */
+  _onRecvAbandoned(op: RecvStreamOp, err: Error): void {
+    if (op.slot >= 0) return; // in flight: its CQEs still come, the last one ends it
+    if (this.#recvOp === op) this.#recvOp = undefined;
+    if (op.cancelling) {
+      // A pause caught it in the backlog; resume re-arms.
+      if (this.#wantRead && !this.#closed) queueMicrotask(this.#arm);
+      return;
+    }
+    this.#rxEnded = true;
+    const r = this.#receiver;
+    if (r && !this.#closed) guarded(() => r.error(err));
+  }
+
+  /** The chunks received, as an async iterator. Ends at the peer's FIN; throws ECONNRESET and the like. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+    return this.#chunks();
+  }
+
+  #chunks(): ChunkQueue {
+    if (!this.#queue) {
+      this.#queue = new ChunkQueue(this, ITER_HIGH_WATER);
+      this.setReceiver(this.#queue);
+    }
+    return this.#queue;
+  }
+
+  /**
+   * Reads into `buffer`: resolves with the bytes read, 0 at the peer's FIN.
+   * Draws from the same stream as the iterator.
+   */
+  async read(buffer: ArrayBufferView): Promise<number> {
+    validateBuffer(buffer);
+    return this.#chunks().readInto(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
+  }
+
+  // ------------------------------------------------------------ sending
+
+  /**
+   * Queues `data` to send after everything queued before it; `cb` runs once
+   * the kernel has taken all of it (or with the error that stopped it).
+   * The bytes must not change until then.
+   */
+  writeCb(data: Uint8Array, cb?: WriteCallback): void {
+    const err = this.#closed ? socketClosedError() : this.#ending ? writeAfterEndError() : this.#writeError;
+    if (err) {
+      if (cb) queueMicrotask(() => cb(err));
+      return;
+    }
+    if (data.byteLength === 0) {
+      // Nothing to send; keep order with what is queued.
+      if (this.#whead === this.#wq.length) {
+        if (cb) queueMicrotask(() => cb(null));
+        return;
+      }
+    }
+    this.#wq.push(data);
+    this.#wcb.push(cb);
+    if (!this.#sendOp) this.#pumpWrites();
+  }
+
+  /** Sends `data`; resolves once the kernel has taken all of it. */
+  write(data: ArrayBufferView | string, encoding?: BufferEncoding): Promise<void> {
+    const bytes = toBytes(data, encoding);
+    return new Promise((resolve, reject) => this.writeCb(bytes, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Sends the buffers in order, gathered into as few sends as possible. */
+  writev(chunks: readonly (ArrayBufferView | string)[]): Promise<void> {
+    if (!Array.isArray(chunks)) throw new InvalidArgTypeError('chunks', 'an array', chunks);
+    const views = chunks.map((c) => toBytes(c));
+    return new Promise((resolve, reject) => {
+      views.forEach((v, i) => this.writeCb(v, i === views.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
+      if (views.length === 0) resolve();
+    });
+  }
+
+  #pumpWrites(): void {
+    if (this.#sendOp || this.#whead === this.#wq.length) return;
+    const n = Math.min(this.#wq.length - this.#whead, MAX_BATCH);
+    const views = n === 1 ? [this.#wq[this.#whead]!] : this.#wq.slice(this.#whead, this.#whead + n);
+    let total = 0;
+    for (const v of views) total += v.byteLength;
+    if (total === 0) {
+      // Only empty writes: nothing for the kernel.
+      this.#finishEntries(n);
+      this.#pumpWrites();
+      return;
+    }
+    const op = new SendBatchOp(this, this.fd, views, total >= this.zeroCopyThreshold && zeroCopySupported(this.runtime));
+    op.weak = this.#weak;
+    this.#sendOp = op;
+    this.#sendCount = n;
+    this.runtime.submit(op);
+  }
+
+  #finishEntries(n: number, err?: Error): void {
+    for (let i = 0; i < n; i++) {
+      const cb = this.#wcb[this.#whead];
+      this.#wq[this.#whead] = undefined as unknown as Uint8Array;
+      this.#wcb[this.#whead] = undefined;
+      this.#whead++;
+      if (cb) guarded(() => cb(err ?? null));
+    }
+    if (this.#whead === this.#wq.length) {
+      this.#wq.length = 0;
+      this.#wcb.length = 0;
+      this.#whead = 0;
+    } else if (this.#whead > 1024 && this.#whead * 2 > this.#wq.length) {
+      this.#wq.splice(0, this.#whead);
+      this.#wcb.splice(0, this.#whead);
+      this.#whead = 0;
+    }
+  }
+
+  /** @internal The batch in flight completed with `res` bytes (or -errno). */
+  _onSent(op: SendBatchOp, res: number): void {
+    if (this.#sendOp !== op) return;
+    this.#sendOp = undefined;
+    const n = this.#sendCount;
+    if (res < 0) {
+      const err = res === -C.ECANCELED && this.#closed ? socketClosedError() : errnoError(res, 'write');
+      this.#writeError ??= err;
+      this.#finishEntries(this.#wq.length - this.#whead, err);
+      this.#settleEnd(err);
+      return;
+    }
+    this.bytesWritten += res;
+    // Complete the entries the kernel took whole; a short send leaves the
+    // rest of the first unfinished one at the head of the queue.
+    let done = 0;
+    let left = res;
+    while (done < n) {
+      const len = this.#wq[this.#whead + done]!.byteLength;
+      if (left < len) break;
+      left -= len;
+      done++;
+    }
+    if (done < n && left > 0) this.#wq[this.#whead + done] = this.#wq[this.#whead + done]!.subarray(left);
+    this.#finishEntries(done);
+    if (this.#whead < this.#wq.length) this.#pumpWrites();
+    else if (this.#ending) this.#shutdownNow();
+  }
+
+  /** @internal The runtime closed with the batch in flight, or before it started. */
+  _onSendAbandoned(op: SendBatchOp, err: Error): void {
+    if (op.slot >= 0) return; // its CQE still comes
+    if (this.#sendOp !== op) return;
+    this.#sendOp = undefined;
+    this.#writeError ??= err;
+    this.#finishEntries(this.#wq.length - this.#whead, err);
+    this.#settleEnd(err);
+  }
+
+  /**
+   * Half-closes: once every queued write is sent, shutdown(SHUT_WR) sends
+   * FIN. Receiving goes on. Resolves when the FIN is queued.
+   */
+  end(): Promise<void> {
+    if (this.#endDone) return this.#endDone;
+    if (this.#closed) return Promise.reject(socketClosedError());
+    this.#ending = true;
+    this.#endDone = new Promise<void>((resolve, reject) => {
+      this.#endResolve = resolve;
+      this.#endReject = reject;
+    });
+    if (this.#writeError) this.#settleEnd(this.#writeError);
+    else if (!this.#sendOp && this.#whead === this.#wq.length) this.#shutdownNow();
+    return this.#endDone;
+  }
+
+  #shutdownNow(): void {
+    const op = new ShutdownOp(this.fd, U.SHUT_WR);
+    this.runtime.submit(op);
+    op.promise.then(
+      () => this.#settleEnd(),
+      (err: Error & { errno?: number }) => this.#settleEnd(err.errno !== undefined ? errnoError(err.errno, 'shutdown') : err),
+    );
+  }
+
+  #settleEnd(err?: Error): void {
+    const resolve = this.#endResolve;
+    const reject = this.#endReject;
+    if (!resolve || !reject) return;
+    this.#endResolve = this.#endReject = undefined;
+    if (err) reject(err);
+    else resolve();
+  }
+
+  // ------------------------------------------------------------ closing
+
+  /**
+   * Closes the socket: queued writes fail with ERR_SOCKET_CLOSED, every op
+   * on it is cancelled, then the fd is closed (the peer sees FIN, or RST if
+   * unread data was pending here). Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closePromise) return this.#closePromise;
+    this.#closed = true;
+    this.#wantRead = false;
+    const err = socketClosedError();
+    // Writes not yet handed to the kernel fail now; the batch in flight is
+    // cancelled below and fails when its CQE arrives.
+    if (this.#sendOp) {
+      const keep = this.#whead + this.#sendCount;
+      for (let i = keep; i < this.#wq.length; i++) {
+        const cb = this.#wcb[i];
+        if (cb) guarded(() => cb(err));
+      }
+      this.#wq.length = keep;
+      this.#wcb.length = keep;
+    } else {
+      this.#finishEntries(this.#wq.length - this.#whead, err);
+    }
+    this.#settleEnd(err);
+    this.#queue?.close();
+    if (this.runtime.closed) {
+      native().closeFd(this.fd);
+      this.#closePromise = Promise.resolve();
+      return this.#closePromise;
+    }
+    const cancel = new CancelFdOp(this.fd);
+    const close = new CloseOp(this.fd);
+    cancel.promise.catch(() => {});
+    this.runtime.submitLinked([cancel, close], true);
+    this.#closePromise = close.promise.catch((e: Error & { errno?: number }) => {
+      if (e.errno !== undefined) throw errnoError(e.errno, 'close');
+      if ((e as { code?: string }).code === 'ERR_URING_CLOSED') native().closeFd(this.fd);
+      else throw e;
+    });
+    return this.#closePromise;
+  }
+
+  // ------------------------------------------------------------ options & addresses
+
+  /** TCP_NODELAY: send small writes at once instead of coalescing them (Nagle). */
+  setNoDelay(noDelay = true): this {
+    if (!this.#closed) native().setsockopt(this.fd, C.IPPROTO_TCP, C.TCP_NODELAY, noDelay ? 1 : 0);
+    return this;
+  }
+
+  /** SO_KEEPALIVE, and TCP_KEEPIDLE from `initialDelay` milliseconds when given (> 0). */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (this.#closed) return this;
+    native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_KEEPALIVE, enable ? 1 : 0);
+    if (enable && initialDelay > 0) native().setsockopt(this.fd, C.IPPROTO_TCP, C.TCP_KEEPIDLE, Math.max(1, Math.floor(initialDelay / 1000)));
+    return this;
+  }
+
+  /** The socket's own address (getsockname). */
+  get localAddress(): SocketAddress | null {
+    if (this.#local === undefined && !this.#closed) this.#local = socketAddress(this.fd, false);
+    return this.#local ?? null;
+  }
+
+  /** The peer's address (getpeername); null once the peer is gone and it was never asked. */
+  get remoteAddress(): SocketAddress | null {
+    if (this.#remote === undefined && !this.#closed) this.#remote = socketAddress(this.fd, true);
+    return this.#remote ?? null;
+  }
+
+  /** Whether this socket's pending I/O keeps the process alive (default: yes). */
+  ref(): this {
+    this.#setWeak(false);
+    return this;
+  }
+  unref(): this {
+    this.#setWeak(true);
+    return this;
+  }
+  #setWeak(weak: boolean): void {
+    this.#weak = weak;
+    if (this.#recvOp) this.runtime.setWeak(this.#recvOp, weak);
+    if (this.#sendOp) this.runtime.setWeak(this.#sendOp, weak);
+  }
+}
+
+/** The iterator's receiver: a queue of chunks, paused past a high-water mark. */
+class ChunkQueue implements Receiver, AsyncIterableIterator<Buffer> {
+  readonly #socket: Socket;
+  readonly #hwm: number;
+  readonly #chunks: Buffer[] = [];
+  #head = 0;
+  #bytes = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #waiter: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: unknown) => void } | undefined;
+
+  constructor(socket: Socket, hwm: number) {
+    this.#socket = socket;
+    this.#hwm = hwm;
+  }
+
+  data(chunk: Buffer): boolean {
+    const w = this.#waiter;
+    if (w) {
+      this.#waiter = undefined;
+      w.resolve({ value: chunk, done: false });
+      return true;
+    }
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    return this.#bytes < this.#hwm;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake();
+  }
+
+  error(err: Error): void {
+    this.#error = err;
+    this.#wake();
+  }
+
+  close(): void {
+    this.#ended = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    if (!w || this.#head < this.#chunks.length) return;
+    this.#waiter = undefined;
+    if (this.#error) {
+      const e = this.#error;
+      this.#error = undefined;
+      this.#ended = true;
+      w.reject(e);
+    } else if (this.#ended) {
+      w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  #shift(): Buffer {
+    const c = this.#chunks[this.#head]!;
+    this.#chunks[this.#head++] = undefined as unknown as Buffer;
+    if (this.#head === this.#chunks.length) {
+      this.#chunks.length = 0;
+      this.#head = 0;
+    }
+    this.#bytes -= c.length;
+    // Below half the mark: receive again (pauseReading cancelled the recv).
+    if (this.#bytes < this.#hwm / 2 && !this.#ended) this.#socket.resumeReading();
+    return c;
+  }
+
+  next(): Promise<IteratorResult<Buffer>> {
+    if (this.#head < this.#chunks.length) return Promise.resolve({ value: this.#shift(), done: false });
+    if (this.#error) {
+      const e = this.#error;
+      this.#error = undefined;
+      this.#ended = true;
+      return Promise.reject(e);
+    }
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    this.#socket.resumeReading();
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  /** read(buffer): copies from the queued chunks, waiting for one if none. */
+  async readInto(out: Uint8Array): Promise<number> {
+    if (out.byteLength === 0) return 0;
+    if (this.#head === this.#chunks.length) {
+      const r = await this.next();
+      if (r.done) return 0;
+      this.#chunks.splice(this.#head, 0, r.value);
+      this.#bytes += r.value.length;
+    }
+    const c = this.#chunks[this.#head]!;
+    const n = Math.min(c.length, out.byteLength);
+    out.set(n === c.length ? c : c.subarray(0, n));
+    if (n === c.length) this.#shift();
+    else {
+      this.#chunks[this.#head] = c.subarray(n);
+      this.#bytes -= n;
+    }
+    return n;
+  }
+
+  /** Breaking out of `for await` stops receiving (the socket stays open). */
+  return(): Promise<IteratorResult<Buffer>> {
+    this.#socket.pauseReading();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+function toBytes(data: ArrayBufferView | string, encoding?: BufferEncoding): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, encoding);
+  validateBuffer(data, 'data');
+  return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+const zcSupport = new WeakMap<Runtime, boolean>();
+function zeroCopySupported(rt: Runtime): boolean {
+  let ok = zcSupport.get(rt);
+  if (ok === undefined) {
+    try {
+      const p = rt.ring.probe();
+      ok = p.opSupported(U.IORING_OP_SEND_ZC) && p.opSupported(U.IORING_OP_SENDMSG_ZC);
+    } catch {
+      ok = false;
+    }
+    zcSupport.set(rt, ok);
+  }
+  return ok;
+}
+
+// ------------------------------------------------------------ connect
+
+export interface ConnectOptions extends SocketOptions {
+  /** Host name or IP address (default 'localhost'). */
+  host?: string;
+  port?: number;
+  /** A Unix socket path instead of host/port. */
+  path?: string;
+  /** 4 or 6: the address family to resolve `host` to. */
+  family?: number;
+  signal?: AbortSignal;
+  /** Milliseconds to wait for the connection (ETIMEDOUT after). */
+  timeout?: number;
+  /** TCP_NODELAY on the new socket (default false, as node:net). */
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+export function validatePort(port: unknown, name = 'port', allowZero = true): number {
+  const n = typeof port === 'string' && port.trim() !== '' ? Number(port) : port;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) {
+    const err = new RangeError(`${name} should be >= ${allowZero ? 0 : 1} and < 65536. Received ${typeof port === 'string' ? `type string ('${port}')` : String(port)}.`);
+    (err as RangeError & { code: string }).code = 'ERR_SOCKET_BAD_PORT';
+    throw err;
+  }
+  return n;
+}
+
+/** Where `options` point: resolved through DNS when `host` is a name. */
+export async function endpointOf(options: { host?: string; port?: number; path?: string; family?: number }, defaultHost: string): Promise<Endpoint> {
+  if (options.path !== undefined) {
+    if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
+    return unixEndpoint(options.path);
+  }
+  const port = validatePort(options.port);
+  const host = options.host ?? defaultHost;
+  if (typeof host !== 'string') throw new InvalidArgTypeError('options.host', 'of type string', host);
+  const { address, family } = await resolveHost(host, options.family);
+  return ipEndpoint(address, family, port);
+}
+
+/** Connects a TCP or Unix stream socket. */
+export async function connect(options: ConnectOptions): Promise<Socket> {
+  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  const { signal, timeout } = options;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw new OutOfRangeError('options.timeout', 'a number > 0', timeout);
+  const ep = await endpointOf(options, 'localhost');
+  return connectTo(ep, options);
+}
+
+/** Connects to a resolved endpoint. */
+export async function connectTo(ep: Endpoint, options: ConnectOptions): Promise<Socket> {
+  const runtime = options.runtime ?? getRuntime();
+  const fd = native().socket(ep.domain, U.SOCK_STREAM | U.SOCK_CLOEXEC, 0);
+  if (fd < 0) throw hostPortError(fd, 'connect', ep.address, ep.port || undefined);
+  const info: SystemErrorInfo = { address: ep.address, port: ep.port || undefined };
+  const op = new ConnectOp(fd, ep.sockaddr, info);
+  op.signal = options.signal;
+  if (options.timeout !== undefined) op.timeoutMs = options.timeout;
+  runtime.submit(op);
+  try {
+    await op.promise;
+  } catch (err) {
+    native().closeFd(fd);
+    const e = err as Error & { errno?: number; code?: string };
+    if (e.code === 'ERR_URING_TIMEOUT') throw hostPortError(-C.ETIMEDOUT, 'connect', ep.address, ep.port || undefined);
+    if (e.errno !== undefined) throw hostPortError(e.errno, 'connect', ep.address, ep.port || undefined);
+    throw err;
+  }
+  const socket = new Socket(fd, { ...options, runtime });
+  if (options.noDelay) socket.setNoDelay(true);
+  if (options.keepAlive) socket.setKeepAlive(true, options.keepAliveInitialDelay ?? 0);
+  return socket;
+}

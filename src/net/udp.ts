@@ -1,0 +1,178 @@
+// UDP sockets: sendmsg to an address, recvmsg with the sender's.
+import { native } from '../native.js';
+import { sockaddr, type SocketAddress } from '../ring/structs.js';
+import * as U from '../ring/uapi.js';
+import { RecvmsgOp, SendmsgOp } from '../ops/net.js';
+import { CloseOp } from '../ops/open.js';
+import { validateBuffer } from '../ops/common.js';
+import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { resolveHost, socketAddress } from './address.js';
+import * as C from './constants.js';
+import { hostPortError, uvHostPortError } from './errors.js';
+import { socketClosedError, validatePort } from './socket.js';
+
+export interface UdpOptions {
+  /** 'udp4' (default) or 'udp6'. */
+  type?: 'udp4' | 'udp6';
+  /** Address to bind (default: any address of the type). */
+  host?: string;
+  /** Port to bind (default 0: the kernel picks one). */
+  port?: number;
+  reuseAddr?: boolean;
+  reusePort?: boolean;
+  ipv6Only?: boolean;
+  runtime?: Runtime;
+  /** Largest datagram the iterator receives whole (default 65536; longer ones come truncated). */
+  recvBufferSize?: number;
+}
+
+export interface Message {
+  data: Buffer;
+  /** The sender. */
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+  /** The datagram was longer than the receive buffer; `data` is its start. */
+  truncated: boolean;
+}
+
+export class UdpSocket implements AsyncIterable<Message> {
+  readonly fd: number;
+  readonly type: 'udp4' | 'udp6';
+  readonly runtime: Runtime;
+  readonly recvBufferSize: number;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly #pending = new Set<RecvmsgOp>();
+
+  /** @internal Use bindUdp(). */
+  constructor(fd: number, type: 'udp4' | 'udp6', runtime: Runtime, recvBufferSize: number) {
+    this.fd = fd;
+    this.type = type;
+    this.runtime = runtime;
+    this.recvBufferSize = recvBufferSize;
+  }
+
+  address(): SocketAddress | null {
+    return this.#closed ? null : socketAddress(this.fd, false);
+  }
+
+  /** Sends one datagram to host:port; resolves with the bytes sent. */
+  async send(data: ArrayBufferView | string | readonly (ArrayBufferView | string)[], port: number, host?: string): Promise<number> {
+    if (this.#closed) throw socketClosedError();
+    const views = (Array.isArray(data) ? data : [data]).map((d: ArrayBufferView | string) => {
+      if (typeof d === 'string') return Buffer.from(d);
+      validateBuffer(d, 'data');
+      return d;
+    });
+    validatePort(port, 'Port', false);
+    const target = host ?? (this.type === 'udp6' ? '::1' : '127.0.0.1');
+    if (typeof target !== 'string') throw new InvalidArgTypeError('host', 'of type string', host);
+    const { address } = await resolveHost(target, this.type === 'udp6' ? 6 : 4);
+    const op = new SendmsgOp(this.fd, views, sockaddr({ host: address, port }), C.MSG_NOSIGNAL);
+    this.runtime.submit(op);
+    try {
+      return await op.promise;
+    } catch (err) {
+      const e = err as Error & { errno?: number };
+      if (e.errno !== undefined) throw hostPortError(e.errno, 'send', address, port);
+      throw err;
+    }
+  }
+
+  /** Receives one datagram into `buffer` (default: a new one of recvBufferSize bytes). */
+  async recv(buffer?: Uint8Array, options?: { signal?: AbortSignal }): Promise<Message> {
+    if (this.#closed) throw socketClosedError();
+    const buf = buffer ?? Buffer.allocUnsafe(this.recvBufferSize);
+    validateBuffer(buf);
+    const op = new RecvmsgOp(this.fd, buf, 0);
+    op.signal = options?.signal;
+    this.#pending.add(op);
+    this.runtime.submit(op);
+    try {
+      const d = await op.promise;
+      const from = d.from ?? { family: 'IPv4' as const, address: '', port: 0 };
+      const data = Buffer.from(buf.buffer, buf.byteOffset, d.bytes);
+      return { data, address: from.address, port: from.port, family: from.family === 'IPv6' ? 'IPv6' : 'IPv4', truncated: d.truncated };
+    } catch (err) {
+      const e = err as Error & { errno?: number };
+      if (e.errno === -C.ECANCELED && this.#closed) throw socketClosedError();
+      if (e.errno !== undefined) throw hostPortError(e.errno, 'recvmsg');
+      throw err;
+    } finally {
+      this.#pending.delete(op);
+    }
+  }
+
+  /** Datagrams as they arrive, each in its own Buffer; ends when the socket closes. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    while (!this.#closed) {
+      try {
+        yield await this.recv();
+      } catch (err) {
+        if (this.#closed) return;
+        throw err;
+      }
+    }
+  }
+
+  setBroadcast(flag: boolean): void {
+    native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_BROADCAST, flag ? 1 : 0);
+  }
+
+  /** Closes the socket; pending receives end (the iterator finishes). */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    for (const op of this.#pending) this.runtime.cancel(op);
+    if (this.runtime.closed) {
+      native().closeFd(this.fd);
+      this.#closing = Promise.resolve();
+      return this.#closing;
+    }
+    const close = new CloseOp(this.fd);
+    this.runtime.submit(close);
+    this.#closing = close.promise.catch(() => {
+      native().closeFd(this.fd);
+    });
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Creates a UDP socket bound to host:port (port 0: the kernel picks). */
+export async function bindUdp(options: UdpOptions = {}): Promise<UdpSocket> {
+  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  const type = options.type ?? 'udp4';
+  if (type !== 'udp4' && type !== 'udp6') throw new InvalidArgValueError('options.type', type, "must be 'udp4' or 'udp6'");
+  const recvBufferSize = options.recvBufferSize ?? 65536;
+  if (!Number.isInteger(recvBufferSize) || recvBufferSize < 1) throw new OutOfRangeError('options.recvBufferSize', 'an integer >= 1', recvBufferSize);
+  const port = validatePort(options.port ?? 0, 'Port');
+  const family = type === 'udp6' ? 6 : 4;
+  const { address } = await resolveHost(options.host ?? (family === 6 ? '::' : '0.0.0.0'), family);
+  const fd = native().socket(family === 6 ? U.AF_INET6 : U.AF_INET, U.SOCK_DGRAM | U.SOCK_CLOEXEC, 0);
+  if (fd < 0) throw uvHostPortError(fd, 'bind', address, port);
+  const opts: [boolean | undefined, number, number, number][] = [
+    [options.reuseAddr, C.SOL_SOCKET, C.SO_REUSEADDR, 1],
+    [options.reusePort, C.SOL_SOCKET, C.SO_REUSEPORT, 1],
+    [family === 6 && options.ipv6Only !== undefined, C.IPPROTO_IPV6, C.IPV6_V6ONLY, options.ipv6Only ? 1 : 0],
+  ];
+  for (const [on, level, name, value] of opts) {
+    if (!on) continue;
+    const rc = native().setsockopt(fd, level, name, value);
+    if (rc < 0) {
+      native().closeFd(fd);
+      throw uvHostPortError(rc, 'bind', address, port);
+    }
+  }
+  const rc = native().bind(fd, sockaddr({ host: address, port }));
+  if (rc < 0) {
+    native().closeFd(fd);
+    throw uvHostPortError(rc, 'bind', address, port);
+  }
+  return new UdpSocket(fd, type, options.runtime ?? getRuntime(), recvBufferSize);
+}
