@@ -1,15 +1,39 @@
-// uring/net, the native API: sockets whose I/O goes through io_uring.
+// uring/net: sockets whose I/O goes through io_uring.
 //
-//   const server = await listen({ port: 8080 });
-//   for await (const socket of server) {
-//     (async () => { for await (const chunk of socket) await socket.write(chunk); })();
-//   }
+// Two APIs over the same sockets:
+// - node:net's, as a drop-in: createServer, connect/createConnection,
+//   Socket (a stream.Duplex), Server; node:http serves through it;
+// - the native one, async/await and async iterators, with less per-chunk
+//   machinery:
 //
-// The node:net-compatible layer (createServer, connect, Socket as a
-// stream.Duplex, for node:http) is in ./node.ts.
-export { Socket, connect, DEFAULT_ZERO_COPY_THRESHOLD, type ConnectOptions, type SocketOptions, type Receiver, type WriteCallback } from './socket.js';
-export { Server, listen, type ListenOptions, type AddressInfo } from './server.js';
-export { UdpSocket, bindUdp, type UdpOptions, type Message } from './udp.js';
-export { configureRecvPool, recvPool, type RecvPoolOptions } from './recv-pool.js';
+//     const server = await listen({ port: 8080 });
+//     for await (const socket of server) {
+//       (async () => { for await (const chunk of socket) await socket.write(chunk); })();
+//     }
+//
+//   listen() -> UringServer, dial() -> UringSocket, bindUdp() -> UdpSocket.
+import * as node from './node.js';
+import { connect as dial, Socket as UringSocket, DEFAULT_ZERO_COPY_THRESHOLD } from './socket.js';
+import { listen, Server as UringServer } from './server.js';
+import { bindUdp, UdpSocket } from './udp.js';
+import { configureRecvPool } from './recv-pool.js';
+
+export { Socket, Server, connect, createConnection, createServer, isIP, isIPv4, isIPv6 } from './node.js';
+export type { SocketConstructorOptions, NetConnectOptions, TcpConnectOptions, IpcConnectOptions, ServerOptions, NodeListenOptions } from './node.js';
+export { dial, listen, bindUdp, configureRecvPool, UringSocket, UringServer, UdpSocket, DEFAULT_ZERO_COPY_THRESHOLD };
+export type { ConnectOptions, SocketOptions, Receiver, WriteCallback } from './socket.js';
+export type { ListenOptions, AddressInfo } from './server.js';
+export type { UdpOptions, Message } from './udp.js';
+export type { RecvPoolOptions } from './recv-pool.js';
 export type { SocketAddress } from './address.js';
-export * from './node.js';
+
+export default {
+  ...node,
+  dial,
+  listen,
+  bindUdp,
+  configureRecvPool,
+  UringSocket,
+  UringServer,
+  UdpSocket,
+};

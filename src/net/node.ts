@@ -1,1 +1,578 @@
-export {};
+// uring/net's node:net-compatible layer: Socket is a stream.Duplex over a
+// uring socket, Server an EventEmitter over a uring listener, with node:net's
+// argument forms, events and properties. node:http serves through it:
+//
+//   const app = http.createServer(handler);
+//   createServer((socket) => app.emit('connection', socket)).listen(8080);
+//
+// and http.request takes { createConnection } from here.
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { isIP as nodeIsIP, isIPv4, isIPv6 } from 'node:net';
+import type { Runtime } from '../runtime/runtime.js';
+import { InvalidArgTypeError } from '../errors.js';
+import { listen as listenNative, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
+import { connectTo, endpointOf, Socket as NativeSocket, validatePort, type Receiver } from './socket.js';
+
+export { isIPv4, isIPv6 };
+export const isIP = nodeIsIP;
+
+export interface SocketConstructorOptions {
+  /** Half-open: after the peer's FIN, the writable side stays open until end() (default false). */
+  allowHalfOpen?: boolean;
+  /** Abort the connection (connect) or destroy the socket. */
+  signal?: AbortSignal;
+  runtime?: Runtime;
+  /** Bytes at which write() starts returning false (stream.Duplex's option). */
+  writableHighWaterMark?: number;
+  readableHighWaterMark?: number;
+  /** @internal An accepted connection. */
+  handle?: NativeSocket;
+}
+
+export interface TcpConnectOptions {
+  port: number | string;
+  host?: string;
+  family?: number;
+  localAddress?: string;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  timeout?: number;
+  signal?: AbortSignal;
+}
+export interface IpcConnectOptions {
+  path: string;
+  timeout?: number;
+  signal?: AbortSignal;
+}
+export type NetConnectOptions = (TcpConnectOptions | IpcConnectOptions) & SocketConstructorOptions;
+
+type ConnectListener = () => void;
+
+function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListener | undefined] {
+  const last = args[args.length - 1];
+  const cb = typeof last === 'function' ? (last as ConnectListener) : undefined;
+  const a0 = args[0];
+  if (a0 !== null && typeof a0 === 'object') return [a0 as NetConnectOptions, cb];
+  if (typeof a0 === 'string' && !/^\d+$/.test(a0)) return [{ path: a0 }, cb];
+  const host = typeof args[1] === 'string' ? args[1] : undefined;
+  return [{ port: a0 as number, ...(host !== undefined ? { host } : {}) }, cb];
+}
+
+const kEmpty = Buffer.alloc(0);
+
+/** A node:net Socket whose bytes move through io_uring. */
+export class Socket extends Duplex {
+  #handle: NativeSocket | undefined;
+  #runtime: Runtime | undefined;
+  connecting = false;
+  #readWanted = false;
+  #pendingWrite: (() => void) | undefined;
+  #pendingFinal: (() => void) | undefined;
+  #noDelay: boolean | undefined;
+  #keepAlive: [boolean, number] | undefined;
+  #timeoutMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #unref = false;
+  #connectAbort: AbortController | undefined;
+  #bytesRead = 0;
+  #hadError = false;
+  /** The net.Server that accepted this socket (set by Server). */
+  server: Server | undefined;
+  readonly #receiver: Receiver;
+
+  constructor(options: SocketConstructorOptions = {}) {
+    super({
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      emitClose: false,
+      autoDestroy: true,
+      decodeStrings: true,
+      ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
+      ...(options.readableHighWaterMark !== undefined ? { readableHighWaterMark: options.readableHighWaterMark } : {}),
+    });
+    this.#runtime = options.runtime;
+    this.#receiver = {
+      data: (chunk) => {
+        this.#bytesRead += chunk.length;
+        this.#touch();
+        return this.push(chunk);
+      },
+      end: () => {
+        this.push(null);
+      },
+      error: (err) => {
+        this.destroy(err);
+      },
+    };
+    if (options.handle) this.#attach(options.handle);
+    if (options.signal) {
+      const signal = options.signal;
+      if (signal.aborted) process.nextTick(() => this.destroy(abortError(signal)));
+      else {
+        const onAbort = () => this.destroy(abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+  }
+
+  #attach(handle: NativeSocket): void {
+    this.#handle = handle;
+    if (this.#unref) handle.unref();
+    if (this.#noDelay !== undefined) handle.setNoDelay(this.#noDelay);
+    if (this.#keepAlive) handle.setKeepAlive(...this.#keepAlive);
+    handle.setReceiver(this.#readWanted ? this.#receiver : undefined);
+    if (!this.#readWanted) {
+      // setReceiver(undefined) pauses; keep the receiver for _read to resume.
+      handle.setReceiver(this.#receiver);
+      handle.pauseReading();
+    }
+  }
+
+  /** Connects: (port[, host][, cb]), (path[, cb]) or (options[, cb]), as node:net. */
+  connect(...args: unknown[]): this {
+    const [options, cb] = normalizeConnectArgs(args);
+    if (cb) this.once('connect', cb);
+    if (this.#handle || this.connecting) {
+      process.nextTick(() => this.destroy(Object.assign(new Error('Socket is already connected'), { code: 'ERR_SOCKET_CONNECTED' })));
+      return this;
+    }
+    if ('path' in options && options.path !== undefined) {
+      if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
+    } else {
+      validatePort((options as TcpConnectOptions).port);
+    }
+    if (options.timeout) this.setTimeout(options.timeout);
+    const tcp = options as TcpConnectOptions;
+    if (tcp.noDelay) this.#noDelay = true;
+    if (tcp.keepAlive) this.#keepAlive = [true, tcp.keepAliveInitialDelay ?? 0];
+    this.connecting = true;
+    this.#connectAbort = new AbortController();
+    const signal = this.#connectAbort.signal;
+    const runtime = this.#runtime ?? options.runtime;
+    (async () => {
+      const ep = await endpointOf(options as { host?: string; port?: number; path?: string; family?: number }, 'localhost');
+      return connectTo(ep, { signal, ...(runtime ? { runtime } : {}) });
+    })().then(
+      (handle) => {
+        this.connecting = false;
+        if (this.destroyed) {
+          void handle.close();
+          return;
+        }
+        this.#attach(handle);
+        this.emit('connect');
+        this.emit('ready');
+        const w = this.#pendingWrite;
+        this.#pendingWrite = undefined;
+        w?.();
+        const f = this.#pendingFinal;
+        this.#pendingFinal = undefined;
+        f?.();
+        // As node:net: start reading unless the user paused.
+        if (this.readableFlowing !== false) this.read(0);
+      },
+      (err: Error) => {
+        this.connecting = false;
+        if (!this.destroyed) this.destroy(err);
+      },
+    );
+    return this;
+  }
+
+  override _read(): void {
+    this.#readWanted = true;
+    this.#handle?.resumeReading();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (!this.#handle) {
+      if (this.connecting) {
+        this.#pendingWrite = () => this._write(chunk, _encoding, cb);
+        return;
+      }
+      cb(notConnected());
+      return;
+    }
+    this.#handle.writeCb(chunk, (err) => {
+      this.#touch();
+      cb(err);
+    });
+  }
+
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
+    if (!this.#handle) {
+      if (this.connecting) {
+        this.#pendingWrite = () => this._writev(chunks, cb);
+        return;
+      }
+      cb(notConnected());
+      return;
+    }
+    const h = this.#handle;
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) h.writeCb(chunks[i]!.chunk);
+    h.writeCb(chunks[last]?.chunk ?? kEmpty, (err) => {
+      this.#touch();
+      cb(err);
+    });
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (!this.#handle) {
+      if (this.connecting) {
+        this.#pendingFinal = () => this._final(cb);
+        return;
+      }
+      cb();
+      return;
+    }
+    this.#handle.end().then(
+      () => cb(),
+      (err: Error & { code?: string }) => {
+        // The peer already went away (ENOTCONN): ending is moot, not an error.
+        if (err.code === 'ENOTCONN') cb();
+        else cb(err);
+      },
+    );
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#hadError = err !== null && err !== undefined;
+    this.#clearTimer();
+    this.#connectAbort?.abort();
+    this.connecting = false;
+    const h = this.#handle;
+    const emitClose = () => process.nextTick(() => this.emit('close', this.#hadError));
+    if (!h) {
+      cb(err);
+      emitClose();
+      return;
+    }
+    h.close().then(
+      () => {
+        cb(err);
+        emitClose();
+      },
+      (closeErr: Error) => {
+        cb(err ?? closeErr);
+        emitClose();
+      },
+    );
+  }
+
+  /** Closes the socket once written data is flushed (node:net's destroySoon). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  // ------------------------------------------------------------ timeouts
+
+  /** Emits 'timeout' after `ms` without activity (0 disables), as node:net. */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw Object.assign(new RangeError(`The value of "msecs" is out of range. It must be a non-negative finite number. Received ${String(ms)}`), { code: 'ERR_OUT_OF_RANGE' });
+    }
+    this.#timeoutMs = ms;
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
+    this.#clearTimer();
+    if (ms > 0 && !this.destroyed) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.emit('timeout');
+      }, ms);
+      this.#timer.unref();
+    }
+    return this;
+  }
+
+  get timeout(): number | undefined {
+    return this.#timeoutMs || undefined;
+  }
+
+  #touch(): void {
+    if (this.#timer) this.#timer.refresh();
+    else if (this.#timeoutMs > 0 && !this.destroyed) this.setTimeout(this.#timeoutMs);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  // ------------------------------------------------------------ options
+
+  setNoDelay(noDelay = true): this {
+    this.#noDelay = noDelay;
+    this.#handle?.setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.#keepAlive = [enable, initialDelay];
+    this.#handle?.setKeepAlive(enable, initialDelay);
+    return this;
+  }
+
+  ref(): this {
+    this.#unref = false;
+    this.#handle?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#unref = true;
+    this.#handle?.unref();
+    return this;
+  }
+
+  // ------------------------------------------------------------ addresses & counters
+
+  address(): AddressInfo | Record<string, never> {
+    const a = this.#handle?.localAddress;
+    if (!a || a.family === 'Unix') return {};
+    return { address: a.address, family: a.family, port: a.port };
+  }
+  get remoteAddress(): string | undefined {
+    const a = this.#handle?.remoteAddress;
+    return a && a.family !== 'Unix' ? a.address : undefined;
+  }
+  get remotePort(): number | undefined {
+    const a = this.#handle?.remoteAddress;
+    return a && a.family !== 'Unix' ? a.port : undefined;
+  }
+  get remoteFamily(): string | undefined {
+    const a = this.#handle?.remoteAddress;
+    return a && a.family !== 'Unix' ? a.family : undefined;
+  }
+  get localAddress(): string | undefined {
+    const a = this.#handle?.localAddress;
+    return a && a.family !== 'Unix' ? a.address : undefined;
+  }
+  get localPort(): number | undefined {
+    const a = this.#handle?.localAddress;
+    return a && a.family !== 'Unix' ? a.port : undefined;
+  }
+  get localFamily(): string | undefined {
+    const a = this.#handle?.localAddress;
+    return a && a.family !== 'Unix' ? a.family : undefined;
+  }
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+  /** Bytes handed to write() that reached the kernel, plus those still queued (as node:net counts). */
+  get bytesWritten(): number {
+    return (this.#handle?.bytesWritten ?? 0) + this.writableLength + (this.#handle?.writableLength ?? 0);
+  }
+  get pending(): boolean {
+    return !this.#handle || this.connecting;
+  }
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+  /** The uring socket underneath (undefined until connected). */
+  get handle(): NativeSocket | undefined {
+    return this.#handle;
+  }
+}
+
+function notConnected(): Error {
+  return Object.assign(new Error('This socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+}
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/** net.connect / net.createConnection: a Socket, connecting. */
+export function connect(...args: unknown[]): Socket {
+  const [options, cb] = normalizeConnectArgs(args);
+  const socket = new Socket(options);
+  return socket.connect(options, ...(cb ? [cb] : []));
+}
+export const createConnection = connect;
+
+// ------------------------------------------------------------ Server
+
+export interface ServerOptions {
+  allowHalfOpen?: boolean;
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  runtime?: Runtime;
+}
+
+export interface NodeListenOptions {
+  port?: number | string;
+  host?: string;
+  path?: string;
+  backlog?: number;
+  exclusive?: boolean;
+  ipv6Only?: boolean;
+  reusePort?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A node:net Server whose connections arrive through io_uring's multishot accept. */
+export class Server extends EventEmitter {
+  readonly #options: ServerOptions;
+  #native: NativeServer | undefined;
+  #listening = false;
+  #closing = false;
+  #unref = false;
+  readonly #connections = new Set<Socket>();
+  maxConnections: number | undefined = undefined;
+
+  constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
+    super();
+    if (typeof options === 'function') {
+      connectionListener = options;
+      options = {};
+    }
+    this.#options = options ?? {};
+    if (connectionListener) this.on('connection', connectionListener);
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /** listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]), listen(options[, cb]), as node:net. */
+  listen(...args: unknown[]): this {
+    const last = args[args.length - 1];
+    const cb = typeof last === 'function' ? (last as () => void) : undefined;
+    if (cb) args.pop();
+    let opts: NodeListenOptions;
+    const a0 = args[0];
+    if (a0 !== null && typeof a0 === 'object') opts = a0 as NodeListenOptions;
+    else if (typeof a0 === 'string' && !/^\d+$/.test(a0)) opts = { path: a0, ...(typeof args[1] === 'number' ? { backlog: args[1] } : {}) };
+    else {
+      opts = { port: (a0 as number | undefined) ?? 0 };
+      if (typeof args[1] === 'string') opts.host = args[1];
+      const b = typeof args[1] === 'number' ? args[1] : args[2];
+      if (typeof b === 'number') opts.backlog = b;
+    }
+    if (this.#listening || this.#native) {
+      throw Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' });
+    }
+    if (cb) this.once('listening', cb);
+    const nativeOpts: NativeListenOptions = {
+      ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port) }),
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
+      ...(opts.reusePort !== undefined ? { reusePort: opts.reusePort } : {}),
+      ...(opts.ipv6Only !== undefined ? { ipv6Only: opts.ipv6Only } : {}),
+      ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
+    };
+    listenNative(nativeOpts).then(
+      (srv) => {
+        if (this.#closing) {
+          void srv.close();
+          return;
+        }
+        this.#native = srv;
+        this.#listening = true;
+        if (this.#unref) srv.unref();
+        srv.on('connection', (h: NativeSocket) => this.#onConnection(h));
+        srv.on('error', (err: Error) => this.emit('error', err));
+        if (opts.signal) {
+          const signal = opts.signal;
+          if (signal.aborted) this.close();
+          else signal.addEventListener('abort', () => this.close(), { once: true });
+        }
+        this.emit('listening');
+      },
+      (err: Error) => this.emit('error', err),
+    );
+    return this;
+  }
+
+  #onConnection(handle: NativeSocket): void {
+    if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
+      void handle.close();
+      this.emit('drop', { localAddress: handle.localAddress?.address, remoteAddress: handle.remoteAddress?.address });
+      return;
+    }
+    const o = this.#options;
+    if (o.noDelay) handle.setNoDelay(true);
+    if (o.keepAlive) handle.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
+    const socket = new Socket({ handle, allowHalfOpen: o.allowHalfOpen ?? false });
+    socket.server = this;
+    if (o.pauseOnConnect) socket.pause();
+    this.#connections.add(socket);
+    socket.once('close', () => {
+      this.#connections.delete(socket);
+      this.#maybeClosed();
+    });
+    this.emit('connection', socket);
+  }
+
+  address(): AddressInfo | string | null {
+    return this.#native?.address() ?? null;
+  }
+
+  /** Stops accepting; 'close' once every connection has ended too (as node:net). */
+  close(cb?: (err?: Error) => void): this {
+    if (cb) {
+      if (!this.#native && !this.#closing) {
+        process.nextTick(() => cb(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
+      } else this.once('close', () => cb());
+    }
+    if (this.#closing) return this;
+    this.#closing = true;
+    const srv = this.#native;
+    if (!srv) return this;
+    this.#listening = false;
+    void srv.close().then(() => {
+      this.#native = undefined;
+      this.#nativeClosed = true;
+      this.#maybeClosed();
+    });
+    return this;
+  }
+
+  #nativeClosed = false;
+  #maybeClosed(): void {
+    if (this.#nativeClosed && this.#connections.size === 0) {
+      this.#nativeClosed = false;
+      this.emit('close');
+    }
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    const n = this.#connections.size;
+    process.nextTick(() => cb(null, n));
+    return this;
+  }
+
+  ref(): this {
+    this.#unref = false;
+    this.#native?.ref();
+    return this;
+  }
+  unref(): this {
+    this.#unref = true;
+    this.#native?.unref();
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#native) return;
+    await new Promise<void>((resolve) => this.close(() => resolve()));
+  }
+}
+
+export function createServer(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void): Server {
+  return new Server(options, connectionListener);
+}
