@@ -19,6 +19,7 @@ export interface RecvPoolOptions {
 }
 
 const EEXIST = 17;
+const SLAB_SIZE = 64 * 1024;
 const FIRST_BGID = 0x4e00; // groups below are left to the application's own buffer rings
 
 export class RecvPool {
@@ -29,6 +30,14 @@ export class RecvPool {
   readonly #views: Buffer[];
   /** Receives the kernel could not place for want of a buffer (each costs a re-arm). */
   enobufs = 0;
+  // Chunks are cut from 64 KiB slabs, as node cuts small Buffers from its
+  // 8 KiB pool: Buffer.allocUnsafe of 4 KiB and more allocates an
+  // ArrayBuffer each (measured 850 ns, against 195 ns for a slab view with
+  // its copy). A chunk kept for long pins its slab; Buffer.from(chunk)
+  // copies it out.
+  #slab: ArrayBuffer = new ArrayBuffer(0);
+  #slabView: Buffer = Buffer.alloc(0);
+  #slabOff = 0;
 
   constructor(runtime: Runtime, options: RecvPoolOptions = {}) {
     const count = options.count ?? 1024;
@@ -61,8 +70,21 @@ export class RecvPool {
 
   /** Copies `len` bytes out of buffer `bid` into a new Buffer and gives `bid` back to the kernel. */
   take(bid: number, len: number): Buffer {
-    const out = Buffer.allocUnsafe(len);
-    this.#views[bid]!.copy(out, 0, 0, len);
+    let out: Buffer;
+    if (len > SLAB_SIZE >> 2) {
+      out = Buffer.allocUnsafe(len);
+      this.#views[bid]!.copy(out, 0, 0, len);
+    } else {
+      let off = this.#slabOff;
+      if (off + len > this.#slab.byteLength) {
+        this.#slab = new ArrayBuffer(SLAB_SIZE);
+        this.#slabView = Buffer.from(this.#slab);
+        off = 0;
+      }
+      this.#views[bid]!.copy(this.#slabView, off, 0, len);
+      out = Buffer.from(this.#slab, off, len);
+      this.#slabOff = (off + len + 7) & ~7;
+    }
     this.ring.recycle(bid);
     return out;
   }
