@@ -122,12 +122,8 @@ export class Socket extends Duplex {
     if (this.#unref) handle.unref();
     if (this.#noDelay !== undefined) handle.setNoDelay(this.#noDelay);
     if (this.#keepAlive) handle.setKeepAlive(...this.#keepAlive);
-    handle.setReceiver(this.#readWanted ? this.#receiver : undefined);
-    if (!this.#readWanted) {
-      // setReceiver(undefined) pauses; keep the receiver for _read to resume.
-      handle.setReceiver(this.#receiver);
-      handle.pauseReading();
-    }
+    // Receiving starts when the stream first asks (_read), as libuv's readStart.
+    handle.setReceiver(this.#receiver, this.#readWanted);
   }
 
   /** Connects: (port[, host][, cb]), (path[, cb]) or (options[, cb]), as node:net. */
@@ -276,11 +272,17 @@ export class Socket extends Duplex {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
       throw Object.assign(new RangeError(`The value of "msecs" is out of range. It must be a non-negative finite number. Received ${String(ms)}`), { code: 'ERR_OUT_OF_RANGE' });
     }
-    this.#timeoutMs = ms;
     if (cb) {
       if (ms === 0) this.removeListener('timeout', cb);
       else this.once('timeout', cb);
     }
+    // node:http sets the same keep-alive timeout after every response: a
+    // refresh, not a new timer.
+    if (ms === this.#timeoutMs && this.#timer) {
+      this.#timer.refresh();
+      return this;
+    }
+    this.#timeoutMs = ms;
     this.#clearTimer();
     if (ms > 0 && !this.destroyed) {
       this.#timer = setTimeout(() => {

@@ -209,10 +209,13 @@ export class Socket implements AsyncIterable<Buffer> {
 
   // ------------------------------------------------------------ receiving
 
-  /** Sends what arrives to `receiver` from now on (one receiver at a time) and starts receiving. */
-  setReceiver(receiver: Receiver | undefined): void {
+  /**
+   * Sends what arrives to `receiver` from now on (one receiver at a time),
+   * and starts receiving unless `start` is false (then resumeReading() does).
+   */
+  setReceiver(receiver: Receiver | undefined, start = true): void {
     this.#receiver = receiver;
-    if (receiver) this.resumeReading();
+    if (receiver && start) this.resumeReading();
     else this.pauseReading();
   }
 
