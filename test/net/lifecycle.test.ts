@@ -1,0 +1,590 @@
+// The lives of uring servers and sockets: what keeps a process alive and what
+// lets it exit (ref/unref, in child processes), closing a server while its
+// connections go on, the node-shaped Server's 'close', getConnections and
+// maxConnections as node:net's, setTimeout, and no fd left behind after
+// hundreds of connections.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import * as nodeNet from 'node:net';
+import { createInterface } from 'node:readline';
+import { listen, dial, createServer, connect, type UringSocket, type Socket as USocket } from '../../src/net/index.js';
+import {
+  listening, closeServer, portOf, refusedPort, errorShape, within, waitFor, fdCount, fdList, sleep, Reader, readExactly, drainUring,
+} from './util.js';
+
+const netModule = new URL('../../src/net/index.js', import.meta.url).href;
+
+interface Child {
+  proc: ChildProcess;
+  /** The child's next line of stdout. */
+  line(ms?: number): Promise<string>;
+  /** Resolves with the exit code (null if killed) and how long after spawn it exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; stderr: string }>;
+  alive(): boolean;
+  kill(): void;
+}
+
+/** Runs `body` as an ES module in a child node, with `net` (uring/net) imported. Killed after 10 s at the latest. */
+function child(body: string): Child {
+  const script = `import * as net from ${JSON.stringify(netModule)};\n${body}`;
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000, killSignal: 'SIGKILL' });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let done = false;
+  createInterface({ input: proc.stdout! })
+    .on('line', (l) => {
+      lines.push(l);
+      wake?.();
+    })
+    .on('close', () => {
+      done = true;
+      wake?.();
+    });
+  let running = true;
+  const exited = once(proc, 'close').then(([code, signal]) => {
+    running = false;
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null, ms: performance.now() - t0, stderr };
+  });
+  return {
+    proc,
+    exited,
+    alive: () => running,
+    kill: () => proc.kill('SIGKILL'),
+    async line(ms = 5000) {
+      const deadline = performance.now() + ms;
+      while (lines.length === 0) {
+        if (done) throw new Error(`the child ended without printing a line (stderr: ${stderr})`);
+        if (performance.now() > deadline) throw new Error(`no line from the child after ${ms} ms (stderr: ${stderr})`);
+        await Promise.race([new Promise<void>((r) => (wake = r)), sleep(50)]);
+      }
+      return lines.shift()!;
+    },
+  };
+}
+
+/** Asserts the child is still running `ms` from now. */
+async function staysAlive(c: Child, ms: number, what: string): Promise<void> {
+  const r = await Promise.race([c.exited.then((e) => e), sleep(ms).then(() => undefined)]);
+  assert.equal(r, undefined, `${what}: the process exited (${JSON.stringify(r)})`);
+}
+
+/** Asserts the child exits by itself with code 0 within `ms`. */
+async function exitsWithin(c: Child, ms: number, what: string): Promise<void> {
+  const r = await Promise.race([c.exited, sleep(ms).then(() => undefined)]);
+  if (!r) c.kill();
+  assert.ok(r, `${what}: still running after ${ms} ms`);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+// ------------------------------------------------------------ what keeps a process alive
+
+test('native: a process with a listening uring server stays alive, and exits once the server closes', { timeout: 15_000 }, async () => {
+  const c = child(`
+    const server = await net.listen({ host: '127.0.0.1', port: 0 });
+    console.log(server.address().port);
+    for await (const s of server) { await s.write('alive'); await s.close(); await server.close(); }
+  `);
+  try {
+    const port = Number(await c.line());
+    await staysAlive(c, 500, 'listening');
+    const client = nodeNet.connect(port, '127.0.0.1');
+    assert.equal((await new Reader(client).rest()).toString(), 'alive');
+    await exitsWithin(c, 2000, 'after server.close()');
+  } finally {
+    c.kill();
+  }
+});
+
+test('node-shaped: a process with a listening createServer() stays alive, and exits once it closes', { timeout: 15_000 }, async () => {
+  const c = child(`
+    const server = net.createServer((s) => { s.end('alive'); server.close(); });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+  `);
+  try {
+    const port = Number(await c.line());
+    await staysAlive(c, 500, 'listening');
+    const client = nodeNet.connect(port, '127.0.0.1');
+    assert.equal((await new Reader(client).rest()).toString(), 'alive');
+    await exitsWithin(c, 2000, 'after server.close()');
+  } finally {
+    c.kill();
+  }
+});
+
+for (const api of ['native', 'node-shaped'] as const) {
+  const listenCode = api === 'native'
+    ? `const server = await net.listen({ host: '127.0.0.1', port: 0 });`
+    : `const server = net.createServer(); server.listen(0, '127.0.0.1'); await new Promise((r) => server.once('listening', r));`;
+
+  test(`${api}: server.unref() lets the process exit within 2 s`, { timeout: 15_000 }, async () => {
+    const c = child(`${listenCode}\nserver.unref();\nconsole.log('unref');`);
+    try {
+      assert.equal(await c.line(), 'unref');
+      await exitsWithin(c, 2000, 'an unref()ed server');
+    } finally {
+      c.kill();
+    }
+  });
+
+  test(`${api}: server.unref() then ref() keeps it alive again`, { timeout: 15_000 }, async () => {
+    const c = child(`${listenCode}\nserver.unref();\nserver.ref();\nconsole.log('ref');`);
+    try {
+      assert.equal(await c.line(), 'ref');
+      await staysAlive(c, 500, 'a ref()ed server');
+    } finally {
+      c.kill();
+    }
+  });
+
+  test(`${api}: server.unref() before listening completes still lets the process exit`, { timeout: 15_000 }, async () => {
+    const code = api === 'native'
+      ? `const p = net.listen({ host: '127.0.0.1', port: 0 }); const server = await p; server.unref(); console.log('unref');`
+      : `const server = net.createServer(); server.unref(); server.listen(0, '127.0.0.1', () => console.log('unref'));`;
+    const c = child(code);
+    try {
+      assert.equal(await c.line(), 'unref');
+      await exitsWithin(c, 2000, 'an unref()ed server');
+    } finally {
+      c.kill();
+    }
+  });
+}
+
+/** A node:net server for the children to connect to; the test drives its connections. */
+async function parentServer() {
+  const conns: nodeNet.Socket[] = [];
+  const server = await listening(nodeNet.createServer((s) => conns.push(s)), 0, '127.0.0.1');
+  return {
+    port: portOf(server),
+    next: () => once(server, 'connection').then(([s]) => s as nodeNet.Socket),
+    async close() {
+      for (const s of conns) s.destroy();
+      await closeServer(server);
+    },
+  };
+}
+
+const clientCode = {
+  native: (port: number, unref: boolean) => `
+    const s = await net.dial({ host: '127.0.0.1', port: ${port} });
+    ${unref ? 's.unref();' : ''}
+    console.log('connected');
+    (async () => {
+      let got = '';
+      for await (const c of s) got += c;
+      console.log('got ' + got);
+      await s.close();
+    })();
+  `,
+  'node-shaped': (port: number, unref: boolean) => `
+    const s = net.connect(${port}, '127.0.0.1', () => console.log('connected'));
+    ${unref ? 's.unref();' : ''}
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d) => (got += d));
+    s.on('end', () => console.log('got ' + got));
+  `,
+};
+
+for (const api of ['native', 'node-shaped'] as const) {
+  test(`${api}: an idle connected socket keeps the process alive until the peer ends it`, { timeout: 15_000 }, async () => {
+    const srv = await parentServer();
+    const accepted = srv.next();
+    const c = child(clientCode[api](srv.port, false));
+    try {
+      assert.equal(await c.line(), 'connected');
+      const peer = await accepted;
+      await staysAlive(c, 500, 'an idle connected socket');
+      peer.end('bye');
+      assert.equal(await c.line(), 'got bye');
+      await exitsWithin(c, 2000, 'after the connection ended');
+    } finally {
+      c.kill();
+      await srv.close();
+    }
+  });
+
+  test(`${api}: socket.unref() lets a process with an idle connection exit within 2 s`, { timeout: 15_000 }, async () => {
+    const srv = await parentServer();
+    const accepted = srv.next();
+    const c = child(clientCode[api](srv.port, true));
+    try {
+      assert.equal(await c.line(), 'connected');
+      const r = new Reader(await accepted);
+      await exitsWithin(c, 2000, 'an unref()ed socket');
+      // and its socket went with it: the peer sees the connection end
+      await within(r.rest(), 2000, "the peer's 'end'");
+    } finally {
+      c.kill();
+      await srv.close();
+    }
+  });
+}
+
+// ------------------------------------------------------------ closing a server
+
+test('native: server.close() stops accepting (ECONNREFUSED as node:net) while an accepted connection keeps working', { timeout: 10_000 }, async () => {
+  const server = await listen({ host: '127.0.0.1', port: 0 });
+  const port = (server.address() as { port: number }).port;
+  const accepted: UringSocket[] = [];
+  const loop = (async () => {
+    for await (const s of server) accepted.push(s);
+    return 'ended';
+  })();
+  const a = nodeNet.connect(port, '127.0.0.1');
+  const ra = new Reader(a);
+  await waitFor(() => accepted.length === 1, 2000, 'the first connection');
+  await server.close();
+  assert.equal(await within(loop, 1000, 'the for-await over the server'), 'ended');
+  assert.equal(server.listening, false);
+  assert.equal(server.address(), null);
+
+  // new connections are refused, exactly as node:net reports a refused port
+  const refusedTheirs = await refusedPort();
+  const nodeRef = nodeNet.connect(refusedTheirs, '127.0.0.1');
+  const [refErr] = (await once(nodeRef, 'error').catch((e: unknown) => [e])) as [Error];
+  const b = nodeNet.connect(port, '127.0.0.1');
+  const [bErr] = (await once(b, 'error').catch((e: unknown) => [e])) as [Error];
+  assert.deepEqual({ ...errorShape(bErr), message: undefined, port: undefined }, { ...errorShape(refErr), message: undefined, port: undefined });
+  assert.equal(bErr.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
+  const e = await dial({ host: '127.0.0.1', port }).then(() => assert.fail('connected to a closed server'), (err: Error & { code?: string }) => err);
+  assert.equal(e.code, 'ECONNREFUSED');
+
+  // the accepted connection still works both ways
+  const s = accepted[0]!;
+  a.write('ping');
+  assert.equal((await readExactly(s, 4)).toString(), 'ping');
+  await s.write('pong');
+  assert.equal((await ra.take(4)).toString(), 'pong');
+  a.end();
+  assert.equal((await drainUring(s)).length, 0);
+  await s.close();
+  await ra.rest();
+});
+
+test('node-shaped: server.close() stops accepting while an accepted connection keeps working; then close only after it ends, as node:net', { timeout: 10_000 }, async () => {
+  const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
+    const log: string[] = [];
+    let accepted = 0;
+    const server = (make as typeof nodeNet.createServer)((s) => {
+      accepted++;
+      s.pipe(s);
+    });
+    await listening(server, 0, '127.0.0.1');
+    const port = portOf(server);
+    const a = nodeNet.connect(port, '127.0.0.1');
+    await once(a, 'connect');
+    await waitFor(() => accepted === 1, 1000, 'the connection');
+    const ra = new Reader(a);
+    a.write('one');
+    log.push(`echo ${(await ra.take(3)).toString()}`);
+    server.on('close', () => log.push('server close'));
+    server.close(() => log.push('close callback'));
+    log.push(`listening ${server.listening}`);
+    await sleep(50);
+    const b = nodeNet.connect(port, '127.0.0.1');
+    const [bErr] = (await once(b, 'error').catch((e: unknown) => [e])) as [Error & { code?: string }];
+    log.push(`new connection: ${bErr.code}`);
+    a.write('two');
+    log.push(`echo ${(await ra.take(3)).toString()}`);
+    const getConns = await new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
+    log.push(`connections ${getConns}`);
+    log.push('client ends');
+    a.end();
+    await ra.rest();
+    await sleep(50);
+    return log;
+  };
+  const theirs = await within(run(nodeNet.createServer), 5000, 'node:net');
+  const ours = await within(run(createServer), 5000, 'uring');
+  assert.deepEqual(theirs, ['echo one', 'listening false', 'new connection: ECONNREFUSED', 'echo two', 'connections 1', 'client ends', 'server close', 'close callback']);
+  assert.deepEqual(ours, theirs);
+});
+
+test(
+  "node-shaped: a connection the app never reads still ends when its client leaves, so the Server's 'close' comes, as node:net",
+  { timeout: 10_000, todo: "BUG: an accepted Socket doesn't start reading until someone reads (node:net calls read(0)), so it never sees FIN; server.close() never emits 'close'" },
+  async () => {
+    const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
+      let accepted!: nodeNet.Socket | USocket;
+      const server = (make as typeof nodeNet.createServer)((s) => (accepted = s));
+      await listening(server, 0, '127.0.0.1');
+      const c = nodeNet.connect(portOf(server), '127.0.0.1');
+      await once(c, 'connect');
+      await waitFor(() => accepted !== undefined, 1000, 'the connection');
+      c.end();
+      const closed = await Promise.race([closeServer(server).then(() => 'closed'), sleep(500).then(() => 'still open after 500 ms')]);
+      const result = { closed, acceptedDestroyed: accepted.destroyed };
+      accepted.destroy();
+      c.destroy();
+      if (closed !== 'closed') await closeServer(server);
+      return result;
+    };
+    const theirs = await run(nodeNet.createServer);
+    assert.deepEqual(theirs, { closed: 'closed', acceptedDestroyed: true });
+    assert.deepEqual(await run(createServer), theirs);
+  },
+);
+
+test('node-shaped: getConnections() counts as node:net\'s through connects, a disconnect, close() and the last disconnect', { timeout: 10_000 }, async () => {
+  const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
+    const server = (make as typeof nodeNet.createServer)((s) => s.resume());
+    await listening(server, 0, '127.0.0.1');
+    const count = () => new Promise<number>((r) => server.getConnections((err, n) => (assert.equal(err, null), r(n))));
+    const counts = [await count()];
+    const clients: nodeNet.Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = nodeNet.connect(portOf(server), '127.0.0.1');
+      await once(c, 'connect');
+      clients.push(c);
+    }
+    await sleep(30);
+    counts.push(await count());
+    clients[0]!.destroy();
+    await sleep(30);
+    counts.push(await count());
+    const closed = closeServer(server);
+    counts.push(await count());
+    clients[1]!.end();
+    clients[2]!.destroy();
+    await within(closed, 2000, "the server's close");
+    counts.push(await count());
+    return counts;
+  };
+  const theirs = await run(nodeNet.createServer);
+  assert.deepEqual(theirs, [0, 3, 2, 2, 0]);
+  assert.deepEqual(await run(createServer), theirs);
+});
+
+test('node-shaped: maxConnections drops connections past the limit (the client sees end, then close) and accepts again below it, as node:net', { timeout: 10_000 }, async () => {
+  const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
+    const server = (make as typeof nodeNet.createServer)((s) => s.pipe(s));
+    server.maxConnections = 2;
+    let drops = 0;
+    server.on('drop', () => drops++);
+    await listening(server, 0, '127.0.0.1');
+    const port = portOf(server);
+    const open = async () => {
+      const c = nodeNet.connect(port, '127.0.0.1');
+      c.on('error', () => {});
+      await once(c, 'connect');
+      return c;
+    };
+    const echo = async (c: nodeNet.Socket, r: Reader, msg: string) => {
+      c.write(msg);
+      return (await within(r.take(msg.length), 1000, 'an echo')).toString();
+    };
+    const a = await open();
+    const b = await open();
+    const ra = new Reader(a);
+    const rb = new Reader(b);
+    const log = [await echo(a, ra, 'a'), await echo(b, rb, 'b')];
+    const c = await open();
+    const events: string[] = [];
+    c.on('end', () => events.push('end'));
+    c.on('close', (h: boolean) => events.push(`close ${h}`));
+    c.write('dropped?');
+    await within(once(c, 'close'), 2000, 'the dropped connection');
+    log.push(`third: ${events.join(', ')}`, `drops ${drops}`);
+    a.destroy();
+    await sleep(50);
+    const d = await open();
+    log.push(`fourth: ${await echo(d, new Reader(d), 'd')}`, `drops ${drops}`);
+    b.destroy();
+    d.destroy();
+    await closeServer(server);
+    return log;
+  };
+  const theirs = await run(nodeNet.createServer);
+  assert.deepEqual(theirs, ['a', 'b', 'third: end, close false', 'drops 1', 'fourth: d', 'drops 1']);
+  assert.deepEqual(await run(createServer), theirs);
+});
+
+test(
+  "node-shaped: the 'drop' event carries node:net's data (local/remote address, port, family)",
+  { timeout: 10_000, todo: "BUG: 'drop' gives { localAddress: undefined, remoteAddress: undefined } (read after the handle is closed; no ports or families)" },
+  async () => {
+    const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
+      const server = (make as typeof nodeNet.createServer)((s) => s.resume());
+      server.maxConnections = 1;
+      await listening(server, 0, '127.0.0.1');
+      const firstAccepted = new Promise<void>((r) => server.once('connection', () => r()));
+      const first = nodeNet.connect(portOf(server), '127.0.0.1');
+      await once(first, 'connect');
+      await firstAccepted;
+      const dropped = once(server, 'drop');
+      const c = nodeNet.connect(portOf(server), '127.0.0.1');
+      c.on('error', () => {});
+      await once(c, 'connect');
+      const [data] = (await within(dropped, 2000, "'drop'")) as [Record<string, unknown>];
+      const expected = { localAddress: c.remoteAddress, localPort: c.remotePort, localFamily: 'IPv4', remoteAddress: c.localAddress, remotePort: c.localPort, remoteFamily: 'IPv4' };
+      c.destroy();
+      first.destroy();
+      await closeServer(server);
+      return { data: { ...data }, expected };
+    };
+    const theirs = await run(nodeNet.createServer);
+    assert.deepEqual(theirs.data, theirs.expected);
+    const ours = await run(createServer);
+    assert.deepEqual(ours.data, ours.expected);
+  },
+);
+
+// ------------------------------------------------------------ setTimeout
+
+test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows either way, as node:net", { timeout: 15_000 }, async () => {
+  const run = async (make: (port: number) => nodeNet.Socket | USocket) => {
+    let peer!: nodeNet.Socket;
+    const server = await listening(nodeNet.createServer((s) => (peer = s)), 0, '127.0.0.1');
+    const c = make(portOf(server));
+    await once(c, 'connect');
+    await waitFor(() => peer !== undefined, 1000, 'the connection');
+    c.on('data', () => {});
+    peer.resume();
+    const log: string[] = [];
+    let last = performance.now(); // the last activity
+    c.on('timeout', () => {
+      const ms = performance.now() - last;
+      log.push(ms >= 90 && ms < 400 ? 'timeout ~100 ms after the last activity' : `timeout ${ms.toFixed(0)} ms after the last activity`);
+    });
+    c.setTimeout(100);
+    log.push(`timeout property ${c.timeout}`);
+    // receiving every 30 ms for 300 ms: no timeout
+    for (let i = 0; i < 10; i++) {
+      peer.write('x');
+      last = performance.now();
+      await sleep(30);
+    }
+    log.push('received for 300 ms');
+    // sending every 30 ms for 300 ms: no timeout
+    for (let i = 0; i < 10; i++) {
+      c.write('y');
+      last = performance.now();
+      await sleep(30);
+    }
+    log.push('sent for 300 ms');
+    await within(once(c, 'timeout'), 2000, "'timeout' after idle");
+    // again after another idle period (the timer re-arms on activity, not by itself)
+    await sleep(250);
+    log.push('idle 250 ms more');
+    c.setTimeout(0);
+    peer.write('z');
+    await sleep(200);
+    log.push('disabled');
+    c.destroy();
+    peer.destroy();
+    await closeServer(server);
+    return log;
+  };
+  const theirs = await run((port) => nodeNet.connect(port, '127.0.0.1'));
+  assert.deepEqual(theirs, ['timeout property 100', 'received for 300 ms', 'sent for 300 ms', 'timeout ~100 ms after the last activity', 'idle 250 ms more', 'disabled']);
+  assert.deepEqual(await run((port) => connect(port, '127.0.0.1')), theirs);
+});
+
+test("node-shaped: an accepted socket's setTimeout(80, cb) calls cb once idle; the socket stays open", { timeout: 10_000 }, async () => {
+  const timedOut = new Promise<USocket>((resolve) => {
+    const server = createServer((s) => {
+      s.resume();
+      s.setTimeout(80, () => resolve(s));
+    });
+    server.listen(0, '127.0.0.1', async () => {
+      const c = nodeNet.connect(portOf(server), '127.0.0.1');
+      const r = new Reader(c);
+      const s = await timedOut;
+      assert.equal(s.destroyed, false);
+      s.end('still here');
+      assert.equal((await r.rest()).toString(), 'still here');
+      server.close();
+    });
+  });
+  const t0 = performance.now();
+  await within(timedOut, 2000, "'timeout'");
+  const ms = performance.now() - t0;
+  assert.ok(ms >= 70 && ms < 1000, `${ms.toFixed(0)} ms`);
+});
+
+// ------------------------------------------------------------ no leaks
+
+test('native: 200 connect/close cycles (and 200 refused connects) leave the fd count where it started', { timeout: 20_000 }, async () => {
+  const server = await listen({ host: '127.0.0.1', port: 0 });
+  const port = (server.address() as { port: number }).port;
+  const loop = (async () => {
+    for await (const s of server) {
+      void (async () => {
+        for await (const chunk of s) await s.write(chunk);
+        await s.close();
+      })().catch(() => {});
+    }
+  })();
+  try {
+    // warm up: the runtime's ring and receive pool exist before counting
+    const w = await dial({ host: '127.0.0.1', port });
+    await w.write('w');
+    await readExactly(w, 1);
+    await w.close();
+    await sleep(20);
+    const start = fdCount();
+    for (let i = 0; i < 200; i++) {
+      const c = await dial({ host: '127.0.0.1', port });
+      if (i % 2 === 0) {
+        await c.write('hi');
+        assert.equal((await readExactly(c, 2)).toString(), 'hi');
+      }
+      await c.close();
+    }
+    const refused = await refusedPort();
+    for (let i = 0; i < 200; i++) {
+      await dial({ host: '127.0.0.1', port: refused }).then(
+        () => assert.fail('connected'),
+        (e: Error & { code?: string }) => assert.equal(e.code, 'ECONNREFUSED'),
+      );
+    }
+    await waitFor(() => fdCount() <= start, 2000, `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}`);
+    assert.equal(server.stats.accepted, 201);
+  } finally {
+    await server.close();
+    await loop;
+  }
+});
+
+test('node-shaped: 200 connect/destroy cycles through a uring createServer() leave the fd count where it started', { timeout: 20_000 }, async () => {
+  const server = await listening(createServer((s) => s.pipe(s)), 0, '127.0.0.1');
+  const port = portOf(server);
+  try {
+    const cycle = async (i: number) => {
+      const c = connect(port, '127.0.0.1');
+      const closed = once(c, 'close');
+      const r = new Reader(c);
+      if (i % 2 === 0) {
+        c.write('hi');
+        assert.equal((await r.take(2)).toString(), 'hi');
+        c.end();
+        await r.rest();
+      } else {
+        await once(c, 'connect');
+        c.destroy();
+      }
+      await within(closed, 2000, "the client's close");
+    };
+    await cycle(0);
+    await sleep(20);
+    const start = fdCount();
+    for (let i = 0; i < 200; i++) await cycle(i);
+    await waitFor(() => fdCount() <= start, 2000, `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}`);
+    const connections = () => new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
+    let n = await connections();
+    for (let i = 0; i < 100 && n !== 0; i++) {
+      await sleep(10);
+      n = await connections();
+    }
+    assert.equal(n, 0, 'connections the server still counts, 1 s after the last client closed');
+  } finally {
+    await within(closeServer(server), 2000, "the server's close");
+  }
+});
