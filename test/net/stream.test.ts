@@ -10,10 +10,11 @@ import * as nodeNet from 'node:net';
 import {
   listen, dial, createServer, connect, type UringSocket, type Socket as USocket, type Server as UServer,
 } from '../../src/net/index.js';
+import { native } from '../../src/native.js';
 import { tempDir } from '../helpers/tmp.js';
 import {
   pattern, sha256, pieces, hashStream, hashUring, drainUring, readExactly, Reader, listening, closeServer, portOf,
-  nodeEchoServer, uringEchoServer, sleep,
+  nodeEchoServer, uringEchoServer, sleep, waitFor,
 } from './util.js';
 
 const dir = tempDir('uring-net-stream-');
@@ -856,5 +857,102 @@ test('node-shaped: listen() without a host binds as node:net does (dual-stack ::
   } finally {
     await closeServer(theirs);
     await closeServer(ours);
+  }
+});
+
+// ------------------------------------------------------------ socket options
+
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+const TCP_KEEPIDLE = 4;
+const SOL_SOCKET = 1;
+const SO_KEEPALIVE = 9;
+
+/** TCP_NODELAY, SO_KEEPALIVE and TCP_KEEPIDLE (s) of a socket, as the kernel has them. */
+function sockopts(fd: number) {
+  const n = native();
+  return { noDelay: n.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY), keepAlive: n.getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE), keepIdle: n.getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE) };
+}
+
+test('native: dial({ noDelay, keepAlive, keepAliveInitialDelay }) and setNoDelay/setKeepAlive reach the kernel', { timeout: 10_000 }, async () => {
+  const srv = await nodeEchoServer();
+  try {
+    const plain = await dial({ host: '127.0.0.1', port: srv.port });
+    const defaults = sockopts(plain.fd);
+    assert.equal(defaults.noDelay, 0, 'TCP_NODELAY is off by default, as node:net');
+    assert.equal(defaults.keepAlive, 0);
+    const c = await dial({ host: '127.0.0.1', port: srv.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 7000 });
+    assert.deepEqual(sockopts(c.fd), { noDelay: 1, keepAlive: 1, keepIdle: 7 });
+    assert.equal(c.setNoDelay(false), c);
+    c.setKeepAlive(false);
+    assert.deepEqual(sockopts(c.fd), { noDelay: 0, keepAlive: 0, keepIdle: 7 });
+    plain.setNoDelay();
+    plain.setKeepAlive(true, 3000);
+    assert.deepEqual(sockopts(plain.fd), { noDelay: 1, keepAlive: 1, keepIdle: 3 });
+    await c.close();
+    await plain.close();
+    // on a closed socket: no throw, nothing to set
+    assert.equal(c.setNoDelay(true), c);
+    assert.equal(c.setKeepAlive(true), c);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('node-shaped: noDelay/keepAlive (options, setters before connect, Server options) as node:net sets them', { timeout: 10_000 }, async () => {
+  const fdOf = (s: nodeNet.Socket | USocket) =>
+    s instanceof nodeNet.Socket ? (s as unknown as { _handle: { fd: number } })._handle.fd : (s as USocket).handle!.fd;
+  const run = async (mkServer: typeof nodeNet.createServer | typeof createServer, mkClient: typeof nodeNet.connect | typeof connect) => {
+    let accepted!: nodeNet.Socket | USocket;
+    const server = (mkServer as typeof nodeNet.createServer)({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 9000 }, (s) => {
+      accepted = s;
+      s.resume();
+    });
+    await listening(server, 0, '127.0.0.1');
+    const a = (mkClient as typeof nodeNet.connect)({ port: portOf(server), host: '127.0.0.1', noDelay: true, keepAlive: true, keepAliveInitialDelay: 5000 });
+    const b = (mkClient as typeof nodeNet.connect)({ port: portOf(server), host: '127.0.0.1' });
+    b.setNoDelay(true);
+    b.setKeepAlive(true, 4000);
+    const c = (mkClient as typeof nodeNet.connect)({ port: portOf(server), host: '127.0.0.1' });
+    await Promise.all([once(a, 'connect'), once(b, 'connect'), once(c, 'connect')]);
+    await waitFor(() => accepted !== undefined, 1000, 'a connection');
+    const out = { withOptions: sockopts(fdOf(a)), settersBeforeConnect: sockopts(fdOf(b)), defaults: sockopts(fdOf(c)), accepted: sockopts(fdOf(accepted)) };
+    for (const s of [a, b, c]) s.destroy();
+    await closeServer(server);
+    return out;
+  };
+  const theirs = await run(nodeNet.createServer, nodeNet.connect);
+  assert.deepEqual(theirs.withOptions, { noDelay: 1, keepAlive: 1, keepIdle: 5 });
+  const ours = await run(createServer, connect);
+  assert.deepEqual(ours, theirs);
+});
+
+test('native: breaking out of for-await pauses; read() then continues the same stream byte-exact', { timeout: 10_000 }, async () => {
+  const data = pattern(3 * MiB, 51);
+  const server = await listening(nodeNet.createServer((s) => {
+    s.on('error', () => {});
+    s.end(data);
+  }), 0, '127.0.0.1');
+  try {
+    const c = await dial({ host: '127.0.0.1', port: portOf(server) });
+    const parts: Buffer[] = [];
+    for await (const chunk of c) {
+      parts.push(chunk);
+      break;
+    }
+    await sleep(30); // the sender fills what the kernel buffers while we are paused
+    const buf = Buffer.alloc(50_000);
+    for (;;) {
+      const n = await c.read(buf);
+      if (n === 0) break;
+      parts.push(Buffer.from(buf.subarray(0, n)));
+    }
+    const got = Buffer.concat(parts);
+    assert.equal(got.length, data.length);
+    assert.ok(got.equals(data));
+    assert.equal(await c.read(buf), 0, 'read() after the end resolves 0 again');
+    await c.close();
+  } finally {
+    await closeServer(server);
   }
 });
