@@ -229,6 +229,37 @@ test('native: dial() and listen() with a bad port reject with ERR_SOCKET_BAD_POR
   assert.equal(fdCount(), fds, fdList().join('\n'));
 });
 
+test(
+  'native: bad arguments to write()/writev() reject (as read() does), never throw',
+  { timeout: 10_000, todo: 'BUG: write(123), write({}) and writev(\'x\') throw ERR_INVALID_ARG_TYPE synchronously; read(\'x\') rejects' },
+  async () => {
+    const srv = await peerServer();
+    try {
+      const c = await dial({ host: '127.0.0.1', port: srv.port });
+      try {
+        const calls: [string, () => Promise<unknown>][] = [
+          ["read('x')", () => c.read('x' as never)],
+          ['write(123)', () => c.write(123 as never)],
+          ['write({})', () => c.write({} as never)],
+          ["writev('x')", () => c.writev('x' as never)],
+        ];
+        for (const [what, call] of calls) {
+          let p: Promise<unknown> | undefined;
+          assert.doesNotThrow(() => {
+            p = call();
+          }, what);
+          const e = await rejection(p!);
+          assert.equal(e.code, 'ERR_INVALID_ARG_TYPE', what);
+        }
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await srv.close();
+    }
+  },
+);
+
 // ------------------------------------------------------------ the peer resets
 
 /** A node:net server whose connections the test drives; close() destroys them. */

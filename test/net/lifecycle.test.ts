@@ -332,6 +332,45 @@ test(
   },
 );
 
+test(
+  "node-shaped: listen() twice before 'listening' leaves one listener, as node:net; close() closes it and the process exits",
+  { timeout: 15_000, todo: "BUG: both listens bind; 'listening' fires twice and the first listener is orphaned (still accepting after close(), keeps the process alive)" },
+  async () => {
+    const run = async (module: 'node:net' | 'uring') => {
+      const c = child(`
+        const m = ${JSON.stringify(module)} === 'node:net' ? await import('node:net') : net;
+        const server = m.createServer();
+        const ports = [];
+        server.on('listening', () => ports.push(server.address().port));
+        server.on('error', (e) => ports.push(e.code));
+        server.listen(0, '127.0.0.1');
+        try { server.listen(0, '127.0.0.1'); } catch (e) { ports.push(e.code); }
+        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => server.close(() => r()));
+        const accepting = [];
+        for (const p of ports.filter((p) => typeof p === 'number')) {
+          accepting.push(await new Promise((r) => {
+            const s = m.connect(p, '127.0.0.1');
+            s.on('connect', () => { s.destroy(); r(true); });
+            s.on('error', () => r(false));
+          }));
+        }
+        console.log(JSON.stringify({ listening: ports.length, accepting }));
+      `);
+      try {
+        const out = JSON.parse(await c.line()) as { listening: number; accepting: boolean[] };
+        await exitsWithin(c, 2000, 'after close()');
+        return out;
+      } finally {
+        c.kill();
+      }
+    };
+    const theirs = await run('node:net');
+    assert.deepEqual(theirs, { listening: 1, accepting: [false] });
+    assert.deepEqual(await run('uring'), theirs);
+  },
+);
+
 test('node-shaped: getConnections() counts as node:net\'s through connects, a disconnect, close() and the last disconnect', { timeout: 10_000 }, async () => {
   const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
     const server = (make as typeof nodeNet.createServer)((s) => s.resume());
