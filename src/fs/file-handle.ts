@@ -8,12 +8,24 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, recaptureStack, systemError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringError, recaptureStack, systemError } from '../errors.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
 import { encodingOf, optionsObject, parseMode } from './args.js';
 import { toBigIntStats, toStats } from './stats.js';
 import { readAll, writeAll, type WriteData } from './io.js';
+// A cycle: streams.ts makes streams over a FileHandle. Neither module uses
+// the other's exports while it is evaluated, only inside methods, so either
+// may load first.
+import { ReadStream, WriteStream, webStreamOf, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
+
+/** streams.ts's read and write: one op on the whole view(s), cancelled in the kernel by `signal`. */
+export const kStreamRead = Symbol('kStreamRead');
+export const kStreamWrite = Symbol('kStreamWrite');
+/** True once close() has been called: a stream over the handle then stops, as node's do on the handle's 'close'. */
+export const kClosing = Symbol('kClosing');
 
 export interface ReadResult<T extends ArrayBufferView = Buffer> {
   bytesRead: number;
@@ -58,7 +70,7 @@ function fromOptions(o: RwOptions, buffer: ArrayBufferView): { offset: unknown; 
 }
 
 /** node's validateInteger: a number, an integer, within [min, max]. */
-function validateInteger(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
+export function validateInteger(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (typeof v !== 'number') throw new InvalidArgTypeError(name, 'of type number', v);
   if (!Number.isInteger(v)) throw new OutOfRangeError(name, 'an integer', v);
   if (v < min || v > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, v);
@@ -89,6 +101,7 @@ export class FileHandle extends EventEmitter {
   #inflight = 0;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  #locked = false;
   readonly #runtimeOptions: RunOptions | undefined;
 
   constructor(fd: number, runtimeOptions?: RunOptions) {
@@ -306,6 +319,58 @@ export class FileHandle extends EventEmitter {
       }
     })();
     return this.#closing;
+  }
+
+  /**
+   * A ReadStream (node:fs's, through the ring) over this handle: reads from
+   * `start`, or from the current position when no `start` is given. It
+   * closes the handle when it ends or is destroyed, unless `autoClose` is
+   * false; destroy() closes it in any case, as node's does.
+   */
+  createReadStream(options?: Omit<ReadStreamOptions, 'fd'>): ReadStream {
+    return new ReadStream(undefined, { ...options, fd: this });
+  }
+
+  /** A WriteStream over this handle: writes at `start`, or at the current position. */
+  createWriteStream(options?: Omit<WriteStreamOptions, 'fd'>): WriteStream {
+    return new WriteStream(undefined, { ...options, fd: this });
+  }
+
+  /** The file's lines from the current position (or `start`), `\n` or `\r\n` ended, as node 18.11+'s. */
+  readLines(options?: Omit<ReadStreamOptions, 'fd'>): Interface {
+    return createInterface({ input: this.createReadStream(options), crlfDelay: Infinity });
+  }
+
+  /**
+   * A web ReadableStream of the file's bytes from the current position,
+   * as Uint8Array chunks (a byte stream: BYOB readers work too). As in
+   * node, the handle can give one such stream in its life and is not closed
+   * when it ends.
+   */
+  readableWebStream(options?: { type?: 'bytes' }): ReadableStream<Uint8Array> {
+    if (options?.type !== undefined && typeof options.type !== 'string') throw new InvalidArgTypeError('options.type', 'of type string', options.type);
+    if (this.#fd < 0) throw new UringError('ERR_INVALID_STATE', 'Invalid state: The FileHandle is closed');
+    if (this.#closing) throw new UringError('ERR_INVALID_STATE', 'Invalid state: The FileHandle is closing');
+    if (this.#locked) throw new UringError('ERR_INVALID_STATE', 'Invalid state: The FileHandle is locked');
+    this.#locked = true;
+    return webStreamOf(this);
+  }
+
+  get [kClosing](): boolean {
+    return this.#fd < 0 || this.#closing !== undefined;
+  }
+
+  [kStreamRead](buffer: ArrayBufferView, position: number, signal: AbortSignal): Promise<number> {
+    return this.#use('read', (fd) => read(fd, buffer, { ...this.#opts(signal), position }), this.read);
+  }
+
+  [kStreamWrite](buffers: ArrayBufferView[], position: number, signal: AbortSignal): Promise<number> {
+    return this.#use('write', (fd) => {
+      if (buffers.length === 1) return write(fd, buffers[0]!, { ...this.#opts(signal), position });
+      return writev(fd, buffers, position, this.#opts(signal)).catch((err) => {
+        throw renamedSyscall(err, 'write');
+      });
+    }, this.write);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

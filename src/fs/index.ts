@@ -5,4 +5,5 @@ export {
 } from './functions.js';
 export { parseFlags, parseMode, toPath } from './args.js';
 export { toStats, toBigIntStats } from './stats.js';
+export { createReadStream, createWriteStream, ReadStream, WriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 export { readFiles, type ReadFilesOptions, type ReadFileSettled } from './read-files.js';
