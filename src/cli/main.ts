@@ -2,7 +2,10 @@
 // Exit codes: 0 success, 1 the command ran and the answer is "no" (io_uring
 // unavailable), 2 the command line was wrong.
 import { readFileSync } from 'node:fs';
+import { benchCommand } from './bench.js';
+import { cpCommand } from './cp.js';
 import { probeCommand } from './probe.js';
+import { serveCommand } from './serve.js';
 
 /** Where a command writes: process.stdout/stderr, or a collector in tests. */
 export interface Io {
@@ -18,6 +21,9 @@ export interface Command {
 
 const COMMANDS: Record<string, Command> = {
   probe: probeCommand,
+  serve: serveCommand,
+  cp: cpCommand,
+  bench: benchCommand,
 };
 
 export function usage(): string {

@@ -1,0 +1,193 @@
+// `uring cp`: copy files through io_uring, as cp(1) would, with many files in
+// flight at once (a tree of small files is where one ring beats a thread pool).
+import { readdir, readlink } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, stat, symlink } from '../fs/index.js';
+import type { Command, Io } from './main.js';
+
+const USAGE = [
+  'Usage: uring cp [options] SOURCE DEST',
+  '       uring cp [options] SOURCE... DIRECTORY',
+  '',
+  'Copies files through io_uring (uring/fs copyFile: reads and writes on the ring,',
+  'up to 16 files at once). With several sources, or when DEST is a directory,',
+  'each source is copied into it under its own name.',
+  '',
+  'Options:',
+  '  -r, --recursive    copy directories and everything in them (symbolic links',
+  '                     are copied as links)',
+  '  -n, --no-clobber   never overwrite: an existing destination is an error',
+  '  -v, --verbose      print each copy, and a summary at the end',
+  '',
+  'Exit code: 0 when everything was copied, 1 when something was not (each error',
+  'is printed), 2 on a usage error.',
+  '',
+].join('\n');
+
+const CONCURRENCY = 16;
+
+interface Options {
+  recursive: boolean;
+  noClobber: boolean;
+  verbose: boolean;
+}
+
+interface Job {
+  from: string;
+  to: string;
+}
+
+export const cpCommand: Command = {
+  summary: 'copy files (and with -r, directories) through io_uring',
+  usage: USAGE,
+  run: (args, io) => cp(args, io),
+};
+
+async function cp(args: string[], io: Io): Promise<number> {
+  const opts: Options = { recursive: false, noClobber: false, verbose: false };
+  const paths: string[] = [];
+  let endOfOptions = false;
+  for (const a of args) {
+    if (endOfOptions || !a.startsWith('-') || a === '-') paths.push(a);
+    else if (a === '--') endOfOptions = true;
+    else if (a === '-r' || a === '-R' || a === '--recursive') opts.recursive = true;
+    else if (a === '-n' || a === '--no-clobber') opts.noClobber = true;
+    else if (a === '-v' || a === '--verbose') opts.verbose = true;
+    else if (/^-[rRnv]+$/.test(a)) {
+      if (/[rR]/.test(a)) opts.recursive = true;
+      if (a.includes('n')) opts.noClobber = true;
+      if (a.includes('v')) opts.verbose = true;
+    } else {
+      io.err.write(`uring cp: unknown option '${a}'\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (paths.length < 2) {
+    io.err.write(`uring cp: ${paths.length === 0 ? 'missing SOURCE and DEST' : `missing DEST after '${paths[0]}'`}\n\n${USAGE}`);
+    return 2;
+  }
+  const dest = paths.pop()!;
+  const destIsDir = await stat(dest).then((s) => s.isDirectory(), () => false);
+  if (paths.length > 1 && !destIsDir) {
+    io.err.write(`uring cp: target '${dest}' is not a directory\n`);
+    return 1;
+  }
+
+  const started = process.hrtime.bigint();
+  const c = new Copier(opts, io);
+  for (const src of paths) {
+    // Like cp(1): `cp a dir` puts a in dir; `cp -r a new` makes new a copy of a.
+    await c.add(src, destIsDir ? join(dest, basename(src)) : dest);
+  }
+  await c.finish();
+  if (opts.verbose) {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const mib = c.bytes / (1024 * 1024);
+    io.out.write(`${c.files} file${c.files === 1 ? '' : 's'}, ${mib.toFixed(1)} MiB in ${ms.toFixed(0)} ms` +
+      (ms > 0 ? ` (${(mib / (ms / 1000)).toFixed(0)} MiB/s)` : '') + (c.failed ? `; ${c.failed} failed` : '') + '\n');
+  }
+  return c.failed ? 1 : 0;
+}
+
+/** Walks the sources and keeps up to CONCURRENCY copies in flight on the ring. */
+class Copier {
+  files = 0;
+  bytes = 0;
+  failed = 0;
+  readonly #queue: Job[] = [];
+  readonly #running = new Set<Promise<void>>();
+
+  constructor(readonly opts: Options, readonly io: Io) {}
+
+  #fail(err: unknown): void {
+    this.failed++;
+    this.io.err.write(`uring cp: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+
+  async add(from: string, to: string): Promise<void> {
+    let st;
+    try {
+      st = await lstat(from);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    if (st.isDirectory()) {
+      if (!this.opts.recursive) {
+        this.#fail(new Error(`-r not specified; omitting directory '${from}'`));
+        return;
+      }
+      if (isInside(to, from)) {
+        this.#fail(new Error(`cannot copy a directory, '${from}', into itself, '${to}'`));
+        return;
+      }
+      try {
+        await mkdir(to, { mode: st.mode & 0o7777 }).catch((err: NodeJS.ErrnoException) => {
+          // An existing directory is merged into, as cp -r does.
+          if (err.code !== 'EEXIST') throw err;
+          return stat(to).then((s) => {
+            if (!s.isDirectory()) throw err;
+          });
+        });
+        const names = await readdir(from);
+        for (const name of names.sort()) await this.add(join(from, name), join(to, name));
+      } catch (err) {
+        this.#fail(err);
+      }
+      return;
+    }
+    if (st.isSymbolicLink() && this.opts.recursive) {
+      try {
+        await symlink(await readlink(from), to);
+        this.files++;
+        if (this.opts.verbose) this.io.out.write(`'${from}' -> '${to}'\n`);
+      } catch (err) {
+        this.#fail(err);
+      }
+      return;
+    }
+    if (!st.isFile() && !st.isSymbolicLink()) {
+      this.#fail(new Error(`skipping '${from}': not a regular file`));
+      return;
+    }
+    this.#queue.push({ from, to });
+    await this.#pump();
+  }
+
+  /** Starts queued copies while fewer than CONCURRENCY run; waits for a free place when full. */
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0) {
+      if (this.#running.size >= CONCURRENCY) {
+        await Promise.race(this.#running);
+        continue;
+      }
+      const job = this.#queue.shift()!;
+      const p: Promise<void> = this.#copy(job).finally(() => this.#running.delete(p));
+      this.#running.add(p);
+    }
+  }
+
+  async #copy({ from, to }: Job): Promise<void> {
+    try {
+      await copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
+      this.files++;
+      this.bytes += (await stat(to)).size;
+      if (this.opts.verbose) this.io.out.write(`'${from}' -> '${to}'\n`);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  async finish(): Promise<void> {
+    await this.#pump();
+    await Promise.all(this.#running);
+  }
+}
+
+/** True when `child` is `parent` or below it (a copy into itself would never end). */
+function isInside(child: string, parent: string): boolean {
+  const c = resolve(child);
+  const p = resolve(parent);
+  return c === p || c.startsWith(p === '/' ? p : `${p}/`);
+}
