@@ -13,11 +13,17 @@ export class NopOp extends PromiseOp<number> {
   }
 }
 
-/** Resolves with 0 once the kernel has completed a no-op. */
-export async function nop(options?: RunOptions): Promise<number> {
+/**
+ * Resolves with 0 once the kernel has completed a no-op. Like read(), not an
+ * async function: the promise is the op's own.
+ */
+export function nop(options?: RunOptions): Promise<number> {
+  const op = new NopOp();
+  op.stackAtCaller = true;
   try {
-    return await run(new NopOp(), options).promise;
+    run(op, options);
   } catch (err) {
-    throw recaptureStack(err as Error, nop);
+    return Promise.reject(recaptureStack(err as Error, nop));
   }
+  return op.promise;
 }

@@ -31,6 +31,53 @@ export function addressOf(view: BinaryView, name = 'buffer'): number {
   return a;
 }
 
+// The base address of every ArrayBuffer whose address has been asked for,
+// kept on the ArrayBuffer itself in a private field (a class whose base
+// constructor returns the object it is given installs its fields on that
+// object). A private field is invisible to the buffer's users and reads at
+// the cost of a property load, where the native lookup is a Node-API call.
+// The base stays right while the buffer is not detached: its bytes never
+// move (resizable buffers are refused by the ops that use this), and a
+// detached buffer stays detached, which viewAddress checks every time.
+class Stamped {
+  constructor(o: object) {
+    return o;
+  }
+}
+class BaseAddress extends Stamped {
+  readonly #base: number;
+  constructor(ab: object, base: number) {
+    super(ab);
+    this.#base = base;
+  }
+  static of(ab: object): number {
+    return #base in ab ? (ab as BaseAddress).#base : -1;
+  }
+}
+
+/**
+ * The address of a view's first byte, as addressOf, cached per ArrayBuffer
+ * (for the per-op path of reads and writes). Throws for a detached buffer.
+ */
+export function viewAddress(view: ArrayBufferView, name = 'buffer'): number {
+  const ab = view.buffer;
+  // A detached buffer's byteLength is 0 (and a view over it cannot be asked
+  // its byteOffset without throwing, for a DataView).
+  if (ab.byteLength !== 0) {
+    const base = BaseAddress.of(ab);
+    if (base >= 0) return base + view.byteOffset;
+  }
+  const a = addressOf(view, name);
+  if (ab.byteLength !== 0) {
+    try {
+      new BaseAddress(ab, a - view.byteOffset);
+    } catch {
+      // An object that takes no private fields: no cache, no harm.
+    }
+  }
+  return a;
+}
+
 export function isBinaryView(v: unknown): v is BinaryView {
   return ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
 }
