@@ -196,32 +196,48 @@ export class Runtime {
     return true;
   }
 
-  /** Gives `op` a slot and writes its SQEs; false when the table is full. */
+  /** Gives `op` a slot and writes its SQEs; false when the table or the SQ is full. */
   #start(op: Op): boolean {
     const ring = this.ring;
-    const n = op.sqeCount;
-    if (ring.sqSpaceLeft < n) {
-      // The SQ is full: send what is there now rather than wait for the tick.
-      this.#submitNow();
-      if (ring.sqSpaceLeft < n) return false;
-    }
+    const timeoutTs = op.timeoutTs;
+    const n = timeoutTs ? 2 : 1;
+    // The slot first: an SQE once taken goes to the kernel whatever is in it.
     const slot = this.#table.alloc(op);
     if (slot < 0) return false;
+    let idx = -1;
+    if (n === 1) {
+      // getSqeIndex says when the SQ is full; asking sqSpaceLeft first would
+      // read the kernel's head for every op.
+      idx = ring.getSqeIndex();
+      if (idx < 0) {
+        // The SQ is full: send what is there now rather than wait for the tick.
+        this.#submitNow();
+        idx = ring.getSqeIndex();
+      }
+    } else {
+      if (ring.sqSpaceLeft < n) this.#submitNow();
+      if (ring.sqSpaceLeft >= n) idx = ring.getSqeIndex();
+    }
+    if (idx < 0) {
+      this.#table.release(slot);
+      return false;
+    }
     const gen = this.#table.generation(slot);
     op.slot = slot;
     op.owed = n;
-    const sqe = ring.sqeAt(ring.getSqeIndex());
+    const sqe = ring.sqeAt(idx);
     op.prep(sqe);
     if (op.linkFlags) sqe.flags |= op.linkFlags;
-    const u = ring.sqeMemory.u32;
-    let w = sqe.index * ring.sqeMemory.wordsPerSqe;
+    const mem = ring.sqeMemory;
+    const u = mem.u32;
+    let w = idx * mem.wordsPerSqe;
     u[w + 8] = slot;
     u[w + 9] = gen;
-    if (op.timeoutTs) {
+    if (timeoutTs) {
       sqe.flags |= U.IOSQE_IO_LINK;
       const t = ring.sqeAt(ring.getSqeIndex());
-      t.prepLinkTimeout(op.timeoutTs);
-      w = t.index * ring.sqeMemory.wordsPerSqe;
+      t.prepLinkTimeout(timeoutTs);
+      w = t.index * mem.wordsPerSqe;
       u[w + 8] = (slot | AUX_BIT) >>> 0;
       u[w + 9] = gen;
     }
