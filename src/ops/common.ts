@@ -1,6 +1,7 @@
 // What every op function shares: option validation, buffer checks, and
 // handing the op to a runtime.
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { isKnownFixedBuffer } from '../ring/structs.js';
 import type { Op, OpOptions } from '../runtime/op.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
 
@@ -46,6 +47,9 @@ export function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
  */
 export function validateBuffer(buf: unknown, name = 'buffer'): asserts buf is ArrayBufferView {
   if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
+  // A buffer an op has used before: the checks below passed then, and only
+  // detaching can change their answer (which isKnownFixedBuffer sees).
+  if (isKnownFixedBuffer(buf.buffer)) return;
   const ab = buf.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean; detached?: boolean };
   if (ab.resizable || ab.growable) throw new InvalidArgValueError(name, buf, 'must not be backed by a resizable or growable buffer (the kernel may still be using it)');
   if (isDetached(ab)) throw new InvalidArgValueError(name, buf, 'must not be a detached ArrayBuffer');

@@ -52,6 +52,11 @@ export abstract class RwOp<T = number> extends PromiseOp<T> {
   readonly #target: ArrayBufferView;
   readonly #start: number;
   readonly #length: number;
+  // Own fields (PromiseOp keeps their defaults on its prototype): read()
+  // and FileHandle.read set them on every op, and a property added after
+  // construction costs a map transition and often a property store per op.
+  override stackAtCaller = false;
+  override onSettle: (() => void) | undefined = undefined;
   constructor(
     readonly fd: number,
     target: ArrayBufferView,

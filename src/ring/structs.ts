@@ -37,8 +37,9 @@ export function addressOf(view: BinaryView, name = 'buffer'): number {
 // object). A private field is invisible to the buffer's users and reads at
 // the cost of a property load, where the native lookup is a Node-API call.
 // The base stays right while the buffer is not detached: its bytes never
-// move (resizable buffers are refused by the ops that use this), and a
-// detached buffer stays detached, which viewAddress checks every time.
+// move (only fixed-length buffers get one: a resizable buffer's may shrink
+// under the kernel, and the ops refuse those), and a detached buffer stays
+// detached, which viewAddress checks every time.
 class Stamped {
   constructor(o: object) {
     return o;
@@ -56,6 +57,15 @@ class BaseAddress extends Stamped {
 }
 
 /**
+ * True when `ab` is a fixed-length buffer that is not detached and whose
+ * address viewAddress has cached: what validateBuffer would accept, known
+ * without asking again.
+ */
+export function isKnownFixedBuffer(ab: ArrayBufferLike): boolean {
+  return ab.byteLength !== 0 && BaseAddress.of(ab) >= 0;
+}
+
+/**
  * The address of a view's first byte, as addressOf, cached per ArrayBuffer
  * (for the per-op path of reads and writes). Throws for a detached buffer.
  */
@@ -68,7 +78,8 @@ export function viewAddress(view: ArrayBufferView, name = 'buffer'): number {
     if (base >= 0) return base + view.byteOffset;
   }
   const a = addressOf(view, name);
-  if (ab.byteLength !== 0) {
+  const fixed = ab as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+  if (ab.byteLength !== 0 && !fixed.resizable && !fixed.growable) {
     try {
       new BaseAddress(ab, a - view.byteOffset);
     } catch {
