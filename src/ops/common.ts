@@ -24,7 +24,9 @@ export function validateOptions(options: RunOptions | undefined): void {
 export function run<O extends Op>(op: O, options: RunOptions | undefined): O {
   if (options !== undefined) {
     validateOptions(options);
-    op.signal = options.signal;
+    // Only when given: these default on Op's prototype, and storing even
+    // undefined would add a property to every op after its construction.
+    if (options.signal !== undefined) op.signal = options.signal;
     if (options.timeout !== undefined) op.timeoutMs = options.timeout;
     (options.runtime ?? getRuntime()).submit(op);
   } else {

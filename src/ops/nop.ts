@@ -5,6 +5,9 @@ import type { Sqe } from '../ring/sqe.js';
 import { run, type RunOptions } from './common.js';
 
 export class NopOp extends PromiseOp<number> {
+  // Own fields, set on every op nop() makes (see RwOp in rw.ts).
+  override stackAtCaller = false;
+  protected override settled = false;
   get syscall(): string {
     return 'nop';
   }

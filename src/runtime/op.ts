@@ -115,7 +115,7 @@ export abstract class PromiseOp<T = number> extends Op {
   #resolve: (v: T) => void;
   #reject: (e: unknown) => void;
   // As in Op: rarely-set state defaults on the prototype.
-  declare private settled: boolean;
+  declare protected settled: boolean;
   /** With a timeout: the main CQE, held until the timeout's CQE says why it ended. */
   declare private timed: { res: number; flags: number; seen: boolean; timedOut: boolean } | undefined;
   /**
