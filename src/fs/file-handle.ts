@@ -13,7 +13,7 @@ import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringError, recaptureStack, systemError } from '../errors.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
-import { run, validateBuffer } from '../ops/common.js';
+import { bufferAddress, run } from '../ops/common.js';
 import { MAX_RW, RwOp } from '../ops/rw.js';
 import type { Sqe } from '../ring/sqe.js';
 import { IORING_OP_READ } from '../ring/uapi.js';
@@ -202,8 +202,8 @@ export class FileHandle extends EventEmitter {
       if (off + len > buffer.byteLength) throw new OutOfRangeError('length', `<= ${buffer.byteLength - off}`, len);
       // As read() from the ops refuses it (what this called before).
       if (!Number.isInteger(len)) throw new OutOfRangeError('length', `>= 0 && <= ${buffer.byteLength - off}`, len);
-      validateBuffer(buffer);
-      op = new HandleReadOp<T>(fd, buffer, positionOf(pos), buffer, off, Math.min(len, MAX_RW));
+      const address = bufferAddress(buffer);
+      op = new HandleReadOp<T>(fd, buffer, positionOf(pos), buffer, off, Math.min(len, MAX_RW), address);
       op.stackAtCaller = true;
       this.#inflight++;
       op.onSettle = this.#opSettled;

@@ -1,7 +1,7 @@
 // What every op function shares: option validation, buffer checks, and
 // handing the op to a runtime.
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
-import { isKnownFixedBuffer } from '../ring/structs.js';
+import { isKnownFixedBuffer, knownAddress, viewAddress } from '../ring/structs.js';
 import type { Op, OpOptions } from '../runtime/op.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
 
@@ -69,4 +69,16 @@ function isDetached(ab: ArrayBufferLike & { detached?: boolean }): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * validateBuffer, and the address of the view's first byte: for a buffer
+ * seen before, both from one look at its cached base.
+ */
+export function bufferAddress(buf: unknown, name = 'buffer'): number {
+  if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
+  const a = knownAddress(buf);
+  if (a >= 0) return a;
+  validateBuffer(buf, name);
+  return viewAddress(buf, name);
 }

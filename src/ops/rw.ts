@@ -5,7 +5,7 @@ import * as U from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
 import { PromiseOp } from '../runtime/op.js';
 import { OutOfRangeError } from '../errors.js';
-import { run, validateBuffer, validateFd, type RunOptions } from './common.js';
+import { bufferAddress, run, validateBuffer, validateFd, type RunOptions } from './common.js';
 
 /** Offsets are numbers or bigints; -1 (or null) means the file's current position. */
 export type Position = number | bigint | null;
@@ -45,13 +45,16 @@ function pos(p: Position | undefined): number | bigint {
 /**
  * A read or write of `length` bytes of `target` from byte `start`. The
  * bytes are not given as a view of their own: making one per op cost as
- * much as the rest of the op's setup, and the address comes from the
- * buffer's cached base (viewAddress) when the SQE is written.
+ * much as the rest of the op's setup. The address of `target` comes from
+ * the caller's argument check (bufferAddress), or, without one, from
+ * viewAddress when the SQE is written; either way a buffer detached in
+ * between is caught there (its byteLength reads 0) and refused.
  */
 export abstract class RwOp<T = number> extends PromiseOp<T> {
   readonly #target: ArrayBufferView;
   readonly #start: number;
   readonly #length: number;
+  readonly #address: number;
   // Own fields (PromiseOp keeps their defaults on its prototype): read()
   // and FileHandle.read set them, and PromiseOp sets `settled`, on every
   // op, and a property added after construction costs a map transition and
@@ -67,11 +70,14 @@ export abstract class RwOp<T = number> extends PromiseOp<T> {
     readonly keep: ArrayBufferView,
     start = 0,
     length = target.byteLength,
+    /** `target`'s address if the caller has it (bufferAddress), else -1. */
+    address = -1,
   ) {
     super();
     this.#target = target;
     this.#start = start;
     this.#length = length;
+    this.#address = address;
   }
   /** The bytes the kernel is told to fill (or send), as a Uint8Array over the caller's buffer. */
   get view(): Uint8Array {
@@ -80,7 +86,11 @@ export abstract class RwOp<T = number> extends PromiseOp<T> {
     return new Uint8Array(t.buffer, t.byteOffset + this.#start, this.#length);
   }
   protected prepOp(sqe: Sqe, opcode: number): void {
-    sqe.prepRw(opcode, this.fd, viewAddress(this.#target) + this.#start, this.#length, this.position);
+    const t = this.#target;
+    let a = this.#address;
+    // An op can wait in the backlog: its buffer may have been detached since.
+    if (a < 0 || t.buffer.byteLength === 0) a = viewAddress(t);
+    sqe.prepRw(opcode, this.fd, a + this.#start, this.#length, this.position);
   }
 }
 
@@ -103,9 +113,14 @@ export class WriteOp extends RwOp<number> {
 }
 
 /** The op for read/write(fd, buffer, options), arguments checked (throws). */
-function rwOp<O extends RwOp<number>>(Kind: new (fd: number, t: ArrayBufferView, p: number | bigint, k: ArrayBufferView, s: number, l: number) => O, fd: number, buffer: ArrayBufferView, options: RwOptions | undefined): O {
+function rwOp<O extends RwOp<number>>(
+  Kind: new (fd: number, t: ArrayBufferView, p: number | bigint, k: ArrayBufferView, s: number, l: number, a: number) => O,
+  fd: number,
+  buffer: ArrayBufferView,
+  options: RwOptions | undefined,
+): O {
   validateFd(fd);
-  validateBuffer(buffer);
+  const address = bufferAddress(buffer);
   let off = 0;
   let length: number | undefined;
   let position: Position | undefined;
@@ -114,7 +129,7 @@ function rwOp<O extends RwOp<number>>(Kind: new (fd: number, t: ArrayBufferView,
     length = options.length;
     position = options.position;
   }
-  return new Kind(fd, buffer, pos(position), buffer, off, checkLength(buffer, off, length));
+  return new Kind(fd, buffer, pos(position), buffer, off, checkLength(buffer, off, length), address);
 }
 
 /**

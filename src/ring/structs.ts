@@ -66,6 +66,17 @@ export function isKnownFixedBuffer(ab: ArrayBufferLike): boolean {
 }
 
 /**
+ * The address of `view`'s first byte when its buffer is one
+ * isKnownFixedBuffer accepts, else -1 (then ask viewAddress). No native call.
+ */
+export function knownAddress(view: ArrayBufferView): number {
+  const ab = view.buffer;
+  if (ab.byteLength === 0) return -1;
+  const base = BaseAddress.of(ab);
+  return base < 0 ? -1 : base + view.byteOffset;
+}
+
+/**
  * The address of a view's first byte, as addressOf, cached per ArrayBuffer
  * (for the per-op path of reads and writes). Throws for a detached buffer.
  */
