@@ -226,9 +226,25 @@ export class Runtime {
     op.slot = slot;
     op.owed = n;
     const sqe = ring.sqeAt(idx);
-    op.prep(sqe);
-    if (op.linkFlags) sqe.flags |= op.linkFlags;
     const mem = ring.sqeMemory;
+    try {
+      op.prep(sqe);
+    } catch (err) {
+      // Refused while its SQE was written: a buffer detached while the op
+      // waited in the backlog (this runs from a flush then, where a throw
+      // would be uncaught). The SQE is taken and goes to the kernel anyway:
+      // as a NOP whose CQE nobody waits for. The op fails with the error.
+      const words = mem.wordsPerSqe;
+      for (let i = idx * words, end = i + words; i < end; i++) mem.u32[i] = 0;
+      sqe.prepNop().setUserData(INTERNAL_LO);
+      this.#table.release(slot);
+      op.slot = -1;
+      op.owed = 0;
+      op.abandon(err as Error);
+      this.#scheduleFlush();
+      return true;
+    }
+    if (op.linkFlags) sqe.flags |= op.linkFlags;
     const u = mem.u32;
     let w = idx * mem.wordsPerSqe;
     u[w + 8] = slot;

@@ -176,3 +176,35 @@ test('FileHandle.read holds the handle until each read settles, whatever the out
   assert.equal((await refused[1]).bytesRead, 0);
   await assert.rejects(fh.read(Buffer.alloc(1), 0, 1, 0), { code: 'EBADF', message: 'file closed' });
 });
+
+test('a buffer detached while its op waits in the backlog fails that op alone', async () => {
+  dir.write('backlog', DATA);
+  const fd = dir.open('backlog', 'r');
+  // One slot: the second and third reads wait in the backlog.
+  const small = new Runtime({ entries: 1, cqEntries: 2 });
+  try {
+    const a = Buffer.alloc(8);
+    const b = new Uint8Array(8);
+    const c = Buffer.alloc(8);
+    const pa = read(fd, a, { position: 0, runtime: small });
+    const pb = read(fd, b, { position: 0, runtime: small });
+    const pc = read(fd, c, { position: 8, runtime: small });
+    assert.equal(small.backlog, 2);
+    detach(b.buffer);
+    assert.equal(await pa, 8);
+    await assert.rejects(pb, (e: any) => {
+      assert.equal(e.code, 'ERR_INVALID_ARG_VALUE', e.message);
+      assert.match(e.message, /detached/);
+      return true;
+    });
+    assert.equal(await pc, 8);
+    assert.deepEqual(a, DATA.subarray(0, 8));
+    assert.deepEqual(c, DATA.subarray(8, 16));
+    // The SQE the refused op had taken went out as a NOP nobody waits for; the runtime goes on.
+    assert.equal(small.inflight, 0);
+    assert.equal(await read(fd, a, { position: 16, runtime: small }), 8);
+    assert.deepEqual(a, DATA.subarray(16, 24));
+  } finally {
+    await small.close();
+  }
+});
