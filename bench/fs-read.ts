@@ -5,7 +5,10 @@
 // one CPU that warms up and then counts reads; the variants alternate,
 // 5 repetitions, the file re-read (and its residency checked with fincore)
 // before every slice. Prints median / min / max reads/s and the median of
-// the per-repetition ratios to C.
+// the per-repetition ratios to C, then the same per CPU-second: on a shared
+// machine the other tenants move wall-clock figures far more than the CPU
+// time a read costs (each slice reports the CPU time of its counted part:
+// node's process.cpuUsage, fio's usr/sys_cpu, /usr/bin/time for C).
 //
 //   node dist/bench/fs-read.js [--file /tmp/uring-bench/1g] [--size-mb 1024]
 //     [--ms 1500] [--warm-ms 300] [--reps 5] [--depth 32] [--cpu 1] [--json out.json]
@@ -17,7 +20,7 @@ import { openat, read } from '../src/ops/index.js';
 import { open as uringOpen } from '../src/fs/index.js';
 import { getRuntime } from '../src/runtime/index.js';
 import {
-  buildC, ensureFile, kfmt, machine, num, options, rotated, slice, summarize, table, timed, warmAndCheck,
+  buildC, ensureFile, kfmt, machine, num, options, pinned, rotated, slice, summarize, table, timed, warmAndCheck,
 } from './fs-common.js';
 
 const BS = 4096;
@@ -30,6 +33,8 @@ const DEPTH = num(opts, 'depth', 32);
 interface SliceResult {
   ops: number;
   seconds: number;
+  /** CPU seconds (user + system, all threads) of the counted part, where known. */
+  cpu?: number;
 }
 
 // ------------------------------------------------------------------ children
@@ -53,10 +58,12 @@ async function workers(depth: number, readAt: (buf: Buffer, pos: number) => Prom
   };
   const go = async (ms: number) => {
     ops = 0;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     end = t0 + ms;
     await Promise.all(Array.from({ length: depth }, run));
-    return { ops, seconds: (performance.now() - t0) / 1000 };
+    const c = process.cpuUsage(c0);
+    return { ops, seconds: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
   };
   await go(WARM);
   return go(MS);
@@ -88,12 +95,15 @@ async function child(variant: string): Promise<SliceResult> {
       const fd = openSync(FILE, 'r');
       const blocks = Math.floor(statSync(FILE).size / BS);
       const buf = Buffer.alloc(BS);
+      const c0 = process.cpuUsage();
       const r = await timed(() => {
         for (let i = 0; i < 256; i++) readSync(fd, buf, 0, BS, Math.floor(Math.random() * blocks) * BS);
         return 256;
       }, WARM, MS);
+      const c = process.cpuUsage(c0);
       closeSync(fd);
-      return { ops: r.units, seconds: r.seconds };
+      // A busy loop throughout: the counted part's share of the CPU time is its share of the time.
+      return { ops: r.units, seconds: r.seconds, cpu: ((c.user + c.system) / 1e6) * (MS / (WARM + MS)) };
     }
     default:
       throw new Error(`unknown variant ${variant}`);
@@ -103,6 +113,25 @@ async function child(variant: string): Promise<SliceResult> {
 // ------------------------------------------------------------------ parent
 
 const self = fileURLToPath(import.meta.url);
+
+const hasTime = spawnSync('/usr/bin/time', ['-f', '%U', 'true']).status === 0;
+
+/**
+ * A C slice, under /usr/bin/time when there is one for its CPU time. The
+ * program is busy from start to end, so the counted part's share of the CPU
+ * time is its share of the run (warm-up + measured).
+ */
+function cSlice(argv: string[], cpu: number): SliceResult {
+  if (!hasTime) return slice<SliceResult>(argv, cpu);
+  const [cmd, args] = pinned(cpu, ['/usr/bin/time', '-f', 'cpu %U %S', ...argv]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  const out = r.stdout.trim();
+  const res = JSON.parse(out.slice(out.lastIndexOf('\n') + 1)) as SliceResult;
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  if (m) res.cpu = (Number(m[1]) + Number(m[2])) * (MS / (WARM + MS));
+  return res;
+}
 
 function hasFio(): boolean {
   if (spawnSync('fio', ['--version']).status === 0) return true;
@@ -128,21 +157,22 @@ function variants(cpu: number, randread: string, fio: boolean): Variant[] {
     { name: 'node readSync loop (depth 1)', run: node('node-readsync') },
     {
       name: 'C raw io_uring (randread.c)',
-      run: () => slice<SliceResult>([randread, FILE, String(DEPTH), String(WARM), String(MS)], cpu),
+      run: () => cSlice([randread, FILE, String(DEPTH), String(WARM), String(MS)], cpu),
     },
   ];
   if (fio) {
     list.push({
       name: 'fio io_uring engine',
       run: () => {
-        const r = slice<{ jobs: { read: { iops: number; runtime: number; total_ios: number } }[] }>(
+        const r = slice<{ jobs: { usr_cpu: number; sys_cpu: number; read: { iops: number; runtime: number; total_ios: number } }[] }>(
           // --invalidate=0: by default fio drops the file's pages from the page cache first.
           ['fio', '--name=r', `--filename=${FILE}`, '--rw=randread', '--bs=4k', '--ioengine=io_uring', `--iodepth=${DEPTH}`,
             '--direct=0', '--invalidate=0', `--ramp_time=${WARM}ms`, `--runtime=${MS}ms`, '--time_based', '--output-format=json'],
           cpu,
         );
-        const job = r.jobs[0]!.read;
-        return { ops: job.total_ios, seconds: job.runtime / 1000 };
+        const job = r.jobs[0]!;
+        const seconds = job.read.runtime / 1000;
+        return { ops: job.read.total_ios, seconds, cpu: ((job.usr_cpu + job.sys_cpu) / 100) * seconds };
       },
     });
   }
@@ -164,6 +194,7 @@ async function main(): Promise<void> {
   const list = variants(cpu, randread, fio);
   const ref = 'C raw io_uring (randread.c)';
   const values = new Map<string, number[]>(list.map((v) => [v.name, []]));
+  const perCpu = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const resident: number[] = [];
   const started = Date.now();
   for (let rep = 0; rep < reps; rep++) {
@@ -171,6 +202,7 @@ async function main(): Promise<void> {
       resident.push(warmAndCheck([FILE]));
       const r = v.run();
       values.get(v.name)!.push(r.ops / r.seconds);
+      perCpu.get(v.name)!.push(r.cpu ? r.ops / r.cpu : NaN);
     }
     // Rotation would put a different variant first in each repetition; ratios are per repetition.
   }
@@ -182,8 +214,16 @@ async function main(): Promise<void> {
   const rows = [['variant', 'reads/s median', 'min', 'max', 'ratio to C']];
   for (const [name, x] of s) rows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), x.ratio.toFixed(2)]);
   console.log(table(rows));
+  const sc = summarize(perCpu, ref);
+  console.log('\nper CPU-second (user + system of the counted part):');
+  const crows = [['variant', 'reads/CPU-s median', 'min', 'max', 'ratio to C']];
+  for (const [name, x] of sc) crows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), Number.isFinite(x.ratio) ? x.ratio.toFixed(2) : '-']);
+  console.log(table(crows));
   const json = opts.get('json');
-  if (json) writeFileSync(json, JSON.stringify({ machine: m, file: FILE, sizeMb, depth: DEPTH, ms: MS, warmMs: WARM, reps, cpu, resident, results: Object.fromEntries(s) }, null, 2));
+  if (json) {
+    const out = { machine: m, file: FILE, sizeMb, depth: DEPTH, ms: MS, warmMs: WARM, reps, cpu, resident, results: Object.fromEntries(s), perCpuSecond: Object.fromEntries(sc) };
+    writeFileSync(json, JSON.stringify(out, null, 2));
+  }
 }
 
 await main();

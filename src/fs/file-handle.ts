@@ -13,6 +13,10 @@ import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringError, recaptureStack, systemError } from '../errors.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
+import { bufferAddress, run } from '../ops/common.js';
+import { MAX_RW, RwOp } from '../ops/rw.js';
+import type { Sqe } from '../ring/sqe.js';
+import { IORING_OP_READ } from '../ring/uapi.js';
 import { encodingOf, optionsObject, parseMode } from './args.js';
 import { toBigIntStats, toStats } from './stats.js';
 import { readAll, writeAll, type WriteData } from './io.js';
@@ -96,6 +100,19 @@ function fileClosed(syscall: string): Error {
   return err;
 }
 
+/** FileHandle.read's op: settles with node's result object itself, so no second promise maps the byte count. */
+class HandleReadOp<T extends ArrayBufferView> extends RwOp<ReadResult<T>> {
+  get syscall(): string {
+    return 'read';
+  }
+  prep(sqe: Sqe): void {
+    this.prepOp(sqe, IORING_OP_READ);
+  }
+  override result(res: number): ReadResult<T> {
+    return { bytesRead: res, buffer: this.keep as T };
+  }
+}
+
 export class FileHandle extends EventEmitter {
   #fd: number;
   #inflight = 0;
@@ -128,6 +145,11 @@ export class FileHandle extends EventEmitter {
     }
   }
 
+  /** An op that held the handle without #use has settled. */
+  readonly #opSettled = (): void => {
+    if (--this.#inflight === 0 && this.#drained) this.#drained();
+  };
+
   #opts(signal?: AbortSignal): RunOptions | undefined {
     if (!signal) return this.#runtimeOptions;
     return { ...this.#runtimeOptions, signal };
@@ -144,7 +166,13 @@ export class FileHandle extends EventEmitter {
     length?: number | null,
     position?: Position,
   ): Promise<ReadResult<T>> {
-    return this.#use('read', async (fd) => {
+    // Not through #use: the hot path of random reads, one promise per call
+    // (the op's, which settles with the result object itself), holding the
+    // handle as #use does (#inflight until the op settles).
+    const fd = this.#fd;
+    if (fd < 0 || this.#closing) return Promise.reject(recaptureStack(fileClosed('read'), this.read));
+    let op: HandleReadOp<T>;
+    try {
       let buffer = bufferOrOptions as T;
       let offset: unknown = offsetOrOptions;
       let len: unknown = length;
@@ -167,14 +195,30 @@ export class FileHandle extends EventEmitter {
       else validateInteger(offset, 'offset', 0);
       const off = offset as number;
       len ??= buffer.byteLength - off;
-      if (len === 0) return { bytesRead: 0, buffer };
+      if (len === 0) return Promise.resolve({ bytesRead: 0, buffer });
       if (buffer.byteLength === 0) throw new InvalidArgValueError('buffer', buffer, 'is empty and cannot be written');
       if (typeof len !== 'number') throw new InvalidArgTypeError('length', 'of type number', len);
       if (len < 0) throw new OutOfRangeError('length', '>= 0', len);
       if (off + len > buffer.byteLength) throw new OutOfRangeError('length', `<= ${buffer.byteLength - off}`, len);
-      const bytesRead = await read(fd, buffer, { ...this.#runtimeOptions, offset: off, length: len, position: positionOf(pos) });
-      return { bytesRead, buffer };
-    }, this.read);
+      // As read() from the ops refuses it (what this called before).
+      if (!Number.isInteger(len)) throw new OutOfRangeError('length', `>= 0 && <= ${buffer.byteLength - off}`, len);
+      const address = bufferAddress(buffer);
+      op = new HandleReadOp<T>(fd, buffer, positionOf(pos), buffer, off, Math.min(len, MAX_RW), address);
+      op.stackAtCaller = true;
+      this.#inflight++;
+      op.onSettle = this.#opSettled;
+      try {
+        run(op, this.#runtimeOptions);
+      } catch (err) {
+        // Refused before it was submitted: it will never settle.
+        op.onSettle = undefined;
+        this.#opSettled();
+        throw err;
+      }
+    } catch (err) {
+      return Promise.reject(recaptureStack(err as Error, this.read));
+    }
+    return op.promise;
   }
 
   /**

@@ -1,6 +1,7 @@
 // What every op function shares: option validation, buffer checks, and
 // handing the op to a runtime.
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { isKnownFixedBuffer, knownAddress, viewAddress } from '../ring/structs.js';
 import type { Op, OpOptions } from '../runtime/op.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
 
@@ -23,7 +24,9 @@ export function validateOptions(options: RunOptions | undefined): void {
 export function run<O extends Op>(op: O, options: RunOptions | undefined): O {
   if (options !== undefined) {
     validateOptions(options);
-    op.signal = options.signal;
+    // Only when given: these default on Op's prototype, and storing even
+    // undefined would add a property to every op after its construction.
+    if (options.signal !== undefined) op.signal = options.signal;
     if (options.timeout !== undefined) op.timeoutMs = options.timeout;
     (options.runtime ?? getRuntime()).submit(op);
   } else {
@@ -46,6 +49,9 @@ export function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
  */
 export function validateBuffer(buf: unknown, name = 'buffer'): asserts buf is ArrayBufferView {
   if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
+  // A buffer an op has used before: the checks below passed then, and only
+  // detaching can change their answer (which isKnownFixedBuffer sees).
+  if (isKnownFixedBuffer(buf.buffer)) return;
   const ab = buf.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean; detached?: boolean };
   if (ab.resizable || ab.growable) throw new InvalidArgValueError(name, buf, 'must not be backed by a resizable or growable buffer (the kernel may still be using it)');
   if (isDetached(ab)) throw new InvalidArgValueError(name, buf, 'must not be a detached ArrayBuffer');
@@ -63,4 +69,16 @@ function isDetached(ab: ArrayBufferLike & { detached?: boolean }): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * validateBuffer, and the address of the view's first byte: for a buffer
+ * seen before, both from one look at its cached base.
+ */
+export function bufferAddress(buf: unknown, name = 'buffer'): number {
+  if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
+  const a = knownAddress(buf);
+  if (a >= 0) return a;
+  validateBuffer(buf, name);
+  return viewAddress(buf, name);
 }

@@ -5,6 +5,9 @@ import type { Sqe } from '../ring/sqe.js';
 import { run, type RunOptions } from './common.js';
 
 export class NopOp extends PromiseOp<number> {
+  // Own fields, set on every op nop() makes (see RwOp in rw.ts).
+  override stackAtCaller = false;
+  protected override settled = false;
   get syscall(): string {
     return 'nop';
   }
@@ -13,11 +16,17 @@ export class NopOp extends PromiseOp<number> {
   }
 }
 
-/** Resolves with 0 once the kernel has completed a no-op. */
-export async function nop(options?: RunOptions): Promise<number> {
+/**
+ * Resolves with 0 once the kernel has completed a no-op. Like read(), not an
+ * async function: the promise is the op's own.
+ */
+export function nop(options?: RunOptions): Promise<number> {
+  const op = new NopOp();
+  op.stackAtCaller = true;
   try {
-    return await run(new NopOp(), options).promise;
+    run(op, options);
   } catch (err) {
-    throw recaptureStack(err as Error, nop);
+    return Promise.reject(recaptureStack(err as Error, nop));
   }
+  return op.promise;
 }

@@ -1,10 +1,11 @@
 // read, write, readv, writev on a file descriptor.
 import { recaptureStack } from '../errors.js';
-import { Iovecs } from '../ring/structs.js';
+import { Iovecs, viewAddress } from '../ring/structs.js';
+import * as U from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
 import { PromiseOp } from '../runtime/op.js';
 import { OutOfRangeError } from '../errors.js';
-import { run, validateBuffer, validateFd, type RunOptions } from './common.js';
+import { bufferAddress, run, validateBuffer, validateFd, type RunOptions } from './common.js';
 
 /** Offsets are numbers or bigints; -1 (or null) means the file's current position. */
 export type Position = number | bigint | null;
@@ -18,13 +19,17 @@ export interface RwOptions extends RunOptions {
   position?: Position;
 }
 
-const MAX_RW = 0x7ffff000; // what the kernel moves in one read/write (MAX_RW_COUNT)
+export const MAX_RW = 0x7ffff000; // what the kernel moves in one read/write (MAX_RW_COUNT)
 
-function range(buf: ArrayBufferView, offset = 0, length?: number): [number, number] {
+function checkOffset(buf: ArrayBufferView, offset: number): number {
   if (!Number.isInteger(offset) || offset < 0 || offset > buf.byteLength) throw new OutOfRangeError('offset', `>= 0 && <= ${buf.byteLength}`, offset);
+  return offset;
+}
+
+function checkLength(buf: ArrayBufferView, offset: number, length: number | undefined): number {
   const len = length ?? buf.byteLength - offset;
   if (!Number.isInteger(len) || len < 0 || offset + len > buf.byteLength) throw new OutOfRangeError('length', `>= 0 && <= ${buf.byteLength - offset}`, length);
-  return [offset, Math.min(len, MAX_RW)];
+  return Math.min(len, MAX_RW);
 }
 
 function pos(p: Position | undefined): number | bigint {
@@ -37,64 +42,132 @@ function pos(p: Position | undefined): number | bigint {
   return p;
 }
 
-export class ReadOp extends PromiseOp<number> {
-  constructor(readonly fd: number, readonly view: Uint8Array, readonly position: number | bigint, readonly keep: ArrayBufferView) {
+/**
+ * A read or write of `length` bytes of `target` from byte `start`. The
+ * bytes are not given as a view of their own: making one per op cost as
+ * much as the rest of the op's setup. The address of `target` comes from
+ * the caller's argument check (bufferAddress), or, without one, from
+ * viewAddress when the SQE is written; either way a buffer detached in
+ * between is caught there (its byteLength reads 0) and refused.
+ */
+export abstract class RwOp<T = number> extends PromiseOp<T> {
+  readonly #target: ArrayBufferView;
+  readonly #start: number;
+  readonly #length: number;
+  readonly #address: number;
+  // Own fields (PromiseOp keeps their defaults on its prototype): read()
+  // and FileHandle.read set them, and PromiseOp sets `settled`, on every
+  // op, and a property added after construction costs a map transition and
+  // often an out-of-object property store per op.
+  override stackAtCaller = false;
+  override onSettle: (() => void) | undefined = undefined;
+  protected override settled = false;
+  constructor(
+    readonly fd: number,
+    target: ArrayBufferView,
+    readonly position: number | bigint,
+    /** What the op holds until its last CQE (the caller's buffer). */
+    readonly keep: ArrayBufferView,
+    start = 0,
+    length = target.byteLength,
+    /** `target`'s address if the caller has it (bufferAddress), else -1. */
+    address = -1,
+  ) {
     super();
+    this.#target = target;
+    this.#start = start;
+    this.#length = length;
+    this.#address = address;
   }
+  /** The bytes the kernel is told to fill (or send), as a Uint8Array over the caller's buffer. */
+  get view(): Uint8Array {
+    const t = this.#target;
+    if (t instanceof Uint8Array && this.#start === 0 && this.#length === t.byteLength) return t;
+    return new Uint8Array(t.buffer, t.byteOffset + this.#start, this.#length);
+  }
+  protected prepOp(sqe: Sqe, opcode: number): void {
+    const t = this.#target;
+    let a = this.#address;
+    // An op can wait in the backlog: its buffer may have been detached since.
+    if (a < 0 || t.buffer.byteLength === 0) a = viewAddress(t);
+    sqe.prepRw(opcode, this.fd, a + this.#start, this.#length, this.position);
+  }
+}
+
+export class ReadOp extends RwOp<number> {
   get syscall(): string {
     return 'read';
   }
   prep(sqe: Sqe): void {
-    sqe.prepRead(this.fd, this.view, this.view.byteLength, this.position);
+    this.prepOp(sqe, U.IORING_OP_READ);
   }
 }
 
-export class WriteOp extends PromiseOp<number> {
-  constructor(readonly fd: number, readonly view: Uint8Array, readonly position: number | bigint, readonly keep: ArrayBufferView) {
-    super();
-  }
+export class WriteOp extends RwOp<number> {
   get syscall(): string {
     return 'write';
   }
   prep(sqe: Sqe): void {
-    sqe.prepWrite(this.fd, this.view, this.view.byteLength, this.position);
+    this.prepOp(sqe, U.IORING_OP_WRITE);
   }
 }
 
-function bytes(buf: ArrayBufferView, offset: number, len: number): Uint8Array {
-  return new Uint8Array(buf.buffer, buf.byteOffset + offset, len);
+/** The op for read/write(fd, buffer, options), arguments checked (throws). */
+function rwOp<O extends RwOp<number>>(
+  Kind: new (fd: number, t: ArrayBufferView, p: number | bigint, k: ArrayBufferView, s: number, l: number, a: number) => O,
+  fd: number,
+  buffer: ArrayBufferView,
+  options: RwOptions | undefined,
+): O {
+  validateFd(fd);
+  const address = bufferAddress(buffer);
+  let off = 0;
+  let length: number | undefined;
+  let position: Position | undefined;
+  if (options !== undefined && options !== null) {
+    if (options.offset !== undefined) off = checkOffset(buffer, options.offset);
+    length = options.length;
+    position = options.position;
+  }
+  return new Kind(fd, buffer, pos(position), buffer, off, checkLength(buffer, off, length), address);
 }
 
-/** Reads into `buffer`; resolves with the number of bytes read (0 at end of file). */
-export async function read(fd: number, buffer: ArrayBufferView, options?: RwOptions): Promise<number> {
+/**
+ * Reads into `buffer`; resolves with the number of bytes read (0 at end of
+ * file). Not an async function, for speed: the promise is the op's own;
+ * bad arguments still reject, and errors still carry the caller's stack.
+ */
+export function read(fd: number, buffer: ArrayBufferView, options?: RwOptions): Promise<number> {
+  let op: ReadOp;
   try {
-    return await readOp(fd, buffer, options).promise;
+    op = rwOp(ReadOp, fd, buffer, options);
+    op.stackAtCaller = true;
+    run(op, options);
   } catch (err) {
-    throw recaptureStack(err as Error, read);
+    return Promise.reject(recaptureStack(err as Error, read));
   }
+  return op.promise;
 }
 
 export function readOp(fd: number, buffer: ArrayBufferView, options?: RwOptions): ReadOp {
-  validateFd(fd);
-  validateBuffer(buffer);
-  const [off, len] = range(buffer, options?.offset, options?.length);
-  return run(new ReadOp(fd, bytes(buffer, off, len), pos(options?.position), buffer), options);
+  return run(rwOp(ReadOp, fd, buffer, options), options);
 }
 
-/** Writes from `buffer`; resolves with the number of bytes written. */
-export async function write(fd: number, buffer: ArrayBufferView, options?: RwOptions): Promise<number> {
+/** Writes from `buffer`; resolves with the number of bytes written. As read(), not an async function. */
+export function write(fd: number, buffer: ArrayBufferView, options?: RwOptions): Promise<number> {
+  let op: WriteOp;
   try {
-    return await writeOp(fd, buffer, options).promise;
+    op = rwOp(WriteOp, fd, buffer, options);
+    op.stackAtCaller = true;
+    run(op, options);
   } catch (err) {
-    throw recaptureStack(err as Error, write);
+    return Promise.reject(recaptureStack(err as Error, write));
   }
+  return op.promise;
 }
 
 export function writeOp(fd: number, buffer: ArrayBufferView, options?: RwOptions): WriteOp {
-  validateFd(fd);
-  validateBuffer(buffer);
-  const [off, len] = range(buffer, options?.offset, options?.length);
-  return run(new WriteOp(fd, bytes(buffer, off, len), pos(options?.position), buffer), options);
+  return run(rwOp(WriteOp, fd, buffer, options), options);
 }
 
 export class VectorOp extends PromiseOp<number> {

@@ -72,6 +72,8 @@ export class Ring {
   readonly #sqMask: number;
   readonly #cqMask: number;
   readonly #mem: SqeMemory;
+  /** The SQE array as 8-byte words, for zeroing an SQE in 8 stores (16 with SQE128). */
+  readonly #sqe64: Float64Array;
   readonly #sqeObjs: Sqe[];
   #sqeHead = 0; // SQEs up to here have been published to the kernel (ktail)
   #sqHeadCache = 0; // the kernel's khead as last read: refreshed only when the SQ looks full
@@ -143,6 +145,7 @@ export class Ring {
       pins: new Array<unknown>(r.sqEntries).fill(undefined),
       wordsPerSqe: r.flags & U.IORING_SETUP_SQE128 ? 32 : 16,
     };
+    this.#sqe64 = new Float64Array(sqes);
     this.#sqeObjs = Array.from({ length: r.sqEntries }, (_, i) => new Sqe(this.#mem, i));
     this.#sqHeadCache = this.#sq[this.#kSqHead]!;
     this.#enterFd = r.fd;
@@ -201,10 +204,21 @@ export class Ring {
     }
     const idx = tail & this.#sqMask;
     this.#sqeTail = (tail + 1) >>> 0;
-    const u32 = this.#mem.u32;
-    const words = this.#mem.wordsPerSqe;
-    // A plain loop: cheaper than TypedArray.prototype.fill for 16 words.
-    for (let w = idx * words, end = w + words; w < end; w++) u32[w] = 0;
+    // +0.0 is all zero bits: half the stores of a Uint32Array loop, and
+    // unrolled for the common 64-byte SQE (measured ~2x cheaper than the
+    // loop, several times cheaper than TypedArray.prototype.fill).
+    const f = this.#sqe64;
+    const words = this.#mem.wordsPerSqe >> 1;
+    const w = idx * words;
+    f[w] = 0;
+    f[w + 1] = 0;
+    f[w + 2] = 0;
+    f[w + 3] = 0;
+    f[w + 4] = 0;
+    f[w + 5] = 0;
+    f[w + 6] = 0;
+    f[w + 7] = 0;
+    for (let i = w + 8, end = w + words; i < end; i++) f[i] = 0; // the rest of a 128-byte SQE
     this.#mem.pins[idx] = undefined;
     return idx;
   }

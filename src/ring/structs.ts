@@ -31,6 +31,75 @@ export function addressOf(view: BinaryView, name = 'buffer'): number {
   return a;
 }
 
+// The base address of every ArrayBuffer whose address has been asked for,
+// kept on the ArrayBuffer itself in a private field (a class whose base
+// constructor returns the object it is given installs its fields on that
+// object). A private field is invisible to the buffer's users and reads at
+// the cost of a property load, where the native lookup is a Node-API call.
+// The base stays right while the buffer is not detached: its bytes never
+// move (only fixed-length buffers get one: a resizable buffer's may shrink
+// under the kernel, and the ops refuse those), and a detached buffer stays
+// detached, which viewAddress checks every time.
+class Stamped {
+  constructor(o: object) {
+    return o;
+  }
+}
+class BaseAddress extends Stamped {
+  readonly #base: number;
+  constructor(ab: object, base: number) {
+    super(ab);
+    this.#base = base;
+  }
+  static of(ab: object): number {
+    return #base in ab ? (ab as BaseAddress).#base : -1;
+  }
+}
+
+/**
+ * True when `ab` is a fixed-length buffer that is not detached and whose
+ * address viewAddress has cached: what validateBuffer would accept, known
+ * without asking again.
+ */
+export function isKnownFixedBuffer(ab: ArrayBufferLike): boolean {
+  return ab.byteLength !== 0 && BaseAddress.of(ab) >= 0;
+}
+
+/**
+ * The address of `view`'s first byte when its buffer is one
+ * isKnownFixedBuffer accepts, else -1 (then ask viewAddress). No native call.
+ */
+export function knownAddress(view: ArrayBufferView): number {
+  const ab = view.buffer;
+  if (ab.byteLength === 0) return -1;
+  const base = BaseAddress.of(ab);
+  return base < 0 ? -1 : base + view.byteOffset;
+}
+
+/**
+ * The address of a view's first byte, as addressOf, cached per ArrayBuffer
+ * (for the per-op path of reads and writes). Throws for a detached buffer.
+ */
+export function viewAddress(view: ArrayBufferView, name = 'buffer'): number {
+  const ab = view.buffer;
+  // A detached buffer's byteLength is 0 (and a view over it cannot be asked
+  // its byteOffset without throwing, for a DataView).
+  if (ab.byteLength !== 0) {
+    const base = BaseAddress.of(ab);
+    if (base >= 0) return base + view.byteOffset;
+  }
+  const a = addressOf(view, name);
+  const fixed = ab as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+  if (ab.byteLength !== 0 && !fixed.resizable && !fixed.growable) {
+    try {
+      new BaseAddress(ab, a - view.byteOffset);
+    } catch {
+      // An object that takes no private fields: no cache, no harm.
+    }
+  }
+  return a;
+}
+
 export function isBinaryView(v: unknown): v is BinaryView {
   return ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
 }

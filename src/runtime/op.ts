@@ -91,6 +91,22 @@ function capture(res: (v: any) => void, rej: (e: unknown) => void): void {
 }
 
 /**
+ * Rejects with `err` from inside an async function, two turns later, after
+ * re-taking its stack. V8's async stack traces walk from the async function
+ * that is running through the promises waiting on it, so once the op's
+ * promise has adopted this one (that takes a turn: the first await only
+ * lets the adoption job run), the stack names every async caller awaiting
+ * the op. It is what an `async` wrapper with try/catch/recaptureStack gives,
+ * paid only on failure instead of an extra async function per op.
+ */
+async function rejectAtCaller(err: unknown): Promise<never> {
+  await undefined;
+  await undefined;
+  if (err instanceof Error) Error.captureStackTrace(err, rejectAtCaller);
+  throw err;
+}
+
+/**
  * An op settled by one CQE into a Promise. Subclasses give the SQE (`prep`),
  * the syscall name and path for errors, and optionally map the result.
  */
@@ -99,14 +115,24 @@ export abstract class PromiseOp<T = number> extends Op {
   #resolve: (v: T) => void;
   #reject: (e: unknown) => void;
   // As in Op: rarely-set state defaults on the prototype.
-  declare private settled: boolean;
+  declare protected settled: boolean;
   /** With a timeout: the main CQE, held until the timeout's CQE says why it ended. */
   declare private timed: { res: number; flags: number; seen: boolean; timedOut: boolean } | undefined;
+  /**
+   * Set by op functions that return `promise` itself (no async wrapper of
+   * their own): a failure then reaches the caller through rejectAtCaller,
+   * with a stack that shows the caller.
+   */
+  declare stackAtCaller: boolean;
+  /** Called once when the op settles (before its promise's reactions run). */
+  declare onSettle: (() => void) | undefined;
 
   static {
     const p = PromiseOp.prototype as unknown as Record<string, unknown>;
     p.settled = false;
     p.timed = undefined;
+    p.stackAtCaller = false;
+    p.onSettle = undefined;
   }
 
   constructor() {
@@ -169,6 +195,7 @@ export abstract class PromiseOp<T = number> extends Op {
     if (this.settled) return;
     this.settled = true;
     this.detachSignal?.();
+    this.onSettle?.();
     this.#resolve(v);
   }
 
@@ -176,7 +203,9 @@ export abstract class PromiseOp<T = number> extends Op {
     if (this.settled) return;
     this.settled = true;
     this.detachSignal?.();
-    this.#reject(e);
+    this.onSettle?.();
+    if (this.stackAtCaller) this.#resolve(rejectAtCaller(e) as T);
+    else this.#reject(e);
   }
 
   abandon(err: Error): void {

@@ -196,32 +196,64 @@ export class Runtime {
     return true;
   }
 
-  /** Gives `op` a slot and writes its SQEs; false when the table is full. */
+  /** Gives `op` a slot and writes its SQEs; false when the table or the SQ is full. */
   #start(op: Op): boolean {
     const ring = this.ring;
-    const n = op.sqeCount;
-    if (ring.sqSpaceLeft < n) {
-      // The SQ is full: send what is there now rather than wait for the tick.
-      this.#submitNow();
-      if (ring.sqSpaceLeft < n) return false;
-    }
+    const timeoutTs = op.timeoutTs;
+    const n = timeoutTs ? 2 : 1;
+    // The slot first: an SQE once taken goes to the kernel whatever is in it.
     const slot = this.#table.alloc(op);
     if (slot < 0) return false;
+    let idx = -1;
+    if (n === 1) {
+      // getSqeIndex says when the SQ is full; asking sqSpaceLeft first would
+      // read the kernel's head for every op.
+      idx = ring.getSqeIndex();
+      if (idx < 0) {
+        // The SQ is full: send what is there now rather than wait for the tick.
+        this.#submitNow();
+        idx = ring.getSqeIndex();
+      }
+    } else {
+      if (ring.sqSpaceLeft < n) this.#submitNow();
+      if (ring.sqSpaceLeft >= n) idx = ring.getSqeIndex();
+    }
+    if (idx < 0) {
+      this.#table.release(slot);
+      return false;
+    }
     const gen = this.#table.generation(slot);
     op.slot = slot;
     op.owed = n;
-    const sqe = ring.sqeAt(ring.getSqeIndex());
-    op.prep(sqe);
+    const sqe = ring.sqeAt(idx);
+    const mem = ring.sqeMemory;
+    try {
+      op.prep(sqe);
+    } catch (err) {
+      // Refused while its SQE was written: a buffer detached while the op
+      // waited in the backlog (this runs from a flush then, where a throw
+      // would be uncaught). The SQE is taken and goes to the kernel anyway:
+      // as a NOP whose CQE nobody waits for. The op fails with the error.
+      const words = mem.wordsPerSqe;
+      for (let i = idx * words, end = i + words; i < end; i++) mem.u32[i] = 0;
+      sqe.prepNop().setUserData(INTERNAL_LO);
+      this.#table.release(slot);
+      op.slot = -1;
+      op.owed = 0;
+      op.abandon(err as Error);
+      this.#scheduleFlush();
+      return true;
+    }
     if (op.linkFlags) sqe.flags |= op.linkFlags;
-    const u = ring.sqeMemory.u32;
-    let w = sqe.index * ring.sqeMemory.wordsPerSqe;
+    const u = mem.u32;
+    let w = idx * mem.wordsPerSqe;
     u[w + 8] = slot;
     u[w + 9] = gen;
-    if (op.timeoutTs) {
+    if (timeoutTs) {
       sqe.flags |= U.IOSQE_IO_LINK;
       const t = ring.sqeAt(ring.getSqeIndex());
-      t.prepLinkTimeout(op.timeoutTs);
-      w = t.index * ring.sqeMemory.wordsPerSqe;
+      t.prepLinkTimeout(timeoutTs);
+      w = t.index * mem.wordsPerSqe;
       u[w + 8] = (slot | AUX_BIT) >>> 0;
       u[w + 9] = gen;
     }
