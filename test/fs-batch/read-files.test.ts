@@ -24,6 +24,23 @@ function makeFiles(prefix: string, n: number, size: (i: number) => number): stri
   return Array.from({ length: n }, (_, i) => dir.write(`${prefix}/${i}`, randomBytes(size(i))));
 }
 
+/**
+ * No two of `bufs` share a byte: their ranges within each ArrayBuffer are
+ * disjoint, and filling each with its own mark leaves every other's mark.
+ */
+function assertDisjoint(bufs: Buffer[]): void {
+  const byBuffer = new Map<ArrayBufferLike, Buffer[]>();
+  for (const b of bufs) if (b.length > 0) byBuffer.set(b.buffer, [...(byBuffer.get(b.buffer) ?? []), b]);
+  for (const group of byBuffer.values()) {
+    group.sort((x, y) => x.byteOffset - y.byteOffset);
+    for (let i = 1; i < group.length; i++) {
+      assert.ok(group[i - 1]!.byteOffset + group[i - 1]!.length <= group[i]!.byteOffset, 'results overlap');
+    }
+  }
+  bufs.forEach((b, i) => b.fill(i % 251));
+  bufs.forEach((b, i) => assert.ok(b.every((x) => x === i % 251), `result ${i} was changed by writing another`));
+}
+
 /** Every slot of the runtime's table is free again (waits for chains still finishing). */
 async function allSlotsFree(rt = getRuntime()): Promise<void> {
   const slots = directSlots(rt);
@@ -41,12 +58,12 @@ test('1000 small files: the bytes readFileSync reads, in the order given, each i
     assert.ok(Buffer.isBuffer(buf), `result ${i} is a Buffer`);
     assert.ok(buf.equals(readFileSync(paths[i]!)), `file ${i} (${paths[i]})`);
   });
-  // No two results share an ArrayBuffer: writing one cannot change another.
-  const nonEmpty = got.filter((b) => b.length > 0);
-  assert.equal(new Set(nonEmpty.map((b) => b.buffer)).size, nonEmpty.length);
   // Reversed order in, reversed order out.
   const rev = await readFiles([...paths].reverse());
   rev.forEach((buf, i) => assert.ok(buf.equals(got[got.length - 1 - i]!)));
+  // No two results overlap: writing one cannot change another (small ones
+  // share chunks, so they are checked by their ranges and by writing).
+  assertDisjoint(got);
   assert.equal(fdCount(), fds, `no fd left open: ${fdList().join(', ')}`);
   await allSlotsFree();
 });
@@ -81,6 +98,58 @@ test('a file keeping its read buffer owns it: results never alias', async () => 
   got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!))));
   got[0]!.fill(0);
   assert.ok(got[1]!.equals(readFileSync(paths[1]!)), 'writing one result leaves the others alone');
+});
+
+test('small files share chunks of at most 64 KiB, sized to the batch, on 8-byte boundaries', async () => {
+  const paths = makeFiles('chunked', 300, (i) => 1 + ((i * 37) % 8192));
+  const got = await readFiles(paths);
+  got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i}`));
+  const shared = new Set(got.map((b) => b.buffer));
+  assert.ok(shared.size < got.length / 4, `small results share chunks (${shared.size} ArrayBuffers for ${got.length} files)`);
+  for (const b of got) {
+    assert.ok(b.buffer.byteLength <= 64 * 1024, `a small result holds at most 64 KiB (${b.buffer.byteLength})`);
+    assert.equal(b.byteOffset % 8, 0);
+  }
+  // A Float64Array over a result works where its length allows.
+  const eight = got.find((b) => b.length >= 8)!;
+  assert.equal(new Float64Array(eight.buffer, eight.byteOffset, 1).length, 1);
+  // One small file alone does not hold a whole chunk.
+  const [lone] = await readFiles([dir.write('lone', randomBytes(100))]);
+  assert.ok(lone!.buffer.byteLength <= 128, `a lone 100-byte file holds ${lone!.buffer.byteLength} bytes`);
+  assertDisjoint(got);
+});
+
+test('a mix of tiny, chunk-sized, exact-bufferSize, larger and empty files, with and without encoding', async () => {
+  const bufferSize = 16 * 1024;
+  const sizes = [1, 0, 7, 8191, 8192, 8193, 8200, bufferSize - 1, bufferSize, bufferSize + 1, 3 * bufferSize, 0, 100, 64 * 1024, 65537, 5];
+  const paths = sizes.map((n, i) => dir.write(`mix-${i}`, randomBytes(n)));
+  const withMissing = [...paths.slice(0, 8), dir.file('mix-missing'), ...paths.slice(8)];
+  for (const bs of [bufferSize, undefined]) {
+    const got = await readFiles(paths, { bufferSize: bs });
+    got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `size ${sizes[i]}, bufferSize ${bs}`));
+    assertDisjoint(got);
+    const hex = await readFiles(paths, { bufferSize: bs, encoding: 'hex' });
+    assert.deepEqual(hex, paths.map((p) => readFileSync(p, 'hex')));
+    for (const encoding of [null, 'latin1'] as const) {
+      const settled = (await readFiles(withMissing, { bufferSize: bs, settle: true, encoding })) as ReadFileSettled<Buffer | string>[];
+      assert.equal(settled.length, withMissing.length);
+      settled.forEach((r, i) => {
+        assert.equal(r.path, withMissing[i]);
+        if (i === 8) {
+          assert.equal(r.status, 'rejected');
+          assert.equal((r as { reason: NodeJS.ErrnoException }).reason.code, 'ENOENT');
+        } else {
+          assert.equal(r.status, 'fulfilled');
+          const want = readFileSync(withMissing[i]!);
+          const v = (r as { value: Buffer | string }).value;
+          if (encoding) assert.equal(v, want.toString(encoding), `${withMissing[i]} as ${encoding}`);
+          else assert.ok((v as Buffer).equals(want), `${withMissing[i]}`);
+        }
+      });
+    }
+    await assert.rejects(readFiles(withMissing, { bufferSize: bs }), { code: 'ENOENT', path: withMissing[8] });
+  }
+  await allSlotsFree();
 });
 
 test('encoding: strings decoded as readFile would', async () => {
