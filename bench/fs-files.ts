@@ -21,7 +21,7 @@
 // fincore on a sample) before every slice.
 //
 //   node dist/bench/fs-files.js [--dir /tmp/uring-bench] [--ms 1500] [--warm-ms 300]
-//     [--reps 5] [--depth 64] [--cpu 1] [--sets 4k,64k] [--json out.json]
+//     [--reps 5] [--depth 64] [--cpu 1] [--sets 4k,64k] [--variants readFiles,C] [--json out.json]
 import { mkdirSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
@@ -171,7 +171,9 @@ async function main(): Promise<void> {
   const cpu = num(opts, 'cpu', 1);
   const wanted = (opts.get('sets') ?? '4k,64k').split(',');
   const cbin = buildC('readfiles');
-  const list = variants(cpu, cbin);
+  // --variants: a comma-separated list of substrings of the variant names (default all).
+  const only = opts.get('variants')?.split(',');
+  const list = variants(cpu, cbin).filter((v) => !only || only.some((w) => v.name.includes(w)));
   const ref = 'C raw io_uring, scratch buffers (readfiles.c)';
   const m = machine();
   const started = Date.now();
@@ -194,10 +196,10 @@ async function main(): Promise<void> {
     }
     const s = summarize(values, ref);
     console.log(`\n${set.count.toLocaleString('en')} files of ${set.size / 1024} KiB; residency of a 2% sample before the slices: min ${(Math.min(...resident) * 100).toFixed(1)}%`);
-    const keepRef = s.get('C raw io_uring, keeps every file (readfiles.c keep)')!;
+    const keepRef = s.get('C raw io_uring, keeps every file (readfiles.c keep)');
     const rows = [['variant', 'files/s median', 'min', 'max', 'ratio to C', 'ratio to C keep']];
     for (const [name, x] of s) {
-      const toKeep = median(x.values.map((v, i) => v / keepRef.values[i]!));
+      const toKeep = keepRef ? median(x.values.map((v, i) => v / keepRef.values[i]!)) : NaN;
       rows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), x.ratio.toFixed(2), toKeep.toFixed(2)]);
     }
     console.log(table(rows));
