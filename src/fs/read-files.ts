@@ -22,12 +22,20 @@
 // a file of at most SMALL_MAX bytes into a chunk shared with other small
 // results (an ArrayBuffer per 4 KiB file cost more than reading it), a
 // larger one into a Buffer of its exact size. No two results overlap.
+//
+// Small files are usually not copied at all: once some have been read, each
+// new chain reserves a place in the chunk as large as recent small files
+// were and reads with readv into that place first and its lane buffer
+// after it (bufferSize + 1 bytes in all, so nothing about sizes has to be
+// known: no statx). A file that fits is its place; one that does not is
+// put together from both parts, as if no place had been reserved.
 import { Buffer } from 'node:buffer';
 import { InvalidArgTypeError, OutOfRangeError, recaptureStack, systemError, UringClosedError } from '../errors.js';
 import { native } from '../native.js';
 import type { Sqe } from '../ring/sqe.js';
 import {
-  AT_FDCWD, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_FD_FIXED, IORING_OP_OPENAT, IORING_OP_READ, IOSQE_FIXED_FILE,
+  AT_FDCWD, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_FD_FIXED, IORING_OP_OPENAT, IORING_OP_READ, IORING_OP_READV,
+  IOSQE_FIXED_FILE,
 } from '../ring/uapi.js';
 import { abortError, Op } from '../runtime/op.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
@@ -37,6 +45,7 @@ import { directSlots, type DirectSlots } from './direct.js';
 import { readAll } from './io.js';
 
 const O_RDONLY = 0;
+const TWO32 = 4294967296;
 
 const DEFAULT_BUFFER_SIZE = 64 * 1024;
 const DEFAULT_CONCURRENCY = 64;
@@ -199,7 +208,9 @@ class OpenDirectOp extends Op {
 
 /**
  * read(slot, lane buffer, bufferSize + 1, offset 0) with IOSQE_FIXED_FILE: the
- * one byte more than the buffer size tells a file that did not fit.
+ * one byte more than the buffer size tells a file that did not fit. With a
+ * place reserved in a chunk (`chain.direct` bytes), readv into that place
+ * first and the lane buffer after it, bufferSize + 1 bytes in all.
  */
 class ReadFixedOp extends Op {
   constructor(readonly chain: Chain) {
@@ -207,7 +218,8 @@ class ReadFixedOp extends Op {
   }
   prep(sqe: Sqe): void {
     const c = this.chain;
-    sqe.prepRw(IORING_OP_READ, c.slot, c.batch.laneAddress(c.lane), c.batch.bufferSize + 1, 0);
+    if (c.direct > 0) sqe.prepRw(IORING_OP_READV, c.slot, c.batch.iovAddress(c.lane), 2, 0);
+    else sqe.prepRw(IORING_OP_READ, c.slot, c.batch.laneAddress(c.lane), c.batch.bufferSize + 1, 0);
     sqe.flags = IOSQE_FIXED_FILE;
   }
   complete(res: number): void {
@@ -255,6 +267,10 @@ class Chain {
   openRes = 0;
   readRes = 0;
   closeRes = 0;
+  /** Bytes reserved for this file in `chunk` at `chunkOff` (read there first); 0: the lane buffer only. */
+  direct = 0;
+  chunk: Buffer | undefined = undefined;
+  chunkOff = 0;
   #pending = 3;
   #lostError: Error | undefined;
   constructor(readonly batch: Batch, readonly index: number, readonly path: string, readonly slot: number, readonly lane: number) {}
@@ -290,9 +306,19 @@ class Batch {
   readonly #pathOff: Float64Array;
   readonly #namesAddr: number;
   readonly #freeLanes: number[] = [];
-  /** The chunk small results are cut from, and where its free part starts. */
+  /** The chunk small results are cut from, its address, and where its free part starts. */
   #chunk: Buffer | undefined;
+  #chunkAddr = 0;
   #chunkOff = 0;
+  /**
+   * Bytes to reserve in a chunk for the next file, read there directly
+   * (no copy) if it fits: a decaying maximum of recent small files' sizes;
+   * 0 (start, strings, large files): read into the lane buffer only.
+   */
+  #guess = 0;
+  /** Per lane two iovecs (chunk place, lane buffer) for readv, and their address. */
+  readonly #iov: Uint32Array;
+  readonly #iovAddr: number;
   /** Chains in flight, by lane (for cancellation). */
   readonly #chains: (Chain | undefined)[];
   #next = 0;
@@ -331,6 +357,8 @@ class Batch {
     this.#namesAddr = direct ? native().address(this.#names) : 0;
     for (let i = lanes - 1; i >= 0; i--) this.#freeLanes.push(i);
     this.#chains = new Array(lanes).fill(undefined);
+    this.#iov = new Uint32Array(lanes * 8);
+    this.#iovAddr = direct && encoding === null ? native().address(this.#iov) : 0;
     if (signal) {
       const onAbort = () => this.#abort();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -343,6 +371,11 @@ class Batch {
   /** The address of path `index`, NUL-terminated. */
   pathAddress(index: number): number {
     return this.#namesAddr + this.#pathOff[index]!;
+  }
+
+  /** The address of lane `lane`'s two iovecs. */
+  iovAddress(lane: number): number {
+    return this.#iovAddr + lane * 32;
   }
 
   /** The address of lane `lane`'s read buffer. */
@@ -384,6 +417,7 @@ class Batch {
       const index = this.#next++;
       const chain = new Chain(this, index, this.paths[index]!, slot, lane);
       this.#chains[lane] = chain;
+      if (this.#guess > 0) this.#reserve(chain, this.#guess);
       rt.submitLinked([new OpenDirectOp(chain), new ReadFixedOp(chain), new CloseDirectOp(chain)], true);
     }
   }
@@ -399,7 +433,7 @@ class Batch {
       if (lost) this.#record(chain.index, lost);
       else if (chain.openRes < 0) this.#record(chain.index, systemError(chain.openRes, 'open', { path: chain.path }));
       else if (chain.readRes < 0) this.#record(chain.index, systemError(chain.readRes, 'read', { path: chain.path }));
-      else if (chain.readRes <= this.bufferSize) this.#record(chain.index, this.#take(chain.lane, chain.readRes));
+      else if (chain.readRes <= this.bufferSize) this.#record(chain.index, this.#take(chain, chain.readRes));
       else this.#readRest(chain.index, chain.path);
     }
     // A lane whose read was abandoned may still be written by the kernel: never reuse it.
@@ -409,13 +443,73 @@ class Batch {
     this.#pump();
   }
 
-  /** The file's `n` bytes in lane `lane`'s buffer, as a Buffer no other result overlaps (or a string). */
-  #take(lane: number, n: number): Data {
-    const buf = this.#laneBuf[lane]!;
+  /**
+   * Reserves `n` bytes of the current chunk for `chain`'s read: the file
+   * goes there directly if it fits (readv: that place, then the lane
+   * buffer). A place left partly unused stays so (the chunk's other results
+   * and reads in flight are around it).
+   */
+  #reserve(chain: Chain, n: number): void {
+    const off = this.#room(n, this.paths.length - this.#next + 1);
+    const addr = this.#chunkAddr + off;
+    chain.direct = n;
+    chain.chunk = this.#chunk;
+    chain.chunkOff = off;
+    this.#chunkOff = off + align8(n);
+    const iov = this.#iov;
+    const w = chain.lane * 8;
+    iov[w] = addr % TWO32;
+    iov[w + 1] = Math.floor(addr / TWO32);
+    iov[w + 2] = n;
+    iov[w + 3] = 0;
+    const lane = this.#laneAddr[chain.lane]!;
+    iov[w + 4] = lane % TWO32;
+    iov[w + 5] = Math.floor(lane / TWO32);
+    iov[w + 6] = this.bufferSize + 1 - n;
+    iov[w + 7] = 0;
+  }
+
+  /**
+   * Where `n` bytes fit in the current chunk, starting a new one if they do
+   * not: sized to what the batch may still need (`files` more, each taken
+   * as `n` bytes), so a small batch holds no more.
+   */
+  #room(n: number, files: number): number {
+    const chunk = this.#chunk;
+    if (chunk !== undefined && this.#chunkOff + n <= chunk.length) return this.#chunkOff;
+    const fresh = Buffer.allocUnsafeSlow(Math.max(n, Math.min(CHUNK_SIZE, files * align8(n))));
+    this.#chunk = fresh;
+    this.#chunkAddr = this.#iovAddr !== 0 ? native().address(fresh) : 0;
+    this.#chunkOff = 0;
+    return 0;
+  }
+
+  /** A small file's size, for the next reservations. */
+  #learn(n: number): void {
+    if (this.#iovAddr === 0 || n > SMALL_MAX || n >= this.#handoff) return;
+    // A decaying maximum: same-sized files all fit; among mixed sizes most do.
+    const g = this.#guess;
+    this.#guess = n > g - (g >> 3) ? n : g - (g >> 3);
+  }
+
+  /** The file's `n` bytes (in its chunk place and/or its lane buffer) as a Buffer no other result overlaps (or a string). */
+  #take(chain: Chain, n: number): Data {
+    const buf = this.#laneBuf[chain.lane]!;
+    this.#learn(n);
+    const d = chain.direct;
+    if (d > 0) {
+      const at = chain.chunkOff;
+      if (n <= d) return chain.chunk!.subarray(at, at + n);
+      // Larger than its place: the first d bytes there, the rest at the start of the lane buffer.
+      const out = n <= SMALL_MAX ? this.#alloc(n) : Buffer.allocUnsafeSlow(n);
+      chain.chunk!.copy(out, 0, at, at + d);
+      buf.copy(out, d, 0, n - d);
+      return out;
+    }
     if (this.encoding) return buf.toString(this.encoding, 0, n);
     if (n >= this.#handoff) {
       // The file keeps the buffer the kernel read it into; the lane gets a new one.
-      this.#laneBuf[lane] = undefined;
+      this.#laneBuf[chain.lane] = undefined;
       return buf.subarray(0, n);
     }
     if (n > 0 && n <= SMALL_MAX) return this.#cut(buf, n);
@@ -426,20 +520,18 @@ class Batch {
 
   /** The first `n` bytes of `src`, copied into the current chunk. */
   #cut(src: Buffer, n: number): Buffer {
-    let chunk = this.#chunk;
-    let off = this.#chunkOff;
-    if (chunk === undefined || off + n > chunk.length) {
-      // Sized to what the batch may still need (the files not yet done,
-      // each taken as this one's size), so a small batch holds no more.
-      const left = this.paths.length - this.#settledCount;
-      chunk = this.#chunk = Buffer.allocUnsafeSlow(Math.max(n, Math.min(CHUNK_SIZE, left * align8(n))));
-      off = 0;
-    }
-    src.copy(chunk, off, 0, n);
+    const out = this.#alloc(n);
+    src.copy(out, 0, 0, n);
+    return out;
+  }
+
+  /** `n` bytes of the current chunk (not yet written), for one result. */
+  #alloc(n: number): Buffer {
+    const off = this.#room(n, this.paths.length - this.#settledCount);
     // Results start on 8 bytes, as in node's Buffer pool: a Float64Array
     // over one (at its byteOffset) works.
     this.#chunkOff = off + align8(n);
-    return chunk.subarray(off, off + n);
+    return this.#chunk!.subarray(off, off + n);
   }
 
   /** A file larger than bufferSize: opened again and read whole. */

@@ -152,6 +152,21 @@ test('a mix of tiny, chunk-sized, exact-bufferSize, larger and empty files, with
   await allSlotsFree();
 });
 
+test('a file larger than the place reserved from the sizes before it is read whole (split between chunk and lane buffer)', async () => {
+  // One at a time, so each read reserves what the files before it suggest:
+  // 1000 bytes, then files a byte larger, much larger, above 8 KiB, above
+  // the buffer, empty, and back.
+  const sizes = [...Array<number>(50).fill(1000), 1001, 5000, 8192, 9000, 70_000, 0, 1000, 3, 8000, 1000, 1000];
+  const paths = sizes.map((n, i) => dir.write(`split-${i}`, randomBytes(n)));
+  for (const concurrency of [1, 3, 64]) {
+    const got = await readFiles(paths, { concurrency });
+    got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i} (${sizes[i]} bytes), concurrency ${concurrency}`));
+    assertDisjoint(got);
+    assert.deepEqual(await readFiles(paths, { concurrency, encoding: 'base64' }), paths.map((p) => readFileSync(p, 'base64')));
+  }
+  await allSlotsFree();
+});
+
 test('encoding: strings decoded as readFile would', async () => {
   const texts = ['héllo wörld', '', 'x'.repeat(70_000), '日本語のテキスト'];
   const paths = texts.map((t, i) => dir.write(`text-${i}`, t));
