@@ -147,8 +147,14 @@ export async function readFiles(paths: readonly PathArg[], options?: ReadFilesOp
     const o: ReadFilesOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
     if (typeof o !== 'object') throw new InvalidArgTypeError('options', 'of type object or a string', options);
     if (!Array.isArray(paths)) throw new InvalidArgTypeError('paths', 'an array of paths', paths);
-    // Array.from visits holes too: a sparse array's missing path is an error, not skipped.
-    const list = Array.from(paths, (p, i) => toPath(p, `paths[${i}]`));
+    // Every index, holes too: a sparse array's missing path is an error, not
+    // skipped. Plain strings are taken as they are, without making each an
+    // argument name (`paths[i]`) that only an error would use.
+    const list = new Array<string>(paths.length);
+    for (let i = 0; i < paths.length; i++) {
+      const p: unknown = paths[i];
+      list[i] = typeof p === 'string' && !p.includes('\0') ? p : toPath(p, `paths[${i}]`);
+    }
     const encoding = encodingOf(o);
     const bufferSize = o.bufferSize ?? DEFAULT_BUFFER_SIZE;
     if (!Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_BUFFER_SIZE) {
@@ -348,11 +354,16 @@ class Batch {
     this.#laneAddr = new Float64Array(lanes);
     this.#handoff = Math.ceil((bufferSize + 1) / 2);
     // toPath refused NUL bytes, so the NULs here are exactly the terminators.
-    this.#names = Buffer.from(`${paths.join('\0')}\0`);
+    const joined = `${paths.join('\0')}\0`;
+    this.#names = Buffer.from(joined);
     this.#pathOff = new Float64Array(paths.length);
+    // As many bytes as UTF-16 units: every character was ASCII (anything
+    // else takes 2-4 bytes for 1-2 units), so each path is as long in
+    // bytes as in characters. Otherwise find the terminators.
+    const ascii = this.#names.length === joined.length;
     for (let i = 0, at = 0; i < paths.length; i++) {
       this.#pathOff[i] = at;
-      at = this.#names.indexOf(0, at) + 1;
+      at = ascii ? at + paths[i]!.length + 1 : this.#names.indexOf(0, at) + 1;
     }
     this.#namesAddr = direct ? native().address(this.#names) : 0;
     for (let i = lanes - 1; i >= 0; i--) this.#freeLanes.push(i);

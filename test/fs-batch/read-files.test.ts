@@ -176,6 +176,15 @@ test('encoding: strings decoded as readFile would', async () => {
   assert.deepEqual(await readFiles([Buffer.from(paths[0]!), new URL(`file://${paths[3]}`)], 'utf8'), [texts[0], texts[3]]);
 });
 
+test('non-ASCII paths between ASCII ones: each opens its own file', async () => {
+  const names = ['plain-a', 'é-accent', 'plain-b', '日本語', '😀-emoji', 'plain-c', 'ünï-çødé-😀-日本', 'plain-d'];
+  const paths = names.map((n) => dir.write(`names-${n}`, `contents of ${n}`));
+  assert.deepEqual(await readFiles(paths, 'utf8'), names.map((n) => `contents of ${n}`));
+  // All ASCII, for the other way of finding where each path starts.
+  const plain = names.filter((n) => n.startsWith('plain')).map((n) => dir.file(`names-${n}`));
+  assert.deepEqual(await readFiles(plain, 'utf8'), ['a', 'b', 'c', 'd'].map((x) => `contents of plain-${x}`));
+});
+
 test('files of unknown size (/proc) are read to the end, as readFileSync reads them', async () => {
   const [version] = await readFiles(['/proc/version'], 'latin1');
   assert.equal(version, readFileSync('/proc/version', 'latin1'));
