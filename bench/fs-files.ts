@@ -10,10 +10,11 @@
 // its own that it holds to the end of the pass, as readFiles and node must
 // when they hand back one Buffer per file.
 //
-// A last row does no I/O: node allocating one Buffer per file and filling it
-// from a cache-hot template, held to the end of the pass. It is the cost of
-// handing back fresh memory alone, which every node variant pays and the C
-// scratch reference does not.
+// Two last rows do no I/O: node allocating one Buffer per file and filling it
+// from a cache-hot template, held to the end of the pass, and the same in
+// the layout readFiles gives its results (files of at most 8 KiB as views
+// of shared 64 KiB chunks). They are the cost of handing back fresh memory
+// alone, which every node variant pays and the C scratch reference does not.
 //
 // Each slice is a fresh process pinned to one CPU: whole passes over the set
 // for a warm-up, then whole passes for the measured time. Variants
@@ -125,6 +126,35 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
       }, WARM, MS);
       break;
     }
+    case 'js-chunks-only': {
+      // The same, laid out as readFiles lays out its results: files of at
+      // most 8 KiB as views cut from 64 KiB chunks, larger ones a Buffer each.
+      const template = Buffer.alloc(set.size, 1);
+      const chunked = set.size <= 8 * 1024;
+      r = await timed(() => {
+        const out = new Array<Buffer>(n);
+        let chunk = Buffer.alloc(0);
+        let off = 0;
+        for (let i = 0; i < n; i++) {
+          if (!chunked) {
+            const b = Buffer.allocUnsafeSlow(set.size);
+            template.copy(b);
+            out[i] = b;
+            continue;
+          }
+          if (off + set.size > chunk.length) {
+            chunk = Buffer.allocUnsafeSlow(64 * 1024);
+            off = 0;
+          }
+          template.copy(chunk, off);
+          out[i] = chunk.subarray(off, off + set.size);
+          off += (set.size + 7) & ~7;
+        }
+        check += out[n - 1]!.length;
+        return n;
+      }, WARM, MS);
+      break;
+    }
     default:
       throw new Error(`unknown variant ${variant}`);
   }
@@ -157,6 +187,7 @@ function variants(cpu: number, cbin: string): Variant[] {
     { name: 'C raw io_uring, scratch buffers (readfiles.c)', run: c(false) },
     { name: 'C raw io_uring, keeps every file (readfiles.c keep)', run: c(true) },
     { name: 'no I/O: node allocating and filling the Buffers only', run: node('js-buffers-only') },
+    { name: 'no I/O: the same in readFiles\' layout (64 KiB chunks for files <= 8 KiB)', run: node('js-chunks-only') },
   ];
 }
 
