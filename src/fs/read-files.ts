@@ -16,7 +16,8 @@
 // the next io_uring_enter. The ops settle through callbacks, not a Promise
 // each (three ops per file).
 //
-// Each lane has a read buffer of bufferSize + 1 bytes. A file that fills at
+// Each lane has a read buffer of bufferSize + 1 bytes (passed on to the
+// next batch, weakly held, once this one has no files left to start). A file that fills at
 // least half of it keeps it (the lane gets a new one): the kernel's copy is
 // the only one. A smaller file is copied out and the lane's buffer reused:
 // a file of at most SMALL_MAX bytes into a chunk shared with other small
@@ -396,11 +397,29 @@ class Batch {
 
   #newLaneBuffer(lane: number): void {
     const size = this.bufferSize + 1;
+    const pool = lanePool(this.runtime, size);
+    while (pool.length > 0) {
+      const kept = pool.pop()!;
+      const buf = kept.ref.deref();
+      if (buf === undefined) continue;
+      this.#laneBuf[lane] = buf;
+      this.#laneAddr[lane] = kept.addr;
+      return;
+    }
     const raw = Buffer.allocUnsafeSlow(size + ALIGN - 1);
     const addr = native().address(raw);
     const start = (ALIGN - (addr % ALIGN)) % ALIGN;
     this.#laneBuf[lane] = raw.subarray(start, start + size);
     this.#laneAddr[lane] = addr + start;
+  }
+
+  /** Lane `lane`'s buffer (the kernel done with it) to the pool, for the next batch. */
+  #giveBack(lane: number): void {
+    const buf = this.#laneBuf[lane];
+    if (buf === undefined) return;
+    this.#laneBuf[lane] = undefined;
+    const pool = lanePool(this.runtime, buf.length);
+    if (pool.length < POOL_MAX) pool.push({ ref: new WeakRef(buf), addr: this.#laneAddr[lane]! });
   }
 
   /** Starts chains while there are files, free lanes and free direct slots. */
@@ -448,7 +467,11 @@ class Batch {
       else this.#readRest(chain.index, chain.path);
     }
     // A lane whose read was abandoned may still be written by the kernel: never reuse it.
-    if (!lost) this.#freeLanes.push(chain.lane);
+    if (!lost) {
+      this.#freeLanes.push(chain.lane);
+      // No file left to start here: the buffer can serve the next batch.
+      if (this.#done || this.#next >= this.paths.length) this.#giveBack(chain.lane);
+    }
     // chain.closeRes: -EBADF after a failed open (the slot was empty); a
     // close of a read-only file has nothing else to report.
     this.#pump();
@@ -606,6 +629,23 @@ class Batch {
     };
     for (let i = 0; i < lanes; i++) void worker();
   }
+}
+
+/**
+ * Lane buffers of finished batches, per runtime and size, for the next
+ * batch: allocating 64 of 64 KiB cost more than reading 100 small files.
+ * Held weakly, so they cost no memory beyond the next garbage collection;
+ * only buffers whose chains' every CQE has arrived are put here.
+ */
+const lanePools = new WeakMap<Runtime, Map<number, { ref: WeakRef<Buffer>; addr: number }[]>>();
+const POOL_MAX = 256;
+
+function lanePool(runtime: Runtime, size: number): { ref: WeakRef<Buffer>; addr: number }[] {
+  let bySize = lanePools.get(runtime);
+  if (bySize === undefined) lanePools.set(runtime, (bySize = new Map()));
+  let pool = bySize.get(size);
+  if (pool === undefined) bySize.set(size, (pool = []));
+  return pool;
 }
 
 function align8(n: number): number {

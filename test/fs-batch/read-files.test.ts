@@ -167,6 +167,22 @@ test('a file larger than the place reserved from the sizes before it is read who
   await allSlotsFree();
 });
 
+test('batches one after another (lane buffers passed on): earlier results stay intact and disjoint from later ones', async () => {
+  const small = makeFiles('seq-small', 100, (i) => 1 + ((i * 131) % 8000));
+  const big = makeFiles('seq-big', 40, (i) => 40 * 1024 + i);
+  const other = makeFiles('seq-other', 40, () => 50 * 1024);
+  const r1 = await readFiles(small);
+  const r2 = await readFiles(big, { concurrency: 4 });
+  const r3 = await readFiles(other, { concurrency: 64 });
+  const r4 = await readFiles([...small.slice(0, 10), ...big.slice(0, 10)], 'latin1');
+  const all = [...r1, ...r2, ...r3];
+  const files = [...small, ...big, ...other];
+  all.forEach((b, i) => assert.ok(b.equals(readFileSync(files[i]!)), `${files[i]} after the later batches`));
+  assert.deepEqual(r4, [...small.slice(0, 10), ...big.slice(0, 10)].map((p) => readFileSync(p, 'latin1')));
+  assertDisjoint(all);
+  await allSlotsFree();
+});
+
 test('encoding: strings decoded as readFile would', async () => {
   const texts = ['héllo wörld', '', 'x'.repeat(70_000), '日本語のテキスト'];
   const paths = texts.map((t, i) => dir.write(`text-${i}`, t));
