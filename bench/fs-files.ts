@@ -10,10 +10,11 @@
 // its own that it holds to the end of the pass, as readFiles and node must
 // when they hand back one Buffer per file.
 //
-// A last row does no I/O: node allocating one Buffer per file and filling it
-// from a cache-hot template, held to the end of the pass. It is the cost of
-// handing back fresh memory alone, which every node variant pays and the C
-// scratch reference does not.
+// Two last rows do no I/O: node allocating one Buffer per file and filling it
+// from a cache-hot template, held to the end of the pass, and the same in
+// the layout readFiles gives its results (files of at most 8 KiB as views
+// of shared 64 KiB chunks). They are the cost of handing back fresh memory
+// alone, which every node variant pays and the C scratch reference does not.
 //
 // Each slice is a fresh process pinned to one CPU: whole passes over the set
 // for a warm-up, then whole passes for the measured time. Variants
@@ -21,7 +22,7 @@
 // fincore on a sample) before every slice.
 //
 //   node dist/bench/fs-files.js [--dir /tmp/uring-bench] [--ms 1500] [--warm-ms 300]
-//     [--reps 5] [--depth 64] [--cpu 1] [--sets 4k,64k] [--json out.json]
+//     [--reps 5] [--depth 64] [--cpu 1] [--sets 4k,64k] [--variants readFiles,C] [--json out.json]
 import { mkdirSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
@@ -125,6 +126,35 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
       }, WARM, MS);
       break;
     }
+    case 'js-chunks-only': {
+      // The same, laid out as readFiles lays out its results: files of at
+      // most 8 KiB as views cut from 64 KiB chunks, larger ones a Buffer each.
+      const template = Buffer.alloc(set.size, 1);
+      const chunked = set.size <= 8 * 1024;
+      r = await timed(() => {
+        const out = new Array<Buffer>(n);
+        let chunk = Buffer.alloc(0);
+        let off = 0;
+        for (let i = 0; i < n; i++) {
+          if (!chunked) {
+            const b = Buffer.allocUnsafeSlow(set.size);
+            template.copy(b);
+            out[i] = b;
+            continue;
+          }
+          if (off + set.size > chunk.length) {
+            chunk = Buffer.allocUnsafeSlow(64 * 1024);
+            off = 0;
+          }
+          template.copy(chunk, off);
+          out[i] = chunk.subarray(off, off + set.size);
+          off += (set.size + 7) & ~7;
+        }
+        check += out[n - 1]!.length;
+        return n;
+      }, WARM, MS);
+      break;
+    }
     default:
       throw new Error(`unknown variant ${variant}`);
   }
@@ -157,6 +187,7 @@ function variants(cpu: number, cbin: string): Variant[] {
     { name: 'C raw io_uring, scratch buffers (readfiles.c)', run: c(false) },
     { name: 'C raw io_uring, keeps every file (readfiles.c keep)', run: c(true) },
     { name: 'no I/O: node allocating and filling the Buffers only', run: node('js-buffers-only') },
+    { name: 'no I/O: the same in readFiles\' layout (64 KiB chunks for files <= 8 KiB)', run: node('js-chunks-only') },
   ];
 }
 
@@ -171,7 +202,9 @@ async function main(): Promise<void> {
   const cpu = num(opts, 'cpu', 1);
   const wanted = (opts.get('sets') ?? '4k,64k').split(',');
   const cbin = buildC('readfiles');
-  const list = variants(cpu, cbin);
+  // --variants: a comma-separated list of substrings of the variant names (default all).
+  const only = opts.get('variants')?.split(',');
+  const list = variants(cpu, cbin).filter((v) => !only || only.some((w) => v.name.includes(w)));
   const ref = 'C raw io_uring, scratch buffers (readfiles.c)';
   const m = machine();
   const started = Date.now();
@@ -194,10 +227,10 @@ async function main(): Promise<void> {
     }
     const s = summarize(values, ref);
     console.log(`\n${set.count.toLocaleString('en')} files of ${set.size / 1024} KiB; residency of a 2% sample before the slices: min ${(Math.min(...resident) * 100).toFixed(1)}%`);
-    const keepRef = s.get('C raw io_uring, keeps every file (readfiles.c keep)')!;
+    const keepRef = s.get('C raw io_uring, keeps every file (readfiles.c keep)');
     const rows = [['variant', 'files/s median', 'min', 'max', 'ratio to C', 'ratio to C keep']];
     for (const [name, x] of s) {
-      const toKeep = median(x.values.map((v, i) => v / keepRef.values[i]!));
+      const toKeep = keepRef ? median(x.values.map((v, i) => v / keepRef.values[i]!)) : NaN;
       rows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), x.ratio.toFixed(2), toKeep.toFixed(2)]);
     }
     console.log(table(rows));

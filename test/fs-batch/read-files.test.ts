@@ -24,6 +24,23 @@ function makeFiles(prefix: string, n: number, size: (i: number) => number): stri
   return Array.from({ length: n }, (_, i) => dir.write(`${prefix}/${i}`, randomBytes(size(i))));
 }
 
+/**
+ * No two of `bufs` share a byte: their ranges within each ArrayBuffer are
+ * disjoint, and filling each with its own mark leaves every other's mark.
+ */
+function assertDisjoint(bufs: Buffer[]): void {
+  const byBuffer = new Map<ArrayBufferLike, Buffer[]>();
+  for (const b of bufs) if (b.length > 0) byBuffer.set(b.buffer, [...(byBuffer.get(b.buffer) ?? []), b]);
+  for (const group of byBuffer.values()) {
+    group.sort((x, y) => x.byteOffset - y.byteOffset);
+    for (let i = 1; i < group.length; i++) {
+      assert.ok(group[i - 1]!.byteOffset + group[i - 1]!.length <= group[i]!.byteOffset, 'results overlap');
+    }
+  }
+  bufs.forEach((b, i) => b.fill(i % 251));
+  bufs.forEach((b, i) => assert.ok(b.every((x) => x === i % 251), `result ${i} was changed by writing another`));
+}
+
 /** Every slot of the runtime's table is free again (waits for chains still finishing). */
 async function allSlotsFree(rt = getRuntime()): Promise<void> {
   const slots = directSlots(rt);
@@ -41,12 +58,12 @@ test('1000 small files: the bytes readFileSync reads, in the order given, each i
     assert.ok(Buffer.isBuffer(buf), `result ${i} is a Buffer`);
     assert.ok(buf.equals(readFileSync(paths[i]!)), `file ${i} (${paths[i]})`);
   });
-  // No two results share an ArrayBuffer: writing one cannot change another.
-  const nonEmpty = got.filter((b) => b.length > 0);
-  assert.equal(new Set(nonEmpty.map((b) => b.buffer)).size, nonEmpty.length);
   // Reversed order in, reversed order out.
   const rev = await readFiles([...paths].reverse());
   rev.forEach((buf, i) => assert.ok(buf.equals(got[got.length - 1 - i]!)));
+  // No two results overlap: writing one cannot change another (small ones
+  // share chunks, so they are checked by their ranges and by writing).
+  assertDisjoint(got);
   assert.equal(fdCount(), fds, `no fd left open: ${fdList().join(', ')}`);
   await allSlotsFree();
 });
@@ -83,6 +100,89 @@ test('a file keeping its read buffer owns it: results never alias', async () => 
   assert.ok(got[1]!.equals(readFileSync(paths[1]!)), 'writing one result leaves the others alone');
 });
 
+test('small files share chunks of at most 64 KiB, sized to the batch, on 8-byte boundaries', async () => {
+  const paths = makeFiles('chunked', 300, (i) => 1 + ((i * 37) % 8192));
+  const got = await readFiles(paths);
+  got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i}`));
+  const shared = new Set(got.map((b) => b.buffer));
+  assert.ok(shared.size < got.length / 4, `small results share chunks (${shared.size} ArrayBuffers for ${got.length} files)`);
+  for (const b of got) {
+    assert.ok(b.buffer.byteLength <= 64 * 1024, `a small result holds at most 64 KiB (${b.buffer.byteLength})`);
+    assert.equal(b.byteOffset % 8, 0);
+  }
+  // A Float64Array over a result works where its length allows.
+  const eight = got.find((b) => b.length >= 8)!;
+  assert.equal(new Float64Array(eight.buffer, eight.byteOffset, 1).length, 1);
+  // One small file alone does not hold a whole chunk.
+  const [lone] = await readFiles([dir.write('lone', randomBytes(100))]);
+  assert.ok(lone!.buffer.byteLength <= 128, `a lone 100-byte file holds ${lone!.buffer.byteLength} bytes`);
+  assertDisjoint(got);
+});
+
+test('a mix of tiny, chunk-sized, exact-bufferSize, larger and empty files, with and without encoding', async () => {
+  const bufferSize = 16 * 1024;
+  const sizes = [1, 0, 7, 8191, 8192, 8193, 8200, bufferSize - 1, bufferSize, bufferSize + 1, 3 * bufferSize, 0, 100, 64 * 1024, 65537, 5];
+  const paths = sizes.map((n, i) => dir.write(`mix-${i}`, randomBytes(n)));
+  const withMissing = [...paths.slice(0, 8), dir.file('mix-missing'), ...paths.slice(8)];
+  for (const bs of [bufferSize, undefined]) {
+    const got = await readFiles(paths, { bufferSize: bs });
+    got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `size ${sizes[i]}, bufferSize ${bs}`));
+    assertDisjoint(got);
+    const hex = await readFiles(paths, { bufferSize: bs, encoding: 'hex' });
+    assert.deepEqual(hex, paths.map((p) => readFileSync(p, 'hex')));
+    for (const encoding of [null, 'latin1'] as const) {
+      const settled = (await readFiles(withMissing, { bufferSize: bs, settle: true, encoding })) as ReadFileSettled<Buffer | string>[];
+      assert.equal(settled.length, withMissing.length);
+      settled.forEach((r, i) => {
+        assert.equal(r.path, withMissing[i]);
+        if (i === 8) {
+          assert.equal(r.status, 'rejected');
+          assert.equal((r as { reason: NodeJS.ErrnoException }).reason.code, 'ENOENT');
+        } else {
+          assert.equal(r.status, 'fulfilled');
+          const want = readFileSync(withMissing[i]!);
+          const v = (r as { value: Buffer | string }).value;
+          if (encoding) assert.equal(v, want.toString(encoding), `${withMissing[i]} as ${encoding}`);
+          else assert.ok((v as Buffer).equals(want), `${withMissing[i]}`);
+        }
+      });
+    }
+    await assert.rejects(readFiles(withMissing, { bufferSize: bs }), { code: 'ENOENT', path: withMissing[8] });
+  }
+  await allSlotsFree();
+});
+
+test('a file larger than the place reserved from the sizes before it is read whole (split between chunk and lane buffer)', async () => {
+  // One at a time, so each read reserves what the files before it suggest:
+  // 1000 bytes, then files a byte larger, much larger, above 8 KiB, above
+  // the buffer, empty, and back.
+  const sizes = [...Array<number>(50).fill(1000), 1001, 5000, 8192, 9000, 70_000, 0, 1000, 3, 8000, 1000, 1000];
+  const paths = sizes.map((n, i) => dir.write(`split-${i}`, randomBytes(n)));
+  for (const concurrency of [1, 3, 64]) {
+    const got = await readFiles(paths, { concurrency });
+    got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i} (${sizes[i]} bytes), concurrency ${concurrency}`));
+    assertDisjoint(got);
+    assert.deepEqual(await readFiles(paths, { concurrency, encoding: 'base64' }), paths.map((p) => readFileSync(p, 'base64')));
+  }
+  await allSlotsFree();
+});
+
+test('batches one after another (lane buffers passed on): earlier results stay intact and disjoint from later ones', async () => {
+  const small = makeFiles('seq-small', 100, (i) => 1 + ((i * 131) % 8000));
+  const big = makeFiles('seq-big', 40, (i) => 40 * 1024 + i);
+  const other = makeFiles('seq-other', 40, () => 50 * 1024);
+  const r1 = await readFiles(small);
+  const r2 = await readFiles(big, { concurrency: 4 });
+  const r3 = await readFiles(other, { concurrency: 64 });
+  const r4 = await readFiles([...small.slice(0, 10), ...big.slice(0, 10)], 'latin1');
+  const all = [...r1, ...r2, ...r3];
+  const files = [...small, ...big, ...other];
+  all.forEach((b, i) => assert.ok(b.equals(readFileSync(files[i]!)), `${files[i]} after the later batches`));
+  assert.deepEqual(r4, [...small.slice(0, 10), ...big.slice(0, 10)].map((p) => readFileSync(p, 'latin1')));
+  assertDisjoint(all);
+  await allSlotsFree();
+});
+
 test('encoding: strings decoded as readFile would', async () => {
   const texts = ['héllo wörld', '', 'x'.repeat(70_000), '日本語のテキスト'];
   const paths = texts.map((t, i) => dir.write(`text-${i}`, t));
@@ -90,6 +190,15 @@ test('encoding: strings decoded as readFile would', async () => {
   assert.deepEqual(await readFiles(paths, { encoding: 'base64' }), paths.map((p) => readFileSync(p, 'base64')));
   // Paths as Buffers and file: URLs too.
   assert.deepEqual(await readFiles([Buffer.from(paths[0]!), new URL(`file://${paths[3]}`)], 'utf8'), [texts[0], texts[3]]);
+});
+
+test('non-ASCII paths between ASCII ones: each opens its own file', async () => {
+  const names = ['plain-a', 'é-accent', 'plain-b', '日本語', '😀-emoji', 'plain-c', 'ünï-çødé-😀-日本', 'plain-d'];
+  const paths = names.map((n) => dir.write(`names-${n}`, `contents of ${n}`));
+  assert.deepEqual(await readFiles(paths, 'utf8'), names.map((n) => `contents of ${n}`));
+  // All ASCII, for the other way of finding where each path starts.
+  const plain = names.filter((n) => n.startsWith('plain')).map((n) => dir.file(`names-${n}`));
+  assert.deepEqual(await readFiles(plain, 'utf8'), ['a', 'b', 'c', 'd'].map((x) => `contents of plain-${x}`));
 });
 
 test('files of unknown size (/proc) are read to the end, as readFileSync reads them', async () => {
