@@ -1,9 +1,9 @@
 // A connected stream socket (TCP or Unix) on io_uring.
 //
 // Receiving: one multishot recv per socket, into the runtime's shared
-// provided-buffer ring (recv-pool.ts). Each CQE's bytes are copied into a
-// Buffer of the reader's and the ring buffer goes straight back to the
-// kernel. A reader that stops asking (its receiver returns false, or the
+// provided-buffer ring (recv-pool.ts). Each CQE's bytes become a Buffer of
+// the reader's (a view of the slab the kernel wrote them into, or a copy
+// on kernels without incremental rings). A reader that stops asking (its receiver returns false, or the
 // iterator's queue passes its high-water mark) gets the recv cancelled, so
 // the kernel's socket buffer fills and TCP flow control pushes back on the
 // peer: memory stays bounded. -ENOBUFS (the pool ran dry within one kernel
@@ -246,7 +246,7 @@ export class Socket implements AsyncIterable<Buffer> {
   /** @internal A CQE of the multishot recv. */
   _onRecv(op: RecvStreamOp, res: number, flags: number): void {
     if (res > 0) {
-      const chunk = this.#pool.take(flags >>> U.IORING_CQE_BUFFER_SHIFT, res);
+      const chunk = this.#pool.take(flags >>> U.IORING_CQE_BUFFER_SHIFT, res, flags);
       this.bytesRead += res;
       const r = this.#receiver;
       if (r && !this.#closed) {
