@@ -60,8 +60,10 @@ export class RecvPool {
   readonly incremental: boolean;
   /** Buffer id -> the slab in the ring under that id. */
   readonly #bufs: Buffer[] = [];
-  /** Incremental: buffer id -> bytes of it the kernel has filled so far. */
-  readonly #filled: number[] = [];
+  /** Incremental: buffer id -> its slab's ArrayBuffer (reading .buffer per chunk showed in profiles). */
+  readonly #abs: ArrayBuffer[] = [];
+  /** Incremental: buffer id -> where in #abs[bid] the kernel writes next. */
+  readonly #next: number[] = [];
   /** Receives the kernel could not place for want of a buffer (each costs a re-arm). */
   enobufs = 0;
   /** Slabs filled and replaced (incremental), for tests. */
@@ -94,7 +96,8 @@ export class RecvPool {
       for (let bid = 0; bid < count; bid++) {
         const slab = Buffer.allocUnsafeSlow(size);
         this.#bufs.push(slab);
-        this.#filled.push(0);
+        this.#abs.push(slab.buffer);
+        this.#next.push(slab.byteOffset);
         ring.add(slab, bid, bid);
       }
     } else {
@@ -120,15 +123,15 @@ export class RecvPool {
    * (or is replaced in) the ring as the kernel allows.
    */
   take(bid: number, len: number, flags: number): Buffer {
-    const buf = this.#bufs[bid]!;
     if (this.incremental) {
-      const off = this.#filled[bid]!;
+      const off = this.#next[bid]!;
       // (Buffer.from of an ArrayBuffer measured faster than subarray.)
-      const chunk = Buffer.from(buf.buffer, buf.byteOffset + off, len);
-      if (flags & F_BUF_MORE) this.#filled[bid] = off + len;
+      const chunk = Buffer.from(this.#abs[bid]!, off, len);
+      if (flags & F_BUF_MORE) this.#next[bid] = off + len;
       else this.#refill(bid);
       return chunk;
     }
+    const buf = this.#bufs[bid]!;
     let out: Buffer;
     if (len > SLAB_SIZE >> 2) {
       out = Buffer.allocUnsafe(len);
@@ -151,7 +154,8 @@ export class RecvPool {
   #refill(bid: number): void {
     const slab = Buffer.allocUnsafeSlow(this.size);
     this.#bufs[bid] = slab;
-    this.#filled[bid] = 0;
+    this.#abs[bid] = slab.buffer;
+    this.#next[bid] = slab.byteOffset;
     this.refills++;
     this.ring.add(slab, bid);
     this.ring.advance(1);
