@@ -14,13 +14,17 @@
 // for as long as the readers hold them, as node's pooled Buffers do) and a
 // fresh one takes its buffer id. The kernel never writes into a part of a
 // slab that a reader has been given. The memory in use is sequential: the
-// slab being filled, and what readers still hold.
+// slab being filled, and what readers still hold. A reader holds a view of
+// memory the kernel is still filling, so slabs are marked untransferable:
+// postMessage/structuredClone copy them instead of detaching them (a
+// detached slab could be freed under the kernel).
 //
 // Without incremental rings, the bytes of each CQE are copied out into
 // slabs of our own and the ring buffer goes straight back to the kernel.
 //
 // Either way a slow reader never holds the shared ring: it holds only its
 // chunks, and those are bounded by the socket's pause threshold.
+import { markAsUntransferable } from 'node:worker_threads';
 import { native } from '../native.js';
 import { systemError } from '../errors.js';
 import { BufRing } from '../ring/buf-ring.js';
@@ -50,6 +54,13 @@ function registerRing(runtime: Runtime, count: number, incremental: boolean): Bu
       if ((err as { errno?: number }).errno !== -EEXIST || bgid > FIRST_BGID + 256) throw err;
     }
   }
+}
+
+/** A slab for the incremental ring: not zeroed (the kernel writes before anyone reads), never detached. */
+function newSlab(size: number): Buffer<ArrayBuffer> {
+  const slab = Buffer.allocUnsafeSlow(size);
+  markAsUntransferable(slab.buffer);
+  return slab;
 }
 
 export class RecvPool {
@@ -94,7 +105,7 @@ export class RecvPool {
     if (this.incremental) {
       // Slabs of their own (not zeroed: the kernel writes before anyone reads).
       for (let bid = 0; bid < count; bid++) {
-        const slab = Buffer.allocUnsafeSlow(size);
+        const slab = newSlab(size);
         this.#bufs.push(slab);
         this.#abs.push(slab.buffer);
         this.#next.push(slab.byteOffset);
@@ -152,7 +163,7 @@ export class RecvPool {
 
   /** The kernel filled slab `bid`: it leaves the ring to its chunks' readers, a new one takes its id. */
   #refill(bid: number): void {
-    const slab = Buffer.allocUnsafeSlow(this.size);
+    const slab = newSlab(this.size);
     this.#bufs[bid] = slab;
     this.#abs[bid] = slab.buffer;
     this.#next[bid] = slab.byteOffset;

@@ -14,6 +14,33 @@ import { recvPool } from '../../src/net/recv-pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { pattern, drainUring, within, listening, closeServer, portOf } from './util.js';
 
+test('incremental ring: a chunk\'s memory cannot be transferred away (the kernel still fills the rest of its slab)', async () => {
+  const rt = new Runtime();
+  try {
+    const server = await listen({ host: '127.0.0.1', port: 0, runtime: rt });
+    const port = (server.address() as { port: number }).port;
+    const c = nodeNet.connect(port, '127.0.0.1');
+    const [s] = await Promise.all([server[Symbol.asyncIterator]().next(), once(c, 'connect')]);
+    const sock = s.value!;
+    c.write('hello');
+    const { value: chunk } = await sock[Symbol.asyncIterator]().next();
+    assert.equal(Buffer.from(chunk!).toString(), 'hello');
+    if (recvPool(rt).incremental) {
+      const ab = chunk!.buffer;
+      const len = ab.byteLength;
+      // Transferring would detach the slab from the ring's reference.
+      structuredClone(ab, { transfer: [ab] });
+      assert.equal(ab.byteLength, len, 'the slab was detached');
+      assert.equal(chunk!.toString(), 'hello');
+    }
+    c.destroy();
+    await sock.close();
+    await server.close();
+  } finally {
+    await rt.close();
+  }
+});
+
 for (const incremental of [true, false]) {
   const kind = incremental ? 'incremental ring' : 'copying ring';
 
