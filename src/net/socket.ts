@@ -3,11 +3,12 @@
 // Receiving: one multishot recv per socket, into the runtime's shared
 // provided-buffer ring (recv-pool.ts). Each CQE's bytes become a Buffer of
 // the reader's (a view of the slab the kernel wrote them into, or a copy
-// on kernels without incremental rings). A reader that stops asking (its receiver returns false, or the
-// iterator's queue passes its high-water mark) gets the recv cancelled, so
-// the kernel's socket buffer fills and TCP flow control pushes back on the
-// peer: memory stays bounded. -ENOBUFS (the pool ran dry within one kernel
-// batch) ends the multishot recv with nothing lost; it is re-armed at once.
+// on kernels without incremental rings). A reader that stops asking (its
+// receiver returns false, or the iterator's queue passes its high-water
+// mark) gets the recv cancelled, so the kernel's socket buffer fills and
+// TCP flow control pushes back on the peer: memory stays bounded. -ENOBUFS
+// (the pool ran dry within one kernel batch) ends the multishot recv with
+// nothing lost; it is re-armed at once.
 //
 // Sending: writes queue in order and go out one batch at a time (one send,
 // or one sendmsg gathering up to 512 queued buffers). Only one batch is in
