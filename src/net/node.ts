@@ -191,10 +191,22 @@ export class Socket extends Duplex {
       cb(notConnected());
       return;
     }
-    this.#handle.writeCb(chunk, (err) => {
-      this.#touch();
-      cb(err);
-    });
+    this.#handle.writeCb(chunk, this.#afterWrite(cb));
+  }
+
+  // Writable hands _write/_writev the same callback every time (its
+  // state's onwrite): one wrapper per socket, not a closure per write.
+  #writeCbFor: ((err?: Error | null) => void) | undefined;
+  #writeCbWrapped: ((err?: Error | null) => void) | undefined;
+  #afterWrite(cb: (err?: Error | null) => void): (err?: Error | null) => void {
+    if (cb !== this.#writeCbFor || !this.#writeCbWrapped) {
+      this.#writeCbFor = cb;
+      this.#writeCbWrapped = (err) => {
+        this.#touch();
+        cb(err);
+      };
+    }
+    return this.#writeCbWrapped;
   }
 
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
@@ -209,10 +221,7 @@ export class Socket extends Duplex {
     const h = this.#handle;
     const last = chunks.length - 1;
     for (let i = 0; i < last; i++) h.writeCb(chunks[i]!.chunk);
-    h.writeCb(chunks[last]?.chunk ?? kEmpty, (err) => {
-      this.#touch();
-      cb(err);
-    });
+    h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterWrite(cb));
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -1,0 +1,72 @@
+// The send path keeps its ops for the next batch (no Op constructed per
+// send): a buffer whose write has resolved must not stay referenced by the
+// op waiting to be reused, and writes of any size keep their order across
+// the reused ops.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as nodeNet from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { dial } from '../../src/net/index.js';
+import { pattern, listening, closeServer, portOf, within, sleep } from './util.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+test('a buffer whose write resolved is not kept alive by the socket', async () => {
+  let received = 0;
+  const peer = nodeNet.createServer((s) => s.on('data', (d: Buffer) => void (received += d.length)));
+  await listening(peer, 0, '127.0.0.1');
+  const sock = await dial({ host: '127.0.0.1', port: portOf(peer) });
+  let collected = 0;
+  const registry = new FinalizationRegistry(() => void collected++);
+  // Two writes (the socket alternates between two ops), each awaited.
+  for (let i = 0; i < 2; i++) {
+    let buf: Buffer | undefined = Buffer.alloc(4 << 20, i);
+    registry.register(buf, i);
+    await sock.write(buf);
+    buf = undefined;
+  }
+  // The ring pins a buffer to its SQ slot until the slot is reused: 300
+  // sends on another socket cycle through the 256 slots.
+  const other = await dial({ host: '127.0.0.1', port: portOf(peer) });
+  for (let i = 0; i < 300; i++) await other.write(Buffer.from('x'));
+  await other.close();
+  await within((async () => {
+    while (collected < 2) {
+      gc();
+      await sleep(10);
+    }
+  })(), 5000, 'both written buffers to be collected');
+  assert.equal(collected, 2);
+  // The socket goes on sending after that.
+  await sock.write(Buffer.from('end'));
+  await within((async () => {
+    while (received < (8 << 20) + 303) await sleep(5);
+  })(), 5000, 'the peer to receive everything');
+  await sock.close();
+  await closeServer(peer);
+});
+
+test('1,000 awaited writes of varying size, then 1,000 unawaited ones, arrive in order', async () => {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const peer = nodeNet.createServer((s) => s.on('data', (d: Buffer) => chunks.push(d)));
+  await listening(peer, 0, '127.0.0.1');
+  const sock = await dial({ host: '127.0.0.1', port: portOf(peer) });
+  const parts: Buffer[] = [];
+  for (let i = 0; i < 2000; i++) parts.push(pattern(1 + ((i * 7919) % 20000), i));
+  for (let i = 0; i < 1000; i++) await sock.write(parts[i]!);
+  await Promise.all(parts.slice(1000).map((p) => sock.write(p)));
+  const want = Buffer.concat(parts);
+  await within((async () => {
+    for (;;) {
+      total = chunks.reduce((a, c) => a + c.length, 0);
+      if (total >= want.length) return;
+      await sleep(5);
+    }
+  })(), 10_000, 'the peer to receive everything');
+  assert.ok(Buffer.concat(chunks).equals(want), 'bytes differ');
+  await sock.close();
+  await closeServer(peer);
+});
