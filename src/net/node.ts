@@ -470,7 +470,7 @@ export class Server extends EventEmitter {
     }
     if (cb) this.once('listening', cb);
     const nativeOpts: NativeListenOptions = {
-      ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port) }),
+      ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port, 'options.port') }),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
       ...(opts.reusePort !== undefined ? { reusePort: opts.reusePort } : {}),
