@@ -134,10 +134,15 @@ export class Socket extends Duplex {
       process.nextTick(() => this.destroy(Object.assign(new Error('Socket is already connected'), { code: 'ERR_SOCKET_CONNECTED' })));
       return this;
     }
-    if ('path' in options && options.path !== undefined) {
-      if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
+    // As node:net: any falsy path means TCP (an http.Agent passes `path: null`).
+    const path = (options as { path?: unknown }).path;
+    const port = (options as { port?: unknown }).port;
+    if (path) {
+      if (typeof path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', path);
+    } else if (port === undefined) {
+      throw Object.assign(new TypeError('The "options" or "port" or "path" argument must be specified'), { code: 'ERR_MISSING_ARGS' });
     } else {
-      validatePort((options as TcpConnectOptions).port);
+      validatePort(port);
     }
     if (options.timeout) this.setTimeout(options.timeout);
     const tcp = options as TcpConnectOptions;
@@ -147,8 +152,9 @@ export class Socket extends Duplex {
     this.#connectAbort = new AbortController();
     const signal = this.#connectAbort.signal;
     const runtime = this.#runtime ?? options.runtime;
+    const where = (path ? { path } : { ...options, path: undefined }) as { host?: string; port?: number; path?: string; family?: number };
     (async () => {
-      const ep = await endpointOf(options as { host?: string; port?: number; path?: string; family?: number }, 'localhost');
+      const ep = await endpointOf(where, 'localhost');
       return connectTo(ep, { signal, ...(runtime ? { runtime } : {}) });
     })().then(
       (handle) => {

@@ -747,8 +747,9 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
 }
 
 /** Where `options` point: resolved through DNS when `host` is a name. */
-export async function endpointOf(options: { host?: string; port?: number; path?: string; family?: number }, defaultHost: string, portName = 'Port'): Promise<Endpoint> {
-  if (options.path !== undefined) {
+export async function endpointOf(options: { host?: string; port?: number; path?: string | null; family?: number }, defaultHost: string, portName = 'Port'): Promise<Endpoint> {
+  // null (an http.Agent's `path: null`) is no path, as node:net's falsy check.
+  if (options.path !== undefined && options.path !== null) {
     if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
     return unixEndpoint(options.path);
   }

@@ -153,6 +153,36 @@ test('node-shaped: a uring connect() client echoes through a node:net server', {
   }
 });
 
+test("node-shaped: connect() with a falsy path (null, '', 0: an http.Agent passes null) connects over TCP, as node:net", { timeout: 10_000 }, async () => {
+  const srv = await nodeEchoServer();
+  try {
+    for (const path of [null, '', 0, false]) {
+      const run = async (m: { connect: typeof connect }) => {
+        const c = m.connect({ port: srv.port, host: '127.0.0.1', path } as never);
+        const r = new Reader(c);
+        c.end(`via ${String(path)}`);
+        return (await r.rest()).toString();
+      };
+      const theirs = await run(nodeNet as never);
+      assert.equal(theirs, `via ${String(path)}`);
+      assert.equal(await run({ connect }), theirs, `path ${String(path)}`);
+    }
+    // A truthy path that is not a string is an error, as in node:net.
+    assert.throws(() => nodeNet.connect({ port: srv.port, path: 5 } as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => connect({ port: srv.port, path: 5 } as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    // Neither a port nor a path: ERR_MISSING_ARGS, as node:net.
+    assert.throws(() => nodeNet.connect({} as never), { code: 'ERR_MISSING_ARGS' });
+    assert.throws(() => connect({} as never), { code: 'ERR_MISSING_ARGS' });
+    // The native dial() takes path: null as no path too.
+    const d = await dial({ host: '127.0.0.1', port: srv.port, path: null } as never);
+    await d.write('native');
+    assert.equal((await readExactly(d, 6)).toString(), 'native');
+    await d.close();
+  } finally {
+    await srv.close();
+  }
+});
+
 // ------------------------------------------------------------ big transfers, byte-exact
 
 for (const size of [MiB, 64 * MiB]) {
