@@ -344,14 +344,25 @@ export class Socket implements AsyncIterable<Buffer> {
 
   /** Sends `data`; resolves once the kernel has taken all of it. */
   write(data: ArrayBufferView | string, encoding?: BufferEncoding): Promise<void> {
-    const bytes = toBytes(data, encoding);
+    let bytes: Uint8Array;
+    try {
+      bytes = toBytes(data, encoding);
+    } catch (err) {
+      // Bad arguments reject, as every other promise method's do (not async: no extra await per write).
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => this.writeCb(bytes, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Sends the buffers in order, gathered into as few sends as possible. */
   writev(chunks: readonly (ArrayBufferView | string)[]): Promise<void> {
-    if (!Array.isArray(chunks)) throw new InvalidArgTypeError('chunks', 'an array', chunks);
-    const views = chunks.map((c) => toBytes(c));
+    let views: Uint8Array[];
+    try {
+      if (!Array.isArray(chunks)) throw new InvalidArgTypeError('chunks', 'an instance of Array', chunks);
+      views = chunks.map((c) => toBytes(c));
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
       views.forEach((v, i) => this.writeCb(v, i === views.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
       if (views.length === 0) resolve();
