@@ -436,6 +436,11 @@ export interface NodeListenOptions {
 export class Server extends EventEmitter {
   readonly #options: ServerOptions;
   #native: NativeServer | undefined;
+  /** A listen() waits for its bind; #bindsAtOnce: node:net would have bound before it returned. */
+  #binding = false;
+  #bindsAtOnce = false;
+  /** Which listen()'s bind counts: a result of an earlier one is closed. */
+  #bindGen = 0;
   #listening = false;
   #closing = false;
   #unref = false;
@@ -471,10 +476,20 @@ export class Server extends EventEmitter {
       const b = typeof args[1] === 'number' ? args[1] : args[2];
       if (typeof b === 'number') opts.backlog = b;
     }
-    if (this.#listening || this.#native) {
+    // node:net binds a listen() without a host (a port alone, or a path)
+    // before it returns, and one with a host after its DNS lookup; the
+    // first to bind is the server's one socket, and 'listening' comes once,
+    // with every listen()'s callback. So: a second listen() throws once
+    // node:net would have bound; one with a host joins the bind in flight;
+    // one without takes over (the earlier bind's socket is closed).
+    const bindsAtOnce = opts.host === undefined;
+    if (this.#native || (this.#binding && this.#bindsAtOnce)) {
       throw Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' });
     }
-    if (cb) this.once('listening', cb);
+    if (this.#binding && !bindsAtOnce) {
+      if (cb) this.once('listening', cb);
+      return this;
+    }
     const nativeOpts: NativeListenOptions = {
       ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port, 'options.port') }),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
@@ -483,8 +498,17 @@ export class Server extends EventEmitter {
       ...(opts.ipv6Only !== undefined ? { ipv6Only: opts.ipv6Only } : {}),
       ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
     };
+    if (cb) this.once('listening', cb);
+    this.#binding = true;
+    this.#bindsAtOnce = bindsAtOnce;
+    const gen = ++this.#bindGen;
     listenNative(nativeOpts).then(
       (srv) => {
+        if (gen !== this.#bindGen) {
+          void srv.close(); // a later listen() took over
+          return;
+        }
+        this.#binding = false;
         if (this.#closing) {
           void srv.close();
           return;
@@ -501,7 +525,11 @@ export class Server extends EventEmitter {
         }
         this.emit('listening');
       },
-      (err: Error) => this.emit('error', err),
+      (err: Error) => {
+        if (gen !== this.#bindGen) return;
+        this.#binding = false;
+        this.emit('error', err);
+      },
     );
     return this;
   }

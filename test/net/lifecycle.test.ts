@@ -334,7 +334,7 @@ test(
 
 test(
   "node-shaped: listen() twice before 'listening' leaves one listener, as node:net; close() closes it and the process exits",
-  { timeout: 15_000, todo: "BUG: both listens bind; 'listening' fires twice and the first listener is orphaned (still accepting after close(), keeps the process alive)" },
+  { timeout: 15_000 },
   async () => {
     const run = async (module: 'node:net' | 'uring') => {
       const c = child(`
@@ -370,6 +370,48 @@ test(
     assert.deepEqual(await run('uring'), theirs);
   },
 );
+
+test('node-shaped: two listen() calls before the first binds: what throws, what binds and which callbacks run, as node:net', { timeout: 15_000 }, async () => {
+  const sock = `/tmp/uring-net-listen-twice-${process.pid}.sock`;
+  const cases: unknown[][][] = [
+    [[0, '127.0.0.1'], [0, '127.0.0.1']], // both wait on a lookup: the first binds, the second joins
+    [[0], [0]], // the first binds at once: the second throws
+    [[0, '127.0.0.1'], [0]], // the second binds at once and is the one
+    [[0, '127.0.0.1'], [sock]],
+    [[sock], [0, '127.0.0.1']],
+  ];
+  const run = async (make: typeof nodeNet.createServer | typeof createServer, calls: unknown[][]) => {
+    const fds = fdCount();
+    const server = (make as typeof nodeNet.createServer)();
+    const log: string[] = [];
+    const where = () => {
+      const a = server.address();
+      return typeof a === 'string' ? 'the path' : a ? a.address : String(a);
+    };
+    server.on('listening', () => log.push(`listening on ${where()}`));
+    server.on('error', (e: Error & { code?: string }) => log.push(`error ${e.code}`));
+    calls.forEach((args, i) => {
+      try {
+        server.listen(...(args as [number]), () => log.push(`callback ${i}`));
+        log.push(`listen ${i} returned`);
+      } catch (e) {
+        log.push(`listen ${i} threw ${(e as { code?: string }).code}`);
+      }
+    });
+    await sleep(100);
+    await closeServer(server);
+    await sleep(20);
+    // One socket was bound, and close() closed it: none left behind.
+    log.push(`fds left ${fdCount() - fds}`);
+    return log;
+  };
+  await run(createServer, [[0, '127.0.0.1']]); // the runtime's own descriptors open on first use
+  for (const calls of cases) {
+    const theirs = await run(nodeNet.createServer, calls);
+    assert.equal(theirs.filter((l) => l.startsWith('listening')).length, 1, JSON.stringify(theirs));
+    assert.deepEqual(await run(createServer, calls), theirs, JSON.stringify(calls));
+  }
+});
 
 test('node-shaped: getConnections() counts as node:net\'s through connects, a disconnect, close() and the last disconnect', { timeout: 10_000 }, async () => {
   const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
