@@ -536,8 +536,19 @@ export class Server extends EventEmitter {
 
   #onConnection(handle: NativeSocket): void {
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
+      // The addresses are read before the close (after it the fd is gone).
+      // As node:net: a null-prototype object for TCP, nothing for a Unix socket.
+      const local = handle.localAddress;
+      const remote = handle.remoteAddress;
       void handle.close();
-      this.emit('drop', { localAddress: handle.localAddress?.address, remoteAddress: handle.remoteAddress?.address });
+      if (local?.family === 'Unix') {
+        this.emit('drop');
+        return;
+      }
+      const data = Object.create(null) as Record<string, string | number>;
+      if (local) Object.assign(data, { localAddress: local.address, localPort: local.port, localFamily: local.family });
+      if (remote && remote.family !== 'Unix') Object.assign(data, { remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family });
+      this.emit('drop', data);
       return;
     }
     const o = this.#options;

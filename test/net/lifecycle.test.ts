@@ -489,7 +489,7 @@ test('node-shaped: maxConnections drops connections past the limit (the client s
 
 test(
   "node-shaped: the 'drop' event carries node:net's data (local/remote address, port, family)",
-  { timeout: 10_000, todo: "BUG: 'drop' gives { localAddress: undefined, remoteAddress: undefined } (read after the handle is closed; no ports or families)" },
+  { timeout: 10_000 },
   async () => {
     const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
       const server = (make as typeof nodeNet.createServer)((s) => s.resume());
@@ -508,14 +508,40 @@ test(
       c.destroy();
       first.destroy();
       await closeServer(server);
-      return { data: { ...data }, expected };
+      return { data: { ...data }, expected, nullPrototype: Object.getPrototypeOf(data) === null };
     };
     const theirs = await run(nodeNet.createServer);
     assert.deepEqual(theirs.data, theirs.expected);
+    assert.equal(theirs.nullPrototype, true);
     const ours = await run(createServer);
     assert.deepEqual(ours.data, ours.expected);
+    assert.equal(ours.nullPrototype, theirs.nullPrototype);
   },
 );
+
+test("node-shaped: on a Unix socket 'drop' comes without data, as node:net", { timeout: 10_000 }, async () => {
+  const run = async (make: typeof nodeNet.createServer | typeof createServer, path: string) => {
+    const server = (make as typeof nodeNet.createServer)((s) => s.resume());
+    server.maxConnections = 1;
+    await listening(server, path);
+    const firstAccepted = new Promise<void>((r) => server.once('connection', () => r()));
+    const first = nodeNet.connect(path);
+    await once(first, 'connect');
+    await firstAccepted;
+    const dropped = new Promise<unknown[]>((r) => server.once('drop', (...args: unknown[]) => r(args)));
+    const c = nodeNet.connect(path);
+    c.on('error', () => {});
+    const args = await within(dropped, 2000, "'drop'");
+    c.destroy();
+    first.destroy();
+    await closeServer(server);
+    return args;
+  };
+  const base = `/tmp/uring-net-drop-${process.pid}`;
+  const theirs = await run(nodeNet.createServer, `${base}-node.sock`);
+  assert.deepEqual(theirs, []);
+  assert.deepEqual(await run(createServer, `${base}-uring.sock`), theirs);
+});
 
 // ------------------------------------------------------------ setTimeout
 
