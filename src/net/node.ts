@@ -105,6 +105,7 @@ export class Socket extends Duplex {
         this.destroy(err);
       },
     };
+    this.on('end', onReadableEnd);
     if (options.handle) this.#attach(options.handle);
     if (options.signal) {
       const signal = options.signal;
@@ -392,6 +393,25 @@ export class Socket extends Duplex {
   get handle(): NativeSocket | undefined {
     return this.#handle;
   }
+}
+
+/**
+ * After the peer's FIN, a socket that is not half-open ends its side too;
+ * a write after that fails as node:net's does (EPIPE, and the socket is
+ * destroyed) rather than with the stream's vaguer 'write after end'. Set
+ * per socket only then, as node:net does, so no write pays for the check.
+ */
+function onReadableEnd(this: Socket): void {
+  if (!this.allowHalfOpen) this.write = writeAfterFIN as Socket['write'];
+}
+
+function writeAfterFIN(this: Socket, chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+  if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding as BufferEncoding, cb);
+  if (typeof encoding === 'function') cb = encoding;
+  const err = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+  if (cb) process.nextTick(cb, err);
+  this.destroy(err);
+  return false;
 }
 
 function notConnected(): Error {
