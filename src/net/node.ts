@@ -28,6 +28,8 @@ export interface SocketConstructorOptions {
   readableHighWaterMark?: number;
   /** @internal An accepted connection. */
   handle?: NativeSocket;
+  /** @internal With `handle`: don't start reading (the Server's pauseOnConnect). */
+  pauseOnCreate?: boolean;
 }
 
 export interface TcpConnectOptions {
@@ -100,13 +102,24 @@ export class Socket extends Duplex {
       },
       end: () => {
         this.push(null);
+        // As node:net: a read(0) after the EOF emits 'end' now if nothing is
+        // buffered, even on a socket nobody reads.
+        this.read(0);
       },
       error: (err) => {
         this.destroy(err);
       },
     };
     this.on('end', onReadableEnd);
-    if (options.handle) this.#attach(options.handle);
+    if (options.handle) {
+      this.#attach(options.handle);
+      // As node:net, an accepted socket starts reading at once (read(0)), so
+      // it sees the peer's FIN even if nobody reads it; what arrives is
+      // buffered up to the high-water mark, then push() returning false
+      // pauses the recv (bounded memory). pauseOnConnect reads nothing.
+      if (options.pauseOnCreate) this.pause();
+      else this.read(0);
+    }
     if (options.signal) {
       const signal = options.signal;
       if (signal.aborted) process.nextTick(() => this.destroy(abortError(signal)));
@@ -574,9 +587,8 @@ export class Server extends EventEmitter {
     const o = this.#options;
     if (o.noDelay) handle.setNoDelay(true);
     if (o.keepAlive) handle.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
-    const socket = new Socket({ handle, allowHalfOpen: o.allowHalfOpen ?? false });
+    const socket = new Socket({ handle, allowHalfOpen: o.allowHalfOpen ?? false, pauseOnCreate: o.pauseOnConnect ?? false });
     socket.server = this;
-    if (o.pauseOnConnect) socket.pause();
     this.#connections.add(socket);
     socket.once('close', () => {
       this.#connections.delete(socket);
