@@ -91,7 +91,9 @@ export class UringClosedError extends UringError {
 export class InvalidArgTypeError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_TYPE';
   constructor(name: string, expected: string, actual: unknown) {
-    super(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+    // As node's: 'The "options.signal" property', 'The "fd" argument', 'The first argument'.
+    const what = name.endsWith(' argument') ? name : `"${name}" ${name.includes('.') ? 'property' : 'argument'}`;
+    super(`The ${what} must be ${expected}. Received ${describeType(actual)}`);
   }
 }
 
@@ -103,7 +105,7 @@ export class InvalidArgValueError extends TypeError {
       shown = inspect(value);
     } catch {
       // inspect throws on some values, e.g. a DataView over a detached buffer.
-      shown = describe(value);
+      shown = describeType(value);
     }
     if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
     super(`The argument '${name}' ${reason}. Received ${shown}`);
@@ -113,23 +115,72 @@ export class InvalidArgValueError extends TypeError {
 export class OutOfRangeError extends RangeError {
   readonly code = 'ERR_OUT_OF_RANGE';
   constructor(name: string, range: string, value: unknown) {
-    super(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(value)}`);
+    super(`The value of "${name}" is out of range. It must be ${range}. Received ${describeValue(value)}`);
   }
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'function') return `function ${v.name || '<anonymous>'}`;
-  if (typeof v === 'object') {
-    const name = (v as object).constructor?.name;
-    return name ? `an instance of ${name}` : 'an object';
+/**
+ * The received value as node 20's ERR_INVALID_ARG_TYPE (and
+ * ERR_SOCKET_BAD_PORT) show it: `null`, `an instance of Buffer`,
+ * `function f`, `type number (-0)`, `type symbol (Symbol(s))`, and strings
+ * cut to 25 characters plus '...' past 28, in single quotes unless they
+ * hold one (then JSON, escapes and all).
+ */
+export function describeType(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  switch (typeof v) {
+    case 'bigint':
+      return `type bigint (${v}n)`;
+    case 'number':
+      return `type number (${Object.is(v, -0) ? '-0' : String(v)})`;
+    case 'boolean':
+    case 'symbol':
+      return `type ${typeof v} (${String(v)})`;
+    case 'function':
+      return `function ${v.name}`;
+    case 'object': {
+      const ctor = (v as object).constructor as { name?: unknown } | undefined;
+      if (ctor && 'name' in ctor) return `an instance of ${String(ctor.name)}`;
+      return safeInspect(v, { depth: -1 });
+    }
+    case 'string': {
+      const s = v.length > 28 ? `${v.slice(0, 25)}...` : v;
+      return `type string (${s.includes("'") ? JSON.stringify(s) : `'${s}'`})`;
+    }
+    default:
+      return `type ${typeof v} (${String(v)})`;
   }
-  if (typeof v === 'bigint') return `type bigint (${v}n)`;
-  let s = String(v);
-  if (s.length > 28) s = `${s.slice(0, 25)}...`;
-  if (typeof v === 'string') s = `'${s}'`;
-  return `type ${typeof v} (${s})`;
+}
+
+/**
+ * The received value as node's ERR_OUT_OF_RANGE shows it: inspected (`5`,
+ * `'x'`, `-0`), except that integers beyond 2 ** 32 get numeric separators
+ * (`10_000_000_000`, bigints `4_294_967_297n`).
+ */
+function describeValue(v: unknown): string {
+  if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) > 2 ** 32) return withSeparators(String(v));
+  if (typeof v === 'bigint') {
+    const s = String(v);
+    return `${v > 2n ** 32n || v < -(2n ** 32n) ? withSeparators(s) : s}n`;
+  }
+  return safeInspect(v);
+}
+
+/** `_` every three digits from the right, after a leading '-' (node's addNumericalSeparator, quirks included: 1e21 gives '1e_+21'). */
+function withSeparators(s: string): string {
+  const start = s[0] === '-' ? 1 : 0;
+  let out = '';
+  let i = s.length;
+  for (; i >= start + 4; i -= 3) out = `_${s.slice(i - 3, i)}${out}`;
+  return s.slice(0, i) + out;
+}
+
+function safeInspect(v: unknown, options?: Parameters<typeof inspect>[1]): string {
+  try {
+    return inspect(v, options);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }
 
 /** Shaped as Node's AbortError: name 'AbortError', code 'ABORT_ERR', `cause` = signal.reason. */

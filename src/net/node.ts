@@ -28,6 +28,8 @@ export interface SocketConstructorOptions {
   readableHighWaterMark?: number;
   /** @internal An accepted connection. */
   handle?: NativeSocket;
+  /** @internal With `handle`: don't start reading (the Server's pauseOnConnect). */
+  pauseOnCreate?: boolean;
 }
 
 export interface TcpConnectOptions {
@@ -100,12 +102,24 @@ export class Socket extends Duplex {
       },
       end: () => {
         this.push(null);
+        // As node:net: a read(0) after the EOF emits 'end' now if nothing is
+        // buffered, even on a socket nobody reads.
+        this.read(0);
       },
       error: (err) => {
         this.destroy(err);
       },
     };
-    if (options.handle) this.#attach(options.handle);
+    this.on('end', onReadableEnd);
+    if (options.handle) {
+      this.#attach(options.handle);
+      // As node:net, an accepted socket starts reading at once (read(0)), so
+      // it sees the peer's FIN even if nobody reads it; what arrives is
+      // buffered up to the high-water mark, then push() returning false
+      // pauses the recv (bounded memory). pauseOnConnect reads nothing.
+      if (options.pauseOnCreate) this.pause();
+      else this.read(0);
+    }
     if (options.signal) {
       const signal = options.signal;
       if (signal.aborted) process.nextTick(() => this.destroy(abortError(signal)));
@@ -134,10 +148,15 @@ export class Socket extends Duplex {
       process.nextTick(() => this.destroy(Object.assign(new Error('Socket is already connected'), { code: 'ERR_SOCKET_CONNECTED' })));
       return this;
     }
-    if ('path' in options && options.path !== undefined) {
-      if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
+    // As node:net: any falsy path means TCP (an http.Agent passes `path: null`).
+    const path = (options as { path?: unknown }).path;
+    const port = (options as { port?: unknown }).port;
+    if (path) {
+      if (typeof path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', path);
+    } else if (port === undefined) {
+      throw Object.assign(new TypeError('The "options" or "port" or "path" argument must be specified'), { code: 'ERR_MISSING_ARGS' });
     } else {
-      validatePort((options as TcpConnectOptions).port);
+      validatePort(port);
     }
     if (options.timeout) this.setTimeout(options.timeout);
     const tcp = options as TcpConnectOptions;
@@ -147,8 +166,9 @@ export class Socket extends Duplex {
     this.#connectAbort = new AbortController();
     const signal = this.#connectAbort.signal;
     const runtime = this.#runtime ?? options.runtime;
+    const where = (path ? { path } : { ...options, path: undefined }) as { host?: string; port?: number; path?: string; family?: number };
     (async () => {
-      const ep = await endpointOf(options as { host?: string; port?: number; path?: string; family?: number }, 'localhost');
+      const ep = await endpointOf(where, 'localhost');
       return connectTo(ep, { signal, ...(runtime ? { runtime } : {}) });
     })().then(
       (handle) => {
@@ -397,6 +417,25 @@ export class Socket extends Duplex {
   }
 }
 
+/**
+ * After the peer's FIN, a socket that is not half-open ends its side too;
+ * a write after that fails as node:net's does (EPIPE, and the socket is
+ * destroyed) rather than with the stream's vaguer 'write after end'. Set
+ * per socket only then, as node:net does, so no write pays for the check.
+ */
+function onReadableEnd(this: Socket): void {
+  if (!this.allowHalfOpen) this.write = writeAfterFIN as Socket['write'];
+}
+
+function writeAfterFIN(this: Socket, chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+  if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding as BufferEncoding, cb);
+  if (typeof encoding === 'function') cb = encoding;
+  const err = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+  if (cb) process.nextTick(cb, err);
+  this.destroy(err);
+  return false;
+}
+
 function notConnected(): Error {
   return Object.assign(new Error('This socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
 }
@@ -439,6 +478,11 @@ export interface NodeListenOptions {
 export class Server extends EventEmitter {
   readonly #options: ServerOptions;
   #native: NativeServer | undefined;
+  /** A listen() waits for its bind; #bindsAtOnce: node:net would have bound before it returned. */
+  #binding = false;
+  #bindsAtOnce = false;
+  /** Which listen()'s bind counts: a result of an earlier one is closed. */
+  #bindGen = 0;
   #listening = false;
   #closing = false;
   #unref = false;
@@ -474,20 +518,39 @@ export class Server extends EventEmitter {
       const b = typeof args[1] === 'number' ? args[1] : args[2];
       if (typeof b === 'number') opts.backlog = b;
     }
-    if (this.#listening || this.#native) {
+    // node:net binds a listen() without a host (a port alone, or a path)
+    // before it returns, and one with a host after its DNS lookup; the
+    // first to bind is the server's one socket, and 'listening' comes once,
+    // with every listen()'s callback. So: a second listen() throws once
+    // node:net would have bound; one with a host joins the bind in flight;
+    // one without takes over (the earlier bind's socket is closed).
+    const bindsAtOnce = opts.host === undefined;
+    if (this.#native || (this.#binding && this.#bindsAtOnce)) {
       throw Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' });
     }
-    if (cb) this.once('listening', cb);
+    if (this.#binding && !bindsAtOnce) {
+      if (cb) this.once('listening', cb);
+      return this;
+    }
     const nativeOpts: NativeListenOptions = {
-      ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port) }),
+      ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port, 'options.port') }),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
       ...(opts.reusePort !== undefined ? { reusePort: opts.reusePort } : {}),
       ...(opts.ipv6Only !== undefined ? { ipv6Only: opts.ipv6Only } : {}),
       ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
     };
+    if (cb) this.once('listening', cb);
+    this.#binding = true;
+    this.#bindsAtOnce = bindsAtOnce;
+    const gen = ++this.#bindGen;
     listenNative(nativeOpts).then(
       (srv) => {
+        if (gen !== this.#bindGen) {
+          void srv.close(); // a later listen() took over
+          return;
+        }
+        this.#binding = false;
         if (this.#closing) {
           void srv.close();
           return;
@@ -504,23 +567,37 @@ export class Server extends EventEmitter {
         }
         this.emit('listening');
       },
-      (err: Error) => this.emit('error', err),
+      (err: Error) => {
+        if (gen !== this.#bindGen) return;
+        this.#binding = false;
+        this.emit('error', err);
+      },
     );
     return this;
   }
 
   #onConnection(handle: NativeSocket): void {
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
+      // The addresses are read before the close (after it the fd is gone).
+      // As node:net: a null-prototype object for TCP, nothing for a Unix socket.
+      const local = handle.localAddress;
+      const remote = handle.remoteAddress;
       void handle.close();
-      this.emit('drop', { localAddress: handle.localAddress?.address, remoteAddress: handle.remoteAddress?.address });
+      if (local?.family === 'Unix') {
+        this.emit('drop');
+        return;
+      }
+      const data = Object.create(null) as Record<string, string | number>;
+      if (local) Object.assign(data, { localAddress: local.address, localPort: local.port, localFamily: local.family });
+      if (remote && remote.family !== 'Unix') Object.assign(data, { remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family });
+      this.emit('drop', data);
       return;
     }
     const o = this.#options;
     if (o.noDelay) handle.setNoDelay(true);
     if (o.keepAlive) handle.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
-    const socket = new Socket({ handle, allowHalfOpen: o.allowHalfOpen ?? false });
+    const socket = new Socket({ handle, allowHalfOpen: o.allowHalfOpen ?? false, pauseOnCreate: o.pauseOnConnect ?? false });
     socket.server = this;
-    if (o.pauseOnConnect) socket.pause();
     this.#connections.add(socket);
     socket.once('close', () => {
       this.#connections.delete(socket);

@@ -286,7 +286,7 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
 }
 
 async function listenOn(options: ListenOptions, backlog: number, runtime: Runtime): Promise<Server> {
-  const ep = await endpointOf(options, '0.0.0.0');
+  const ep = await endpointOf(options, '0.0.0.0', 'options.port');
   const fd = native().socket(ep.domain, U.SOCK_STREAM | U.SOCK_CLOEXEC, 0);
   if (fd < 0) throw uvHostPortError(fd, 'listen', ep.address, ep.port);
   if (ep.domain !== U.AF_UNIX) {

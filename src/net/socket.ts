@@ -36,7 +36,7 @@ import { getRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint } from './address.js';
 import * as C from './constants.js';
-import { errnoError, hostPortError } from './errors.js';
+import { errnoError, hostPortError, SocketBadPortError } from './errors.js';
 import { recvPool, type RecvPool } from './recv-pool.js';
 
 /** What a socket does with the bytes it receives (the iterator, or a node:net-style stream). */
@@ -417,7 +417,13 @@ export class Socket implements AsyncIterable<Buffer> {
 
   /** Sends `data`; resolves once the kernel has taken all of it. */
   write(data: ArrayBufferView | string, encoding?: BufferEncoding): Promise<void> {
-    const bytes = toBytes(data, encoding);
+    let bytes: Uint8Array;
+    try {
+      bytes = toBytes(data, encoding);
+    } catch (err) {
+      // Bad arguments reject, as every other promise method's do (not async: no extra await per write).
+      return Promise.reject(err);
+    }
     // The promise's own resolve/reject go in the queue: no closures per write.
     const promise = new Promise<void>(capture);
     const resolve = capturedResolve;
@@ -431,8 +437,13 @@ export class Socket implements AsyncIterable<Buffer> {
 
   /** Sends the buffers in order, gathered into as few sends as possible. */
   writev(chunks: readonly (ArrayBufferView | string)[]): Promise<void> {
-    if (!Array.isArray(chunks)) throw new InvalidArgTypeError('chunks', 'an array', chunks);
-    const views = chunks.map((c) => toBytes(c));
+    let views: Uint8Array[];
+    try {
+      if (!Array.isArray(chunks)) throw new InvalidArgTypeError('chunks', 'an instance of Array', chunks);
+      views = chunks.map((c) => toBytes(c));
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
       views.forEach((v, i) => this.writeCb(v, i === views.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
       if (views.length === 0) resolve();
@@ -846,23 +857,26 @@ export interface ConnectOptions extends SocketOptions {
   keepAliveInitialDelay?: number;
 }
 
-export function validatePort(port: unknown, name = 'port', allowZero = true): number {
-  const n = typeof port === 'string' && port.trim() !== '' ? Number(port) : port;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) {
-    const err = new RangeError(`${name} should be >= ${allowZero ? 0 : 1} and < 65536. Received ${typeof port === 'string' ? `type string ('${port}')` : String(port)}.`);
-    (err as RangeError & { code: string }).code = 'ERR_SOCKET_BAD_PORT';
-    throw err;
-  }
-  return n;
+/**
+ * A port as node's validatePort takes it: a number or a non-blank numeric
+ * string, an integer in 0..65535 (1..65535 without `allowZero`). `name` is
+ * what the message calls it: node says 'Port' for connect() and send(),
+ * 'options.port' for listen().
+ */
+export function validatePort(port: unknown, name = 'Port', allowZero = true): number {
+  const n = typeof port === 'number' ? port : typeof port === 'string' && port.trim() !== '' ? Number(port) : NaN;
+  if (n !== n >>> 0 || n > 0xffff || (n === 0 && !allowZero)) throw new SocketBadPortError(name, port, allowZero);
+  return n | 0;
 }
 
 /** Where `options` point: resolved through DNS when `host` is a name. */
-export async function endpointOf(options: { host?: string; port?: number; path?: string; family?: number }, defaultHost: string): Promise<Endpoint> {
-  if (options.path !== undefined) {
+export async function endpointOf(options: { host?: string; port?: number; path?: string | null; family?: number }, defaultHost: string, portName = 'Port'): Promise<Endpoint> {
+  // null (an http.Agent's `path: null`) is no path, as node:net's falsy check.
+  if (options.path !== undefined && options.path !== null) {
     if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
     return unixEndpoint(options.path);
   }
-  const port = validatePort(options.port);
+  const port = validatePort(options.port, portName);
   const host = options.host ?? defaultHost;
   if (typeof host !== 'string') throw new InvalidArgTypeError('options.host', 'of type string', host);
   const { address, family } = await resolveHost(host, options.family);

@@ -44,7 +44,8 @@ export class UdpSocket implements AsyncIterable<Message> {
   readonly recvBufferSize: number;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #pending = new Set<RecvmsgOp>();
+  /** Ops in flight on this.fd: close() cancels them (a send waiting for buffer space, a recv waiting for data). */
+  readonly #pending = new Set<RecvmsgOp | SendmsgOp>();
 
   /** @internal Use bindUdp(). */
   constructor(fd: number, type: 'udp4' | 'udp6', runtime: Runtime, recvBufferSize: number) {
@@ -70,14 +71,24 @@ export class UdpSocket implements AsyncIterable<Message> {
     const target = host ?? (this.type === 'udp6' ? '::1' : '127.0.0.1');
     if (typeof target !== 'string') throw new InvalidArgTypeError('host', 'of type string', host);
     const { address } = await resolveHost(target, this.type === 'udp6' ? 6 : 4);
+    // close() may have come during the await (even for an IP literal: one
+    // microtask), and then this.fd is closed or already another socket's.
+    // Checked here, with nothing awaited between the check and the submit:
+    // a send the ring has taken is ahead of close()'s CLOSE, and holds the
+    // file until it completes.
+    if (this.#closed) throw socketClosedError();
     const op = new SendmsgOp(this.fd, views, sockaddr({ host: address, port }), C.MSG_NOSIGNAL);
+    this.#pending.add(op);
     this.runtime.submit(op);
     try {
       return await op.promise;
     } catch (err) {
       const e = err as Error & { errno?: number };
+      if (e.errno === -C.ECANCELED && this.#closed) throw socketClosedError();
       if (e.errno !== undefined) throw hostPortError(e.errno, 'send', address, port);
       throw err;
+    } finally {
+      this.#pending.delete(op);
     }
   }
 
@@ -118,10 +129,12 @@ export class UdpSocket implements AsyncIterable<Message> {
   }
 
   setBroadcast(flag: boolean): void {
+    // After close() the fd number may be another socket's.
+    if (this.#closed) throw socketClosedError();
     native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_BROADCAST, flag ? 1 : 0);
   }
 
-  /** Closes the socket; pending receives end (the iterator finishes). */
+  /** Closes the socket; pending receives and sends end with ERR_SOCKET_CLOSED (the iterator finishes). */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;

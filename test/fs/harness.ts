@@ -74,7 +74,7 @@ export function normalise(v: unknown, o: NormaliseOptions, seen = new Set<unknow
   try {
     if (v instanceof Error) {
       const e = v as Error & Record<string, unknown>;
-      const out: Record<string, unknown> = { error: e.name, message: normalise(knownMessageDifferences(e), o, seen) };
+      const out: Record<string, unknown> = { error: e.name, message: normalise(e.message, o, seen) };
       for (const k of ['code', 'errno', 'syscall', 'path', 'dest']) if (e[k] !== undefined) out[k] = normalise(e[k], o, seen);
       if (e.cause !== undefined) out.cause = normalise(e.cause, o, seen);
       return out;
@@ -100,20 +100,6 @@ export function normalise(v: unknown, o: NormaliseOptions, seen = new Set<unknow
   } finally {
     seen.delete(v);
   }
-}
-
-/**
- * Two known differences in uring's argument errors, reported against
- * src/errors.ts and shown raw in 90.known-differences.test.ts, normalised
- * here to node's form so that the tests compare everything else:
- * ERR_OUT_OF_RANGE shows the received value as "type number (5)" where node
- * shows "5"; ERR_INVALID_ARG_TYPE says "argument" where node says
- * "property" for a dotted name ("options.signal").
- */
-function knownMessageDifferences(e: Error & { code?: unknown }): string {
-  if (e.code === 'ERR_OUT_OF_RANGE') return e.message.replace(/Received type (?:number|bigint) \((.*)\)$/, 'Received $1');
-  if (e.code === 'ERR_INVALID_ARG_TYPE') return e.message.replace(/^The "([^"]+\.[^"]+)" argument /, 'The "$1" property ');
-  return e.message;
 }
 
 function isFileHandle(v: object): boolean {

@@ -394,11 +394,8 @@ test('client: a 1 MiB POST through a uring createConnection, digested and echoed
 });
 
 // http.Agent calls createConnection with `path: null` (node:net takes any
-// falsy path as "not a Unix socket"); uring/net's connect throws on it.
-test('client: a keep-alive agent whose connections are uring sockets reuses one for 50 requests', {
-  timeout: 20_000,
-  todo: 'BUG: connect({ port, host, path: null }) throws ERR_INVALID_ARG_TYPE; node:net connects over TCP (http.Agent passes path: null)',
-}, async (t) => {
+// falsy path as "not a Unix socket").
+test('client: a keep-alive agent whose connections are uring sockets reuses one for 50 requests', { timeout: 20_000 }, async (t) => {
   const plain = await plainServer();
   t.after(() => plain.close());
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

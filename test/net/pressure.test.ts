@@ -251,6 +251,31 @@ const slowReaders = {
     server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
     createInterface({ input: process.stdin }).on('line', (l) => { if (l === 'resume') for (const s of paused) s.resume(); });
   `,
+  // A node-shaped socket nobody touches (no 'data', no pause()) until
+  // 'resume': it reads on its own (as node:net's), up to the high-water mark.
+  unread: `
+    import { createHash } from 'node:crypto';
+    import { createInterface } from 'node:readline';
+    let n = 0;
+    const later = [];
+    const consume = (s) => {
+      const h = createHash('sha256');
+      let length = 0;
+      s.on('data', (c) => {
+        h.update(c);
+        length += c.length;
+      });
+      s.on('end', () => { console.log(JSON.stringify({ length, sha256: h.digest('hex') })); s.end(); });
+    };
+    const server = net.createServer((s) => {
+      if (++n === 2) {
+        later.push(s);
+        console.log('paused');
+      } else consume(s);
+    });
+    server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+    createInterface({ input: process.stdin }).on('line', (l) => { if (l === 'resume') for (const s of later) consume(s); });
+  `,
   native: `
     import { createHash } from 'node:crypto';
     import { createInterface } from 'node:readline';
@@ -285,8 +310,8 @@ const slowReaders = {
   `,
 };
 
-for (const api of ['node', 'native'] as const) {
-  const how = api === 'node' ? 'a paused node-shaped socket' : 'a native socket whose iterator is not consumed';
+for (const api of ['node', 'unread', 'native'] as const) {
+  const how = { node: 'a paused node-shaped socket', unread: 'a node-shaped socket nobody reads', native: 'a native socket whose iterator is not consumed' }[api];
   test(`slow reader (${api}): 64 MiB pushed at ${how} keeps the server's memory bounded, then arrives byte-exact`, { timeout: 30_000 }, async (t) => {
     const c = child(slowReaders[api]);
     const socks: nodeNet.Socket[] = [];

@@ -153,6 +153,36 @@ test('node-shaped: a uring connect() client echoes through a node:net server', {
   }
 });
 
+test("node-shaped: connect() with a falsy path (null, '', 0: an http.Agent passes null) connects over TCP, as node:net", { timeout: 10_000 }, async () => {
+  const srv = await nodeEchoServer();
+  try {
+    for (const path of [null, '', 0, false]) {
+      const run = async (m: { connect: typeof connect }) => {
+        const c = m.connect({ port: srv.port, host: '127.0.0.1', path } as never);
+        const r = new Reader(c);
+        c.end(`via ${String(path)}`);
+        return (await r.rest()).toString();
+      };
+      const theirs = await run(nodeNet as never);
+      assert.equal(theirs, `via ${String(path)}`);
+      assert.equal(await run({ connect }), theirs, `path ${String(path)}`);
+    }
+    // A truthy path that is not a string is an error, as in node:net.
+    assert.throws(() => nodeNet.connect({ port: srv.port, path: 5 } as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => connect({ port: srv.port, path: 5 } as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    // Neither a port nor a path: ERR_MISSING_ARGS, as node:net.
+    assert.throws(() => nodeNet.connect({} as never), { code: 'ERR_MISSING_ARGS' });
+    assert.throws(() => connect({} as never), { code: 'ERR_MISSING_ARGS' });
+    // The native dial() takes path: null as no path too.
+    const d = await dial({ host: '127.0.0.1', port: srv.port, path: null } as never);
+    await d.write('native');
+    assert.equal((await readExactly(d, 6)).toString(), 'native');
+    await d.close();
+  } finally {
+    await srv.close();
+  }
+});
+
 // ------------------------------------------------------------ big transfers, byte-exact
 
 for (const size of [MiB, 64 * MiB]) {
@@ -413,7 +443,7 @@ for (const allowHalfOpen of [true, false]) {
 
 test(
   "node-shaped: Server({ allowHalfOpen: false }): a write after the peer's FIN fails as node:net's (EPIPE, 'This socket has been ended by the other party')",
-  { timeout: 10_000, todo: "BUG: the write's callback gets ERR_STREAM_WRITE_AFTER_END, node:net's gets EPIPE (writeAfterFIN)" },
+  { timeout: 10_000 },
   async () => {
     const theirs = await halfOpenScenario(nodeNet.createServer, false);
     const ours = await halfOpenScenario(createServer, false);
@@ -421,6 +451,56 @@ test(
     assert.equal(ours.lateWrite, theirs.lateWrite);
   },
 );
+
+test("node-shaped: a write just after the peer's FIN on a socket that is not half-open (in 'end', a tick later, an immediate later) goes as node:net's", { timeout: 10_000 }, async () => {
+  const run = async (make: typeof nodeNet.createServer | typeof createServer, when: 'sync' | 'nextTick' | 'setImmediate') => {
+    const log: string[] = [];
+    let done!: () => void;
+    const closed = new Promise<void>((r) => (done = r));
+    const server = (make as typeof nodeNet.createServer)((sock) => {
+      sock.resume();
+      sock.on('error', (e: Error & { code?: string }) => log.push(`error ${e.code}: ${e.message}`));
+      sock.on('end', () => {
+        const write = () => {
+          const ok = sock.write('late', (err) => log.push(`callback ${(err as (Error & { code?: string }) | null | undefined)?.code}`));
+          log.push(`write returned ${ok}, destroyed ${sock.destroyed}`);
+        };
+        if (when === 'sync') write();
+        else if (when === 'nextTick') process.nextTick(write);
+        else setImmediate(write);
+      });
+      sock.on('close', (hadError: boolean) => {
+        log.push(`close ${hadError}`);
+        done();
+      });
+    });
+    await listening(server, 0, '127.0.0.1');
+    try {
+      const c = nodeNet.connect({ port: portOf(server), host: '127.0.0.1' });
+      c.on('error', () => {});
+      c.end('bye');
+      await closed;
+      await sleep(20);
+      c.destroy();
+    } finally {
+      await closeServer(server);
+    }
+    return log;
+  };
+  const all: Record<string, string[]> = {};
+  for (const when of ['sync', 'nextTick', 'setImmediate'] as const) {
+    // When 'close' comes relative to a write an immediate later is timing
+    // (node:net's handle closes a loop turn later than a ring's close):
+    // compared as a set, the rest in order.
+    const inOrder = (log: string[]) => [log.filter((l) => !l.startsWith('close')), log.filter((l) => l.startsWith('close'))];
+    const theirs = await run(nodeNet.createServer, when);
+    all[when] = theirs;
+    assert.deepEqual(inOrder(await run(createServer, when)), inOrder(theirs), when);
+  }
+  // The reference takes both paths: the write goes out while the socket's own end is pending, and fails EPIPE after.
+  assert.ok(Object.values(all).some((l) => l.includes('callback undefined')), JSON.stringify(all));
+  assert.ok(Object.values(all).some((l) => l.includes('callback EPIPE')), JSON.stringify(all));
+});
 
 test('node-shaped: a uring connect({ allowHalfOpen: true }) client keeps receiving after its own end()', { timeout: 10_000 }, async () => {
   const server = await listening(nodeNet.createServer({ allowHalfOpen: true }, (sock) => {

@@ -216,12 +216,10 @@ test('close() with a recv pending: the recv rejects ERR_SOCKET_CLOSED at once, n
   await within(s.close(), 1000, 'a second close()');
 });
 
-// send() checks for close() before it awaits the host's resolution, and
-// submits the sendmsg after: by then the fd may be closed (EBADF) or, when
-// resolving took a while, be another socket's.
-test('send() then close() at once: the send rejects ERR_SOCKET_CLOSED (node:dgram drops it), not EBADF', {
-  todo: 'BUG: UdpSocket.send() submits after an await, so a send issued before close() reaches the closed fd and rejects EBADF',
-}, async (t) => {
+// send() awaits the host's resolution (a microtask even for an IP literal)
+// before it submits the sendmsg: by then the fd may be closed (EBADF) or,
+// when resolving took a while, be another socket's. It checks again after.
+test('send() then close() at once: the send rejects ERR_SOCKET_CLOSED (node:dgram drops it), not EBADF', async (t) => {
   const b = await udp(t);
   const a = await bindUdp({ host: '127.0.0.1' });
   const p = a.send('x', b.port, '127.0.0.1');
@@ -231,9 +229,7 @@ test('send() then close() at once: the send rejects ERR_SOCKET_CLOSED (node:dgra
   assert.equal(outcome, 'ERR_SOCKET_CLOSED');
 });
 
-test('a send still resolving its host when the socket closes never goes out through a new socket on the same fd', {
-  todo: 'BUG: UdpSocket.send() resolving a host name across close() sends on whatever socket reuses the fd number',
-}, async (t) => {
+test('a send still resolving its host when the socket closes never goes out through a new socket on the same fd', async (t) => {
   const b = await udp(t);
   const got: Message[] = [];
   const loop = (async () => {
@@ -251,6 +247,32 @@ test('a send still resolving its host when the socket closes never goes out thro
   await b.close();
   await loop;
   assert.deepEqual(got.map((m) => `${m.data} from ${m.port}`), [], 'a datagram arrived after its socket closed');
+});
+
+test('sends around a close(): each one goes out or rejects ERR_SOCKET_CLOSED, never EBADF, and the peer gets exactly those that resolved', async (t) => {
+  const b = await udp(t);
+  const got: string[] = [];
+  const loop = (async () => {
+    for await (const m of b) got.push(m.data.toString());
+  })();
+  const a = await bindUdp({ host: '127.0.0.1' });
+  const outcomes: Promise<string>[] = [];
+  const send = (i: number) => outcomes.push(a.send(`d${i}`, b.port, '127.0.0.1').then(() => `sent d${i}`, (e: Error & { code?: string }) => e.code ?? e.message));
+  for (let i = 0; i < 20; i++) send(i);
+  await new Promise((r) => setImmediate(r)); // these are in the ring by now
+  for (let i = 20; i < 40; i++) send(i);
+  const closed = a.close(); // these are still awaiting their (literal) host
+  for (let i = 40; i < 45; i++) send(i); // and these come after it
+  const results = await within(Promise.all(outcomes), 2000, 'the sends');
+  await closed;
+  await sleep(50);
+  await b.close();
+  await loop;
+  const sent = results.filter((r) => r.startsWith('sent ')).map((r) => r.slice(5));
+  assert.deepEqual(results.filter((r) => !r.startsWith('sent ')), Array(results.length - sent.length).fill('ERR_SOCKET_CLOSED'));
+  assert.deepEqual(sent, Array.from({ length: 20 }, (_, i) => `d${i}`), 'the sends submitted before close() go out');
+  assert.deepEqual(got.sort(), [...sent].sort());
+  assert.throws(() => a.setBroadcast(true), { code: 'ERR_SOCKET_CLOSED' });
 });
 
 test('close() while the iterator waits ends the for-await loop', async () => {
