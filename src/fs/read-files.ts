@@ -13,8 +13,9 @@
 // As many chains are in flight as there are lanes (`concurrency`) and free
 // direct slots; a chain that completes starts the next file from inside the
 // completion loop, so the SQEs of a whole drained batch go to the kernel in
-// the next io_uring_enter. The ops settle through callbacks, not a Promise
-// each (three ops per file).
+// the next io_uring_enter. A chain is one op (a ChainOp: one object, one
+// table slot for its three SQEs) that reports to the batch when its last
+// CQE is in, not a Promise.
 //
 // Each lane has a read buffer of bufferSize + 1 bytes (passed on to the
 // next batch, weakly held, once this one has no files left to start). A file that fills at
@@ -38,7 +39,7 @@ import {
   AT_FDCWD, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_FD_FIXED, IORING_OP_OPENAT, IORING_OP_READ, IORING_OP_READV,
   IOSQE_FIXED_FILE,
 } from '../ring/uapi.js';
-import { abortError, Op } from '../runtime/op.js';
+import { abortError, ChainOp, Op } from '../runtime/op.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
 import { close as closeFd, openat, type RunOptions } from '../ops/index.js';
 import { encodingOf, toPath, type PathArg } from './args.js';
@@ -182,76 +183,70 @@ export async function readFiles(paths: readonly PathArg[], options?: ReadFilesOp
 
 // ------------------------------------------------------------------ the ops
 
-// The preps write the SQE fields through prepRw with addresses the batch
+// The chain writes its SQE fields through prepRw with addresses the batch
 // resolved once (its path table, each lane's buffer), rather than through
 // prepOpenatDirect / prepRead, which would encode the path and ask the
 // native side for a buffer's address per file (12% more files/s without).
-// The batch, reachable from every op until its CQE, keeps the memory alive;
-// a lane's buffer is replaced only after its chain's last CQE.
+// The batch, reachable from the op until its last CQE, keeps the memory
+// alive; a lane's buffer is replaced only after its chain's last CQE.
+
+const OPEN = 0;
+const READ = 1;
 
 /**
- * openat(AT_FDCWD, path, O_RDONLY) into direct descriptor `chain.slot`
- * (io_uring_prep_openat_direct). No O_CLOEXEC: a direct descriptor is no
- * process fd, and the kernel refuses the flag with EINVAL.
+ * One file in flight, as one op owning its three linked SQEs (ChainOp):
+ * one table slot, one start, and one report to the batch when the last CQE
+ * is in (or when the runtime gives the op up).
  */
-class OpenDirectOp extends Op {
-  constructor(readonly chain: Chain) {
-    super();
+class Chain extends ChainOp {
+  openRes = 0;
+  readRes = 0;
+  closeRes = 0;
+  /** Bytes reserved for this file in `chunk` at `chunkOff` (read there first); 0: the lane buffer only. */
+  direct = 0;
+  chunk: Buffer | undefined = undefined;
+  chunkOff = 0;
+  lostError: Error | undefined = undefined;
+  constructor(readonly batch: Batch, readonly index: number, readonly path: string, readonly fileSlot: number, readonly lane: number) {
+    super(3, true);
   }
-  prep(sqe: Sqe): void {
-    const c = this.chain;
-    sqe.prepRw(IORING_OP_OPENAT, AT_FDCWD, c.batch.pathAddress(c.index), 0, 0);
-    sqe.opFlags = O_RDONLY;
-    sqe.fileIndex = c.slot + 1;
-  }
-  complete(res: number): void {
-    this.chain.openRes = res;
-    this.chain.arrived();
-  }
-  abandon(err: Error): void {
-    this.chain.lost(err);
-  }
-}
 
-/**
- * read(slot, lane buffer, bufferSize + 1, offset 0) with IOSQE_FIXED_FILE: the
- * one byte more than the buffer size tells a file that did not fit. With a
- * place reserved in a chunk (`chain.direct` bytes), readv into that place
- * first and the lane buffer after it, bufferSize + 1 bytes in all.
- */
-class ReadFixedOp extends Op {
-  constructor(readonly chain: Chain) {
-    super();
+  prepLink(sqe: Sqe, link: number): void {
+    const b = this.batch;
+    if (link === OPEN) {
+      // openat(AT_FDCWD, path, O_RDONLY) into direct descriptor fileSlot
+      // (io_uring_prep_openat_direct). No O_CLOEXEC: a direct descriptor is
+      // no process fd, and the kernel refuses the flag with EINVAL.
+      sqe.prepRw(IORING_OP_OPENAT, AT_FDCWD, b.pathAddress(this.index), 0, 0);
+      sqe.opFlags = O_RDONLY;
+      sqe.fileIndex = this.fileSlot + 1;
+    } else if (link === READ) {
+      // read(slot, lane buffer, bufferSize + 1, offset 0): the one byte more
+      // than the buffer size tells a file that did not fit. With a place
+      // reserved in a chunk (`direct` bytes), readv into that place first
+      // and the lane buffer after it, bufferSize + 1 bytes in all.
+      if (this.direct > 0) sqe.prepRw(IORING_OP_READV, this.fileSlot, b.iovAddress(this.lane), 2, 0);
+      else sqe.prepRw(IORING_OP_READ, this.fileSlot, b.laneAddress(this.lane), b.bufferSize + 1, 0);
+      sqe.flags = IOSQE_FIXED_FILE;
+    } else {
+      sqe.prepCloseDirect(this.fileSlot);
+    }
   }
-  prep(sqe: Sqe): void {
-    const c = this.chain;
-    if (c.direct > 0) sqe.prepRw(IORING_OP_READV, c.slot, c.batch.iovAddress(c.lane), 2, 0);
-    else sqe.prepRw(IORING_OP_READ, c.slot, c.batch.laneAddress(c.lane), c.batch.bufferSize + 1, 0);
-    sqe.flags = IOSQE_FIXED_FILE;
-  }
-  complete(res: number): void {
-    this.chain.readRes = res;
-    this.chain.arrived();
-  }
-  abandon(err: Error): void {
-    this.chain.lost(err);
-  }
-}
 
-/** close of direct descriptor `chain.slot`. */
-class CloseDirectOp extends Op {
-  constructor(readonly chain: Chain) {
-    super();
+  linkResult(link: number, res: number): void {
+    if (link === OPEN) this.openRes = res;
+    else if (link === READ) this.readRes = res;
+    else this.closeRes = res;
   }
-  prep(sqe: Sqe): void {
-    sqe.prepCloseDirect(this.chain.slot);
+
+  chainDone(): void {
+    this.batch.finish(this);
   }
-  complete(res: number): void {
-    this.chain.closeRes = res;
-    this.chain.arrived();
-  }
-  abandon(err: Error): void {
-    this.chain.lost(err);
+
+  /** The runtime gave the op up (closed): its CQEs will not come to us. */
+  chainFailed(err: Error): void {
+    this.lostError = err;
+    this.batch.finish(this);
   }
 }
 
@@ -268,34 +263,6 @@ class CancelSlotOp extends Op {
 }
 
 // ------------------------------------------------------------------ a batch
-
-/** One file in flight: its three ops report here; the third report finishes it. */
-class Chain {
-  openRes = 0;
-  readRes = 0;
-  closeRes = 0;
-  /** Bytes reserved for this file in `chunk` at `chunkOff` (read there first); 0: the lane buffer only. */
-  direct = 0;
-  chunk: Buffer | undefined = undefined;
-  chunkOff = 0;
-  #pending = 3;
-  #lostError: Error | undefined;
-  constructor(readonly batch: Batch, readonly index: number, readonly path: string, readonly slot: number, readonly lane: number) {}
-
-  arrived(): void {
-    if (--this.#pending === 0) this.batch.finish(this);
-  }
-
-  /** An op was abandoned by the runtime (closed): its CQE will not come to us. */
-  lost(err: Error): void {
-    this.#lostError ??= err;
-    if (--this.#pending === 0) this.batch.finish(this);
-  }
-
-  get lostError(): Error | undefined {
-    return this.#lostError;
-  }
-}
 
 class Batch {
   readonly promise: Promise<(Data | ReadFileSettled<Data>)[]>;
@@ -448,16 +415,16 @@ class Batch {
       const chain = new Chain(this, index, this.paths[index]!, slot, lane);
       this.#chains[lane] = chain;
       if (this.#guess > 0) this.#reserve(chain, this.#guess);
-      rt.submitLinked([new OpenDirectOp(chain), new ReadFixedOp(chain), new CloseDirectOp(chain)], true);
+      rt.submit(chain);
     }
   }
 
-  /** A chain's three ops are all done: record the file, free its slot and lane, start the next. */
+  /** A chain's three CQEs are all in (or the runtime gave it up): record the file, free its slot and lane, start the next. */
   finish(chain: Chain): void {
     const lost = chain.lostError;
     // The close (or, if the open failed, nothing) emptied the slot. An
     // abandoned op means the runtime closed: its ring and table go with it.
-    this.#slots.release(chain.slot);
+    this.#slots.release(chain.fileSlot);
     this.#chains[chain.lane] = undefined;
     if (!this.#done) {
       if (lost) this.#record(chain.index, lost);
@@ -609,7 +576,7 @@ class Batch {
     // Reads in flight (a slow disk) are cancelled; each chain's close still
     // runs (hard link) and frees its slot.
     for (const chain of this.#chains) {
-      if (chain !== undefined) this.runtime.submit(new CancelSlotOp(chain.slot));
+      if (chain !== undefined) this.runtime.submit(new CancelSlotOp(chain.fileSlot));
     }
   }
 

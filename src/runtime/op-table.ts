@@ -1,13 +1,17 @@
 // The op table: which op each in-flight user data belongs to.
 //
 // User data is two 32-bit words: lo = slot (bits 0-23) | AUX_BIT for the
-// secondary SQE of an op (its linked timeout), hi = the slot's generation.
+// secondary SQE of an op (its linked timeout) | the SQE's place in a
+// ChainOp's chain (bits 24-30, LINK_SHIFT), hi = the slot's generation.
 // A slot's generation moves on every release, so a late or duplicated CQE
 // for an op that has finished can never reach the op now using the slot.
 // The kernel's own internal requests (cancels, closes) use INTERNAL_LO.
 
 export const SLOT_MASK = 0x00ffffff;
 export const AUX_BIT = 0x80000000;
+/** Where a ChainOp's SQE index sits in the lo word (7 bits: at most MAX_LINKS SQEs). */
+export const LINK_SHIFT = 24;
+export const MAX_LINKS = 127;
 /** lo word of SQEs whose CQEs nobody waits for (cancels, cleanup closes). */
 export const INTERNAL_LO = 0x7fffffff;
 

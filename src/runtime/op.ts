@@ -12,6 +12,8 @@
 import { AbortError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
+import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
+import { MAX_LINKS } from './op-table.js';
 
 const ECANCELED = 125;
 const ETIME = 62;
@@ -45,6 +47,8 @@ export abstract class Op {
   declare timeoutMs: number;
   /** IOSQE_IO_LINK / IOSQE_IO_HARDLINK when the next op of a chain depends on this one. */
   declare linkFlags: number;
+  /** SQEs of the op's own chain (a ChainOp); 1 for every other op. */
+  declare links: number;
   /**
    * A weak op does not keep the process alive while in flight (a server or
    * socket after unref()). Change it through Runtime.setWeak.
@@ -62,6 +66,7 @@ export abstract class Op {
     p.timeoutTs = undefined;
     p.timeoutMs = 0;
     p.linkFlags = 0;
+    p.links = 1;
     p.weak = false;
     p.detachSignal = undefined;
   }
@@ -73,8 +78,8 @@ export abstract class Op {
 
   /** Writes the op's SQE (all but the user data, which the runtime sets). */
   abstract prep(sqe: Sqe): void;
-  /** A CQE for the main SQE. */
-  abstract complete(res: number, flags: number): void;
+  /** A CQE for the main SQE (`link`: which SQE of a ChainOp's chain; 0 otherwise). */
+  abstract complete(res: number, flags: number, link: number): void;
   /** The CQE of the linked timeout (-ETIME when it fired). */
   auxComplete(_res: number): void {}
   /** The caller gave up (abort, close): settle now with `err`. */
@@ -220,6 +225,69 @@ export abstract class PromiseOp<T = number> extends Op {
       return;
     }
     this.fail(err);
+  }
+}
+
+/**
+ * One op that is a whole linked chain of `links` SQEs: written into the ring
+ * together (each with the op's slot and its place in the chain in the user
+ * data), one table slot, one object, and one outcome. The runtime owes it a
+ * CQE per SQE and frees the slot after the last one; the chain's buffers and
+ * paths, reachable from the op, stay referenced until then.
+ *
+ * Compared with submitLinked (an op per SQE), a chain costs one slot, one
+ * start and no per-link promise; its links cannot be cancelled or settled
+ * one by one. The CQEs may arrive in any order: `linkResult` gets each
+ * with its index, `chainDone` runs after the last, unless the op was
+ * abandoned first (abort, runtime close, prep failure): then `chainFailed`
+ * runs, once, and the CQEs still owed are swallowed by the runtime.
+ */
+export abstract class ChainOp extends Op {
+  /** IOSQE_IO_HARDLINK or IOSQE_IO_LINK, on every SQE but the last. */
+  readonly chainFlags: number;
+  declare protected settled: boolean;
+
+  static {
+    (ChainOp.prototype as unknown as Record<string, unknown>).settled = false;
+  }
+
+  /** `links` SQEs (1 .. MAX_LINKS); `hard`: IOSQE_IO_HARDLINK (the chain runs on after a failure). */
+  constructor(links: number, hard: boolean) {
+    super();
+    if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS) throw new RangeError(`a chain of ${links} SQEs`);
+    this.links = links;
+    this.chainFlags = hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
+  }
+
+  /** Writes SQE `link` of the chain (all but its link flag and user data, which the runtime sets). */
+  abstract prepLink(sqe: Sqe, link: number): void;
+  /** The CQE of SQE `link`. */
+  abstract linkResult(link: number, res: number, flags: number): void;
+  /** Every CQE is in (the caller still waits). */
+  abstract chainDone(): void;
+  /** The caller gave up, or the chain could not start: the one outcome instead of chainDone. */
+  abstract chainFailed(err: Error): void;
+
+  prep(sqe: Sqe): void {
+    this.prepLink(sqe, 0);
+  }
+
+  complete(res: number, flags: number, link: number): void {
+    this.linkResult(link, res, flags);
+    // The runtime counts `owed` down after this call: 1 is the last CQE.
+    if (this.owed === 1 && !this.settled) {
+      this.settled = true;
+      this.detachSignal?.();
+      this.chainDone();
+    }
+  }
+
+  abandon(err: Error): void {
+    this.abandoned = true;
+    if (this.settled) return;
+    this.settled = true;
+    this.detachSignal?.();
+    this.chainFailed(err);
   }
 }
 

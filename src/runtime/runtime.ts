@@ -7,16 +7,17 @@
 // - Completions are drained right after each submit (file reads served from
 //   the page cache complete during the submit itself) and whenever the ring
 //   fd (or, with DEFER_TASKRUN, a registered eventfd) polls readable.
-// - No more ops are in flight than the CQ can hold; the rest wait in a JS
+// - No more CQEs are owed than the CQ can hold (an op owes one per SQE: a
+//   linked timeout's, every SQE of a ChainOp); the rest wait in a JS
 //   backlog, so the kernel never has to overflow.
 // - The poll handle keeps the process alive only while ops are in flight.
-import { AbortError, OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
+import { AbortError, InvalidArgValueError, OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
 import { native } from '../native.js';
 import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
-import { abortError, type MultishotOp, type Op } from './op.js';
-import { AUX_BIT, INTERNAL_LO, OpTable } from './op-table.js';
+import { abortError, type ChainOp, type MultishotOp, type Op } from './op.js';
+import { AUX_BIT, INTERNAL_LO, LINK_SHIFT, OpTable, SLOT_MASK } from './op-table.js';
 
 const EINTR = 4;
 /**
@@ -54,8 +55,10 @@ export class Runtime {
   /** Ops waiting for room in the ring (more than the CQ can hold in flight). */
   readonly #backlog: (Op | Op[])[] = [];
   #backlogHead = 0;
+  /** The most CQEs owed at once: the CQ's size. */
   readonly #maxInflight: number;
   #inflight = 0; // ops holding a slot
+  #owedCqes = 0; // terminal CQEs the ops holding a slot still owe
   #weakInflight = 0; // of those, ops that do not keep the process alive
   #poller: object | undefined;
   #eventfd = -1;
@@ -83,7 +86,8 @@ export class Runtime {
     this.ring = createRing(entries, cqEntries, options);
     this.#deferTaskrun = (this.ring.flags & U.IORING_SETUP_DEFER_TASKRUN) !== 0;
     this.#maxInflight = this.ring.cqEntries;
-    // Two CQEs at most per slot at once (op + linked timeout), so half the CQ.
+    // Slots for half the CQ: most ops owe one CQE, and #owedCqes, not the
+    // slot count, is what keeps the CQ from overflowing.
     this.#table = new OpTable<Op>(Math.max(1, this.ring.cqEntries >> 1));
     this.#onCqe = (lo, hi, res, flags) => this.#completion(lo, hi, res, flags);
     this.#flushTick = () => this.#flush();
@@ -137,12 +141,30 @@ export class Runtime {
       }
       this.#watchSignal(op, signal);
     }
+    if (op.links !== 1 && !this.#chainFits(op)) return;
     if (op.timeoutMs > 0) op.timeoutTs = new Timespec(op.timeoutMs);
     if (op.multishot) (op as MultishotOp<unknown>).onReturn = () => this.#cancelOp(op);
-    if (this.#backlogHead < this.#backlog.length || this.#inflight >= this.#maxInflight || !this.#start(op)) {
+    if (this.#backlogHead < this.#backlog.length || this.#owedCqes >= this.#maxInflight || !this.#start(op)) {
       this.#backlog.push(op);
       this.stats.backlogged++;
     }
+  }
+
+  /** A ChainOp this runtime can ever start; else it fails now (false). */
+  #chainFits(op: Op): boolean {
+    if (op.timeoutMs > 0) {
+      op.abandon(new InvalidArgValueError('timeout', op.timeoutMs, 'is not supported on a chain'));
+      return false;
+    }
+    // Its SQEs go to the kernel in one submit (a chain ends where a submit
+    // does) and its CQEs must fit the CQ: a longer one would wait in the
+    // backlog forever.
+    const most = Math.min(this.ring.sqEntries, this.#maxInflight);
+    if (op.links > most) {
+      op.abandon(new OutOfRangeError('links', `<= ${most} (what this runtime's ring can take in one submit)`, op.links));
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -183,7 +205,7 @@ export class Runtime {
   }
 
   #startChain(ops: Op[]): boolean {
-    if (this.#inflight + ops.length > this.#maxInflight) return false;
+    if (this.#owedCqes + ops.length > this.#maxInflight) return false;
     if (this.#table.capacity - this.#table.size < ops.length) return false;
     if (this.ring.sqSpaceLeft < ops.length) this.#submitNow();
     if (this.ring.sqSpaceLeft < ops.length) return false;
@@ -198,9 +220,11 @@ export class Runtime {
 
   /** Gives `op` a slot and writes its SQEs; false when the table or the SQ is full. */
   #start(op: Op): boolean {
+    if (op.links !== 1) return this.#startChainOp(op as ChainOp);
     const ring = this.ring;
     const timeoutTs = op.timeoutTs;
     const n = timeoutTs ? 2 : 1;
+    if (this.#owedCqes + n > this.#maxInflight) return false;
     // The slot first: an SQE once taken goes to the kernel whatever is in it.
     const slot = this.#table.alloc(op);
     if (slot < 0) return false;
@@ -257,6 +281,66 @@ export class Runtime {
       u[w + 8] = (slot | AUX_BIT) >>> 0;
       u[w + 9] = gen;
     }
+    this.#owedCqes += n;
+    this.#inflight++;
+    if (op.weak) this.#weakInflight++;
+    else if (!this.#refed) this.#ref(true);
+    this.#scheduleFlush();
+    return true;
+  }
+
+  /**
+   * Gives a ChainOp one slot and writes its whole chain: SQE k carries the
+   * slot and k in the user data, every one but the last the chain's link
+   * flag. False when the CQ, the table or the SQ has no room for all of it.
+   */
+  #startChainOp(op: ChainOp): boolean {
+    const ring = this.ring;
+    const n = op.links;
+    if (this.#owedCqes + n > this.#maxInflight) return false;
+    if (ring.sqSpaceLeft < n) {
+      this.#submitNow();
+      if (ring.sqSpaceLeft < n) return false;
+    }
+    const slot = this.#table.alloc(op);
+    if (slot < 0) return false;
+    const gen = this.#table.generation(slot);
+    op.slot = slot;
+    op.owed = n;
+    const mem = ring.sqeMemory;
+    const u = mem.u32;
+    const words = mem.wordsPerSqe;
+    const flags = op.chainFlags;
+    const last = n - 1;
+    let first = -1;
+    let k = 0;
+    try {
+      for (; k < n; k++) {
+        const idx = ring.getSqeIndex(); // there is room: checked above
+        if (k === 0) first = idx;
+        const sqe = ring.sqeAt(idx);
+        op.prepLink(sqe, k);
+        if (k < last) sqe.flags |= flags;
+        const w = idx * words;
+        u[w + 8] = (slot | (k << LINK_SHIFT)) >>> 0;
+        u[w + 9] = gen;
+      }
+    } catch (err) {
+      // As in #start: the SQEs taken (up to the one that threw) go to the
+      // kernel as unlinked NOPs nobody waits for, and the op fails.
+      for (let j = 0; j <= k && j < n; j++) {
+        const idx = (first + j) % ring.sqEntries;
+        for (let i = idx * words, end = i + words; i < end; i++) u[i] = 0;
+        ring.sqeAt(idx).prepNop().setUserData(INTERNAL_LO);
+      }
+      this.#table.release(slot);
+      op.slot = -1;
+      op.owed = 0;
+      op.abandon(err as Error);
+      this.#scheduleFlush();
+      return true;
+    }
+    this.#owedCqes += n;
     this.#inflight++;
     if (op.weak) this.#weakInflight++;
     else if (!this.#refed) this.#ref(true);
@@ -338,9 +422,10 @@ export class Runtime {
       // The caller is gone. A descriptor it would have been handed is closed.
       if (op.resultIsFd && res >= 0) native().closeFd(res);
     } else {
-      op.complete(res, flags);
+      op.complete(res, flags, (lo >>> LINK_SHIFT) & 0x7f);
     }
     if (flags & U.IORING_CQE_F_MORE) return;
+    this.#owedCqes--;
     if (--op.owed > 0) return;
     this.#table.release(op.slot);
     op.slot = -1;
@@ -352,7 +437,7 @@ export class Runtime {
   /** Starts backlogged ops while there is room. */
   #pump(): void {
     const q = this.#backlog;
-    while (this.#backlogHead < q.length && this.#inflight < this.#maxInflight) {
+    while (this.#backlogHead < q.length && this.#owedCqes < this.#maxInflight) {
       const entry = q[this.#backlogHead]!;
       if (Array.isArray(entry)) {
         if (!this.#startChain(entry)) break;
@@ -418,16 +503,20 @@ export class Runtime {
 
   /** Cancels `op` in the kernel if it is there (its CQEs still arrive and are ignored). */
   #cancelOp(op: Op): void {
-    if (op.slot >= 0 && !this.#closed) this.#cancelSlot(op.slot);
+    if (op.slot < 0 || this.#closed) return;
+    // Each SQE of a chain has its own user data: whichever is running is
+    // cancelled (the links after it then fail, or with hard links run on).
+    for (let k = 0; k < op.links; k++) this.#cancelSlot((op.slot | (k << LINK_SHIFT)) >>> 0);
   }
 
-  /** Submits IORING_OP_ASYNC_CANCEL for the op in `slot`; its CQE is ignored. */
-  #cancelSlot(slot: number): void {
+  /** Submits IORING_OP_ASYNC_CANCEL for the SQE whose user data lo word is `lo` (its slot's generation above); its CQE is ignored. */
+  #cancelSlot(lo: number): void {
+    const slot = lo & SLOT_MASK;
     const ring = this.ring;
     if (ring.sqSpaceLeft < 1) this.#submitNow();
     const idx = ring.getSqeIndex();
     if (idx < 0) return; // the ring is wedged; close() will cancel everything
-    const userData = BigInt(this.#table.generation(slot)) * BigInt(TWO32) + BigInt(slot);
+    const userData = BigInt(this.#table.generation(slot)) * BigInt(TWO32) + BigInt(lo);
     const sqe = ring.sqeAt(idx).prepCancel64(userData, 0);
     sqe.flags |= U.IOSQE_CQE_SKIP_SUCCESS;
     sqe.setUserData(INTERNAL_LO);

@@ -404,3 +404,23 @@ test('a second runtime gets a file table of its own', async () => {
     await rt.close();
   }
 });
+
+test('a tiny ring (4 SQEs, 8 CQEs: two chains\' CQEs at once) reads a large batch through the backlog, every file right', async () => {
+  const rt = new Runtime({ entries: 4, cqEntries: 8 });
+  try {
+    const paths = makeFiles('tiny', 300, (i) => (i * 37) % 9000);
+    const before = fdCount();
+    const got = await within(readFiles(paths, { runtime: rt, concurrency: 64 }), 20_000, 'readFiles on a tiny ring');
+    got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i}`));
+    assertDisjoint(got);
+    assert.ok(rt.stats.backlogged > 0, 'chains waited in the backlog');
+    assert.equal(rt.stats.completions, 3 * paths.length, 'three CQEs per file');
+    assert.equal(rt.ring.cqOverflow, 0);
+    const slots = directSlots(rt);
+    assert.equal(slots.available, slots.size, 'every direct slot released');
+    await drained(rt);
+    assert.equal(fdCount(), before, fdList().join('\n'));
+  } finally {
+    await rt.close();
+  }
+});

@@ -2,8 +2,8 @@
 // by hand, in the orders the kernel may post them.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { OpTable, SLOT_MASK, AUX_BIT, INTERNAL_LO } from '../../src/runtime/op-table.js';
-import { Op, PromiseOp, MultishotOp } from '../../src/runtime/op.js';
+import { OpTable, SLOT_MASK, AUX_BIT, INTERNAL_LO, LINK_SHIFT } from '../../src/runtime/op-table.js';
+import { Op, PromiseOp, MultishotOp, ChainOp } from '../../src/runtime/op.js';
 import { AbortError, UringClosedError } from '../../src/errors.js';
 import { Timespec } from '../../src/ring/structs.js';
 import type { Sqe } from '../../src/ring/sqe.js';
@@ -50,7 +50,7 @@ function deliver(table: OpTable<Op>, lo: number, hi: number, res: number, flags 
   const op = table.lookup(lo, hi);
   if (op === undefined) return false;
   if (lo & AUX_BIT) op.auxComplete(res);
-  else op.complete(res, flags);
+  else op.complete(res, flags, (lo >>> LINK_SHIFT) & 0x7f);
   if (flags & F_MORE) return true;
   if (--op.owed > 0) return true;
   table.release(op.slot);
@@ -152,6 +152,77 @@ describe('OpTable', () => {
     assert.equal(t.alloc({}), 1);
     assert.equal(t.alloc({}), -1);
     assert.throws(() => new OpTable(0), RangeError);
+  });
+});
+
+/** A chain that records what reaches it. */
+class TestChain extends ChainOp {
+  readonly log: string[] = [];
+  prepLink(_sqe: Sqe, _link: number): void {}
+  linkResult(link: number, res: number): void {
+    this.log.push(`${link}:${res}`);
+  }
+  chainDone(): void {
+    this.log.push('done');
+  }
+  chainFailed(err: Error): void {
+    this.log.push(`failed:${err.name}`);
+  }
+}
+
+/** Puts a chain in the table as the runtime would; returns the lo word of each of its SQEs. */
+function startChain(table: OpTable<Op>, op: ChainOp): { los: number[]; hi: number } {
+  const { lo, hi } = start(table, op);
+  op.owed = op.links;
+  return { los: Array.from({ length: op.links }, (_, k) => (lo | (k << LINK_SHIFT)) >>> 0), hi };
+}
+
+describe('ChainOp', () => {
+  test('CQEs in any order reach their link; done once, after the last; the slot is held until then', () => {
+    const t = new OpTable<Op>(4);
+    const op = new TestChain(3, true);
+    const { los, hi } = startChain(t, op);
+    assert.ok(deliver(t, los[2]!, hi, -ECANCELED));
+    assert.ok(deliver(t, los[0]!, hi, 5));
+    assert.equal(t.size, 1);
+    assert.deepEqual(op.log, ['2:-125', '0:5']);
+    assert.ok(deliver(t, los[1]!, hi, 0));
+    assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done']);
+    assert.equal(t.size, 0);
+    assert.equal(op.slot, -1);
+    // Stale user data of any link reaches nobody once released.
+    assert.equal(deliver(t, los[1]!, hi, 0), false);
+    op.abandon(new AbortError());
+    assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done'], 'no second outcome');
+  });
+
+  test('abandoned mid-chain: one failure, never done, and the slot waits for the CQEs still owed', () => {
+    const t = new OpTable<Op>(4);
+    const op = new TestChain(3, false);
+    const { los, hi } = startChain(t, op);
+    deliver(t, los[0]!, hi, 0);
+    op.abandon(new AbortError());
+    op.abandon(new UringClosedError());
+    assert.deepEqual(op.log, ['0:0', 'failed:AbortError']);
+    // The runtime swallows an abandoned op's CQEs; the ops' own guard is tested here.
+    deliver(t, los[1]!, hi, -ECANCELED);
+    assert.equal(t.size, 1, 'one CQE still owed');
+    deliver(t, los[2]!, hi, -ECANCELED);
+    assert.equal(t.size, 0);
+    assert.ok(!op.log.includes('done'));
+  });
+
+  test('every link of every slot names its own op; INTERNAL_LO names none', () => {
+    const t = new OpTable<Op>(8);
+    const a = new TestChain(4, true), b = new TestChain(4, true);
+    const ca = startChain(t, a), cb = startChain(t, b);
+    for (const lo of ca.los) assert.equal(t.lookup(lo, ca.hi), a);
+    for (const lo of cb.los) assert.equal(t.lookup(lo, cb.hi), b);
+    assert.equal(t.lookup(INTERNAL_LO, 0), undefined);
+    assert.ok(((SLOT_MASK - 1) | (127 << LINK_SHIFT)) >>> 0 !== INTERNAL_LO, 'the highest slot with the highest link is not INTERNAL_LO');
+    assert.equal(((SLOT_MASK | (127 << LINK_SHIFT)) & AUX_BIT), 0, 'links never set the aux bit');
+    assert.throws(() => new TestChain(0, true), RangeError);
+    assert.throws(() => new TestChain(128, true), RangeError);
   });
 });
 
