@@ -495,7 +495,15 @@ test("node-shaped: a write just after the peer's FIN on a socket that is not hal
     const inOrder = (log: string[]) => [log.filter((l) => !l.startsWith('close')), log.filter((l) => l.startsWith('close'))];
     const theirs = await run(nodeNet.createServer, when);
     all[when] = theirs;
-    assert.deepEqual(inOrder(await run(createServer, when)), inOrder(theirs), when);
+    const ours = inOrder(await run(createServer, when));
+    // An immediate later, the socket's own end may or may not have closed it
+    // yet (node:net's shutdown completes a loop turn later; ours is a ring op,
+    // later still on a loaded machine). Not yet closed, node:net's write-
+    // after-FIN destroys the socket with the EPIPE, so 'error' and close(true)
+    // follow: the same code path as node's, on the other side of the race.
+    const stillOpen = [['write returned false, destroyed true', 'callback EPIPE', 'error EPIPE: This socket has been ended by the other party'], ['close true']];
+    if (when === 'setImmediate' && ours[0]!.includes('error EPIPE: This socket has been ended by the other party')) assert.deepEqual(ours, stillOpen, when);
+    else assert.deepEqual(ours, inOrder(theirs), when);
   }
   // The reference takes both paths: the write goes out while the socket's own end is pending, and fails EPIPE after.
   assert.ok(Object.values(all).some((l) => l.includes('callback undefined')), JSON.stringify(all));
