@@ -484,7 +484,6 @@ export class Server extends EventEmitter {
   /** Which listen()'s bind counts: a result of an earlier one is closed. */
   #bindGen = 0;
   #listening = false;
-  #closing = false;
   #unref = false;
   readonly #connections = new Set<Socket>();
   maxConnections: number | undefined = undefined;
@@ -551,10 +550,6 @@ export class Server extends EventEmitter {
           return;
         }
         this.#binding = false;
-        if (this.#closing) {
-          void srv.close();
-          return;
-        }
         this.#native = srv;
         this.#listening = true;
         if (this.#unref) srv.unref();
@@ -610,29 +605,41 @@ export class Server extends EventEmitter {
     return this.#native?.address() ?? null;
   }
 
-  /** Stops accepting; 'close' once every connection has ended too (as node:net). */
+  /**
+   * Stops accepting; 'close' once every connection has ended too (as
+   * node:net). On a server that is not listening, as node:net's too:
+   * `cb` gets ERR_SERVER_NOT_RUNNING, and 'close' still comes (next tick,
+   * once no connection is left); a bind still in flight is dropped (its
+   * socket is closed when it arrives). The server can listen() again.
+   */
   close(cb?: (err?: Error) => void): this {
-    if (cb) {
-      if (!this.#native && !this.#closing) {
-        process.nextTick(() => cb(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
-      } else this.once('close', () => cb());
-    }
-    if (this.#closing) return this;
-    this.#closing = true;
     const srv = this.#native;
-    if (!srv) return this;
+    if (!srv) {
+      if (cb) this.once('close', () => cb(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
+      if (this.#binding) {
+        this.#bindGen++;
+        this.#binding = false;
+      }
+      // A close of the listening socket still under way emits 'close' itself.
+      if (!this.#closingNative) process.nextTick(() => this.#maybeClosed(true));
+      return this;
+    }
+    if (cb) this.once('close', () => cb());
+    this.#native = undefined;
     this.#listening = false;
+    this.#closingNative = true;
     void srv.close().then(() => {
-      this.#native = undefined;
+      this.#closingNative = false;
       this.#nativeClosed = true;
       this.#maybeClosed();
     });
     return this;
   }
 
+  #closingNative = false;
   #nativeClosed = false;
-  #maybeClosed(): void {
-    if (this.#nativeClosed && this.#connections.size === 0) {
+  #maybeClosed(notRunning = false): void {
+    if ((this.#nativeClosed || notRunning) && this.#connections.size === 0 && !this.#closingNative && !this.#native) {
       this.#nativeClosed = false;
       this.emit('close');
     }

@@ -745,3 +745,38 @@ test('node-shaped: 200 connect/destroy cycles through a uring createServer() lea
     await within(closeServer(server), 2000, "the server's close");
   }
 });
+
+test("node-shaped: close() on a server that is not listening, and listen() again after close(), as node:net's", { timeout: 10_000 }, async () => {
+  const scenario = async (make: typeof nodeNet.createServer | typeof createServer) => {
+    const log: string[] = [];
+    const server = (make as typeof nodeNet.createServer)((sock) => {
+      sock.end('hi');
+    });
+    server.on('close', () => log.push('close event'));
+    // Never listened: the callback gets ERR_SERVER_NOT_RUNNING, and 'close' still comes.
+    await new Promise<void>((resolve) => server.close((err) => {
+      log.push(`cb ${(err as (Error & { code?: string }) | undefined)?.code}`);
+      resolve();
+    }));
+    await sleep(5);
+    // Listen, serve, close; then the same server listens again and serves.
+    for (const round of [1, 2]) {
+      await listening(server, 0, '127.0.0.1');
+      log.push(`round ${round} listening ${server.listening}`);
+      const c = nodeNet.connect(portOf(server), '127.0.0.1');
+      let got = '';
+      c.setEncoding('utf8').on('data', (d) => (got += d));
+      await once(c, 'close');
+      log.push(`round ${round} got ${got}`);
+      await new Promise<void>((resolve) => server.close((err) => {
+        log.push(`round ${round} closed ${err === undefined ? 'ok' : (err as Error & { code?: string }).code}`);
+        resolve();
+      }));
+      log.push(`round ${round} address ${server.address()}`);
+    }
+    return log;
+  };
+  const theirs = await scenario(nodeNet.createServer);
+  assert.deepEqual(theirs.slice(0, 2), ['close event', 'cb ERR_SERVER_NOT_RUNNING'], 'the reference');
+  assert.deepEqual(await scenario(createServer), theirs);
+});
