@@ -4,12 +4,27 @@
 // removal) is node:fs/promises' own function, re-exported unchanged.
 import * as node from 'node:fs/promises';
 
-import {
-  open, readFile, writeFile, appendFile, stat, lstat, unlink, rmdir, rename, mkdir, symlink, link, truncate, access, copyFile,
-} from './functions.js';
-export {
-  open, readFile, writeFile, appendFile, stat, lstat, unlink, rmdir, rename, mkdir, symlink, link, truncate, access, copyFile,
-};
+import * as ring from './functions.js';
+import { setNodeFallback, withFallback } from './fallback.js';
+
+// Each ring-backed function, or node's own where io_uring is unavailable and
+// the fallback was asked for (see fallback.ts).
+export const open = withFallback(ring.open, node.open);
+export const readFile = withFallback(ring.readFile, node.readFile);
+export const writeFile = withFallback(ring.writeFile, node.writeFile);
+export const appendFile = withFallback(ring.appendFile, node.appendFile);
+export const stat = withFallback(ring.stat, node.stat);
+export const lstat = withFallback(ring.lstat, node.lstat);
+export const unlink = withFallback(ring.unlink, node.unlink);
+export const rmdir = withFallback(ring.rmdir, node.rmdir);
+export const rename = withFallback(ring.rename, node.rename);
+export const mkdir = withFallback(ring.mkdir, node.mkdir);
+export const symlink = withFallback(ring.symlink, node.symlink);
+export const link = withFallback(ring.link, node.link);
+export const truncate = withFallback(ring.truncate, node.truncate);
+export const access = withFallback(ring.access, node.access);
+export const copyFile = withFallback(ring.copyFile, node.copyFile);
+export { setNodeFallback };
 export { FileHandle } from './file-handle.js';
 
 export const {
