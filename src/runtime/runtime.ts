@@ -258,14 +258,8 @@ export class Runtime {
       // waited in the backlog (this runs from a flush then, where a throw
       // would be uncaught). The SQE is taken and goes to the kernel anyway:
       // as a NOP whose CQE nobody waits for. The op fails with the error.
-      const words = mem.wordsPerSqe;
-      for (let i = idx * words, end = i + words; i < end; i++) mem.u32[i] = 0;
-      sqe.prepNop().setUserData(INTERNAL_LO);
-      this.#table.release(slot);
-      op.slot = -1;
-      op.owed = 0;
-      op.abandon(err as Error);
-      this.#scheduleFlush();
+      this.#neutralizeSqe(idx);
+      this.#refuseStarted(op, err as Error);
       return true;
     }
     if (op.linkFlags) sqe.flags |= op.linkFlags;
@@ -281,11 +275,7 @@ export class Runtime {
       u[w + 8] = (slot | AUX_BIT) >>> 0;
       u[w + 9] = gen;
     }
-    this.#owedCqes += n;
-    this.#inflight++;
-    if (op.weak) this.#weakInflight++;
-    else if (!this.#refed) this.#ref(true);
-    this.#scheduleFlush();
+    this.#started(op, n);
     return true;
   }
 
@@ -328,24 +318,38 @@ export class Runtime {
     } catch (err) {
       // As in #start: the SQEs taken (up to the one that threw) go to the
       // kernel as unlinked NOPs nobody waits for, and the op fails.
-      for (let j = 0; j <= k && j < n; j++) {
-        const idx = (first + j) % ring.sqEntries;
-        for (let i = idx * words, end = i + words; i < end; i++) u[i] = 0;
-        ring.sqeAt(idx).prepNop().setUserData(INTERNAL_LO);
-      }
-      this.#table.release(slot);
-      op.slot = -1;
-      op.owed = 0;
-      op.abandon(err as Error);
-      this.#scheduleFlush();
+      for (let j = 0; j <= k && j < n; j++) this.#neutralizeSqe((first + j) % ring.sqEntries);
+      this.#refuseStarted(op, err as Error);
       return true;
     }
+    this.#started(op, n);
+    return true;
+  }
+
+  /** An SQE already taken from the SQ goes to the kernel anyway: as a NOP nobody waits for, unlinked. */
+  #neutralizeSqe(idx: number): void {
+    const mem = this.ring.sqeMemory;
+    const words = mem.wordsPerSqe;
+    for (let i = idx * words, end = i + words; i < end; i++) mem.u32[i] = 0;
+    this.ring.sqeAt(idx).prepNop().setUserData(INTERNAL_LO);
+  }
+
+  /** An op whose prep threw after it got its slot: the slot goes back and the op fails with the error. */
+  #refuseStarted(op: Op, err: Error): void {
+    this.#table.release(op.slot);
+    op.slot = -1;
+    op.owed = 0;
+    op.abandon(err);
+    this.#scheduleFlush();
+  }
+
+  /** Counts a started op that owes `n` CQEs; the poll handle keeps the process alive for it unless it is weak. */
+  #started(op: Op, n: number): void {
     this.#owedCqes += n;
     this.#inflight++;
     if (op.weak) this.#weakInflight++;
     else if (!this.#refed) this.#ref(true);
     this.#scheduleFlush();
-    return true;
   }
 
   #scheduleFlush(): void {
