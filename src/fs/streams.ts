@@ -85,7 +85,15 @@ function startOf(start: unknown): number | undefined {
 }
 
 /** Opens the target's path for a stream's _construct: 'open' (fd) and 'ready' follow success. */
-function openTarget(stream: ReadStream | WriteStream, t: Target, signal: AbortSignal, defFlags: string, cb: Callback, opened: (h: FileHandle) => void): void {
+/**
+ * A stream's _construct: opens its path unless it was given a descriptor or
+ * handle (or was destroyed first), then 'open' and 'ready', as node's.
+ */
+function openTarget(stream: ReadStream | WriteStream, t: Target, signal: AbortSignal, defFlags: string, cb: Callback): void {
+  if (t.handle || stream.destroyed) {
+    cb();
+    return;
+  }
   let flags: number;
   let mode: number;
   try {
@@ -99,7 +107,7 @@ function openTarget(stream: ReadStream | WriteStream, t: Target, signal: AbortSi
     (fd) => {
       const handle = new FileHandle(fd);
       t.handle = handle;
-      opened(handle);
+      stream.fd = fd;
       cb();
       stream.emit('open', fd);
       stream.emit('ready');
@@ -146,6 +154,21 @@ function baseOptions<T extends CommonOptions>(o: T): Omit<T, 'signal'> & { autoD
 }
 
 /** Destroys `stream` with an AbortError when `signal` aborts (at once if it has). */
+/**
+ * What a new stream shows of its target, as node's: the descriptor (null
+ * until a path is open), and path, flags and mode only when it opens a path.
+ * A handle the caller gave closes the stream when it closes.
+ */
+function adoptTarget(stream: ReadStream | WriteStream, t: Target, o: CommonOptions, defFlags: string, onHandleClose: () => void): void {
+  stream.fd = t.handle ? t.handle.fd : null;
+  if (!t.handle) {
+    stream.path = t.path;
+    stream.flags = o.flags === undefined ? defFlags : o.flags;
+    stream.mode = o.mode === undefined ? 0o666 : o.mode;
+  }
+  if (t.given) t.handle!.on('close', onHandleClose);
+}
+
 function watchSignal(stream: Readable | Writable, signal: AbortSignal | undefined): void {
   if (signal !== undefined) addAbortSignal(signal, stream);
 }
@@ -164,7 +187,7 @@ function state(stream: Readable | Writable): { autoDestroy: boolean } {
  */
 export class ReadStream extends Readable {
   /** The descriptor, null while the file is being opened and once closed. */
-  fd: number | null;
+  fd: number | null = null;
   // Set only when the stream opens a path, as node's are.
   declare path: PathArg | undefined;
   declare flags: string | number | undefined;
@@ -191,16 +214,10 @@ export class ReadStream extends Readable {
     }
     super({ ...baseOptions(o), encoding: o.encoding ?? undefined, highWaterMark: o.highWaterMark ?? kReadHighWaterMark });
     this.#target = target;
-    this.fd = target.handle ? target.handle.fd : null;
-    if (!target.handle) {
-      this.path = target.path;
-      this.flags = o.flags === undefined ? 'r' : o.flags;
-      this.mode = o.mode === undefined ? 0o666 : o.mode;
-    }
+    adoptTarget(this, target, o, 'r', this.#onHandleClose);
     this.start = start;
     this.end = end;
     this.pos = start;
-    if (target.given) target.handle!.on('close', this.#onHandleClose);
     watchSignal(this, o.signal);
   }
 
@@ -210,11 +227,7 @@ export class ReadStream extends Readable {
   }
 
   override _construct(cb: Callback): void {
-    if (this.#target.handle || this.destroyed) {
-      cb();
-      return;
-    }
-    openTarget(this, this.#target, this.#io.signal, 'r', cb, (h) => (this.fd = h.fd));
+    openTarget(this, this.#target, this.#io.signal, 'r', cb);
   }
 
   override _read(n: number): void {
@@ -282,7 +295,7 @@ export class ReadStream extends Readable {
  * in flight go out as one writev.
  */
 export class WriteStream extends Writable {
-  fd: number | null;
+  fd: number | null = null;
   declare path: PathArg | undefined;
   declare flags: string | number | undefined;
   declare mode: number | string | undefined;
@@ -305,16 +318,10 @@ export class WriteStream extends Writable {
     super({ ...rest, decodeStrings: true });
     if (encoding) this.setDefaultEncoding(encoding);
     this.#target = target;
-    this.fd = target.handle ? target.handle.fd : null;
-    if (!target.handle) {
-      this.path = target.path;
-      this.flags = o.flags === undefined ? 'w' : o.flags;
-      this.mode = o.mode === undefined ? 0o666 : o.mode;
-    }
+    adoptTarget(this, target, o, 'w', this.#onHandleClose);
     this.flush = !!o.flush;
     this.start = start;
     this.pos = start;
-    if (target.given) target.handle!.on('close', this.#onHandleClose);
     watchSignal(this, o.signal);
   }
 
@@ -323,11 +330,7 @@ export class WriteStream extends Writable {
   }
 
   override _construct(cb: Callback): void {
-    if (this.#target.handle || this.destroyed) {
-      cb();
-      return;
-    }
-    openTarget(this, this.#target, this.#io.signal, 'w', cb, (h) => (this.fd = h.fd));
+    openTarget(this, this.#target, this.#io.signal, 'w', cb);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: Callback): void {
