@@ -9,7 +9,7 @@
 // struct it handed the kernel referenced (`keep`) until its last CQE, because
 // the kernel may still be writing into them. An op that produced a file
 // descriptor after its caller gave up has that descriptor closed.
-import { AbortError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
+import { AbortError, OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
@@ -86,11 +86,12 @@ export abstract class Op {
   abstract abandon(err: Error): void;
 }
 
-// One shared executor: `new Promise(capture)` hands us resolve/reject
-// without allocating a closure per op.
-let capturedResolve: (v: any) => void = () => {};
-let capturedReject: (e: unknown) => void = () => {};
-function capture(res: (v: any) => void, rej: (e: unknown) => void): void {
+// One shared executor: `new Promise(capture)` hands over its resolve and
+// reject in capturedResolve/capturedReject (read them right after) without
+// allocating a closure per promise. The ops use it, and so do the sockets.
+export let capturedResolve: (v?: any) => void = () => {};
+export let capturedReject: (e: unknown) => void = () => {};
+export function capture(res: (v?: any) => void, rej: (e: unknown) => void): void {
   capturedResolve = res;
   capturedReject = rej;
 }
@@ -254,7 +255,7 @@ export abstract class ChainOp extends Op {
   /** `links` SQEs (1 .. MAX_LINKS); `hard`: IOSQE_IO_HARDLINK (the chain runs on after a failure). */
   constructor(links: number, hard: boolean) {
     super();
-    if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS) throw new RangeError(`a chain of ${links} SQEs`);
+    if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS) throw new OutOfRangeError('links', `an integer >= 1 && <= ${MAX_LINKS}`, links);
     this.links = links;
     this.chainFlags = hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
   }

@@ -221,8 +221,8 @@ describe('ChainOp', () => {
     assert.equal(t.lookup(INTERNAL_LO, 0), undefined);
     assert.ok(((SLOT_MASK - 1) | (127 << LINK_SHIFT)) >>> 0 !== INTERNAL_LO, 'the highest slot with the highest link is not INTERNAL_LO');
     assert.equal(((SLOT_MASK | (127 << LINK_SHIFT)) & AUX_BIT), 0, 'links never set the aux bit');
-    assert.throws(() => new TestChain(0, true), RangeError);
-    assert.throws(() => new TestChain(128, true), RangeError);
+    assert.throws(() => new TestChain(0, true), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new TestChain(128, true), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
   });
 });
 
