@@ -36,6 +36,8 @@ interface Options {
 interface Job {
   from: string;
   to: string;
+  /** The source's size from the walk's lstat; undefined for a symlink that is followed. */
+  size: number | undefined;
 }
 
 export const cpCommand: Command = {
@@ -151,7 +153,7 @@ class Copier {
       this.#fail(new Error(`skipping '${from}': not a regular file`));
       return;
     }
-    this.#queue.push({ from, to });
+    this.#queue.push({ from, to, size: st.isFile() ? st.size : undefined });
     await this.#pump();
   }
 
@@ -168,12 +170,15 @@ class Copier {
     }
   }
 
-  async #copy({ from, to }: Job): Promise<void> {
+  async #copy({ from, to, size }: Job): Promise<void> {
     try {
       await copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
       this.files++;
-      this.bytes += (await stat(to)).size;
-      if (this.opts.verbose) this.io.out.write(`'${from}' -> '${to}'\n`);
+      if (this.opts.verbose) {
+        // The byte count is for -v's summary only: no stat per file without it.
+        this.bytes += size ?? (await stat(to)).size;
+        this.io.out.write(`'${from}' -> '${to}'\n`);
+      }
     } catch (err) {
       this.#fail(err);
     }
