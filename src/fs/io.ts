@@ -7,10 +7,11 @@ import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import { AbortError, UringError } from '../errors.js';
 import { fstatx, read, write, type RunOptions } from '../ops/index.js';
+import { MAX_RW } from '../ops/rw.js';
 import { InvalidArgTypeError } from '../errors.js';
 
-/** The most one read or write moves (Linux MAX_RW_COUNT). */
-export const MAX_RW = 0x7ffff000;
+/** The most one read or write moves (Linux MAX_RW_COUNT): the ops' own limit. */
+export { MAX_RW };
 /** node:fs refuses to read files larger than this into one Buffer. */
 export const kIoMaxLength = 2 ** 31 - 1;
 const kChunk = 64 * 1024;
