@@ -31,7 +31,7 @@ import * as U from '../ring/uapi.js';
 import { ConnectOp, CancelFdOp, ShutdownOp } from '../ops/net.js';
 import { CloseOp } from '../ops/open.js';
 import { validateBuffer } from '../ops/common.js';
-import { Op } from '../runtime/op.js';
+import { Op, capture, capturedReject, capturedResolve } from '../runtime/op.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint } from './address.js';
@@ -93,15 +93,6 @@ function callGuarded(cb: WriteCallback, err: Error | null): void {
       throw e;
     });
   }
-}
-
-// One shared promise executor (as the runtime's ops have): `new Promise(capture)`
-// hands over resolve/reject without a closure per promise.
-let capturedResolve: (v?: any) => void = () => {};
-let capturedReject: (e: unknown) => void = () => {};
-function capture(resolve: (v?: any) => void, reject: (e: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
 }
 
 /** The multishot recv of one socket. */
