@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { openat, read } from '../src/ops/index.js';
+import { openat, read, readMany } from '../src/ops/index.js';
 import { open as uringOpen } from '../src/fs/index.js';
 import { getRuntime } from '../src/runtime/index.js';
 import {
@@ -74,6 +74,36 @@ async function child(variant: string): Promise<SliceResult> {
     case 'uring-read': {
       const fd = await openat(FILE, 0);
       const r = await workers(DEPTH, (buf, position) => read(fd, buf, { position }));
+      await getRuntime().close();
+      return r;
+    }
+    case 'uring-readmany': {
+      // The same 32 reads in flight, one promise per batch of 32 (readMany)
+      // instead of one per read: every completion of a batch is in before
+      // the next batch goes out, as in the C loop, where all 32 complete
+      // inside each io_uring_enter (the file is in the page cache).
+      const fd = await openat(FILE, 0);
+      const blocks = Math.floor(statSync(FILE).size / BS);
+      const bufs = Array.from({ length: DEPTH }, () => Buffer.alloc(BS));
+      const positions = new Float64Array(DEPTH);
+      let ops = 0;
+      const pass = async (ms: number) => {
+        ops = 0;
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const end = t0 + ms;
+        while (performance.now() < end) {
+          for (let j = 0; j < 4; j++) {
+            for (let i = 0; i < DEPTH; i++) positions[i] = Math.floor(Math.random() * blocks) * BS;
+            await readMany(fd, bufs, positions);
+          }
+          ops += 4 * DEPTH;
+        }
+        const c = process.cpuUsage(c0);
+        return { ops, seconds: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+      };
+      await pass(WARM);
+      const r = await pass(MS);
       await getRuntime().close();
       return r;
     }
@@ -151,6 +181,7 @@ function variants(cpu: number, randread: string, fio: boolean): Variant[] {
     slice<SliceResult>([process.execPath, self, '--child', v, '--file', FILE, '--ms', String(MS), '--warm-ms', String(WARM), '--depth', String(DEPTH)], cpu, env);
   const list: Variant[] = [
     { name: 'uring read() (ops)', run: node('uring-read') },
+    { name: `uring readMany(), batches of ${DEPTH}`, run: node('uring-readmany') },
     { name: 'uring FileHandle.read', run: node('uring-filehandle') },
     { name: 'node:fs/promises FileHandle.read', run: node('node-filehandle', { ...process.env, UV_USE_IO_URING: '0' }) },
     { name: 'node FileHandle.read, UV_USE_IO_URING=1', run: node('node-filehandle', { ...process.env, UV_USE_IO_URING: '1' }) },

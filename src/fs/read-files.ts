@@ -208,7 +208,7 @@ class Chain extends ChainOp {
   chunkOff = 0;
   lostError: Error | undefined = undefined;
   constructor(readonly batch: Batch, readonly index: number, readonly path: string, readonly fileSlot: number, readonly lane: number) {
-    super(3, true);
+    super(3, 'hard');
   }
 
   prepLink(sqe: Sqe, link: number): void {

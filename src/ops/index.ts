@@ -1,6 +1,7 @@
 // Every op as a Promise (or an async iterator for multishot ops).
 export { nop, NopOp } from './nop.js';
 export { read, write, readv, writev, readOp, writeOp, ReadOp, WriteOp, VectorOp, type RwOptions, type Position } from './rw.js';
+export { readMany, writeMany, type Positions } from './rw-many.js';
 export { fsync, FsyncOp } from './fsync.js';
 export { poll, pollMultishot, PollOp, PollMultishotOp } from './poll.js';
 export { openat, close, OpenatOp, CloseOp, type OpenatOptions } from './open.js';

@@ -238,13 +238,17 @@ export abstract class PromiseOp<T = number> extends Op {
  *
  * Compared with submitLinked (an op per SQE), a chain costs one slot, one
  * start and no per-link promise; its links cannot be cancelled or settled
- * one by one. The CQEs may arrive in any order: `linkResult` gets each
+ * one by one. With `link` 'none' the SQEs are not linked at all: a group of
+ * independent SQEs the kernel runs in any order (readMany), with the same
+ * one slot, one start and one outcome. The CQEs may arrive in any order: `linkResult` gets each
  * with its index, `chainDone` runs after the last, unless the op was
  * abandoned first (abort, runtime close, prep failure): then `chainFailed`
  * runs, once, and the CQEs still owed are swallowed by the runtime.
  */
+export type ChainLink = 'hard' | 'soft' | 'none';
+
 export abstract class ChainOp extends Op {
-  /** IOSQE_IO_HARDLINK or IOSQE_IO_LINK, on every SQE but the last. */
+  /** IOSQE_IO_HARDLINK, IOSQE_IO_LINK or 0, on every SQE but the last. */
   readonly chainFlags: number;
   declare protected settled: boolean;
 
@@ -252,12 +256,16 @@ export abstract class ChainOp extends Op {
     (ChainOp.prototype as unknown as Record<string, unknown>).settled = false;
   }
 
-  /** `links` SQEs (1 .. MAX_LINKS); `hard`: IOSQE_IO_HARDLINK (the chain runs on after a failure). */
-  constructor(links: number, hard: boolean) {
+  /**
+   * `links` SQEs (1 .. MAX_LINKS), linked by `link`: 'hard'
+   * (IOSQE_IO_HARDLINK: the chain runs on after a failure), 'soft'
+   * (IOSQE_IO_LINK: a failure cancels the rest) or 'none' (independent).
+   */
+  constructor(links: number, link: ChainLink) {
     super();
     if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS) throw new OutOfRangeError('links', `an integer >= 1 && <= ${MAX_LINKS}`, links);
     this.links = links;
-    this.chainFlags = hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
+    this.chainFlags = link === 'hard' ? IOSQE_IO_HARDLINK : link === 'soft' ? IOSQE_IO_LINK : 0;
   }
 
   /** Writes SQE `link` of the chain (all but its link flag and user data, which the runtime sets). */

@@ -25,7 +25,7 @@ class TestChain extends ChainOp {
   #resolve!: (v: number[]) => void;
   #reject!: (e: unknown) => void;
   constructor(readonly preps: Prep[], hard = true, readonly keep?: unknown) {
-    super(preps.length, hard);
+    super(preps.length, hard ? 'hard' : 'soft');
     this.results = new Array<number | undefined>(preps.length).fill(undefined);
     this.promise = new Promise((res, rej) => {
       this.#resolve = res;

@@ -180,7 +180,7 @@ function startChain(table: OpTable<Op>, op: ChainOp): { los: number[]; hi: numbe
 describe('ChainOp', () => {
   test('CQEs in any order reach their link; done once, after the last; the slot is held until then', () => {
     const t = new OpTable<Op>(4);
-    const op = new TestChain(3, true);
+    const op = new TestChain(3, 'hard');
     const { los, hi } = startChain(t, op);
     assert.ok(deliver(t, los[2]!, hi, -ECANCELED));
     assert.ok(deliver(t, los[0]!, hi, 5));
@@ -198,7 +198,7 @@ describe('ChainOp', () => {
 
   test('abandoned mid-chain: one failure, never done, and the slot waits for the CQEs still owed', () => {
     const t = new OpTable<Op>(4);
-    const op = new TestChain(3, false);
+    const op = new TestChain(3, 'soft');
     const { los, hi } = startChain(t, op);
     deliver(t, los[0]!, hi, 0);
     op.abandon(new AbortError());
@@ -214,15 +214,15 @@ describe('ChainOp', () => {
 
   test('every link of every slot names its own op; INTERNAL_LO names none', () => {
     const t = new OpTable<Op>(8);
-    const a = new TestChain(4, true), b = new TestChain(4, true);
+    const a = new TestChain(4, 'hard'), b = new TestChain(4, 'hard');
     const ca = startChain(t, a), cb = startChain(t, b);
     for (const lo of ca.los) assert.equal(t.lookup(lo, ca.hi), a);
     for (const lo of cb.los) assert.equal(t.lookup(lo, cb.hi), b);
     assert.equal(t.lookup(INTERNAL_LO, 0), undefined);
     assert.ok(((SLOT_MASK - 1) | (127 << LINK_SHIFT)) >>> 0 !== INTERNAL_LO, 'the highest slot with the highest link is not INTERNAL_LO');
     assert.equal(((SLOT_MASK | (127 << LINK_SHIFT)) & AUX_BIT), 0, 'links never set the aux bit');
-    assert.throws(() => new TestChain(0, true), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
-    assert.throws(() => new TestChain(128, true), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new TestChain(0, 'hard'), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new TestChain(128, 'hard'), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
   });
 });
 
