@@ -14,10 +14,10 @@
 // the kernel's hands once it has (except after an abort, which settles at
 // once: the ops still hold the buffers until their last CQE).
 import { OutOfRangeError, InvalidArgTypeError, recaptureStack, systemError } from '../errors.js';
-import { knownAddress, viewAddress } from '../ring/structs.js';
+import { viewAddress } from '../ring/structs.js';
 import { IORING_OP_READ, IORING_OP_WRITE } from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
-import { ChainOp } from '../runtime/op.js';
+import { ChainOp, rejectAtCaller } from '../runtime/op.js';
 import { MAX_LINKS } from '../runtime/op-table.js';
 import { getRuntime } from '../runtime/runtime.js';
 import { bufferAddress, validateFd, validateOptions, type RunOptions } from './common.js';
@@ -37,11 +37,24 @@ let scratchOff = new Float64Array(256);
 let scratchBusy = false;
 const SCRATCH_MAX = 4096;
 
+/**
+ * The address of every typed array a batch has used, by view: a batch reads
+ * the same buffers again and again, and the view's own address saves the
+ * `.buffer` lookup (a call into V8's runtime) that the per-ArrayBuffer cache
+ * needs. Right while the view's buffer is not detached (its bytes never
+ * move once their address has been taken, and only fixed-length buffers
+ * pass bufferAddress); a detached typed array reads byteLength 0, which is
+ * checked every time. DataViews, which throw on a detached buffer instead,
+ * are not kept.
+ */
+const viewAddresses = new WeakMap<object, number>();
+
 /** The shared state of one readMany/writeMany call; its groups report here. */
 class Batch {
   readonly promise: Promise<number[]>;
-  #resolve!: (v: number[]) => void;
-  #reject!: (e: unknown) => void;
+  // Resolved with rejectAtCaller's promise on failure: the error then names
+  // the caller in its stack, without an async wrapper per batch.
+  #resolve!: (v: number[] | Promise<never>) => void;
   /** Bytes moved by each read or write, or -errno, in the caller's order. */
   readonly results: number[];
   /** Where the SQEs written now take their fields from (the scratch, or arrays of this batch's own). */
@@ -63,9 +76,8 @@ class Batch {
     len: Float64Array,
     off: Float64Array,
   ) {
-    this.promise = new Promise((res, rej) => {
+    this.promise = new Promise((res) => {
       this.#resolve = res;
-      this.#reject = rej;
     });
     // Every entry is written by its CQE (an abandoned batch rejects instead).
     this.results = new Array<number>(buffers.length);
@@ -97,7 +109,7 @@ class Batch {
     const r = this.results;
     for (let i = 0; i < r.length; i++) {
       if (r[i]! < 0) {
-        this.#reject(systemError(r[i]!, this.syscall));
+        this.#resolve(rejectAtCaller(systemError(r[i]!, this.syscall)));
         return;
       }
     }
@@ -109,7 +121,7 @@ class Batch {
     this.#groups--;
     if (this.#settled) return;
     this.#settled = true;
-    this.#reject(err);
+    this.#resolve(rejectAtCaller(err));
   }
 }
 
@@ -170,9 +182,12 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
   const off = own ? new Float64Array(n) : scratchOff;
   for (let i = 0; i < n; i++) {
     const buf = buffers[i]!;
-    // A buffer seen before: its cached base is the whole check.
-    let a = ArrayBuffer.isView(buf) ? knownAddress(buf) : -1;
-    if (a < 0) a = bufferAddress(buf, `buffers[${i}]`);
+    let a = viewAddresses.get(buf);
+    // A typed array seen before: it reads byteLength 0 only once detached.
+    if (a === undefined || buf.byteLength === 0) {
+      a = bufferAddress(buf, `buffers[${i}]`);
+      if (!(buf instanceof DataView)) viewAddresses.set(buf, a);
+    }
     addr[i] = a;
     len[i] = Math.min(buf.byteLength, MAX_RW);
     off[i] = checkPosition(positions[i], i);
@@ -221,13 +236,11 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
  * const n = await readMany(fd, bufs, offsets); // n[i] bytes in bufs[i]
  * ```
  */
-export async function readMany(fd: number, buffers: readonly ArrayBufferView[], positions: Positions, options?: RunOptions): Promise<number[]> {
-  // An async function (one per batch, not per read): errors, made in the
-  // completion loop, get the caller's stack.
+export function readMany(fd: number, buffers: readonly ArrayBufferView[], positions: Positions, options?: RunOptions): Promise<number[]> {
   try {
-    return await many(fd, buffers, positions, options, IORING_OP_READ, 'read');
+    return many(fd, buffers, positions, options, IORING_OP_READ, 'read');
   } catch (err) {
-    throw recaptureStack(err as Error, readMany);
+    return Promise.reject(recaptureStack(err as Error, readMany));
   }
 }
 
@@ -237,10 +250,10 @@ export async function readMany(fd: number, buffers: readonly ArrayBufferView[], 
  * bytes written from each (a short write is not continued, as with write()).
  * Writes whose ranges overlap land in no defined order.
  */
-export async function writeMany(fd: number, buffers: readonly ArrayBufferView[], positions: Positions, options?: RunOptions): Promise<number[]> {
+export function writeMany(fd: number, buffers: readonly ArrayBufferView[], positions: Positions, options?: RunOptions): Promise<number[]> {
   try {
-    return await many(fd, buffers, positions, options, IORING_OP_WRITE, 'write');
+    return many(fd, buffers, positions, options, IORING_OP_WRITE, 'write');
   } catch (err) {
-    throw recaptureStack(err as Error, writeMany);
+    return Promise.reject(recaptureStack(err as Error, writeMany));
   }
 }

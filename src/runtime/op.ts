@@ -105,7 +105,7 @@ export function capture(res: (v?: any) => void, rej: (e: unknown) => void): void
  * the op. It is what an `async` wrapper with try/catch/recaptureStack gives,
  * paid only on failure instead of an extra async function per op.
  */
-async function rejectAtCaller(err: unknown): Promise<never> {
+export async function rejectAtCaller(err: unknown): Promise<never> {
   await undefined;
   await undefined;
   if (err instanceof Error) Error.captureStackTrace(err, rejectAtCaller);
