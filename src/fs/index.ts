@@ -6,4 +6,4 @@ export {
 export { parseFlags, parseMode, toPath } from './args.js';
 export { toStats, toBigIntStats } from './stats.js';
 export { createReadStream, createWriteStream, ReadStream, WriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
-export { readFiles, type ReadFilesOptions, type ReadFileSettled } from './read-files.js';
+export { readFiles, forEachFile, type ReadFilesOptions, type ReadFileSettled, type ForEachFileOptions, type FileCallback } from './read-files.js';

@@ -148,29 +148,10 @@ export async function readFiles(paths: readonly PathArg[], options?: ReadFilesOp
   try {
     const o: ReadFilesOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
     if (typeof o !== 'object') throw new InvalidArgTypeError('options', 'of type object or a string', options);
-    if (!Array.isArray(paths)) throw new InvalidArgTypeError('paths', 'an array of paths', paths);
-    // Every index, holes too: a sparse array's missing path is an error, not
-    // skipped. Plain strings are taken as they are, without making each an
-    // argument name (`paths[i]`) that only an error would use.
-    const list = new Array<string>(paths.length);
-    for (let i = 0; i < paths.length; i++) {
-      const p: unknown = paths[i];
-      list[i] = typeof p === 'string' && !p.includes('\0') ? p : toPath(p, `paths[${i}]`);
-    }
-    const encoding = encodingOf(o);
-    const bufferSize = o.bufferSize ?? DEFAULT_BUFFER_SIZE;
-    if (!Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_BUFFER_SIZE) {
-      throw new OutOfRangeError('options.bufferSize', `an integer >= 1 && <= ${MAX_BUFFER_SIZE}`, bufferSize);
-    }
-    const concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new OutOfRangeError('options.concurrency', 'an integer >= 1', concurrency);
-    const signal = o.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
-    if (signal?.aborted) throw abortError(signal);
-    if (list.length === 0) return [];
-    const runtime = o.runtime ?? getRuntime();
+    const a = batchArgs(paths, o);
+    if (a === undefined) return [];
     const settle = o.settle === true;
-    const results = await new Batch(runtime, list, encoding, bufferSize, concurrency, signal, settle).promise;
+    const results = await new Batch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, settle, undefined).promise;
     if (settle) {
       // Errors were made in the completion loop: give them the caller's stack.
       for (const r of results as ReadFileSettled<Data>[]) if (r.status === 'rejected') recaptureStack(r.reason, readFiles);
@@ -179,6 +160,115 @@ export async function readFiles(paths: readonly PathArg[], options?: ReadFilesOp
   } catch (err) {
     throw recaptureStack(err as Error, readFiles);
   }
+}
+
+/** What forEachFile calls for each file read: its bytes (or, with `encoding`, its text), where it was in `paths`, and its path. */
+export type FileCallback<T> = (data: T, index: number, path: string) => void;
+
+export interface ForEachFileOptions {
+  /** Hand each file over as a string in this encoding instead of a Buffer. */
+  encoding?: BufferEncoding | null | undefined;
+  /** As readFiles' (default 64 KiB): the largest file read by its chain alone, and each lane's buffer size. */
+  bufferSize?: number | undefined;
+  /** Most files in flight at once (default 64). */
+  concurrency?: number | undefined;
+  /** Aborting rejects at once with an AbortError; no callback runs after it. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Called with a file's error (ENOENT, EACCES, EISDIR, ...) instead of
+   * rejecting: the other files go on. Without it, the first error rejects
+   * and no file not yet started is read.
+   */
+  onError?: ((err: Error, index: number, path: string) => void) | undefined;
+  /** The runtime to use (default: this thread's). */
+  runtime?: Runtime | undefined;
+}
+
+/**
+ * Reads many files whole, as readFiles does (one openat → read → close
+ * chain per file on a direct descriptor, `concurrency` in flight), and hands
+ * each file's bytes to `onFile` as soon as its chain is done, in the order
+ * the files complete (`index` says which). Resolves once every file has
+ * been handed over (or reported to `onError`).
+ *
+ * For work that looks at each file once and keeps nothing of it (hashing,
+ * searching, parsing into something else, copying out): the bytes are a
+ * view of the buffer the kernel read the file into, which is reused for the
+ * next file once `onFile` returns, so no memory is allocated per file and
+ * none is left for the garbage collector. **The view is valid only until
+ * `onFile` returns**: copy it (`Buffer.from(data)`) to keep it. A file larger
+ * than `bufferSize` is read again whole into a Buffer of its own and handed
+ * over later. With `encoding`, `onFile` gets a string, which it may keep.
+ *
+ * If `onFile` throws, the promise rejects with that error and no more files
+ * are started.
+ *
+ * @example
+ * ```ts
+ * import { createHash } from 'node:crypto';
+ * import { forEachFile } from 'uring/fs';
+ * const digests = new Array(paths.length);
+ * await forEachFile(paths, (data, i) => {
+ *   digests[i] = createHash('sha256').update(data).digest('hex');
+ * });
+ * ```
+ */
+export function forEachFile(paths: readonly PathArg[], onFile: FileCallback<Buffer>, options?: (ForEachFileOptions & { encoding?: null }) | null): Promise<void>;
+export function forEachFile(paths: readonly PathArg[], onFile: FileCallback<string>, options: (ForEachFileOptions & { encoding: BufferEncoding }) | BufferEncoding): Promise<void>;
+export async function forEachFile(paths: readonly PathArg[], onFile: FileCallback<Buffer> | FileCallback<string>, options?: ForEachFileOptions | BufferEncoding | null): Promise<void> {
+  try {
+    if (typeof onFile !== 'function') throw new InvalidArgTypeError('onFile', 'of type function', onFile);
+    const o: ForEachFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
+    if (typeof o !== 'object') throw new InvalidArgTypeError('options', 'of type object or a string', options);
+    const onError = o.onError;
+    if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgTypeError('options.onError', 'of type function', onError);
+    const a = batchArgs(paths, o);
+    if (a === undefined) return;
+    const each: Each = { onFile: onFile as FileCallback<Data>, onError };
+    await new Batch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, false, each).promise;
+  } catch (err) {
+    throw recaptureStack(err as Error, forEachFile);
+  }
+}
+
+interface BatchArgs {
+  list: string[];
+  encoding: BufferEncoding | null;
+  bufferSize: number;
+  concurrency: number;
+  signal: AbortSignal | undefined;
+  runtime: Runtime;
+}
+
+/** readFiles' and forEachFile's common arguments, checked; undefined for no paths. */
+function batchArgs(paths: readonly PathArg[], o: ReadFilesOptions | ForEachFileOptions): BatchArgs | undefined {
+  if (!Array.isArray(paths)) throw new InvalidArgTypeError('paths', 'an array of paths', paths);
+  // Every index, holes too: a sparse array's missing path is an error, not
+  // skipped. Plain strings are taken as they are, without making each an
+  // argument name (`paths[i]`) that only an error would use.
+  const list = new Array<string>(paths.length);
+  for (let i = 0; i < paths.length; i++) {
+    const p: unknown = paths[i];
+    list[i] = typeof p === 'string' && !p.includes('\0') ? p : toPath(p, `paths[${i}]`);
+  }
+  const encoding = encodingOf(o);
+  const bufferSize = o.bufferSize ?? DEFAULT_BUFFER_SIZE;
+  if (!Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_BUFFER_SIZE) {
+    throw new OutOfRangeError('options.bufferSize', `an integer >= 1 && <= ${MAX_BUFFER_SIZE}`, bufferSize);
+  }
+  const concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new OutOfRangeError('options.concurrency', 'an integer >= 1', concurrency);
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
+  if (signal?.aborted) throw abortError(signal);
+  if (list.length === 0) return undefined;
+  return { list, encoding, bufferSize, concurrency, signal, runtime: o.runtime ?? getRuntime() };
+}
+
+/** forEachFile's callbacks. */
+interface Each {
+  onFile: FileCallback<Data>;
+  onError: ((err: Error, index: number, path: string) => void) | undefined;
 }
 
 // ------------------------------------------------------------------ the ops
@@ -309,12 +399,14 @@ class Batch {
     concurrency: number,
     readonly signal: AbortSignal | undefined,
     readonly settle: boolean,
+    /** forEachFile: each file goes to its callback (a view of its lane buffer) instead of into the results. */
+    readonly each: Each | undefined,
   ) {
     this.promise = new Promise((res, rej) => {
       this.#resolve = res;
       this.#reject = rej;
     });
-    this.#results = new Array(paths.length);
+    this.#results = each ? [] : new Array(paths.length);
     this.#slots = directSlots(runtime);
     const direct = this.#slots.size > 0;
     const lanes = Math.min(concurrency, paths.length, direct ? this.#slots.size : Infinity);
@@ -430,8 +522,9 @@ class Batch {
       if (lost) this.#record(chain.index, lost);
       else if (chain.openRes < 0) this.#record(chain.index, systemError(chain.openRes, 'open', { path: chain.path }));
       else if (chain.readRes < 0) this.#record(chain.index, systemError(chain.readRes, 'read', { path: chain.path }));
-      else if (chain.readRes <= this.bufferSize) this.#record(chain.index, this.#take(chain, chain.readRes));
-      else this.#readRest(chain.index, chain.path);
+      else if (chain.readRes > this.bufferSize) this.#readRest(chain.index, chain.path);
+      else if (this.each) this.#hand(chain.index, this.#lane(chain));
+      else this.#record(chain.index, this.#take(chain, chain.readRes));
     }
     // A lane whose read was abandoned may still be written by the kernel: never reuse it.
     if (!lost) {
@@ -519,6 +612,41 @@ class Batch {
     return out;
   }
 
+  /**
+   * forEachFile: the file's bytes where the kernel put them (its lane
+   * buffer, read again by the lane's next file once the callback returns),
+   * or its text.
+   */
+  #lane(chain: Chain): Data {
+    const buf = this.#laneBuf[chain.lane]!;
+    const n = chain.readRes;
+    return this.encoding ? buf.toString(this.encoding, 0, n) : buf.subarray(0, n);
+  }
+
+  /** forEachFile: one file (or its error) to the caller's callback, now. */
+  #hand(index: number, v: Data | Error): void {
+    if (this.#done) return;
+    const each = this.each!;
+    const path = this.paths[index]!;
+    try {
+      if (!(v instanceof Error)) each.onFile(v, index, path);
+      else if (each.onError) each.onError(recaptureStack(v, forEachFile), index, path);
+      else {
+        this.#fail(v);
+        return;
+      }
+    } catch (err) {
+      // The callback threw: that is the call's outcome, and no more files start.
+      this.#fail(err);
+      return;
+    }
+    if (++this.#settledCount === this.paths.length) {
+      this.#done = true;
+      this.#removeAbort?.();
+      this.#resolve(this.#results);
+    }
+  }
+
   /** The first `n` bytes of `src`, copied into the current chunk. */
   #cut(src: Buffer, n: number): Buffer {
     const out = this.#alloc(n);
@@ -545,6 +673,10 @@ class Batch {
   }
 
   #record(index: number, v: Data | Error): void {
+    if (this.each) {
+      this.#hand(index, v);
+      return;
+    }
     if (this.#done) return;
     const path = this.paths[index]!;
     if (v instanceof Error) {
