@@ -200,8 +200,11 @@ export interface ForEachFileOptions {
  * than `bufferSize` is read again whole into a Buffer of its own and handed
  * over later. With `encoding`, `onFile` gets a string, which it may keep.
  *
- * If `onFile` throws, the promise rejects with that error and no more files
- * are started.
+ * `onFile` is called synchronously for each file, from a microtask (not
+ * from inside the ring's completion loop: it may do anything, close the
+ * runtime included). If it throws, the promise rejects with that error and
+ * no more files are started. A promise it returns is not awaited: an async
+ * callback must copy `data` before its first `await`.
  *
  * @example
  * ```ts
@@ -511,8 +514,32 @@ class Batch {
     }
   }
 
-  /** A chain's three CQEs are all in (or the runtime gave it up): record the file, free its slot and lane, start the next. */
+  /**
+   * A chain's three CQEs are all in (or the runtime gave it up). readFiles
+   * settles it now. forEachFile, whose callback is the caller's code, settles
+   * it from a microtask with every other chain of the same drain: the
+   * callback then runs outside the runtime's completion loop (where it could
+   * not safely close the runtime or wait for anything), and the chains its
+   * lanes start are written before the next io_uring_enter all the same.
+   */
   finish(chain: Chain): void {
+    if (this.each === undefined) {
+      this.#settle(chain);
+      return;
+    }
+    if (this.#ready.push(chain) === 1) queueMicrotask(this.#deliver);
+  }
+
+  /** forEachFile's chains finished since the last delivery. */
+  #ready: Chain[] = [];
+  readonly #deliver = (): void => {
+    const ready = this.#ready;
+    this.#ready = [];
+    for (const chain of ready) this.#settle(chain);
+  };
+
+  /** Records the file, frees its slot and lane, starts the next. */
+  #settle(chain: Chain): void {
     const lost = chain.lostError;
     // The close (or, if the open failed, nothing) emptied the slot. An
     // abandoned op means the runtime closed: its ring and table go with it.

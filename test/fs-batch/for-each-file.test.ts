@@ -118,6 +118,18 @@ test('a callback that throws rejects with its error; no file starts after, nothi
   assert.ok(calls === 10, `no callback after the throw (${calls})`);
 });
 
+test('a callback may close the runtime: the call rejects ERR_URING_CLOSED, and nothing crashes', async () => {
+  const paths = makeFiles('close', 300, () => 200);
+  const rt = new Runtime({ entries: 16 });
+  let calls = 0;
+  let closing: Promise<void> | undefined;
+  await assert.rejects(forEachFile(paths, () => {
+    if (++calls === 5) closing = rt.close();
+  }, { runtime: rt, concurrency: 8 }), { code: 'ERR_URING_CLOSED' });
+  await closing;
+  assert.ok(rt.closed);
+});
+
 test('abort: before the call and while a read is blocked in the kernel (a FIFO)', async () => {
   const paths = makeFiles('abort', 10, () => 10);
   const reason = new Error('stop');
