@@ -13,7 +13,7 @@
 // The promise settles when every CQE of the batch is in, so no buffer is in
 // the kernel's hands once it has (except after an abort, which settles at
 // once: the ops still hold the buffers until their last CQE).
-import { OutOfRangeError, InvalidArgTypeError, recaptureStack, systemError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, recaptureStack, systemError } from '../errors.js';
 import { viewAddress } from '../ring/structs.js';
 import { IORING_OP_READ, IORING_OP_WRITE } from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
@@ -164,6 +164,10 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
   const n = buffers.length;
   if (positions.length !== n) throw new OutOfRangeError('positions.length', `${n} (one per buffer)`, positions.length);
   validateOptions(options);
+  if (options?.timeout !== undefined) {
+    // A linked timeout covers one SQE, not a batch of unlinked ones.
+    throw new InvalidArgValueError('options.timeout', options.timeout, 'is not supported for a batch: use signal: AbortSignal.timeout(ms)');
+  }
   const rt = options?.runtime ?? getRuntime();
   if (n === 0) return Promise.resolve([]);
   // Arrays of its own for a batch larger than the scratch should grow to,
@@ -229,7 +233,7 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
  * @param fd A file descriptor.
  * @param buffers Where each read goes (Buffer, TypedArray or DataView).
  * @param positions The file offset of each read (>= 0; no "current position": the reads run in parallel).
- * @param options `signal`, `runtime`.
+ * @param options `signal`, `runtime` (no `timeout`: use `signal: AbortSignal.timeout(ms)`).
  * @example
  * ```ts
  * const bufs = Array.from({ length: 32 }, () => Buffer.alloc(4096));

@@ -174,6 +174,7 @@ describe('readMany', () => {
       [() => readMany(fd, [b], ['0' as unknown as number]), 'ERR_INVALID_ARG_TYPE'],
       [() => readMany(fd, [b, 'x' as unknown as Buffer], [0, 0]), 'ERR_INVALID_ARG_TYPE'],
       [() => readMany(fd, [b], [0], { signal: 1 as unknown as AbortSignal }), 'ERR_INVALID_ARG_TYPE'],
+      [() => readMany(fd, [b], [0], { timeout: 100 }), 'ERR_INVALID_ARG_VALUE'],
     ];
     for (const [call, code] of cases) {
       let p: Promise<unknown> | undefined;
