@@ -5,13 +5,13 @@
 // direct slot left behind.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { forEachFile } from '../../src/fs/read-files.js';
 import { directSlots } from '../../src/fs/direct.js';
 import { getRuntime, Runtime } from '../../src/runtime/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { drained, fdCount, fdList, fifo, waitFor } from '../runtime/util.js';
+import { allSlotsFree, makeFiles } from './util.js';
+import { fdCount, fdList, fifo } from '../runtime/util.js';
 
 const dir = tempDir('uring-foreach-');
 after(async () => {
@@ -19,20 +19,9 @@ after(async () => {
   await getRuntime().close();
 });
 
-function makeFiles(prefix: string, n: number, size: (i: number) => number): string[] {
-  mkdirSync(dir.file(prefix), { recursive: true });
-  return Array.from({ length: n }, (_, i) => dir.write(`${prefix}/${i}`, randomBytes(size(i))));
-}
-
-async function allSlotsFree(rt = getRuntime()): Promise<void> {
-  const slots = directSlots(rt);
-  await waitFor(() => slots.available === slots.size, 5000, `direct slots to be released (${slots.available}/${slots.size} free)`);
-  await drained(rt);
-}
-
 test('every file handed over exactly once, with the bytes readFileSync reads, sizes around bufferSize too', async () => {
   const sizes = [0, 1, 4095, 4096, 4097, 8192, 65535, 65536, 65537, 200_000];
-  const paths = makeFiles('mixed', 500, (i) => (i < sizes.length ? sizes[i]! : (i * 7919) % 70_000));
+  const paths = makeFiles(dir, 'mixed', 500, (i) => (i < sizes.length ? sizes[i]! : (i * 7919) % 70_000));
   directSlots(getRuntime());
   const fds = fdCount();
   const seen = new Array<number>(paths.length).fill(0);
@@ -50,7 +39,7 @@ test('every file handed over exactly once, with the bytes readFileSync reads, si
 });
 
 test('the view is the lane buffer: valid during the callback, reused for a later file (copy to keep)', async () => {
-  const paths = makeFiles('reuse', 200, () => 1000);
+  const paths = makeFiles(dir, 'reuse', 200, () => 1000);
   const views: Buffer[] = [];
   const firstBytes: Buffer[] = [];
   await forEachFile(paths, (data) => {
@@ -86,7 +75,7 @@ test('files of unknown size (/proc) are read to the end', async () => {
 });
 
 test('per-file errors go to onError, the other files are read; without onError the first rejects', async () => {
-  const ok = makeFiles('errs', 50, () => 100);
+  const ok = makeFiles(dir, 'errs', 50, () => 100);
   const paths = [...ok.slice(0, 20), dir.file('missing'), dir.path, ...ok.slice(20)];
   const errors: [string, number, string][] = [];
   let read = 0;
@@ -108,7 +97,7 @@ test('per-file errors go to onError, the other files are read; without onError t
 });
 
 test('a callback that throws rejects with its error; no file starts after, nothing is left behind', async () => {
-  const paths = makeFiles('throw', 300, () => 64);
+  const paths = makeFiles(dir, 'throw', 300, () => 64);
   const boom = new Error('boom');
   let calls = 0;
   await assert.rejects(forEachFile(paths, () => {
@@ -119,7 +108,7 @@ test('a callback that throws rejects with its error; no file starts after, nothi
 });
 
 test('a callback may close the runtime: the call rejects ERR_URING_CLOSED, and nothing crashes', async () => {
-  const paths = makeFiles('close', 300, () => 200);
+  const paths = makeFiles(dir, 'close', 300, () => 200);
   const rt = new Runtime({ entries: 16 });
   let calls = 0;
   let closing: Promise<void> | undefined;
@@ -131,7 +120,7 @@ test('a callback may close the runtime: the call rejects ERR_URING_CLOSED, and n
 });
 
 test('abort: before the call and while a read is blocked in the kernel (a FIFO)', async () => {
-  const paths = makeFiles('abort', 10, () => 10);
+  const paths = makeFiles(dir, 'abort', 10, () => 10);
   const reason = new Error('stop');
   await assert.rejects(forEachFile(paths, () => {}, { signal: AbortSignal.abort(reason) }), { name: 'AbortError', cause: reason });
   const f = fifo(dir.file('fifo'));
@@ -166,7 +155,7 @@ test('bad arguments reject (never throw) with node\'s codes', async () => {
 });
 
 test('a tiny ring (4 SQEs, 8 CQEs) and a runtime without direct slots give the same files', async () => {
-  const paths = makeFiles('tiny', 100, (i) => i * 37);
+  const paths = makeFiles(dir, 'tiny', 100, (i) => i * 37);
   for (const opts of [{ entries: 4, cqEntries: 8 }, { entries: 8 }]) {
     const rt = new Runtime(opts);
     try {

@@ -10,6 +10,7 @@ import { readFiles, type ReadFileSettled } from '../../src/fs/read-files.js';
 import { directSlots } from '../../src/fs/direct.js';
 import { getRuntime, Runtime } from '../../src/runtime/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { allSlotsFree, makeFiles } from './util.js';
 import { drained, fdCount, fdList, waitFor, within } from '../runtime/util.js';
 
 const dir = tempDir('uring-readfiles-');
@@ -17,12 +18,6 @@ after(async () => {
   dir.remove();
   await getRuntime().close();
 });
-
-/** Writes `n` files of the sizes `size(i)` (random bytes) and returns their paths. */
-function makeFiles(prefix: string, n: number, size: (i: number) => number): string[] {
-  mkdirSync(dir.file(prefix), { recursive: true });
-  return Array.from({ length: n }, (_, i) => dir.write(`${prefix}/${i}`, randomBytes(size(i))));
-}
 
 /**
  * No two of `bufs` share a byte: their ranges within each ArrayBuffer are
@@ -41,15 +36,8 @@ function assertDisjoint(bufs: Buffer[]): void {
   bufs.forEach((b, i) => assert.ok(b.every((x) => x === i % 251), `result ${i} was changed by writing another`));
 }
 
-/** Every slot of the runtime's table is free again (waits for chains still finishing). */
-async function allSlotsFree(rt = getRuntime()): Promise<void> {
-  const slots = directSlots(rt);
-  await waitFor(() => slots.available === slots.size, 5000, `direct slots to be released (${slots.available}/${slots.size} free)`);
-  await drained(rt);
-}
-
 test('1000 small files: the bytes readFileSync reads, in the order given, each in memory of its own', async () => {
-  const paths = makeFiles('small', 1000, (i) => (i * 7919) % 9000);
+  const paths = makeFiles(dir, 'small', 1000, (i) => (i * 7919) % 9000);
   directSlots(getRuntime()); // the ring's own fds exist before the count
   const fds = fdCount();
   const got = await readFiles(paths);
@@ -69,7 +57,7 @@ test('1000 small files: the bytes readFileSync reads, in the order given, each i
 });
 
 test('empty files come back as empty Buffers (or empty strings)', async () => {
-  const paths = makeFiles('empty', 5, () => 0);
+  const paths = makeFiles(dir, 'empty', 5, () => 0);
   const got = await readFiles(paths);
   assert.deepEqual(got.map((b) => b.length), [0, 0, 0, 0, 0]);
   assert.deepEqual(await readFiles(paths, 'utf8'), ['', '', '', '', '']);
@@ -92,7 +80,7 @@ test('files around and above bufferSize are read whole', async () => {
 
 test('a file keeping its read buffer owns it: results never alias', async () => {
   // 40 KiB files fill more than half of the 64 KiB buffer: each keeps the buffer it was read into.
-  const paths = makeFiles('handoff', 50, () => 40 * 1024);
+  const paths = makeFiles(dir, 'handoff', 50, () => 40 * 1024);
   const got = await readFiles(paths, { concurrency: 4 });
   assert.equal(new Set(got.map((b) => b.buffer)).size, got.length);
   got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!))));
@@ -101,7 +89,7 @@ test('a file keeping its read buffer owns it: results never alias', async () => 
 });
 
 test('small files share chunks of at most 64 KiB, sized to the batch, on 8-byte boundaries', async () => {
-  const paths = makeFiles('chunked', 300, (i) => 1 + ((i * 37) % 8192));
+  const paths = makeFiles(dir, 'chunked', 300, (i) => 1 + ((i * 37) % 8192));
   const got = await readFiles(paths);
   got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i}`));
   const shared = new Set(got.map((b) => b.buffer));
@@ -168,9 +156,9 @@ test('a file larger than the place reserved from the sizes before it is read who
 });
 
 test('batches one after another (lane buffers passed on): earlier results stay intact and disjoint from later ones', async () => {
-  const small = makeFiles('seq-small', 100, (i) => 1 + ((i * 131) % 8000));
-  const big = makeFiles('seq-big', 40, (i) => 40 * 1024 + i);
-  const other = makeFiles('seq-other', 40, () => 50 * 1024);
+  const small = makeFiles(dir, 'seq-small', 100, (i) => 1 + ((i * 131) % 8000));
+  const big = makeFiles(dir, 'seq-big', 40, (i) => 40 * 1024 + i);
+  const other = makeFiles(dir, 'seq-other', 40, () => 50 * 1024);
   const r1 = await readFiles(small);
   const r2 = await readFiles(big, { concurrency: 4 });
   const r3 = await readFiles(other, { concurrency: 64 });
@@ -208,7 +196,7 @@ test('files of unknown size (/proc) are read to the end, as readFileSync reads t
 });
 
 test('missing files and a directory, settle: true: an error for that file, the others read', async () => {
-  const good = makeFiles('mixed', 20, (i) => i * 100);
+  const good = makeFiles(dir, 'mixed', 20, (i) => i * 100);
   const sub = dir.file('a-directory');
   mkdirSync(sub);
   const paths: string[] = [];
@@ -247,7 +235,7 @@ test('missing files and a directory, settle: true: an error for that file, the o
 });
 
 test('missing file, default mode: rejects with that file\'s error, as Promise.all over readFile would', async () => {
-  const good = makeFiles('reject', 10, () => 10);
+  const good = makeFiles(dir, 'reject', 10, () => 10);
   const missing = dir.file('not-there');
   await assert.rejects(readFiles([...good, missing, ...good]), (e: NodeJS.ErrnoException) => {
     assert.equal(e.code, 'ENOENT');
@@ -273,7 +261,7 @@ test('twice as many files as the runtime has direct slots, twice: every slot com
   const rt = getRuntime();
   const slots = directSlots(rt);
   assert.ok(slots.size > 0, `a sparse file table could be registered: ${slots.unavailable?.message}`);
-  const base = makeFiles('many', 64, (i) => i);
+  const base = makeFiles(dir, 'many', 64, (i) => i);
   const paths = Array.from({ length: 2 * slots.size }, (_, i) => base[i % base.length]!);
   paths[100] = dir.file('missing-in-many');
   const fds = fdCount();
@@ -289,7 +277,7 @@ test('twice as many files as the runtime has direct slots, twice: every slot com
 test('batches sharing the slot table wait for free slots and all complete', async () => {
   const rt = getRuntime();
   const slots = directSlots(rt);
-  const paths = makeFiles('shared', 32, (i) => i * 3);
+  const paths = makeFiles(dir, 'shared', 32, (i) => i * 3);
   const big = Array.from({ length: slots.size + 500 }, (_, i) => paths[i % paths.length]!);
   // The first takes every slot (tiny buffers keep it cheap); the others must wait for its releases.
   const runs = [
@@ -304,7 +292,7 @@ test('batches sharing the slot table wait for free slots and all complete', asyn
 });
 
 test('abort before the call and right after it: AbortError with the reason, nothing leaked', async () => {
-  const base = makeFiles('abort', 64, () => 512);
+  const base = makeFiles(dir, 'abort', 64, () => 512);
   const paths = Array.from({ length: 3000 }, (_, i) => base[i % base.length]!);
   await assert.rejects(readFiles(paths, { signal: AbortSignal.abort('early') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'early' });
   const fds = fdCount();
@@ -373,7 +361,7 @@ test('a ring whose files are already registered: regular descriptors instead, sa
     const slots = directSlots(rt);
     assert.equal(slots.size, 0);
     assert.equal((slots.unavailable as NodeJS.ErrnoException).code, 'EBUSY');
-    const paths = makeFiles('fallback', 30, (i) => i * 1000);
+    const paths = makeFiles(dir, 'fallback', 30, (i) => i * 1000);
     const got = await readFiles([...paths, dir.file('nope')], { runtime: rt, settle: true, concurrency: 4 });
     got.slice(0, 30).forEach((r, i) => assert.ok((r as { value: Buffer }).value.equals(readFileSync(paths[i]!))));
     assert.equal((got[30] as { reason: NodeJS.ErrnoException }).reason.code, 'ENOENT');
@@ -384,7 +372,7 @@ test('a ring whose files are already registered: regular descriptors instead, sa
 
 test('the runtime closing mid-batch rejects with ERR_URING_CLOSED, and does not hang', async () => {
   const rt = new Runtime({ entries: 16 });
-  const base = makeFiles('closing', 64, () => 100);
+  const base = makeFiles(dir, 'closing', 64, () => 100);
   const paths = Array.from({ length: 2000 }, (_, i) => base[i % base.length]!);
   const p = readFiles(paths, { runtime: rt });
   await rt.close();
@@ -408,7 +396,7 @@ test('a second runtime gets a file table of its own', async () => {
 test('a tiny ring (4 SQEs, 8 CQEs: two chains\' CQEs at once) reads a large batch through the backlog, every file right', async () => {
   const rt = new Runtime({ entries: 4, cqEntries: 8 });
   try {
-    const paths = makeFiles('tiny', 300, (i) => (i * 37) % 9000);
+    const paths = makeFiles(dir, 'tiny', 300, (i) => (i * 37) % 9000);
     const before = fdCount();
     const got = await within(readFiles(paths, { runtime: rt, concurrency: 64 }), 20_000, 'readFiles on a tiny ring');
     got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i}`));
