@@ -184,8 +184,12 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
   const addr = own ? new Float64Array(n) : scratchAddr;
   const len = own ? new Float64Array(n) : scratchLen;
   const off = own ? new Float64Array(n) : scratchOff;
+  // The buffers as given now: the caller may change its array once the call
+  // has returned, and what the kernel writes into must stay referenced.
+  const held = new Array<ArrayBufferView>(n);
   for (let i = 0; i < n; i++) {
     const buf = buffers[i]!;
+    held[i] = buf;
     let a = viewAddresses.get(buf);
     // A typed array seen before: it reads byteLength 0 only once detached.
     if (a === undefined || buf.byteLength === 0) {
@@ -196,7 +200,7 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
     len[i] = Math.min(buf.byteLength, MAX_RW);
     off[i] = checkPosition(positions[i], i);
   }
-  const batch = new Batch(fd, opcode, buffers, syscall, addr, len, off);
+  const batch = new Batch(fd, opcode, held, syscall, addr, len, off);
   // A group per MAX_LINKS SQEs (and never more than the ring takes in one submit).
   const per = Math.min(MAX_LINKS, rt.ring.sqEntries);
   const signal = options?.signal;

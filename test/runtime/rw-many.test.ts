@@ -10,6 +10,7 @@ import { openat, readMany, writeMany, read, Runtime, getRuntime } from '../../sr
 import { open as uringOpen } from '../../src/fs/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { drained, fifo } from './util.js';
+import { gc } from '../helpers/gc.js';
 
 const dir = tempDir('uring-rw-many-');
 const SIZE = 1 << 20;
@@ -125,6 +126,25 @@ describe('readMany', () => {
       await Promise.all([pa, pb]);
       a.forEach((x, i) => assert.ok(x.equals(data.subarray(i * 64, i * 64 + 64)), `first batch, read ${i}`));
       b.forEach((x, i) => assert.ok(x.equals(data.subarray(SIZE - 64 - i * 64, SIZE - i * 64)), `second batch, read ${i}`));
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('the caller changing its buffers array after the call: the reads land in the buffers given', async () => {
+    const rt = new Runtime({ entries: 8, cqEntries: 16 });
+    try {
+      const fd = await openat(file, 0, 0, { runtime: rt });
+      const given = Array.from({ length: 200 }, () => Buffer.alloc(32));
+      const arr = [...given];
+      const p = readMany(fd, arr, arr.map((_, i) => i * 32), { runtime: rt });
+      assert.ok(rt.backlog > 0, 'groups wait in the backlog');
+      const others = arr.map(() => Buffer.alloc(1));
+      arr.splice(0, arr.length, ...others);
+      gc();
+      assert.deepEqual(await p, new Array(200).fill(32));
+      given.forEach((b, i) => assert.ok(b.equals(data.subarray(i * 32, i * 32 + 32)), `read ${i}`));
+      assert.ok(others.every((b) => b[0] === 0), 'nothing was read into the new entries');
     } finally {
       await rt.close();
     }
