@@ -66,8 +66,14 @@ export class Runtime {
   #flushScheduled = false;
   /** Flushes since the event loop last ran (reset by a setImmediate armed at the first). */
   #chained = 0;
+  /** The last op in flight ended during a chain of flushes: let go of the loop when the chain ends, if still idle. */
+  #unrefLater = false;
   readonly #resetChain = () => {
     this.#chained = 0;
+    if (this.#unrefLater) {
+      this.#unrefLater = false;
+      if (this.#inflight === this.#weakInflight) this.#ref(false);
+    }
   };
   readonly #flushImmediate = () => {
     this.#chained = 0;
@@ -435,7 +441,20 @@ export class Runtime {
     op.slot = -1;
     this.#inflight--;
     if (op.weak) this.#weakInflight--;
-    if (this.#inflight === this.#weakInflight) this.#ref(false);
+    if (this.#inflight === this.#weakInflight) this.#idle();
+  }
+
+  /**
+   * Nothing that keeps the process alive is in flight. Inside a chain of
+   * flushes (an awaited op completing in io_uring_enter, whose caller starts
+   * the next one a microtask later) the unref waits for the chain's
+   * setImmediate, which is pending whenever #chained > 0: a loop of awaited
+   * ops then makes no uv_ref/uv_unref pair of native calls per op. The
+   * process can exit one event-loop iteration later than it could have.
+   */
+  #idle(): void {
+    if (this.#chained > 0) this.#unrefLater = true;
+    else this.#ref(false);
   }
 
   /** Starts backlogged ops while there is room. */
