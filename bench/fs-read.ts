@@ -11,7 +11,7 @@
 // node's process.cpuUsage, fio's usr/sys_cpu, /usr/bin/time for C).
 //
 //   node dist/bench/fs-read.js [--file /tmp/uring-bench/1g] [--size-mb 1024]
-//     [--ms 1500] [--warm-ms 300] [--reps 5] [--depth 32] [--cpu 1] [--json out.json]
+//     [--ms 1500] [--warm-ms 300] [--reps 5] [--depth 32] [--cpu 1] [--variants readMany,read()] [--json out.json]
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -222,7 +222,9 @@ async function main(): Promise<void> {
   ensureFile(FILE, sizeMb << 20);
   const randread = buildC('randread');
   const fio = hasFio();
-  const list = variants(cpu, randread, fio);
+  // --variants: a comma-separated list of substrings of the variant names (default all; C is always run).
+  const only = opts.get('variants')?.split(',');
+  const list = variants(cpu, randread, fio).filter((v) => !only || v.name.startsWith('C ') || only.some((w) => v.name.includes(w)));
   const ref = 'C raw io_uring (randread.c)';
   const values = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const perCpu = new Map<string, number[]>(list.map((v) => [v.name, []]));

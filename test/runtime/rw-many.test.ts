@@ -81,6 +81,30 @@ describe('readMany', () => {
     await getRuntime().close();
   });
 
+  test('the same buffers batch after batch: one detached is refused, one replaced is read into, DataViews too', async () => {
+    const fd = await openat(file, 0);
+    const bufs: ArrayBufferView[] = Array.from({ length: 8 }, () => Buffer.alloc(16));
+    const pos = bufs.map((_, i) => i * 100);
+    const check = (what: string) => bufs.forEach((b, i) => {
+      const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      assert.ok(bytes.equals(data.subarray(pos[i]!, pos[i]! + 16)), `${what}: read ${i}`);
+    });
+    for (let round = 0; round < 3; round++) {
+      pos.forEach((_, i) => (pos[i] = (round * 8 + i) * 1000));
+      assert.deepEqual(await readMany(fd, bufs, pos), new Array(8).fill(16));
+      check(`round ${round}`);
+    }
+    const gone = bufs[3]!.buffer as ArrayBuffer;
+    structuredClone(gone, { transfer: [gone] });
+    await assert.rejects(readMany(fd, bufs, pos), { code: 'ERR_INVALID_ARG_VALUE', message: /buffers\[3\]/ });
+    bufs[3] = new DataView(new ArrayBuffer(16));
+    for (let round = 0; round < 2; round++) {
+      pos.forEach((_, i) => (pos[i] = 5000 + round * 300 + i * 17));
+      assert.deepEqual(await readMany(fd, bufs, pos), new Array(8).fill(16));
+      check(`with a DataView, round ${round}`);
+    }
+  });
+
   test('an empty batch resolves with [] without touching the ring', async () => {
     const fd = await openat(file, 0);
     const rt = getRuntime();
