@@ -66,14 +66,10 @@ export class Runtime {
   #flushScheduled = false;
   /** Flushes since the event loop last ran (reset by a setImmediate armed at the first). */
   #chained = 0;
-  /** The last op in flight ended during a chain of flushes: let go of the loop when the chain ends, if still idle. */
-  #unrefLater = false;
   readonly #resetChain = () => {
     this.#chained = 0;
-    if (this.#unrefLater) {
-      this.#unrefLater = false;
-      if (this.#inflight === this.#weakInflight) this.#ref(false);
-    }
+    // An op that ended the runtime's work during the chain left the unref to here (#idle).
+    if (this.#inflight === this.#weakInflight) this.#ref(false);
   };
   readonly #flushImmediate = () => {
     this.#chained = 0;
@@ -453,8 +449,7 @@ export class Runtime {
    * process can exit one event-loop iteration later than it could have.
    */
   #idle(): void {
-    if (this.#chained > 0) this.#unrefLater = true;
-    else this.#ref(false);
+    if (this.#chained === 0) this.#ref(false);
   }
 
   /** Starts backlogged ops while there is room. */
