@@ -667,11 +667,7 @@ class Batch {
       this.#fail(err);
       return;
     }
-    if (++this.#settledCount === this.paths.length) {
-      this.#done = true;
-      this.#removeAbort?.();
-      this.#resolve(this.#results);
-    }
+    this.#settledOne();
   }
 
   /** The first `n` bytes of `src`, copied into the current chunk. */
@@ -715,6 +711,11 @@ class Batch {
     } else {
       this.#results[index] = this.settle ? { status: 'fulfilled', path, value: v } : v;
     }
+    this.#settledOne();
+  }
+
+  /** One more file recorded or handed over; after the last, the call resolves. */
+  #settledOne(): void {
     if (++this.#settledCount === this.paths.length) {
       this.#done = true;
       this.#removeAbort?.();
