@@ -171,8 +171,9 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
   const rt = options?.runtime ?? getRuntime();
   if (n === 0) return Promise.resolve([]);
   // Arrays of its own for a batch larger than the scratch should grow to,
-  // or nested in another call's submit (nothing here runs user code, so it
-  // cannot happen today; it costs nothing to allow).
+  // or for a call nested in another's submit: a full SQ makes submit enter
+  // the kernel and, when the kernel is busy, drain completions, and a
+  // socket's completion can run its 'data' listeners, which may call this.
   const wasBusy = scratchBusy;
   const own = wasBusy || n > SCRATCH_MAX;
   if (!own && scratchAddr.length < n) {
