@@ -16,15 +16,25 @@ export const MAX_LINKS = 127;
 export const INTERNAL_LO = 0x7fffffff;
 
 export class OpTable<T extends object> {
-  readonly capacity: number;
-  readonly #gen: Uint32Array;
+  /** Slots the table has now; it grows up to maxCapacity as ops need them. */
+  #capacity: number;
+  readonly maxCapacity: number;
+  #gen: Uint32Array;
   readonly #ops: (T | undefined)[];
-  readonly #free: Int32Array;
+  #free: Int32Array;
   #freeTop: number;
 
-  constructor(capacity: number) {
+  /**
+   * `capacity` slots now, doubling on demand up to `maxCapacity` (default:
+   * no growth). The runtime lets its table grow to every slot user data can
+   * name: long-lived ops (a multishot recv per idle connection) hold a slot
+   * each for as long as they live, and must not be capped by the ring's size.
+   */
+  constructor(capacity: number, maxCapacity = capacity) {
     if (capacity < 1 || capacity > SLOT_MASK) throw new RangeError(`op table capacity ${capacity} out of range`);
-    this.capacity = capacity;
+    if (maxCapacity < capacity || maxCapacity > SLOT_MASK) throw new RangeError(`op table maxCapacity ${maxCapacity} out of range`);
+    this.#capacity = capacity;
+    this.maxCapacity = maxCapacity;
     this.#gen = new Uint32Array(capacity);
     this.#ops = new Array<T | undefined>(capacity).fill(undefined);
     this.#free = new Int32Array(capacity);
@@ -33,17 +43,40 @@ export class OpTable<T extends object> {
     this.#freeTop = capacity;
   }
 
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   /** Slots in use. */
   get size(): number {
-    return this.capacity - this.#freeTop;
+    return this.#capacity - this.#freeTop;
   }
 
   /** Takes a free slot for `op`; -1 when the table is full. */
   alloc(op: T): number {
-    if (this.#freeTop === 0) return -1;
+    if (this.#freeTop === 0 && !this.#grow()) return -1;
     const slot = this.#free[--this.#freeTop]!;
     this.#ops[slot] = op;
     return slot;
+  }
+
+  /** Doubles the table (up to maxCapacity); false when it cannot grow. */
+  #grow(): boolean {
+    const old = this.#capacity;
+    if (old >= this.maxCapacity) return false;
+    const cap = Math.min(old * 2, this.maxCapacity);
+    const gen = new Uint32Array(cap);
+    gen.set(this.#gen);
+    this.#gen = gen;
+    for (let i = old; i < cap; i++) this.#ops.push(undefined);
+    // Every slot was taken (the free stack was empty): the new ones are all
+    // that is free, lowest on top.
+    const free = new Int32Array(cap);
+    for (let i = 0; i < cap - old; i++) free[i] = cap - 1 - i;
+    this.#free = free;
+    this.#freeTop = cap - old;
+    this.#capacity = cap;
+    return true;
   }
 
   /** The generation user data must carry for `slot` now. */
@@ -55,7 +88,7 @@ export class OpTable<T extends object> {
   lookup(lo: number, hi: number): T | undefined {
     if (lo === INTERNAL_LO) return undefined;
     const slot = lo & SLOT_MASK;
-    if (slot >= this.capacity || this.#gen[slot] !== hi) return undefined;
+    if (slot >= this.#capacity || this.#gen[slot] !== hi) return undefined;
     return this.#ops[slot];
   }
 
@@ -69,7 +102,7 @@ export class OpTable<T extends object> {
 
   /** Every op in the table (for close). */
   *entries(): IterableIterator<[number, T]> {
-    for (let i = 0; i < this.capacity; i++) {
+    for (let i = 0; i < this.#capacity; i++) {
       const op = this.#ops[i];
       if (op !== undefined) yield [i, op];
     }

@@ -7,9 +7,15 @@
 // - Completions are drained right after each submit (file reads served from
 //   the page cache complete during the submit itself) and whenever the ring
 //   fd (or, with DEFER_TASKRUN, a registered eventfd) polls readable.
-// - No more CQEs are owed than the CQ can hold (an op owes one per SQE: a
-//   linked timeout's, every SQE of a ChainOp); the rest wait in a JS
-//   backlog, so the kernel never has to overflow.
+// - No more CQEs are owed by short-lived ops than the CQ can hold (an op
+//   owes one per SQE: a linked timeout's, every SQE of a ChainOp); the rest
+//   wait in a JS backlog, so a burst of reads never overflows the CQ.
+//   Long-lived ops (multishot recv, accept, poll: one per idle connection)
+//   are not counted: they must not be capped by the ring's size, and when
+//   their CQEs do outrun the CQ, the kernel keeps them on its overflow list
+//   (IORING_FEAT_NODROP) until #drain flushes it.
+// - The op table grows with the ops in flight (up to the 2^24 slots user
+//   data can name).
 // - The poll handle keeps the process alive only while ops are in flight.
 import { AbortError, InvalidArgValueError, OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
 import { native } from '../native.js';
@@ -18,6 +24,9 @@ import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
 import { abortError, type ChainOp, type MultishotOp, type Op } from './op.js';
 import { AUX_BIT, INTERNAL_LO, LINK_SHIFT, OpTable, SLOT_MASK } from './op-table.js';
+
+/** Rounds of flush-and-reap in one drain while the kernel holds overflowed CQEs. */
+const MAX_OVERFLOW_ROUNDS = 16;
 
 const EINTR = 4;
 /**
@@ -55,10 +64,10 @@ export class Runtime {
   /** Ops waiting for room in the ring (more than the CQ can hold in flight). */
   readonly #backlog: (Op | Op[])[] = [];
   #backlogHead = 0;
-  /** The most CQEs owed at once: the CQ's size. */
+  /** The most CQEs short-lived ops may owe at once: the CQ's size. */
   readonly #maxInflight: number;
   #inflight = 0; // ops holding a slot
-  #owedCqes = 0; // terminal CQEs the ops holding a slot still owe
+  #owedCqes = 0; // terminal CQEs the short-lived ops holding a slot still owe (see #charge)
   #weakInflight = 0; // of those, ops that do not keep the process alive
   #poller: object | undefined;
   #eventfd = -1;
@@ -88,9 +97,11 @@ export class Runtime {
     this.ring = createRing(entries, cqEntries, options);
     this.#deferTaskrun = (this.ring.flags & U.IORING_SETUP_DEFER_TASKRUN) !== 0;
     this.#maxInflight = this.ring.cqEntries;
-    // Slots for half the CQ: most ops owe one CQE, and #owedCqes, not the
-    // slot count, is what keeps the CQ from overflowing.
-    this.#table = new OpTable<Op>(Math.max(1, this.ring.cqEntries >> 1));
+    // Slots for half the CQ to start with: most ops owe one CQE, and
+    // #owedCqes, not the slot count, is what keeps the CQ from overflowing.
+    // The table grows when long-lived ops (which #owedCqes does not count)
+    // fill it: 100,000 idle connections hold 100,000 multishot recvs.
+    this.#table = new OpTable<Op>(Math.max(1, this.ring.cqEntries >> 1), SLOT_MASK);
     this.#onCqe = (lo, hi, res, flags) => this.#completion(lo, hi, res, flags);
     this.#flushTick = () => this.#flush();
     this.#startPoller();
@@ -226,7 +237,7 @@ export class Runtime {
     const ring = this.ring;
     const timeoutTs = op.timeoutTs;
     const n = timeoutTs ? 2 : 1;
-    if (this.#owedCqes + n > this.#maxInflight) return false;
+    if (this.#owedCqes + (op.multishot ? n - 1 : n) > this.#maxInflight) return false;
     // The slot first: an SQE once taken goes to the kernel whatever is in it.
     const slot = this.#table.alloc(op);
     if (slot < 0) return false;
@@ -345,9 +356,13 @@ export class Runtime {
     this.#scheduleFlush();
   }
 
-  /** Counts a started op that owes `n` CQEs; the poll handle keeps the process alive for it unless it is weak. */
+  /**
+   * Counts a started op that owes `n` CQEs (of which the CQ budget counts
+   * all but a multishot op's own last one); the poll handle keeps the
+   * process alive for it unless it is weak.
+   */
   #started(op: Op, n: number): void {
-    this.#owedCqes += n;
+    this.#owedCqes += op.multishot ? n - 1 : n;
     this.#inflight++;
     if (op.weak) this.#weakInflight++;
     else if (!this.#refed) this.#ref(true);
@@ -412,11 +427,25 @@ export class Runtime {
     }
   }
 
-  /** Reaps every ready CQE. */
+  /**
+   * Reaps every ready CQE, and what the kernel kept on its overflow list
+   * when long-lived ops' CQEs outran the CQ (each GETEVENTS moves at most a
+   * CQ's worth back): bounded rounds, then the next flush goes on.
+   */
   #drain(): void {
     const ring = this.ring;
     if (this.#deferTaskrun || ring.cqNeedsFlush) ring.enter(0, 0, U.IORING_ENTER_GETEVENTS);
     this.stats.completions += ring.forEachCqe(this.#onCqe);
+    // Only the overflow bit: looping on IORING_SQ_TASKRUN too would add an
+    // enter per drain on a busy server, for work the next flush picks up.
+    for (let round = 0; ring.sqFlags & U.IORING_SQ_CQ_OVERFLOW && !this.#closed; round++) {
+      if (round === MAX_OVERFLOW_ROUNDS) {
+        this.#scheduleFlush();
+        return;
+      }
+      ring.enter(0, 0, U.IORING_ENTER_GETEVENTS);
+      this.stats.completions += ring.forEachCqe(this.#onCqe);
+    }
   }
 
   #completion(lo: number, hi: number, res: number, flags: number): void {
@@ -431,7 +460,8 @@ export class Runtime {
       op.complete(res, flags, (lo >>> LINK_SHIFT) & 0x7f);
     }
     if (flags & U.IORING_CQE_F_MORE) return;
-    this.#owedCqes--;
+    // A multishot op's own last CQE was never counted (#started).
+    if (!op.multishot || lo & AUX_BIT) this.#owedCqes--;
     if (--op.owed > 0) return;
     this.#table.release(op.slot);
     op.slot = -1;

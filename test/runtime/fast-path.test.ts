@@ -180,18 +180,21 @@ test('FileHandle.read holds the handle until each read settles, whatever the out
 test('a buffer detached while its op waits in the backlog fails that op alone', async () => {
   dir.write('backlog', DATA);
   const fd = dir.open('backlog', 'r');
-  // One slot: the second and third reads wait in the backlog.
+  // A CQ of two: two reads in flight, the third and fourth wait in the backlog.
   const small = new Runtime({ entries: 1, cqEntries: 2 });
   try {
     const a = Buffer.alloc(8);
+    const a2 = Buffer.alloc(8);
     const b = new Uint8Array(8);
     const c = Buffer.alloc(8);
     const pa = read(fd, a, { position: 0, runtime: small });
+    const pa2 = read(fd, a2, { position: 0, runtime: small });
     const pb = read(fd, b, { position: 0, runtime: small });
     const pc = read(fd, c, { position: 8, runtime: small });
     assert.equal(small.backlog, 2);
     detach(b.buffer);
     assert.equal(await pa, 8);
+    assert.equal(await pa2, 8);
     await assert.rejects(pb, (e: any) => {
       assert.equal(e.code, 'ERR_INVALID_ARG_VALUE', e.message);
       assert.match(e.message, /detached/);
