@@ -10,6 +10,7 @@
 // constants are passed in from TypeScript as plain numbers.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/time_types.h>
 #include <node_api.h>
@@ -507,6 +508,49 @@ static napi_value CloseFd(napi_env env, napi_callback_info info) {
   return int32(env, close(fd) < 0 ? -errno : 0);
 }
 
+// lseek(fd, offset, whence) -> the new offset, or -errno. io_uring has no
+// seek: uring needs one only to put back a file position the kernel left
+// behind (src/ops/position.ts). Offsets are safe integers in JavaScript.
+static napi_value Lseek(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, whence;
+  int64_t off;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return int32(env, -EINVAL);
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int64(env, argv[1], &off));
+  CHECK(napi_get_value_int32(env, argv[2], &whence));
+  off_t r = lseek(fd, (off_t)off, whence);
+  return num(env, r < 0 ? -errno : (double)r);
+}
+
+// fcntl(fd, cmd, int arg) -> its result, or -errno (F_GETFL, F_ADD_SEALS).
+static napi_value Fcntl(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, cmd, arg;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return int32(env, -EINVAL);
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &cmd));
+  CHECK(napi_get_value_int32(env, argv[2], &arg));
+  int r = fcntl(fd, cmd, arg);
+  return int32(env, r < 0 ? -errno : r);
+}
+
+// memfdCreate(flags) -> an anonymous memory file's descriptor, or -errno.
+static napi_value MemfdCreate(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t flags;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return int32(env, -EINVAL);
+  CHECK(napi_get_value_uint32(env, argv[0], &flags));
+  int fd = (int)syscall(__NR_memfd_create, "uring", flags);
+  return int32(env, fd < 0 ? -errno : fd);
+}
+
 // ---------------------------------------------------------------------------
 // The wakeup: a libuv poll handle on the ring fd (readable when the CQ has
 // entries) or on an eventfd registered with the ring (needed with
@@ -777,6 +821,9 @@ NAPI_MODULE_INIT() {
       {"setsockopt", NULL, SetSockOpt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getsockopt", NULL, GetSockOpt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sockName", NULL, SockName, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lseek", NULL, Lseek, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fcntl", NULL, Fcntl, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"memfdCreate", NULL, MemfdCreate, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;

@@ -80,6 +80,12 @@ export interface NativeBinding {
   getsockopt(fd: number, level: number, name: number): number;
   /** getsockname(2), or getpeername(2) with `peer`: the address length written into `buf`, or -errno. */
   sockName(fd: number, buf: Uint8Array, peer: boolean): number;
+  /** lseek(2): the new offset, or -errno. */
+  lseek(fd: number, offset: number, whence: number): number;
+  /** fcntl(2) with an int argument: its result, or -errno. */
+  fcntl(fd: number, cmd: number, arg: number): number;
+  /** memfd_create(2): a descriptor, or -errno. */
+  memfdCreate(flags: number): number;
   readonly pageSize: number;
 }
 

@@ -13,6 +13,7 @@ import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringError, recaptureStack, systemError } from '../errors.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
+import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { readMany, writeMany, type Positions } from '../ops/rw-many.js';
 import { bufferAddress, run } from '../ops/common.js';
 import { MAX_RW, RwOp } from '../ops/rw.js';
@@ -85,6 +86,12 @@ export function validateInteger(v: unknown, name: string, min: number, max = Num
 function renamedSyscall(err: unknown, syscall: string): unknown {
   const errno = (err as { errno?: unknown }).errno;
   return typeof errno === 'number' ? systemError(errno, syscall) : err;
+}
+
+function byteLengthOf(buffers: readonly ArrayBufferView[]): number {
+  let n = 0;
+  for (const b of buffers) n += b.byteLength;
+  return n;
 }
 
 /** node's validateBufferArray. */
@@ -251,7 +258,9 @@ export class FileHandle extends EventEmitter {
         if (n > data.byteLength - off) throw new OutOfRangeError('length', `<= ${data.byteLength - off}`, n);
         if (n < 0) throw new OutOfRangeError('length', '>= 0', n);
         validateInteger(n, 'length', 0, 0x7fffffff);
-        const bytesWritten = await write(fd, data, { ...this.#runtimeOptions, offset: off, length: n, position: positionOf(pos) });
+        const at = positionOf(pos);
+        const bytesWritten = await write(fd, data, { ...this.#runtimeOptions, offset: off, length: n, position: at });
+        if (shortAtCurrentPosition(at, bytesWritten, n)) await restorePosition(fd, bytesWritten, this.#runtimeOptions);
         return { bytesWritten, buffer: data };
       }
       if (typeof data !== 'string') throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
@@ -261,7 +270,9 @@ export class FileHandle extends EventEmitter {
         throw new InvalidArgValueError('encoding', lengthOrEncoding, `is invalid for data of length ${data.length}`);
       }
       const buf = Buffer.from(data, enc);
-      const bytesWritten = await write(fd, buf, { ...this.#runtimeOptions, position: positionOf(offsetOrOptions) });
+      const at = positionOf(offsetOrOptions);
+      const bytesWritten = await write(fd, buf, { ...this.#runtimeOptions, position: at });
+      if (shortAtCurrentPosition(at, bytesWritten, buf.byteLength)) await restorePosition(fd, bytesWritten, this.#runtimeOptions);
       return { bytesWritten, buffer: data };
     }, this.write);
   }
@@ -280,9 +291,11 @@ export class FileHandle extends EventEmitter {
     return this.#use('writev', async (fd) => {
       validateBufferArray(buffers);
       if (buffers.length === 0) return { bytesWritten: 0, buffers };
-      const bytesWritten = await writev(fd, buffers, positionOf(position), this.#runtimeOptions).catch((err) => {
+      const at = positionOf(position);
+      const bytesWritten = await writev(fd, buffers, at, this.#runtimeOptions).catch((err) => {
         throw renamedSyscall(err, 'write');
       });
+      if (shortAtCurrentPosition(at, bytesWritten, byteLengthOf(buffers))) await restorePosition(fd, bytesWritten, this.#runtimeOptions);
       return { bytesWritten, buffers };
     }, this.writev);
   }
@@ -432,11 +445,14 @@ export class FileHandle extends EventEmitter {
   }
 
   [kStreamWrite](buffers: ArrayBufferView[], position: number, signal: AbortSignal): Promise<number> {
-    return this.#use('write', (fd) => {
-      if (buffers.length === 1) return write(fd, buffers[0]!, { ...this.#opts(signal), position });
-      return writev(fd, buffers, position, this.#opts(signal)).catch((err) => {
-        throw renamedSyscall(err, 'write');
-      });
+    return this.#use('write', async (fd) => {
+      const n = buffers.length === 1
+        ? await write(fd, buffers[0]!, { ...this.#opts(signal), position })
+        : await writev(fd, buffers, position, this.#opts(signal)).catch((err) => {
+          throw renamedSyscall(err, 'write');
+        });
+      if (shortAtCurrentPosition(position, n, byteLengthOf(buffers))) await restorePosition(fd, n, this.#runtimeOptions);
+      return n;
     }, this.write);
   }
 

@@ -87,8 +87,9 @@ async function writeFileImpl(path: PathArg | FileHandle, data: WriteData, option
   const fd = await openat(p, parseFlags(o.flag, defFlag), parseMode(o.mode, 0o666), run);
   try {
     // The file was just opened: write at explicit offsets from 0 (with
-    // O_APPEND the kernel appends whatever the offset), not at the current
-    // position, which io_uring does not advance after a short write.
+    // O_APPEND the kernel appends whatever the offset), where the current
+    // position would be, so a short write (ENOSPC) needs no position put
+    // right after it (ops/position.ts).
     await writeAll(fd, data, enc, run, 0);
     if (o.flush) await new FileHandle(fd).sync();
   } finally {

@@ -7,6 +7,7 @@ import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import { AbortError, UringError } from '../errors.js';
 import { fstatx, read, write, type RunOptions } from '../ops/index.js';
+import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { MAX_RW } from '../ops/rw.js';
 import { InvalidArgTypeError } from '../errors.js';
 
@@ -68,15 +69,9 @@ async function readChunks(fd: number, chunks: Buffer[], total: number, options?:
 
 /**
  * Writes all of `buf`, going on after short writes: from `position` when
- * given, else at the file's current position. Resolves with the bytes
- * written.
- *
- * Where the caller knows the position (a file it has just opened), it
- * should pass it: io_uring (Linux 6.18 measured) leaves the file position
- * where it was when a write at the current position comes back short (the
- * kernel's retry of the rest failed, e.g. ENOSPC), so the next write at the
- * current position would land at the start of the short one, overwriting
- * it, and could succeed where it should fail.
+ * given, else at the file's current position (put right after a short write
+ * there: see ops/position.ts, so that the next write fails as write(2)'s
+ * would instead of landing over this one). Resolves with the bytes written.
  */
 export async function writeBuffer(fd: number, buf: ArrayBufferView, options?: RunOptions, position?: number): Promise<number> {
   let off = 0;
@@ -84,7 +79,10 @@ export async function writeBuffer(fd: number, buf: ArrayBufferView, options?: Ru
   while (off < len) {
     checkAborted(options?.signal);
     const at = position === undefined ? -1 : position + off;
-    off += await write(fd, buf, { ...options, offset: off, length: Math.min(len - off, MAX_RW), position: at });
+    const length = Math.min(len - off, MAX_RW);
+    const n = await write(fd, buf, { ...options, offset: off, length, position: at });
+    if (shortAtCurrentPosition(at, n, length)) await restorePosition(fd, n, options);
+    off += n;
   }
   return len;
 }

@@ -125,7 +125,7 @@ test('ENOSPC on a 1 MiB tmpfs: writeFile of 2 MiB rejects in both, and what was 
       await fs.unlink(f);
       // A FileHandle write of 2 MiB at 0 on an empty filesystem: short, not an error (as node's);
       // then 4 KiB at the current position, still 0 after a positional write: it fits.
-      // (At the current position, a short write differs: see 90.known-differences.)
+      // (Short writes at the current position: 62.current-position.)
       const fh = await fs.open(f, 'w');
       try {
         const w = await attempt(() => fh.write(data, 0, data.length, 0));

@@ -21,7 +21,8 @@ function failingBinding(res: number, calls: number[][]): NativeBinding {
     alignedAlloc: unreachable, eventfd: unreachable, closeFd: unreachable, createPoller: unreachable,
     ringRegistered: unreachable,
     pollerRef: unreachable, pollerClose: unreachable, socket: unreachable, bind: unreachable,
-    listen: unreachable, setsockopt: unreachable, getsockopt: unreachable, sockName: unreachable, pageSize: 4096,
+    listen: unreachable, setsockopt: unreachable, getsockopt: unreachable, sockName: unreachable,
+    lseek: unreachable, fcntl: unreachable, memfdCreate: unreachable, pageSize: 4096,
   } as NativeBinding;
 }
 
