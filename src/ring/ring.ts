@@ -11,6 +11,7 @@ import {
   InvalidArgTypeError, OutOfRangeError, UringClosedError, UringUnavailableError, systemError,
 } from '../errors.js';
 import { native, type SetupParams, type SetupResult } from '../native.js';
+import { disabledBy } from '../opt-out.js';
 import { BufRing, type BufRingOptions } from './buf-ring.js';
 import { Cqe } from './cqe.js';
 import { probeRing, type Probe } from './probe.js';
@@ -531,6 +532,12 @@ export class Ring {
  * one clear ERR_URING_UNAVAILABLE.
  */
 function setupWithFallback(entries: number, params: SetupParams): SetupResult {
+  // The opt-out comes first: not even the addon is asked (a seccomp profile
+  // may kill the process on io_uring_setup).
+  const off = disabledBy();
+  if (off !== undefined) {
+    throw new UringUnavailableError(0, `io_uring is disabled by ${off}: uring makes no io_uring system call, and uring/fs, uring/fs/promises and uring/net use node's own modules. Unset URING_DISABLE (or call setUringDisabled(false)) to use io_uring`);
+  }
   let bin;
   try {
     bin = native();
@@ -546,20 +553,23 @@ function setupWithFallback(entries: number, params: SetupParams): SetupResult {
   return r;
 }
 
+/** The two ways to go on without io_uring, added to the "not here" messages. */
+const HOW_TO_DO_WITHOUT = '; or set URING_FALLBACK=node to have uring/fs, uring/fs/promises and uring/net use node\'s own modules where io_uring is unavailable, or URING_DISABLE=1 never to try io_uring (where a seccomp profile kills on io_uring_setup)';
+
 function setupError(res: number, entries: number, flags: number): Error {
   const errno = -res;
   switch (errno) {
     case 38: // ENOSYS
-      return new UringUnavailableError(res, 'io_uring is not available: this kernel has no io_uring_setup system call (ENOSYS). It needs Linux 5.1 or later built with CONFIG_IO_URING=y');
+      return new UringUnavailableError(res, `io_uring is not available: this kernel has no io_uring_setup system call (ENOSYS). It needs Linux 5.1 or later built with CONFIG_IO_URING=y${HOW_TO_DO_WITHOUT}`);
     case 1: { // EPERM
       const sysctl = readSysctl();
       if (sysctl === '2') {
-        return new UringUnavailableError(res, 'io_uring is disabled on this machine: kernel.io_uring_disabled = 2 (EPERM). Enable it with "sysctl -w kernel.io_uring_disabled=0" (as root)');
+        return new UringUnavailableError(res, `io_uring is disabled on this machine: kernel.io_uring_disabled = 2 (EPERM). Enable it with "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`);
       }
       if (sysctl === '1') {
-        return new UringUnavailableError(res, 'io_uring is restricted on this machine: kernel.io_uring_disabled = 1 allows only the group in kernel.io_uring_group (EPERM). Add this user to that group, or set "sysctl -w kernel.io_uring_disabled=0" (as root)');
+        return new UringUnavailableError(res, `io_uring is restricted on this machine: kernel.io_uring_disabled = 1 allows only the group in kernel.io_uring_group (EPERM). Add this user to that group, or set "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`);
       }
-      return new UringUnavailableError(res, 'io_uring is blocked for this process (EPERM), most likely by a seccomp profile: Docker\'s and many container runtimes\' default profiles deny io_uring_setup. Run with a profile that allows io_uring_setup, io_uring_enter and io_uring_register');
+      return new UringUnavailableError(res, `io_uring is blocked for this process (EPERM), most likely by a seccomp profile: Docker's and many container runtimes' default profiles deny io_uring_setup. Run with a profile that allows io_uring_setup, io_uring_enter and io_uring_register${HOW_TO_DO_WITHOUT}`);
     }
     case 12: // ENOMEM
       return new UringUnavailableError(res, `io_uring could not allocate a ring of ${entries} entries (ENOMEM): the locked-memory limit is too low. Raise it ("ulimit -l", or LimitMEMLOCK= for a service) or use fewer entries`);
