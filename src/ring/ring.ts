@@ -14,6 +14,7 @@ import { native, type SetupParams, type SetupResult } from '../native.js';
 import { disabledBy } from '../opt-out.js';
 import { BufRing, type BufRingOptions } from './buf-ring.js';
 import { Cqe } from './cqe.js';
+import { RingCredentials } from './credentials.js';
 import { probeRing, type Probe } from './probe.js';
 import * as R from './register.js';
 import { Sqe, type SqeMemory } from './sqe.js';
@@ -83,6 +84,8 @@ export class Ring {
   #enterFd: number; // the fd, or the registered index with ENTER_REGISTERED_RING
   #enterFlags = 0;
   #closed = false;
+  /** Whether this ring keeps credentials (SQPOLL, personalities): process.setuid & co. refuse while it does (credentials.ts). */
+  readonly #creds: RingCredentials;
   /** Buffers registered with IORING_REGISTER_BUFFERS: the kernel pins their pages. */
   registeredBuffers: readonly ArrayBufferView[] = [];
 
@@ -113,6 +116,7 @@ export class Ring {
     const r = setupWithFallback(entries, params);
     this.#handle = r.handle;
     this.fd = r.fd;
+    this.#creds = new RingCredentials(r.fd, (r.flags & U.IORING_SETUP_SQPOLL) !== 0);
     this.flags = r.flags;
     this.features = r.features;
     this.sqEntries = r.sqEntries;
@@ -459,7 +463,9 @@ export class Ring {
   /** io_uring_register, raw: the result or -errno. */
   registerRaw(op: number, arg: ArrayBufferView | ArrayBuffer | number | null, nr: number): number {
     if (this.#closed) throw new UringClosedError();
-    return native().register(this.fd, op, arg, nr);
+    const ret = native().register(this.fd, op, arg, nr);
+    if (ret >= 0) this.#creds.registered(op);
+    return ret;
   }
 
   /** io_uring_register, throwing a system error on failure. */
@@ -517,6 +523,8 @@ export class Ring {
     // The native side also unregisters the ring's self-registration (see
     // #registerRingFd), so that happens however the ring goes away.
     native().close(this.#handle);
+    // After the fd is closed: until then the ring could still act with the credentials it keeps.
+    this.#creds.release();
     this.#mem.pins.fill(undefined);
     this.registeredBuffers = [];
   }
