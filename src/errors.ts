@@ -81,6 +81,23 @@ export class UringUnavailableError extends UringError {
   }
 }
 
+/**
+ * process.setuid and the like were called while an io_uring ring that keeps
+ * the credentials it was made with (SQPOLL, a registered personality) is
+ * open: its ops would go on with the old rights (CVE-2024-22017's class).
+ */
+export class UringPrivilegedRingError extends UringError {
+  /** The process function refused, e.g. 'setuid'. */
+  readonly syscall: string;
+  /** The rings in the way, as the message names them, e.g. 'fd 23 with SQPOLL (this thread)'. */
+  readonly rings: readonly string[];
+  constructor(syscall: string, rings: readonly string[]) {
+    super('ERR_URING_PRIVILEGED_RING', `Cannot change credentials (process.${syscall}) while an io_uring ring that keeps them is open: ${rings.join('; ')}. Close it first: its ops would go on with the credentials it was created with`);
+    this.syscall = syscall;
+    this.rings = rings;
+  }
+}
+
 /** The ring (or runtime) was closed. */
 export class UringClosedError extends UringError {
   constructor(message = 'The ring is closed') {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { machine, release } from 'node:os';
 import { errnoName } from './errors.js';
 import { native, type SetupParams } from './native.js';
+import { disabledBy } from './opt-out.js';
 import { Ring } from './ring/ring.js';
 import {
   FEATURE_NAMES, OPCODE_NAMES, SETUP_FLAG_NAMES,
@@ -50,6 +51,8 @@ export interface ProbeReport {
    * still caps registered buffers (for users without CAP_IPC_LOCK).
    */
   memlock: { soft: number | 'unlimited'; hard: number | 'unlimited' } | null;
+  /** What opted this process out of io_uring ('URING_DISABLE=1'): then nothing was tried. null when nothing did. */
+  disabledBy: string | null;
   ring: {
     created: boolean;
     /** Why not: the error's code (ERR_URING_UNAVAILABLE, or an errno name) and message. */
@@ -83,7 +86,9 @@ interface FlagTrial {
 
 /**
  * Probes io_uring on this machine. Synchronous; creates and closes a few
- * small rings (one with SQPOLL starts, and stops, a kernel thread).
+ * small rings (one with SQPOLL starts, and stops, a kernel thread). Where
+ * the user opted out (URING_DISABLE=1), it makes no io_uring system call and
+ * reports `disabledBy`.
  *
  * @returns the report; `usable` says whether uring can run here
  * @example
@@ -98,6 +103,7 @@ export function probe(): ProbeReport {
       ioUringGroup: readIntFile('/proc/sys/kernel/io_uring_group'),
     },
     memlock: readMemlock(),
+    disabledBy: disabledBy() ?? null,
     ring: { created: false, error: null },
     features: [],
     featureBits: 0,
@@ -114,7 +120,8 @@ export function probe(): ProbeReport {
   } catch (err) {
     const e = err as { code?: string; message?: string };
     report.ring.error = { code: String(e.code ?? 'ERR_UNKNOWN'), message: String(e.message ?? err) };
-    report.verdict = `io_uring is unavailable: ${report.ring.error.message}`;
+    // Opted out: new Ring() refused before any system call; the message says so.
+    report.verdict = report.disabledBy !== null ? report.ring.error.message : `io_uring is unavailable: ${report.ring.error.message}`;
     return report;
   }
   try {

@@ -4,6 +4,7 @@ import { readdir, readlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, stat, symlink } from '../fs/index.js';
+import { nodeFallbackReason } from '../fs/fallback.js';
 import type { Command, Io } from './main.js';
 
 const USAGE = [
@@ -87,9 +88,20 @@ async function cp(args: string[], io: Io): Promise<number> {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const mib = c.bytes / (1024 * 1024);
     io.out.write(`${c.files} file${c.files === 1 ? '' : 's'}, ${mib.toFixed(1)} MiB in ${ms.toFixed(0)} ms` +
-      (ms > 0 ? ` (${(mib / (ms / 1000)).toFixed(0)} MiB/s)` : '') + (c.failed ? `; ${c.failed} failed` : '') + '\n');
+      (ms > 0 ? ` (${(mib / (ms / 1000)).toFixed(0)} MiB/s)` : '') + (c.failed ? `; ${c.failed} failed` : '') + via() + '\n');
   }
   return c.failed ? 1 : 0;
+}
+
+/** With -v, where the drop-ins are node's: say so in the summary. */
+function via(): string {
+  let why: string | undefined;
+  try {
+    why = nodeFallbackReason();
+  } catch {
+    return '';
+  }
+  return why === undefined ? '' : `; through node:fs (${why})`;
 }
 
 /** Walks the sources and keeps up to CONCURRENCY copies in flight on the ring. */

@@ -39,6 +39,11 @@ export function usage(): string {
     '  -h, --help     show this help (or a command\'s: uring <command> --help)',
     '  -v, --version  show uring\'s version',
     '',
+    'Environment:',
+    '  URING_DISABLE=1      never use io_uring (no io_uring system call at all):',
+    '                       serve and cp go through node:fs and node:net',
+    '  URING_FALLBACK=node  the same, but only where io_uring is unavailable',
+    '',
   ].join('\n');
 }
 

@@ -13,7 +13,10 @@ export const probeCommand: Command = {
     'Options:',
     '  --json   print the report as JSON',
     '',
-    'Exit code: 0 when uring can run here, 1 when it cannot, 2 on a usage error.',
+    'With URING_DISABLE=1 it tries nothing (not even io_uring_setup) and says so.',
+    '',
+    'Exit code: 0 when uring can run here, 1 when it cannot (or is disabled), 2 on',
+    'a usage error.',
     '',
   ].join('\n'),
   run(args: string[], io: Io): number {
@@ -48,6 +51,8 @@ export function formatReport(r: ProbeReport): string {
       ? 'unknown'
       : `${bytes(r.memlock.soft)} soft, ${bytes(r.memlock.hard)} hard (caps registered buffers; rings are charged to the memory cgroup)`),
   ]);
+
+  if (r.disabledBy !== null) section('opt-out', [row('disabled by', `${r.disabledBy} (no io_uring system call was made)`)]);
 
   section('ring', r.ring.created
     ? [row('created', 'yes')]

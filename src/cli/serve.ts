@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream';
 import { open, stat } from '../fs/index.js';
 import type { FileHandle } from '../fs/file-handle.js';
 import { createServer } from '../net/index.js';
+import { nodeFallbackReason } from '../fs/fallback.js';
 import type { Command, Io } from './main.js';
 
 const USAGE = [
@@ -119,6 +120,9 @@ async function serve(opts: ServeOptions, io: Io): Promise<number> {
     io.err.write(`uring serve: ${(err as Error).message}\n`);
     return 1;
   }
+  // Opted out (URING_DISABLE=1) or fallen back: say that node:fs and node:net serve.
+  const instead = nodeFallbackReason();
+  if (instead !== undefined) io.err.write(`uring serve: ${instead}: serving through node:fs and node:net\n`);
   const app = http.createServer((req, res) => {
     handle(opts.root, req, res).catch((err: Error) => {
       if (!res.headersSent) send(res, 500, `${err.message}\n`);

@@ -1,47 +1,18 @@
-// Where io_uring cannot be had (an old kernel, kernel.io_uring_disabled, a
-// container's seccomp profile — Docker's default one refuses io_uring), the
-// ring-backed functions of uring/fs/promises can hand every call to
-// node:fs/promises instead of rejecting with ERR_URING_UNAVAILABLE. Only
-// when asked: URING_FALLBACK=node in the environment, or setNodeFallback(true).
-// A silent fallback would hide that the program is not getting io_uring.
-import { getRuntime } from '../runtime/runtime.js';
+// The ring-backed functions of uring/fs and uring/fs/promises, or node's own
+// where the user opted out of io_uring (URING_DISABLE=1) or io_uring is
+// unavailable and the fallback was asked for (URING_FALLBACK=node): see
+// runtime/fallback.ts for when.
+import { mayUseNode, nodeFallbackReason, setNodeFallback, useNode } from '../runtime/fallback.js';
 
-let enabled = process.env.URING_FALLBACK === 'node';
-/** Whether this thread's runtime could not be created: learnt once, on the first call that needs it. */
-let unavailable: boolean | undefined;
+export { mayUseNode, nodeFallbackReason, setNodeFallback, useNode };
 
 /**
- * Turns the fallback to node:fs/promises on or off for this thread (the
- * default comes from URING_FALLBACK=node). With it on, calls go to node's
- * functions only if io_uring turns out to be unavailable here.
- */
-export function setNodeFallback(on: boolean): void {
-  if (typeof on !== 'boolean') throw new TypeError(`The "on" argument must be of type boolean. Received ${typeof on}`);
-  enabled = on;
-}
-
-/** True when this call should go to node:fs/promises. */
-export function useNode(): boolean {
-  if (!enabled) return false;
-  if (unavailable === undefined) {
-    try {
-      getRuntime();
-      unavailable = false;
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'ERR_URING_UNAVAILABLE') throw err;
-      unavailable = true;
-    }
-  }
-  return unavailable;
-}
-
-/**
- * `ours`, or `theirs` when useNode() says so. With the fallback off (the
- * default) the cost is one flag check per call.
+ * `ours`, or `theirs` when useNode() says so. With neither the fallback nor
+ * the opt-out on (the default) the cost is two flag checks per call.
  */
 export function withFallback<F extends (...args: never[]) => Promise<unknown>>(ours: F, theirs: (...args: never[]) => Promise<unknown>): F {
   const f = (...args: Parameters<F>): Promise<unknown> => {
-    if (!enabled) return ours(...args);
+    if (!mayUseNode()) return ours(...args);
     let node: boolean;
     try {
       node = useNode();

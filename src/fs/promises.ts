@@ -25,6 +25,7 @@ export const truncate = withFallback(ring.truncate, node.truncate);
 export const access = withFallback(ring.access, node.access);
 export const copyFile = withFallback(ring.copyFile, node.copyFile);
 export { setNodeFallback };
+export { setUringDisabled } from '../opt-out.js';
 export { FileHandle } from './file-handle.js';
 
 export const {

@@ -45,6 +45,8 @@ import { close as closeFd, openat, type RunOptions } from '../ops/index.js';
 import { encodingOf, toPath, type PathArg } from './args.js';
 import { directSlots, type DirectSlots } from './direct.js';
 import { readAll } from './io.js';
+import { mayUseNode, useNode } from './fallback.js';
+import { nodeBatch } from './read-files-node.js';
 
 const O_RDONLY = 0;
 const TWO32 = 4294967296;
@@ -151,7 +153,9 @@ export async function readFiles(paths: readonly PathArg[], options?: ReadFilesOp
     const a = batchArgs(paths, o);
     if (a === undefined) return [];
     const settle = o.settle === true;
-    const results = await new Batch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, settle, undefined).promise;
+    const results = a.runtime === undefined
+      ? await nodeBatch(a.list, a.encoding, a.concurrency, a.signal, settle, undefined)
+      : await new Batch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, settle, undefined).promise;
     if (settle) {
       // Errors were made in the completion loop: give them the caller's stack.
       for (const r of results as ReadFileSettled<Data>[]) if (r.status === 'rejected') recaptureStack(r.reason, readFiles);
@@ -228,7 +232,8 @@ export async function forEachFile(paths: readonly PathArg[], onFile: FileCallbac
     const a = batchArgs(paths, o);
     if (a === undefined) return;
     const each: Each = { onFile: onFile as FileCallback<Data>, onError };
-    await new Batch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, false, each).promise;
+    if (a.runtime === undefined) await nodeBatch(a.list, a.encoding, a.concurrency, a.signal, false, each);
+    else await new Batch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, false, each).promise;
   } catch (err) {
     throw recaptureStack(err as Error, forEachFile);
   }
@@ -240,7 +245,8 @@ interface BatchArgs {
   bufferSize: number;
   concurrency: number;
   signal: AbortSignal | undefined;
-  runtime: Runtime;
+  /** undefined: the drop-ins are node's here (fallback.ts), read with node:fs. */
+  runtime: Runtime | undefined;
 }
 
 /** readFiles' and forEachFile's common arguments, checked; undefined for no paths. */
@@ -265,7 +271,8 @@ function batchArgs(paths: readonly PathArg[], o: ReadFilesOptions | ForEachFileO
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
   if (list.length === 0) return undefined;
-  return { list, encoding, bufferSize, concurrency, signal, runtime: o.runtime ?? getRuntime() };
+  const runtime = o.runtime ?? (mayUseNode() && useNode() ? undefined : getRuntime());
+  return { list, encoding, bufferSize, concurrency, signal, runtime };
 }
 
 /** forEachFile's callbacks. */

@@ -7,6 +7,7 @@
 // writer, a full pipe), then closes the handle. Node waits for such an op
 // instead, so its destroy() hangs where this one does not.
 import { Buffer } from 'node:buffer';
+import * as nodeFs from 'node:fs';
 import { Readable, Writable, addAbortSignal, finished, type ReadableOptions, type WritableOptions } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { InvalidArgTypeError, OutOfRangeError, UringError } from '../errors.js';
 import { openat } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
 import { FileHandle, kClosing, kStreamRead, kStreamWrite, validateInteger } from './file-handle.js';
+import { mayUseNode, useNode } from './fallback.js';
 
 const kReadHighWaterMark = 64 * 1024;
 /** Linux's IOV_MAX: the most buffers one writev takes. */
@@ -456,12 +458,27 @@ export function webStreamOf(handle: FileHandle): ReadableStream<Uint8Array> {
   }) as ReadableStream<Uint8Array>;
 }
 
-/** A ReadStream of `path` (or of a FileHandle, or `options.fd`): node:fs's createReadStream through the ring. */
+/**
+ * A ReadStream of `path` (or of a FileHandle, or `options.fd`): node:fs's
+ * createReadStream through the ring. Where the drop-ins are node's (see
+ * fallback.ts), node:fs's own stream, unless a uring FileHandle is given.
+ */
 export function createReadStream(path: PathArg | FileHandle | undefined, options?: ReadStreamOptions | BufferEncoding): ReadStream {
+  if (mayUseNode() && !ringHandleGiven(path, options) && useNode()) {
+    return nodeFs.createReadStream(path as nodeFs.PathLike, options as Parameters<typeof nodeFs.createReadStream>[1]) as unknown as ReadStream;
+  }
   return new ReadStream(path, options);
 }
 
-/** A WriteStream to `path` (or to a FileHandle, or `options.fd`): node:fs's createWriteStream through the ring. */
+/** A WriteStream to `path` (or to a FileHandle, or `options.fd`): node:fs's createWriteStream through the ring (or node's own, as createReadStream). */
 export function createWriteStream(path: PathArg | FileHandle | undefined, options?: WriteStreamOptions | BufferEncoding): WriteStream {
+  if (mayUseNode() && !ringHandleGiven(path, options) && useNode()) {
+    return nodeFs.createWriteStream(path as nodeFs.PathLike, options as Parameters<typeof nodeFs.createWriteStream>[1]) as unknown as WriteStream;
+  }
   return new WriteStream(path, options);
+}
+
+/** A uring FileHandle (made while a ring was at hand) can only be read by our streams. */
+function ringHandleGiven(path: unknown, options: unknown): boolean {
+  return path instanceof FileHandle || (options !== null && typeof options === 'object' && (options as { fd?: unknown }).fd instanceof FileHandle);
 }

@@ -17,10 +17,13 @@ import { connect as dial, Socket as UringSocket, DEFAULT_ZERO_COPY_THRESHOLD } f
 import { listen, Server as UringServer } from './server.js';
 import { bindUdp, UdpSocket } from './udp.js';
 import { configureRecvPool } from './recv-pool.js';
+import { setNodeFallback } from '../runtime/fallback.js';
+import { setUringDisabled } from '../opt-out.js';
 
 export { Socket, Server, connect, createConnection, createServer, isIP, isIPv4, isIPv6 } from './node.js';
 export type { SocketConstructorOptions, NetConnectOptions, TcpConnectOptions, IpcConnectOptions, ServerOptions, NodeListenOptions } from './node.js';
 export { dial, listen, bindUdp, configureRecvPool, UringSocket, UringServer, UdpSocket, DEFAULT_ZERO_COPY_THRESHOLD };
+export { setNodeFallback, setUringDisabled };
 export type { ConnectOptions, SocketOptions, Receiver, WriteCallback } from './socket.js';
 export type { ListenOptions, AddressInfo } from './server.js';
 export type { UdpOptions, Message } from './udp.js';

@@ -6,10 +6,18 @@
 //   createServer((socket) => app.emit('connection', socket)).listen(8080);
 //
 // and http.request takes { createConnection } from here.
+//
+// Where the drop-ins are node's (the user opted out of io_uring with
+// URING_DISABLE=1, or io_uring is unavailable and URING_FALLBACK=node asks for
+// it: runtime/fallback.ts), createServer, connect and createConnection are
+// node:net's own, and `new Socket()` / `new Server()` return node:net's
+// objects (so `instanceof` this module's classes is false for them).
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
+import * as nodeNet from 'node:net';
 import { isIP as nodeIsIP, isIPv4, isIPv6 } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
+import { mayUseNode, useNode } from '../runtime/fallback.js';
 import { InvalidArgTypeError } from '../errors.js';
 import { listen as listenNative, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
 import { connectTo, endpointOf, Socket as NativeSocket, validatePort, type Receiver } from './socket.js';
@@ -82,9 +90,13 @@ export class Socket extends Duplex {
   #hadError = false;
   /** The net.Server that accepted this socket (set by Server). */
   server: Server | undefined;
-  readonly #receiver: Receiver;
+  readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
 
   constructor(options: SocketConstructorOptions = {}) {
+    // An accepted connection (handle) or a given runtime means a ring is at hand.
+    if (options.handle === undefined && options.runtime === undefined && nodeInstead()) {
+      return new nodeNet.Socket(options) as unknown as Socket;
+    }
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
       emitClose: false,
@@ -446,6 +458,7 @@ function abortError(signal: AbortSignal): Error {
 
 /** net.connect / net.createConnection: a Socket, connecting. */
 export function connect(...args: unknown[]): Socket {
+  if (nodeInstead()) return nodeNet.connect(...(args as Parameters<typeof nodeNet.connect>)) as unknown as Socket;
   const [options, cb] = normalizeConnectArgs(args);
   const socket = new Socket(options);
   return socket.connect(options, ...(cb ? [cb] : []));
@@ -476,7 +489,7 @@ export interface NodeListenOptions {
 
 /** A node:net Server whose connections arrive through io_uring's multishot accept. */
 export class Server extends EventEmitter {
-  readonly #options: ServerOptions;
+  readonly #options!: ServerOptions; // `!`: the constructor may return node's Server instead
   #native: NativeServer | undefined;
   /** A listen() waits for its bind; #bindsAtOnce: node:net would have bound before it returned. */
   #binding = false;
@@ -489,6 +502,9 @@ export class Server extends EventEmitter {
   maxConnections: number | undefined = undefined;
 
   constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
+    if ((typeof options !== 'object' || options?.runtime === undefined) && nodeInstead()) {
+      return new nodeNet.Server(options as nodeNet.ServerOpts, connectionListener as unknown as (s: nodeNet.Socket) => void) as unknown as Server;
+    }
     super();
     if (typeof options === 'function') {
       connectionListener = options;
@@ -670,4 +686,9 @@ export class Server extends EventEmitter {
 
 export function createServer(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void): Server {
   return new Server(options, connectionListener);
+}
+
+/** Whether node:net's own should answer (see the top of this file). */
+function nodeInstead(): boolean {
+  return mayUseNode() && useNode();
 }

@@ -11,8 +11,10 @@ import {
   InvalidArgTypeError, OutOfRangeError, UringClosedError, UringUnavailableError, systemError,
 } from '../errors.js';
 import { native, type SetupParams, type SetupResult } from '../native.js';
+import { disabledBy } from '../opt-out.js';
 import { BufRing, type BufRingOptions } from './buf-ring.js';
 import { Cqe } from './cqe.js';
+import { RingCredentials } from './credentials.js';
 import { probeRing, type Probe } from './probe.js';
 import * as R from './register.js';
 import { Sqe, type SqeMemory } from './sqe.js';
@@ -82,6 +84,8 @@ export class Ring {
   #enterFd: number; // the fd, or the registered index with ENTER_REGISTERED_RING
   #enterFlags = 0;
   #closed = false;
+  /** Whether this ring keeps credentials (SQPOLL, personalities): process.setuid & co. refuse while it does (credentials.ts). */
+  readonly #creds: RingCredentials;
   /** Buffers registered with IORING_REGISTER_BUFFERS: the kernel pins their pages. */
   registeredBuffers: readonly ArrayBufferView[] = [];
 
@@ -112,6 +116,7 @@ export class Ring {
     const r = setupWithFallback(entries, params);
     this.#handle = r.handle;
     this.fd = r.fd;
+    this.#creds = new RingCredentials(r.fd, (r.flags & U.IORING_SETUP_SQPOLL) !== 0);
     this.flags = r.flags;
     this.features = r.features;
     this.sqEntries = r.sqEntries;
@@ -458,7 +463,9 @@ export class Ring {
   /** io_uring_register, raw: the result or -errno. */
   registerRaw(op: number, arg: ArrayBufferView | ArrayBuffer | number | null, nr: number): number {
     if (this.#closed) throw new UringClosedError();
-    return native().register(this.fd, op, arg, nr);
+    const ret = native().register(this.fd, op, arg, nr);
+    if (ret >= 0) this.#creds.registered(op);
+    return ret;
   }
 
   /** io_uring_register, throwing a system error on failure. */
@@ -516,6 +523,8 @@ export class Ring {
     // The native side also unregisters the ring's self-registration (see
     // #registerRingFd), so that happens however the ring goes away.
     native().close(this.#handle);
+    // After the fd is closed: until then the ring could still act with the credentials it keeps.
+    this.#creds.release();
     this.#mem.pins.fill(undefined);
     this.registeredBuffers = [];
   }
@@ -531,6 +540,12 @@ export class Ring {
  * one clear ERR_URING_UNAVAILABLE.
  */
 function setupWithFallback(entries: number, params: SetupParams): SetupResult {
+  // The opt-out comes first: not even the addon is asked (a seccomp profile
+  // may kill the process on io_uring_setup).
+  const off = disabledBy();
+  if (off !== undefined) {
+    throw new UringUnavailableError(0, `io_uring is disabled by ${off}: uring makes no io_uring system call, and uring/fs, uring/fs/promises and uring/net use node's own modules. Unset URING_DISABLE (or call setUringDisabled(false)) to use io_uring`);
+  }
   let bin;
   try {
     bin = native();
@@ -546,20 +561,23 @@ function setupWithFallback(entries: number, params: SetupParams): SetupResult {
   return r;
 }
 
+/** The two ways to go on without io_uring, added to the "not here" messages. */
+const HOW_TO_DO_WITHOUT = '; or set URING_FALLBACK=node to have uring/fs, uring/fs/promises and uring/net use node\'s own modules where io_uring is unavailable, or URING_DISABLE=1 never to try io_uring (where a seccomp profile kills on io_uring_setup)';
+
 function setupError(res: number, entries: number, flags: number): Error {
   const errno = -res;
   switch (errno) {
     case 38: // ENOSYS
-      return new UringUnavailableError(res, 'io_uring is not available: this kernel has no io_uring_setup system call (ENOSYS). It needs Linux 5.1 or later built with CONFIG_IO_URING=y');
+      return new UringUnavailableError(res, `io_uring is not available: this kernel has no io_uring_setup system call (ENOSYS). It needs Linux 5.1 or later built with CONFIG_IO_URING=y${HOW_TO_DO_WITHOUT}`);
     case 1: { // EPERM
       const sysctl = readSysctl();
       if (sysctl === '2') {
-        return new UringUnavailableError(res, 'io_uring is disabled on this machine: kernel.io_uring_disabled = 2 (EPERM). Enable it with "sysctl -w kernel.io_uring_disabled=0" (as root)');
+        return new UringUnavailableError(res, `io_uring is disabled on this machine: kernel.io_uring_disabled = 2 (EPERM). Enable it with "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`);
       }
       if (sysctl === '1') {
-        return new UringUnavailableError(res, 'io_uring is restricted on this machine: kernel.io_uring_disabled = 1 allows only the group in kernel.io_uring_group (EPERM). Add this user to that group, or set "sysctl -w kernel.io_uring_disabled=0" (as root)');
+        return new UringUnavailableError(res, `io_uring is restricted on this machine: kernel.io_uring_disabled = 1 allows only the group in kernel.io_uring_group (EPERM). Add this user to that group, or set "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`);
       }
-      return new UringUnavailableError(res, 'io_uring is blocked for this process (EPERM), most likely by a seccomp profile: Docker\'s and many container runtimes\' default profiles deny io_uring_setup. Run with a profile that allows io_uring_setup, io_uring_enter and io_uring_register');
+      return new UringUnavailableError(res, `io_uring is blocked for this process (EPERM), most likely by a seccomp profile: Docker's and many container runtimes' default profiles deny io_uring_setup. Run with a profile that allows io_uring_setup, io_uring_enter and io_uring_register${HOW_TO_DO_WITHOUT}`);
     }
     case 12: // ENOMEM
       return new UringUnavailableError(res, `io_uring could not allocate a ring of ${entries} entries (ENOMEM): the locked-memory limit is too low. Raise it ("ulimit -l", or LimitMEMLOCK= for a service) or use fewer entries`);

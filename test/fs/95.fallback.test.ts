@@ -13,10 +13,12 @@ const nativeModule = new URL('../../src/native.js', import.meta.url).href;
 const fileHandleModule = new URL('../../src/fs/file-handle.js', import.meta.url).href;
 
 /** Runs `body` in a child (ESM; `fsp` is uring/fs/promises), io_uring refused when `refuse`; resolves with its JSON output. */
-function child(body: string, opts: { refuse: boolean; env?: Record<string, string> }): Promise<unknown> {
+function child(body: string, opts: { refuse: boolean; trap?: boolean; env?: Record<string, string> }): Promise<unknown> {
   const script = [
     `import { native, setNativeBinding } from ${JSON.stringify(nativeModule)};`,
     opts.refuse ? `{ const real = native(); setNativeBinding(Object.create(real, { setup: { value: () => -38 } })); }` : '',
+    // As a seccomp profile that kills on io_uring_setup.
+    opts.trap ? `{ const real = native(); setNativeBinding(Object.create(real, { setup: { value: () => process.kill(process.pid, 'SIGSYS') } })); }` : '',
     `const fsp = (await import(${JSON.stringify(promisesModule)})).default;`,
     `const { setNodeFallback } = await import(${JSON.stringify(promisesModule)});`,
     `const { FileHandle: UringFileHandle } = await import(${JSON.stringify(fileHandleModule)});`,
@@ -25,6 +27,7 @@ function child(body: string, opts: { refuse: boolean; env?: Record<string, strin
   ].join('\n');
   const env = { ...process.env, ...opts.env };
   delete (env as Record<string, string | undefined>).URING_FALLBACK;
+  delete (env as Record<string, string | undefined>).URING_DISABLE;
   Object.assign(env, opts.env);
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 15_000 }, (err, stdout, stderr) => {
@@ -89,6 +92,13 @@ test('io_uring refused, setNodeFallback(true) from code: the same; bad arguments
     return out;
   `, { refuse: true })) as Record<string, unknown>;
   assert.deepEqual(r, { ...expected, ringHandle: false, badArg: 'ERR_INVALID_ARG_TYPE' });
+});
+
+test('URING_DISABLE=1, io_uring_setup a SIGSYS trap: every call answered by node:fs/promises without ever asking for a ring', async (t) => {
+  const d = tempDir();
+  t.after(() => d.remove());
+  const r = await child(scenario(d.path), { refuse: false, trap: true, env: { URING_DISABLE: '1' } });
+  assert.deepEqual(r, { ...expected, ringHandle: false });
 });
 
 test('io_uring available, URING_FALLBACK=node: calls still go through the ring (the fallback only covers its absence)', async (t) => {
