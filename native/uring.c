@@ -513,6 +513,17 @@ static napi_value CloseFd(napi_env env, napi_callback_info info) {
 // DEFER_TASKRUN, where the ring fd never polls readable until task work is
 // run). Calls back into JavaScript through napi_make_callback, so promise
 // reactions and nextTicks run right after the callback, as for any Node I/O.
+//
+// Lifetime. uv_close only asks for the handle to be closed: libuv calls
+// poller_on_close on a later loop turn, and that function lives in this
+// shared object. When a worker ends and the main thread never loaded the
+// addon, Node unloads it with the worker's environment: a close callback
+// still pending then jumps into unmapped code (SIGSEGV). So every poller
+// holds an async cleanup hook from uv_poll_init until poller_on_close:
+// while one is registered Node keeps running the worker's loop at teardown,
+// and poller_on_close removes it, whoever closed the handle (JavaScript,
+// the finalizer, or the hook itself). The hook is never removed from inside
+// itself: Node writes to the hook's record after calling it.
 
 typedef struct {
   uv_poll_t poll;
@@ -520,11 +531,12 @@ typedef struct {
   napi_ref cb;
   napi_ref resource;
   napi_async_context actx;
+  napi_async_cleanup_hook_handle hook; // held until poller_on_close
   int fd;
   int is_eventfd;
   int closing;   // uv_close called
   int closed;    // close callback ran
-  int finalized; // JS handle collected
+  int finalized; // JS handle collected, or never handed out
 } poller_t;
 
 static void poller_free_maybe(poller_t *p) {
@@ -533,8 +545,12 @@ static void poller_free_maybe(poller_t *p) {
 
 static void poller_on_close(uv_handle_t *h) {
   poller_t *p = (poller_t *)h->data;
+  napi_async_cleanup_hook_handle hook = p->hook;
+  p->hook = NULL;
   p->closed = 1;
   poller_free_maybe(p);
+  // Last: at teardown this lets the environment, and this module, go.
+  if (hook) napi_remove_async_cleanup_hook(hook);
 }
 
 static void poller_stop(poller_t *p) {
@@ -552,13 +568,14 @@ static void poller_release_js(napi_env env, poller_t *p) {
   p->actx = NULL;
 }
 
-// At environment teardown (a worker ending) the handle must be closed before
-// libuv's loop is; no JavaScript may run here.
-static void poller_cleanup_hook(void *arg) {
+// Environment teardown (a worker ending, terminated or not): no JavaScript
+// runs any more. Close the handle; poller_on_close, on a later turn of the
+// loop Node keeps running for us, removes this hook.
+static void poller_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   poller_t *p = (poller_t *)arg;
   p->cb = p->resource = NULL; // freed with the environment
   p->actx = NULL;
-  poller_stop(p);
+  poller_stop(p); // no-op if JavaScript closed it already: its callback is pending
 }
 
 static void poller_on_event(uv_poll_t *h, int status, int events) {
@@ -587,7 +604,6 @@ static void poller_on_event(uv_poll_t *h, int status, int events) {
 static void poller_finalize(napi_env env, void *data, void *hint) {
   poller_t *p = (poller_t *)data;
   if (!p->closing) {
-    napi_remove_env_cleanup_hook(env, poller_cleanup_hook, p);
     poller_release_js(env, p);
     poller_stop(p);
   }
@@ -617,12 +633,20 @@ static napi_value CreatePoller(napi_env env, napi_callback_info info) {
     return int32(env, rc);
   }
   p->poll.data = p;
-  CHECK(napi_create_object(env, &resource));
-  CHECK(napi_create_string_utf8(env, "URING_POLL", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, resource, name, &p->actx));
-  CHECK(napi_create_reference(env, argv[2], 1, &p->cb));
-  CHECK(napi_create_reference(env, resource, 1, &p->resource));
-  rc = uv_poll_start(&p->poll, UV_READABLE, poller_on_event);
+  // From here on the handle is closed only through poller_stop, and its
+  // close callback removes the hook (see above).
+  if (napi_add_async_cleanup_hook(env, poller_teardown, p, &p->hook) != napi_ok) p->hook = NULL;
+  if (napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "URING_POLL", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &p->actx) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &p->cb) != napi_ok ||
+      napi_create_reference(env, resource, 1, &p->resource) != napi_ok) {
+    rc = -ENOMEM;
+  } else {
+    rc = uv_poll_start(&p->poll, UV_READABLE, poller_on_event);
+  }
+  if (rc == 0 && napi_create_external(env, p, poller_finalize, NULL, &handle) != napi_ok)
+    rc = -ENOMEM;
   if (rc < 0) {
     poller_release_js(env, p);
     p->finalized = 1;
@@ -630,8 +654,6 @@ static napi_value CreatePoller(napi_env env, napi_callback_info info) {
     return int32(env, rc);
   }
   uv_unref((uv_handle_t *)&p->poll);
-  napi_add_env_cleanup_hook(env, poller_cleanup_hook, p);
-  CHECK(napi_create_external(env, p, poller_finalize, NULL, &handle));
   return handle;
 }
 
@@ -670,7 +692,6 @@ static napi_value PollerClose(napi_env env, napi_callback_info info) {
   poller_t *p = get_poller(env, argv[0]);
   if (!p) return NULL;
   if (!p->closing) {
-    napi_remove_env_cleanup_hook(env, poller_cleanup_hook, p);
     poller_release_js(env, p);
     poller_stop(p);
   }
