@@ -491,19 +491,124 @@ static napi_value AlignedAlloc(napi_env env, napi_callback_info info) {
   return ab;
 }
 
-// eventfd() -> a non-blocking, close-on-exec eventfd, or -errno.
-static napi_value EventFd(napi_env env, napi_callback_info info) {
-  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  return int32(env, fd < 0 ? -errno : fd);
+// ---------------------------------------------------------------------------
+// Descriptors this environment owns: its sockets (socket(), and accepted
+// ones via ownFd) and eventfds. When the environment goes away (a worker
+// ending, even by terminate(), when no JavaScript runs any more) the cleanup
+// hook closes what is left, so a dead worker holds no port and no fd.
+//
+// JavaScript unregisters a descriptor before it closes it (closeFd does so
+// itself; a close through the ring calls disownFd before the CLOSE is
+// submitted): once closed, its number may be handed to another thread's
+// socket, which the hook must not close.
+//
+// A byte per descriptor number, grown on demand: fds are small and dense.
+
+typedef struct {
+  uint8_t *owned;
+  size_t cap;
+} fdreg_t;
+
+static void fdreg_close_all(fdreg_t *g) {
+  for (size_t fd = 0; fd < g->cap; fd++)
+    if (g->owned[fd]) {
+      g->owned[fd] = 0;
+      close((int)fd);
+    }
 }
 
-// closeFd(fd) -> 0 or -errno.
+// At teardown, before Node frees the environment.
+static void fdreg_cleanup_hook(void *arg) { fdreg_close_all((fdreg_t *)arg); }
+
+// Instance data finalizer: after every cleanup hook; nothing is left to close.
+static void fdreg_finalize(napi_env env, void *data, void *hint) {
+  fdreg_t *g = (fdreg_t *)data;
+  fdreg_close_all(g);
+  free(g->owned);
+  free(g);
+}
+
+static fdreg_t *fdreg_get(napi_env env, int create) {
+  fdreg_t *g = NULL;
+  if (napi_get_instance_data(env, (void **)&g) != napi_ok) return NULL;
+  if (g || !create) return g;
+  g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  if (napi_set_instance_data(env, g, fdreg_finalize, NULL) != napi_ok) {
+    free(g);
+    return NULL;
+  }
+  napi_add_env_cleanup_hook(env, fdreg_cleanup_hook, g);
+  return g;
+}
+
+static void fd_own(napi_env env, int fd) {
+  if (fd < 0) return;
+  fdreg_t *g = fdreg_get(env, 1);
+  if (!g) return;
+  if ((size_t)fd >= g->cap) {
+    size_t cap = g->cap ? g->cap : 64;
+    while (cap <= (size_t)fd) cap *= 2;
+    uint8_t *owned = realloc(g->owned, cap);
+    if (!owned) return;
+    memset(owned + g->cap, 0, cap - g->cap);
+    g->owned = owned;
+    g->cap = cap;
+  }
+  g->owned[fd] = 1;
+}
+
+static void fd_disown(napi_env env, int fd) {
+  fdreg_t *g = fdreg_get(env, 0);
+  if (g && fd >= 0 && (size_t)fd < g->cap) g->owned[fd] = 0;
+}
+
+// ownFd(fd): close fd at environment teardown unless disowned first.
+static napi_value OwnFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  fd_own(env, fd);
+  return NULL;
+}
+
+// disownFd(fd): JavaScript closes fd itself (through the ring).
+static napi_value DisownFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  fd_disown(env, fd);
+  return NULL;
+}
+
+// ownedFds() -> how many descriptors this environment owns (for tests).
+static napi_value OwnedFds(napi_env env, napi_callback_info info) {
+  fdreg_t *g = fdreg_get(env, 0);
+  int32_t n = 0;
+  for (size_t fd = 0; g && fd < g->cap; fd++) n += g->owned[fd];
+  return int32(env, n);
+}
+
+// eventfd() -> a non-blocking, close-on-exec eventfd (owned), or -errno.
+static napi_value EventFd(napi_env env, napi_callback_info info) {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return int32(env, -errno);
+  fd_own(env, fd);
+  return int32(env, fd);
+}
+
+// closeFd(fd) -> 0 or -errno. Disowns fd first.
 static napi_value CloseFd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t fd;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
+  fd_disown(env, fd);
   return int32(env, close(fd) < 0 ? -errno : 0);
 }
 
@@ -709,14 +814,16 @@ static int32_t arg_i32(napi_env env, napi_value v) {
   return x;
 }
 
-/* socket(domain, type, protocol) -> fd. */
+/* socket(domain, type, protocol) -> fd, owned by this environment. */
 static napi_value Socket(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return int32(env, -EINVAL);
   int fd = socket(arg_i32(env, argv[0]), arg_i32(env, argv[1]), arg_i32(env, argv[2]));
-  return int32(env, fd < 0 ? -errno : fd);
+  if (fd < 0) return int32(env, -errno);
+  fd_own(env, fd);
+  return int32(env, fd);
 }
 
 /* bind(fd, sockaddr bytes) -> 0. */
@@ -789,6 +896,9 @@ NAPI_MODULE_INIT() {
       {"alignedAlloc", NULL, AlignedAlloc, NULL, NULL, NULL, napi_enumerable, NULL},
       {"eventfd", NULL, EventFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ownFd", NULL, OwnFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"disownFd", NULL, DisownFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ownedFds", NULL, OwnedFds, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createPoller", NULL, CreatePoller, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerRef", NULL, PollerRef, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerClose", NULL, PollerClose, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -227,6 +227,8 @@ export class Server extends EventEmitter implements AsyncIterable<Socket> {
       return this.#closing;
     }
     const close = new CloseOp(this.fd);
+    // Before the CLOSE can run: from then on the number may be another thread's.
+    native().disownFd(this.fd);
     this.runtime.submit(close);
     this.#closing = close.promise.then(done, (e: Error & { code?: string }) => {
       if (e.code === 'ERR_URING_CLOSED') native().closeFd(this.fd);
