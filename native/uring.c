@@ -157,7 +157,37 @@ typedef struct {
   size_t sqes_len;
   napi_ref bufs[3];
   napi_env env;
+  // For ring_reap_fds: byte offsets into the CQ mapping, and log2 CQE size.
+  uint32_t cq_head_off, cq_tail_off, cq_mask_off, cqes_off;
+  int cqe_shift;
+  int reap_fds; // set by ringOwnsFdResults
 } ring_t;
+
+// A runtime tags the user data of ops whose every result is a new fd (open,
+// accept, multishot accept) with bit 63, and its ring publishes the CQ head
+// before handing a tagged CQE to JavaScript. So a tagged CQE past the
+// kernel's head is one JavaScript never saw: an accept that completed while
+// the thread was busy, or during teardown's cancel. Its fd belongs to nobody
+// else and is closed here, just before the ring goes away.
+static void ring_reap_fds(ring_t *r) {
+  char *cq = (char *)r->cq_ptr;
+  uint32_t *khead = (uint32_t *)(cq + r->cq_head_off);
+  uint32_t *ktail = (uint32_t *)(cq + r->cq_tail_off);
+  uint32_t mask = *(uint32_t *)(cq + r->cq_mask_off);
+  for (int round = 0; round < 64; round++) {
+    // Runs pending task work (DEFER_TASKRUN) and moves overflowed CQEs in.
+    sys_enter(r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+    uint32_t head = __atomic_load_n(khead, __ATOMIC_RELAXED);
+    uint32_t tail = __atomic_load_n(ktail, __ATOMIC_ACQUIRE);
+    if (head == tail) return;
+    for (; head != tail; head++) {
+      struct io_uring_cqe *c = (struct io_uring_cqe *)(cq + r->cqes_off + ((size_t)(head & mask) << r->cqe_shift));
+      // Bit 31 of the low word marks an op's linked timeout: not an fd.
+      if ((c->user_data >> 63) && !(c->user_data & 0x80000000u) && c->res >= 0) close(c->res);
+    }
+    __atomic_store_n(khead, head, __ATOMIC_RELEASE);
+  }
+}
 
 static void ring_unmap(ring_t *r) {
   if (r->closed) return;
@@ -185,6 +215,7 @@ static void ring_unmap(ring_t *r) {
     reg.flags = URING_ASYNC_CANCEL_ANY | URING_ASYNC_CANCEL_ALL;
     reg.timeout.tv_sec = 1;
     sys_register(r->fd, IORING_REGISTER_SYNC_CANCEL, &reg, 1);
+    if (r->reap_fds && r->cq_ptr) ring_reap_fds(r);
   }
   if (r->sqes_ptr) munmap(r->sqes_ptr, r->sqes_len);
   if (r->cq_ptr && r->cq_ptr != r->sq_ptr) munmap(r->cq_ptr, r->cq_len);
@@ -272,6 +303,11 @@ static napi_value Setup(napi_env env, napi_callback_info info) {
   r->sq_len = (size_t)p.sq_off.array + p.sq_entries * sizeof(uint32_t);
   r->cq_len = (size_t)p.cq_off.cqes + p.cq_entries * cqe_size;
   r->sqes_len = p.sq_entries * sqe_size;
+  r->cq_head_off = p.cq_off.head;
+  r->cq_tail_off = p.cq_off.tail;
+  r->cq_mask_off = p.cq_off.ring_mask;
+  r->cqes_off = p.cq_off.cqes;
+  r->cqe_shift = cqe_size == 32 ? 5 : 4;
   int single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
   if (single) {
     if (r->cq_len > r->sq_len) r->sq_len = r->cq_len;
@@ -383,6 +419,18 @@ static napi_value RingRegistered(napi_env env, napi_callback_info info) {
   if (!r) return NULL;
   CHECK(napi_get_value_int32(env, argv[1], &index));
   if (!r->closed) r->reg_index = index;
+  return NULL;
+}
+
+// ringOwnsFdResults(handle): the ring's user data tags fd results (see
+// ring_reap_fds); those JavaScript never consumed are closed at teardown.
+static napi_value RingOwnsFdResults(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t *r = get_ring(env, argv[0]);
+  if (!r) return NULL;
+  r->reap_fds = 1;
   return NULL;
 }
 
@@ -890,6 +938,7 @@ NAPI_MODULE_INIT() {
       {"setup", NULL, Setup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ringRegistered", NULL, RingRegistered, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ringOwnsFdResults", NULL, RingOwnsFdResults, NULL, NULL, NULL, napi_enumerable, NULL},
       {"enter", NULL, Enter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"register", NULL, Register, NULL, NULL, NULL, napi_enumerable, NULL},
       {"address", NULL, Address, NULL, NULL, NULL, napi_enumerable, NULL},

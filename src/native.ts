@@ -54,6 +54,11 @@ export interface NativeBinding {
   close(handle: object): void;
   /** Records the ring's IORING_REGISTER_RING_FDS index, so teardown unregisters it. */
   ringRegistered(handle: object, index: number): void;
+  /**
+   * CQEs whose user data has bit 63 set carry new fds: when the ring goes
+   * away, the native side closes those never consumed (past the CQ head).
+   */
+  ringOwnsFdResults(handle: object): void;
   /** io_uring_enter: the result, or -errno. Never throws. */
   enter(fd: number, toSubmit: number, minComplete: number, flags: number, timeoutNs?: number): number;
   /** io_uring_register: the result, or -errno. Never throws. */

@@ -42,6 +42,8 @@ const RETRY_MAX_MS = 1000;
 /** The server's multishot accept. */
 class AcceptStreamOp extends Op {
   override multishot = true;
+  /** Every CQE's result is a new fd (for the teardown; abandoned multishot results go to complete()). */
+  override resultIsFd = true;
   constructor(readonly server: Server, readonly fd: number) {
     super();
   }

@@ -93,6 +93,9 @@ export class Runtime {
     this.#table = new OpTable<Op>(Math.max(1, this.ring.cqEntries >> 1));
     this.#onCqe = (lo, hi, res, flags) => this.#completion(lo, hi, res, flags);
     this.#flushTick = () => this.#flush();
+    // Ops with resultIsFd carry FD_RESULTS_BIT: an accept or open the
+    // thread never reaped (it ended first) has its fd closed, not leaked.
+    this.ring.ownFdResults();
     this.#startPoller();
   }
 
@@ -228,7 +231,7 @@ export class Runtime {
     const n = timeoutTs ? 2 : 1;
     if (this.#owedCqes + n > this.#maxInflight) return false;
     // The slot first: an SQE once taken goes to the kernel whatever is in it.
-    const slot = this.#table.alloc(op);
+    const slot = this.#table.alloc(op, op.resultIsFd);
     if (slot < 0) return false;
     let idx = -1;
     if (n === 1) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { closeSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import * as nodeNet from 'node:net';
 import * as dgram from 'node:dgram';
 import { nop, getRuntime } from '../../src/index.js';
@@ -16,6 +16,22 @@ import { listen, dial, bindUdp, type UringSocket } from '../../src/net/index.js'
 import { native } from '../../src/native.js';
 import { fdCount, fdList, waitFor, within } from '../runtime/util.js';
 import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * Connections to 127.0.0.1:port that were accepted into an fd and are still
+ * open: ESTABLISHED, with a socket inode (one still in the accept queue has
+ * none).
+ */
+function acceptedFds(port: number): number {
+  let n = 0;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const localPort = parseInt(f[1]!.split(':')[1]!, 16);
+    if (localPort === port && f[3] === '01' && f[9] !== '0') n++;
+  }
+  return n;
+}
 
 const fixture = (name: string) => new URL(`./fixtures/${name}.js`, import.meta.url);
 
@@ -58,6 +74,27 @@ for (const mode of ['terminate', 'natural'] as const) {
     }
   });
 }
+
+test('connections the kernel accepted for a worker that never reaped them are closed when it is terminated', async (t) => {
+  await nop();
+  const before = fdCount();
+  const w = new Worker(fixture('busy-listener'), { workerData: {} });
+  t.after(() => w.terminate());
+  const exited = once(w, 'exit');
+  const [{ port }] = (await within(once(w, 'message'), 10_000, 'worker ready')) as [{ port: number }];
+  const N = 5;
+  const clients = Array.from({ length: N }, () => nodeNet.connect(port, '127.0.0.1'));
+  t.after(() => clients.forEach((c) => c.destroy()));
+  await Promise.all(clients.map((c) => once(c, 'connect')));
+  const closed = clients.map((c) => once(c, 'close'));
+  await waitFor(() => acceptedFds(port) === N, 5000, `the kernel to accept (${acceptedFds(port)} of ${N})`);
+  await w.terminate();
+  await within(exited, 10_000, 'worker exit');
+  await waitFor(() => acceptedFds(port) === 0, 5000, `the accepted fds to close (${acceptedFds(port)} left)`);
+  // Every client sees its peer go.
+  await within(Promise.all(closed.map((p, i) => (clients[i]!.resume(), p))), 5000, 'the clients to see their peers close');
+  await waitFor(() => fdCount() === before, 5000, `fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}`);
+});
 
 test('sockets a worker closed itself are not closed again when it ends (their numbers are reused)', async (t) => {
   const dir = tempDir('uring-reuse-');
