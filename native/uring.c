@@ -158,7 +158,37 @@ typedef struct {
   size_t sqes_len;
   napi_ref bufs[3];
   napi_env env;
+  // For ring_reap_fds: byte offsets into the CQ mapping, and log2 CQE size.
+  uint32_t cq_head_off, cq_tail_off, cq_mask_off, cqes_off;
+  int cqe_shift;
+  int reap_fds; // set by ringOwnsFdResults
 } ring_t;
+
+// A runtime tags the user data of ops whose every result is a new fd (open,
+// accept, multishot accept) with bit 63, and its ring publishes the CQ head
+// before handing a tagged CQE to JavaScript. So a tagged CQE past the
+// kernel's head is one JavaScript never saw: an accept that completed while
+// the thread was busy, or during teardown's cancel. Its fd belongs to nobody
+// else and is closed here, just before the ring goes away.
+static void ring_reap_fds(ring_t *r) {
+  char *cq = (char *)r->cq_ptr;
+  uint32_t *khead = (uint32_t *)(cq + r->cq_head_off);
+  uint32_t *ktail = (uint32_t *)(cq + r->cq_tail_off);
+  uint32_t mask = *(uint32_t *)(cq + r->cq_mask_off);
+  for (int round = 0; round < 64; round++) {
+    // Runs pending task work (DEFER_TASKRUN) and moves overflowed CQEs in.
+    sys_enter(r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+    uint32_t head = __atomic_load_n(khead, __ATOMIC_RELAXED);
+    uint32_t tail = __atomic_load_n(ktail, __ATOMIC_ACQUIRE);
+    if (head == tail) return;
+    for (; head != tail; head++) {
+      struct io_uring_cqe *c = (struct io_uring_cqe *)(cq + r->cqes_off + ((size_t)(head & mask) << r->cqe_shift));
+      // Bit 31 of the low word marks an op's linked timeout: not an fd.
+      if ((c->user_data >> 63) && !(c->user_data & 0x80000000u) && c->res >= 0) close(c->res);
+    }
+    __atomic_store_n(khead, head, __ATOMIC_RELEASE);
+  }
+}
 
 static void ring_unmap(ring_t *r) {
   if (r->closed) return;
@@ -186,6 +216,7 @@ static void ring_unmap(ring_t *r) {
     reg.flags = URING_ASYNC_CANCEL_ANY | URING_ASYNC_CANCEL_ALL;
     reg.timeout.tv_sec = 1;
     sys_register(r->fd, IORING_REGISTER_SYNC_CANCEL, &reg, 1);
+    if (r->reap_fds && r->cq_ptr) ring_reap_fds(r);
   }
   if (r->sqes_ptr) munmap(r->sqes_ptr, r->sqes_len);
   if (r->cq_ptr && r->cq_ptr != r->sq_ptr) munmap(r->cq_ptr, r->cq_len);
@@ -273,6 +304,11 @@ static napi_value Setup(napi_env env, napi_callback_info info) {
   r->sq_len = (size_t)p.sq_off.array + p.sq_entries * sizeof(uint32_t);
   r->cq_len = (size_t)p.cq_off.cqes + p.cq_entries * cqe_size;
   r->sqes_len = p.sq_entries * sqe_size;
+  r->cq_head_off = p.cq_off.head;
+  r->cq_tail_off = p.cq_off.tail;
+  r->cq_mask_off = p.cq_off.ring_mask;
+  r->cqes_off = p.cq_off.cqes;
+  r->cqe_shift = cqe_size == 32 ? 5 : 4;
   int single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
   if (single) {
     if (r->cq_len > r->sq_len) r->sq_len = r->cq_len;
@@ -387,6 +423,18 @@ static napi_value RingRegistered(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ringOwnsFdResults(handle): the ring's user data tags fd results (see
+// ring_reap_fds); those JavaScript never consumed are closed at teardown.
+static napi_value RingOwnsFdResults(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t *r = get_ring(env, argv[0]);
+  if (!r) return NULL;
+  r->reap_fds = 1;
+  return NULL;
+}
+
 // enter(fd, toSubmit, minComplete, flags, timeoutNs?) -> result or -errno.
 // With a timeout, the wait is bounded through IORING_ENTER_EXT_ARG.
 static napi_value Enter(napi_env env, napi_callback_info info) {
@@ -492,19 +540,124 @@ static napi_value AlignedAlloc(napi_env env, napi_callback_info info) {
   return ab;
 }
 
-// eventfd() -> a non-blocking, close-on-exec eventfd, or -errno.
-static napi_value EventFd(napi_env env, napi_callback_info info) {
-  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  return int32(env, fd < 0 ? -errno : fd);
+// ---------------------------------------------------------------------------
+// Descriptors this environment owns: its sockets (socket(), and accepted
+// ones via ownFd) and eventfds. When the environment goes away (a worker
+// ending, even by terminate(), when no JavaScript runs any more) the cleanup
+// hook closes what is left, so a dead worker holds no port and no fd.
+//
+// JavaScript unregisters a descriptor before it closes it (closeFd does so
+// itself; a close through the ring calls disownFd before the CLOSE is
+// submitted): once closed, its number may be handed to another thread's
+// socket, which the hook must not close.
+//
+// A byte per descriptor number, grown on demand: fds are small and dense.
+
+typedef struct {
+  uint8_t *owned;
+  size_t cap;
+} fdreg_t;
+
+static void fdreg_close_all(fdreg_t *g) {
+  for (size_t fd = 0; fd < g->cap; fd++)
+    if (g->owned[fd]) {
+      g->owned[fd] = 0;
+      close((int)fd);
+    }
 }
 
-// closeFd(fd) -> 0 or -errno.
+// At teardown, before Node frees the environment.
+static void fdreg_cleanup_hook(void *arg) { fdreg_close_all((fdreg_t *)arg); }
+
+// Instance data finalizer: after every cleanup hook; nothing is left to close.
+static void fdreg_finalize(napi_env env, void *data, void *hint) {
+  fdreg_t *g = (fdreg_t *)data;
+  fdreg_close_all(g);
+  free(g->owned);
+  free(g);
+}
+
+static fdreg_t *fdreg_get(napi_env env, int create) {
+  fdreg_t *g = NULL;
+  if (napi_get_instance_data(env, (void **)&g) != napi_ok) return NULL;
+  if (g || !create) return g;
+  g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  if (napi_set_instance_data(env, g, fdreg_finalize, NULL) != napi_ok) {
+    free(g);
+    return NULL;
+  }
+  napi_add_env_cleanup_hook(env, fdreg_cleanup_hook, g);
+  return g;
+}
+
+static void fd_own(napi_env env, int fd) {
+  if (fd < 0) return;
+  fdreg_t *g = fdreg_get(env, 1);
+  if (!g) return;
+  if ((size_t)fd >= g->cap) {
+    size_t cap = g->cap ? g->cap : 64;
+    while (cap <= (size_t)fd) cap *= 2;
+    uint8_t *owned = realloc(g->owned, cap);
+    if (!owned) return;
+    memset(owned + g->cap, 0, cap - g->cap);
+    g->owned = owned;
+    g->cap = cap;
+  }
+  g->owned[fd] = 1;
+}
+
+static void fd_disown(napi_env env, int fd) {
+  fdreg_t *g = fdreg_get(env, 0);
+  if (g && fd >= 0 && (size_t)fd < g->cap) g->owned[fd] = 0;
+}
+
+// ownFd(fd): close fd at environment teardown unless disowned first.
+static napi_value OwnFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  fd_own(env, fd);
+  return NULL;
+}
+
+// disownFd(fd): JavaScript closes fd itself (through the ring).
+static napi_value DisownFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  fd_disown(env, fd);
+  return NULL;
+}
+
+// ownedFds() -> how many descriptors this environment owns (for tests).
+static napi_value OwnedFds(napi_env env, napi_callback_info info) {
+  fdreg_t *g = fdreg_get(env, 0);
+  int32_t n = 0;
+  for (size_t fd = 0; g && fd < g->cap; fd++) n += g->owned[fd];
+  return int32(env, n);
+}
+
+// eventfd() -> a non-blocking, close-on-exec eventfd (owned), or -errno.
+static napi_value EventFd(napi_env env, napi_callback_info info) {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return int32(env, -errno);
+  fd_own(env, fd);
+  return int32(env, fd);
+}
+
+// closeFd(fd) -> 0 or -errno. Disowns fd first.
 static napi_value CloseFd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t fd;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
+  fd_disown(env, fd);
   return int32(env, close(fd) < 0 ? -errno : 0);
 }
 
@@ -557,6 +710,17 @@ static napi_value MemfdCreate(napi_env env, napi_callback_info info) {
 // DEFER_TASKRUN, where the ring fd never polls readable until task work is
 // run). Calls back into JavaScript through napi_make_callback, so promise
 // reactions and nextTicks run right after the callback, as for any Node I/O.
+//
+// Lifetime. uv_close only asks for the handle to be closed: libuv calls
+// poller_on_close on a later loop turn, and that function lives in this
+// shared object. When a worker ends and the main thread never loaded the
+// addon, Node unloads it with the worker's environment: a close callback
+// still pending then jumps into unmapped code (SIGSEGV). So every poller
+// holds an async cleanup hook from uv_poll_init until poller_on_close:
+// while one is registered Node keeps running the worker's loop at teardown,
+// and poller_on_close removes it, whoever closed the handle (JavaScript,
+// the finalizer, or the hook itself). The hook is never removed from inside
+// itself: Node writes to the hook's record after calling it.
 
 typedef struct {
   uv_poll_t poll;
@@ -564,11 +728,12 @@ typedef struct {
   napi_ref cb;
   napi_ref resource;
   napi_async_context actx;
+  napi_async_cleanup_hook_handle hook; // held until poller_on_close
   int fd;
   int is_eventfd;
   int closing;   // uv_close called
   int closed;    // close callback ran
-  int finalized; // JS handle collected
+  int finalized; // JS handle collected, or never handed out
 } poller_t;
 
 static void poller_free_maybe(poller_t *p) {
@@ -577,8 +742,12 @@ static void poller_free_maybe(poller_t *p) {
 
 static void poller_on_close(uv_handle_t *h) {
   poller_t *p = (poller_t *)h->data;
+  napi_async_cleanup_hook_handle hook = p->hook;
+  p->hook = NULL;
   p->closed = 1;
   poller_free_maybe(p);
+  // Last: at teardown this lets the environment, and this module, go.
+  if (hook) napi_remove_async_cleanup_hook(hook);
 }
 
 static void poller_stop(poller_t *p) {
@@ -596,13 +765,14 @@ static void poller_release_js(napi_env env, poller_t *p) {
   p->actx = NULL;
 }
 
-// At environment teardown (a worker ending) the handle must be closed before
-// libuv's loop is; no JavaScript may run here.
-static void poller_cleanup_hook(void *arg) {
+// Environment teardown (a worker ending, terminated or not): no JavaScript
+// runs any more. Close the handle; poller_on_close, on a later turn of the
+// loop Node keeps running for us, removes this hook.
+static void poller_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   poller_t *p = (poller_t *)arg;
   p->cb = p->resource = NULL; // freed with the environment
   p->actx = NULL;
-  poller_stop(p);
+  poller_stop(p); // no-op if JavaScript closed it already: its callback is pending
 }
 
 static void poller_on_event(uv_poll_t *h, int status, int events) {
@@ -631,7 +801,6 @@ static void poller_on_event(uv_poll_t *h, int status, int events) {
 static void poller_finalize(napi_env env, void *data, void *hint) {
   poller_t *p = (poller_t *)data;
   if (!p->closing) {
-    napi_remove_env_cleanup_hook(env, poller_cleanup_hook, p);
     poller_release_js(env, p);
     poller_stop(p);
   }
@@ -661,12 +830,20 @@ static napi_value CreatePoller(napi_env env, napi_callback_info info) {
     return int32(env, rc);
   }
   p->poll.data = p;
-  CHECK(napi_create_object(env, &resource));
-  CHECK(napi_create_string_utf8(env, "URING_POLL", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, resource, name, &p->actx));
-  CHECK(napi_create_reference(env, argv[2], 1, &p->cb));
-  CHECK(napi_create_reference(env, resource, 1, &p->resource));
-  rc = uv_poll_start(&p->poll, UV_READABLE, poller_on_event);
+  // From here on the handle is closed only through poller_stop, and its
+  // close callback removes the hook (see above).
+  if (napi_add_async_cleanup_hook(env, poller_teardown, p, &p->hook) != napi_ok) p->hook = NULL;
+  if (napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "URING_POLL", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &p->actx) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &p->cb) != napi_ok ||
+      napi_create_reference(env, resource, 1, &p->resource) != napi_ok) {
+    rc = -ENOMEM;
+  } else {
+    rc = uv_poll_start(&p->poll, UV_READABLE, poller_on_event);
+  }
+  if (rc == 0 && napi_create_external(env, p, poller_finalize, NULL, &handle) != napi_ok)
+    rc = -ENOMEM;
   if (rc < 0) {
     poller_release_js(env, p);
     p->finalized = 1;
@@ -674,8 +851,6 @@ static napi_value CreatePoller(napi_env env, napi_callback_info info) {
     return int32(env, rc);
   }
   uv_unref((uv_handle_t *)&p->poll);
-  napi_add_env_cleanup_hook(env, poller_cleanup_hook, p);
-  CHECK(napi_create_external(env, p, poller_finalize, NULL, &handle));
   return handle;
 }
 
@@ -714,7 +889,6 @@ static napi_value PollerClose(napi_env env, napi_callback_info info) {
   poller_t *p = get_poller(env, argv[0]);
   if (!p) return NULL;
   if (!p->closing) {
-    napi_remove_env_cleanup_hook(env, poller_cleanup_hook, p);
     poller_release_js(env, p);
     poller_stop(p);
   }
@@ -732,14 +906,16 @@ static int32_t arg_i32(napi_env env, napi_value v) {
   return x;
 }
 
-/* socket(domain, type, protocol) -> fd. */
+/* socket(domain, type, protocol) -> fd, owned by this environment. */
 static napi_value Socket(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return int32(env, -EINVAL);
   int fd = socket(arg_i32(env, argv[0]), arg_i32(env, argv[1]), arg_i32(env, argv[2]));
-  return int32(env, fd < 0 ? -errno : fd);
+  if (fd < 0) return int32(env, -errno);
+  fd_own(env, fd);
+  return int32(env, fd);
 }
 
 /* bind(fd, sockaddr bytes) -> 0. */
@@ -806,12 +982,16 @@ NAPI_MODULE_INIT() {
       {"setup", NULL, Setup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ringRegistered", NULL, RingRegistered, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ringOwnsFdResults", NULL, RingOwnsFdResults, NULL, NULL, NULL, napi_enumerable, NULL},
       {"enter", NULL, Enter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"register", NULL, Register, NULL, NULL, NULL, napi_enumerable, NULL},
       {"address", NULL, Address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"alignedAlloc", NULL, AlignedAlloc, NULL, NULL, NULL, napi_enumerable, NULL},
       {"eventfd", NULL, EventFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ownFd", NULL, OwnFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"disownFd", NULL, DisownFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ownedFds", NULL, OwnedFds, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createPoller", NULL, CreatePoller, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerRef", NULL, PollerRef, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerClose", NULL, PollerClose, NULL, NULL, NULL, napi_enumerable, NULL},

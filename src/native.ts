@@ -54,6 +54,11 @@ export interface NativeBinding {
   close(handle: object): void;
   /** Records the ring's IORING_REGISTER_RING_FDS index, so teardown unregisters it. */
   ringRegistered(handle: object, index: number): void;
+  /**
+   * CQEs whose user data has bit 63 set carry new fds: when the ring goes
+   * away, the native side closes those never consumed (past the CQ head).
+   */
+  ringOwnsFdResults(handle: object): void;
   /** io_uring_enter: the result, or -errno. Never throws. */
   enter(fd: number, toSubmit: number, minComplete: number, flags: number, timeoutNs?: number): number;
   /** io_uring_register: the result, or -errno. Never throws. */
@@ -62,13 +67,29 @@ export interface NativeBinding {
   address(view: BinaryView): number;
   /** Zeroed, page-aligned memory, or -errno. */
   alignedAlloc(size: number): ArrayBuffer | number;
+  /** A non-blocking eventfd, owned by this thread (see ownFd), or -errno. */
   eventfd(): number;
+  /** close(2), after disowning fd: 0 or -errno. */
   closeFd(fd: number): number;
+  /**
+   * Makes fd this thread's: it is closed when the thread's environment goes
+   * away (a worker ending, even by terminate()) unless disowned first.
+   * socket() and eventfd() own what they return.
+   */
+  ownFd(fd: number): void;
+  /**
+   * fd is no longer this thread's to close at teardown. Called before a close
+   * that does not go through closeFd (a CLOSE op through the ring): once
+   * closed, the number may be another thread's socket.
+   */
+  disownFd(fd: number): void;
+  /** How many fds this thread owns (tests). */
+  ownedFds(): number;
   /** Watches fd for readability and calls back; starts unref'd. */
   createPoller(fd: number, isEventfd: boolean, callback: () => void): object | number;
   pollerRef(poller: object, ref: boolean): void;
   pollerClose(poller: object): void;
-  /** socket(2): an fd, or -errno. */
+  /** socket(2): an fd, owned by this thread (see ownFd), or -errno. */
   socket(domain: number, type: number, protocol: number): number;
   /** bind(2): 0 or -errno. */
   bind(fd: number, addr: Uint8Array): number;

@@ -42,6 +42,8 @@ const RETRY_MAX_MS = 1000;
 /** The server's multishot accept. */
 class AcceptStreamOp extends Op {
   override multishot = true;
+  /** Every CQE's result is a new fd (for the teardown; abandoned multishot results go to complete()). */
+  override resultIsFd = true;
   constructor(readonly server: Server, readonly fd: number) {
     super();
   }
@@ -227,6 +229,8 @@ export class Server extends EventEmitter implements AsyncIterable<Socket> {
       return this.#closing;
     }
     const close = new CloseOp(this.fd);
+    // Before the CLOSE can run: from then on the number may be another thread's.
+    native().disownFd(this.fd);
     this.runtime.submit(close);
     this.#closing = close.promise.then(done, (e: Error & { code?: string }) => {
       if (e.code === 'ERR_URING_CLOSED') native().closeFd(this.fd);

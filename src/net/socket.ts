@@ -237,6 +237,9 @@ export class Socket implements AsyncIterable<Buffer> {
 
   constructor(fd: number, options: SocketOptions & { remote?: SocketAddress | null } = {}) {
     this.fd = fd;
+    // The socket is this thread's until close(): if the thread ends first
+    // (a worker, even terminated), the native side closes it.
+    native().ownFd(fd);
     this.runtime = options.runtime ?? getRuntime();
     this.#pool = recvPool(this.runtime);
     this.zeroCopyThreshold = options.zeroCopyThreshold;
@@ -630,6 +633,8 @@ export class Socket implements AsyncIterable<Buffer> {
     const cancel = new CancelFdOp(this.fd);
     const close = new CloseOp(this.fd);
     cancel.promise.catch(() => {});
+    // Before the CLOSE can run: from then on the number may be another thread's.
+    native().disownFd(this.fd);
     this.runtime.submitLinked([cancel, close], true);
     this.#closePromise = close.promise.catch((e: Error & { errno?: number }) => {
       if (e.errno !== undefined) throw errnoError(e.errno, 'close');

@@ -145,6 +145,8 @@ export class UdpSocket implements AsyncIterable<Message> {
       return this.#closing;
     }
     const close = new CloseOp(this.fd);
+    // Before the CLOSE can run: from then on the number may be another thread's.
+    native().disownFd(this.fd);
     this.runtime.submit(close);
     this.#closing = close.promise.catch(() => {
       native().closeFd(this.fd);

@@ -182,6 +182,16 @@ export class Ring {
     return this.#closed;
   }
 
+  /**
+   * Declares that CQEs whose user data has bit 63 set carry new fds (the
+   * runtime tags open and accept ops so): when the ring goes away, however
+   * it does (close(), the thread ending), the fds of those never consumed
+   * through forEachCqe are closed instead of leaked.
+   */
+  ownFdResults(): void {
+    if (!this.#closed) native().ringOwnsFdResults(this.#handle);
+  }
+
   // ------------------------------------------------------------------ SQ
 
   /**
@@ -447,6 +457,10 @@ export class Ring {
           // this CQE; the kernel's copy is published once per batch below.
           this.#cqHead = (this.#cqHead + 1) >>> 0;
           n++;
+          // A tagged fd result (ownFdResults) is published as consumed
+          // before fn takes the fd: were the thread to end inside fn
+          // (worker.terminate()), teardown must not close it a second time.
+          if (hi > 0x7fffffff) Atomics.store(c, this.#kCqHead, this.#cqHead);
           fn(lo, hi, res, flags);
           if (this.#closed) return n;
         }

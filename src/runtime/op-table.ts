@@ -6,6 +6,9 @@
 // A slot's generation moves on every release, so a late or duplicated CQE
 // for an op that has finished can never reach the op now using the slot.
 // The kernel's own internal requests (cancels, closes) use INTERNAL_LO.
+// The generation's top bit (FD_RESULTS_BIT, bit 63 of the user data) says
+// every result of the op is a new fd: the native teardown closes those the
+// runtime never reaped (Ring.ownFdResults).
 
 export const SLOT_MASK = 0x00ffffff;
 export const AUX_BIT = 0x80000000;
@@ -14,6 +17,9 @@ export const LINK_SHIFT = 24;
 export const MAX_LINKS = 127;
 /** lo word of SQEs whose CQEs nobody waits for (cancels, cleanup closes). */
 export const INTERNAL_LO = 0x7fffffff;
+/** Set in the hi word of ops whose every result is a new fd. */
+export const FD_RESULTS_BIT = 0x80000000;
+const GEN_MASK = 0x7fffffff;
 
 export class OpTable<T extends object> {
   /** Slots the table has now; it grows up to maxCapacity as ops need them. */
@@ -52,11 +58,12 @@ export class OpTable<T extends object> {
     return this.#capacity - this.#freeTop;
   }
 
-  /** Takes a free slot for `op`; -1 when the table is full. */
-  alloc(op: T): number {
+  /** Takes a free slot for `op` (whose results are all new fds if `fdResults`); -1 when the table is full. */
+  alloc(op: T, fdResults = false): number {
     if (this.#freeTop === 0 && !this.#grow()) return -1;
     const slot = this.#free[--this.#freeTop]!;
     this.#ops[slot] = op;
+    if (fdResults) this.#gen[slot] = (this.#gen[slot]! | FD_RESULTS_BIT) >>> 0;
     return slot;
   }
 
@@ -96,7 +103,7 @@ export class OpTable<T extends object> {
   release(slot: number): void {
     if (this.#ops[slot] === undefined) return;
     this.#ops[slot] = undefined;
-    this.#gen[slot] = (this.#gen[slot]! + 1) >>> 0;
+    this.#gen[slot] = (this.#gen[slot]! + 1) & GEN_MASK; // the fd tag goes with the op
     this.#free[this.#freeTop++] = slot;
   }
 

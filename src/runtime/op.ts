@@ -38,7 +38,7 @@ export abstract class Op {
   owed = 0;
   /** The caller no longer waits for this op (aborted, or the runtime closed). */
   declare abandoned: boolean;
-  /** The result is a new file descriptor, to be closed if nobody takes it. */
+  /** The result (every result, for a multishot op) is a new file descriptor, to be closed if nobody takes it. */
   declare resultIsFd: boolean;
   /** Multishot: the main SQE posts CQEs with F_MORE until a last one without. */
   declare multishot: boolean;

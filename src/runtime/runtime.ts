@@ -104,6 +104,9 @@ export class Runtime {
     this.#table = new OpTable<Op>(Math.max(1, this.ring.cqEntries >> 1), SLOT_MASK);
     this.#onCqe = (lo, hi, res, flags) => this.#completion(lo, hi, res, flags);
     this.#flushTick = () => this.#flush();
+    // Ops with resultIsFd carry FD_RESULTS_BIT: an accept or open the
+    // thread never reaped (it ended first) has its fd closed, not leaked.
+    this.ring.ownFdResults();
     this.#startPoller();
   }
 
@@ -239,7 +242,7 @@ export class Runtime {
     const n = timeoutTs ? 2 : 1;
     if (this.#owedCqes + (op.multishot ? n - 1 : n) > this.#maxInflight) return false;
     // The slot first: an SQE once taken goes to the kernel whatever is in it.
-    const slot = this.#table.alloc(op);
+    const slot = this.#table.alloc(op, op.resultIsFd);
     if (slot < 0) return false;
     let idx = -1;
     if (n === 1) {

@@ -1,5 +1,7 @@
-// What /proc says about this process.
+// What /proc says about this process, and child node processes.
 import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 
 /** The kernel threads (SQPOLL) of this process's io_uring rings. */
 export function sqpollThreads(): number {
@@ -12,4 +14,25 @@ export function sqpollThreads(): number {
     }
   }
   return n;
+}
+
+export interface NodeRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node script ...args` to its end (SIGKILL after `killAfterMs`). A
+ * crash shows as `signal`, without taking the test runner down.
+ */
+export async function runNode(script: string, args: string[], killAfterMs: number): Promise<NodeRun> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: killAfterMs, killSignal: 'SIGKILL' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  return { code, signal, stdout, stderr };
 }

@@ -19,7 +19,7 @@ function failingBinding(res: number, calls: number[][]): NativeBinding {
     },
     close: unreachable, enter: unreachable, register: unreachable, address: unreachable,
     alignedAlloc: unreachable, eventfd: unreachable, closeFd: unreachable, createPoller: unreachable,
-    ringRegistered: unreachable,
+    ringRegistered: unreachable, ringOwnsFdResults: unreachable, ownFd: unreachable, disownFd: unreachable, ownedFds: unreachable,
     pollerRef: unreachable, pollerClose: unreachable, socket: unreachable, bind: unreachable,
     listen: unreachable, setsockopt: unreachable, getsockopt: unreachable, sockName: unreachable,
     lseek: unreachable, fcntl: unreachable, memfdCreate: unreachable, pageSize: 4096,

@@ -2,7 +2,7 @@
 // by hand, in the orders the kernel may post them.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { OpTable, SLOT_MASK, AUX_BIT, INTERNAL_LO, LINK_SHIFT } from '../../src/runtime/op-table.js';
+import { OpTable, SLOT_MASK, AUX_BIT, INTERNAL_LO, LINK_SHIFT, FD_RESULTS_BIT } from '../../src/runtime/op-table.js';
 import { Op, PromiseOp, MultishotOp, ChainOp } from '../../src/runtime/op.js';
 import { AbortError, UringClosedError } from '../../src/errors.js';
 import { Timespec } from '../../src/ring/structs.js';
@@ -117,6 +117,22 @@ describe('OpTable', () => {
       slot = again;
     }
     assert.ok(op);
+  });
+
+  test('an fd-results op carries FD_RESULTS_BIT in its generation; the next op in the slot does not', () => {
+    const t = new OpTable<object>(1);
+    const a = {};
+    const s = t.alloc(a, true);
+    const gen = t.generation(s);
+    assert.ok(gen >= FD_RESULTS_BIT, 'tagged');
+    assert.equal(t.lookup(s, gen), a);
+    assert.equal(t.lookup(s, (gen & ~FD_RESULTS_BIT) >>> 0), undefined, 'the tag is part of the generation');
+    t.release(s);
+    const b = {};
+    assert.equal(t.alloc(b), s);
+    assert.ok(t.generation(s) < FD_RESULTS_BIT, 'not tagged');
+    assert.equal(t.lookup(s, gen), undefined, 'the old op\'s user data is stale');
+    assert.equal(t.lookup(s, t.generation(s)), b);
   });
 
   test('a double release does not free the slot twice', () => {
