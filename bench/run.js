@@ -20,6 +20,7 @@ const all = {
   'fs-read': ['fs-read.js', ['--json', join(out, 'fs-read.json')]],
   'fs-files': ['fs-files.js', ['--json', join(out, 'fs-files.json')]],
   'fs-copy': ['fs-copy.js', ['--json', join(out, 'fs-copy.json')]],
+  'idle-conns': ['idle-conns.js', ['--json', join(out, 'idle-conns.json')]],
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
