@@ -11,6 +11,7 @@ import { Runtime, readMany } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { abortedReads, fifoChannel, summary, tcpChannel, MOMENTS } from '../helpers/abort-bytes.js';
 import { drained } from './util.js';
+import * as U from '../../src/ring/uapi.js';
 
 const ROUNDS = 8 * 1000;
 
@@ -38,6 +39,30 @@ for (const timed of [false, true]) {
     // Completed during the submit, before the abort: the abort is too late to matter.
     assert.equal(m.settled!.aborted, 0);
     await drained(rt);
+  });
+}
+
+// With SQPOLL the kernel thread takes SQEs as soon as the tail covers them:
+// withdrawing must only touch SQEs not yet published. With DEFER_TASKRUN
+// completions wait for our next enter, so more of them race the cancel.
+for (const [name, flags] of [
+  ['SQPOLL', U.IORING_SETUP_SQPOLL],
+  ['DEFER_TASKRUN', U.IORING_SETUP_SINGLE_ISSUER | U.IORING_SETUP_DEFER_TASKRUN],
+] as const) {
+  test(`FIFO on a ${name} ring: reads aborted at every moment lose no byte`, async (t) => {
+    const dir = tempDir('uring-abort-bytes-');
+    const rt = new Runtime({ flags });
+    const ch = fifoChannel(join(dir.path, 'fifo'));
+    t.after(async () => {
+      await rt.close();
+      ch.close();
+      dir.remove();
+    });
+    const r = await abortedReads(ch, { runtime: rt, rounds: 1600, timed: true, budgetMs: 4000 });
+    t.diagnostic(summary(name, r));
+    assert.deepEqual(r.odd, []);
+    assert.equal(r.lost, 0, `bytes lost: ${summary(name, r)}`);
+    for (const k of ['before', 'same-turn', 'data-turn'] as const) assert.equal(r.byMoment[k]!.resolved, 0, `${k}: an op the kernel never saw resolved`);
   });
 }
 
