@@ -199,6 +199,13 @@ export class Socket implements AsyncIterable<Buffer> {
   #recvOp: RecvStreamOp | undefined;
   #wantRead = false;
   #rxEnded = false;
+  /**
+   * What arrived while no receiver was set (a recv's CQEs still come after
+   * setReceiver(undefined) cancelled it): kept for the next receiver, with
+   * the end of the stream (true) or its error if that came too.
+   */
+  #stash: Buffer[] | undefined;
+  #stashEnd: true | Error | undefined;
   #armScheduled = false;
   readonly #arm = () => {
     this.#armScheduled = false;
@@ -265,8 +272,19 @@ export class Socket implements AsyncIterable<Buffer> {
    */
   setReceiver(receiver: Receiver | undefined, start = true): void {
     this.#receiver = receiver;
+    if (receiver && (this.#stash || this.#stashEnd)) this.#unstash(receiver);
     if (receiver && start) this.resumeReading();
     else this.pauseReading();
+  }
+
+  /** Hands `receiver` what arrived while there was none. */
+  #unstash(receiver: Receiver): void {
+    const chunks = this.#stash ?? [];
+    const end = this.#stashEnd;
+    this.#stash = this.#stashEnd = undefined;
+    for (const c of chunks) guarded(() => receiver.data(c));
+    if (end === true) guarded(() => receiver.end());
+    else if (end) guarded(() => receiver.error(end));
   }
 
   /** Starts (or resumes) receiving into the current receiver. */
@@ -299,7 +317,11 @@ export class Socket implements AsyncIterable<Buffer> {
       const chunk = this.#pool.take(flags >>> U.IORING_CQE_BUFFER_SHIFT, res, flags);
       this.bytesRead += res;
       const r = this.#receiver;
-      if (r && !this.#closed) {
+      if (!r) {
+        // Cancelled by setReceiver(undefined), it still received: the bytes
+        // are the next receiver's (a socket being closed drops them).
+        if (!this.#closed) (this.#stash ??= []).push(chunk);
+      } else if (!this.#closed) {
         let more = true;
         try {
           more = r.data(chunk);
@@ -314,16 +336,16 @@ export class Socket implements AsyncIterable<Buffer> {
     } else if (res === 0) {
       this.#rxEnded = true;
       const r = this.#receiver;
-      if (r && !this.#closed) guarded(() => r.end());
+      if (!r) this.#stashEnd ??= true;
+      else if (!this.#closed) guarded(() => r.end());
     } else if (res === -C.ENOBUFS) {
       this.#pool.enobufs++;
     } else if (res !== -C.ECANCELED) {
       this.#rxEnded = true;
       const r = this.#receiver;
-      if (r && !this.#closed) {
-        const err = errnoError(res, 'read');
-        guarded(() => r.error(err));
-      }
+      const err = errnoError(res, 'read');
+      if (!r) this.#stashEnd ??= err;
+      else if (!this.#closed) guarded(() => r.error(err));
     }
     if (!(flags & F_MORE) && this.#recvOp === op) {
       this.#recvOp = undefined;

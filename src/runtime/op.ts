@@ -4,11 +4,19 @@
 //     -> settled: the caller has its result (or error), and
 //     -> released: every CQE the kernel owes has arrived; the slot is free.
 //
-// Settling and releasing are separate on purpose: an aborted op settles at
-// once (the caller gets an AbortError), but it keeps every buffer, path and
-// struct it handed the kernel referenced (`keep`) until its last CQE, because
-// the kernel may still be writing into them. An op that produced a file
-// descriptor after its caller gave up has that descriptor closed.
+// Settling and releasing are separate on purpose: an op can settle before
+// its last CQE (a ChainOp or multishot op aborted, the runtime closed), but
+// it keeps every buffer, path and struct it handed the kernel referenced
+// (`keep`) until that CQE, because the kernel may still be writing into
+// them. An op that produced a file descriptor after its caller gave up has
+// that descriptor closed.
+//
+// Aborts never lose what the kernel did: an op the kernel has not seen yet
+// (in the backlog, or its SQE not yet published) is withdrawn and rejects
+// with an AbortError at once; a PromiseOp the kernel may have seen is
+// cancelled there and settles from its CQE: cancelled, it rejects with the
+// AbortError; completed first, it resolves with its result (completion wins
+// the race: bytes read from a pipe or socket are the caller's).
 import { AbortError, OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
@@ -56,6 +64,23 @@ export abstract class Op {
   declare weak: boolean;
   /** Set by the runtime: removes the abort listener. */
   declare detachSignal: (() => void) | undefined;
+  /**
+   * Whether an abort of this op, once its SQE is in the kernel, settles it
+   * from its CQE (true: a completion that beat the cancel wins, see
+   * PromiseOp) or at once (false: the CQEs still owed are the runtime's to
+   * swallow).
+   */
+  declare settlesFromCqe: boolean;
+  /** Set by the runtime when an op that settles from its CQE is aborted: what a failed CQE then settles with. */
+  declare cancelError: Error | undefined;
+  /**
+   * Set by the runtime for ops it may withdraw: the ring index of the op's
+   * first SQE, and how many flushes of the SQ had happened when it was
+   * written. While no flush has happened since, the kernel has not seen the
+   * SQE (its tail does not cover it) and it can be rewritten as a NOP.
+   */
+  declare sqeIndex: number;
+  declare sqeEpoch: number;
 
   static {
     const p = Op.prototype as unknown as Record<string, unknown>;
@@ -69,6 +94,10 @@ export abstract class Op {
     p.links = 1;
     p.weak = false;
     p.detachSignal = undefined;
+    p.settlesFromCqe = false;
+    p.cancelError = undefined;
+    p.sqeIndex = -1;
+    p.sqeEpoch = -1;
   }
 
   /** SQEs this op needs in one batch (2 with a linked timeout). */
@@ -139,6 +168,9 @@ export abstract class PromiseOp<T = number> extends Op {
     p.timed = undefined;
     p.stackAtCaller = false;
     p.onSettle = undefined;
+    // An abort in flight settles from the CQE: a read that took bytes
+    // before the cancel reached it resolves with them (completion wins).
+    p.settlesFromCqe = true;
   }
 
   constructor() {
@@ -185,15 +217,22 @@ export abstract class PromiseOp<T = number> extends Op {
   #settleTimed(): void {
     const t = this.#timedState();
     const res = t.res;
-    if (t.timedOut && (res === -ECANCELED || res === -EINTR || res === -ETIME)) {
+    if (t.timedOut && (res === -ECANCELED || res === -EINTR || res === -ETIME) && this.cancelError === undefined) {
       this.fail(new UringTimeoutError(this.syscall, this.timeoutMs));
     } else {
       this.settleWith(res, t.flags);
     }
   }
 
+  /**
+   * The op's outcome from its (mapped) result. Aborted in flight, a
+   * failure is the AbortError (-ECANCELED, -EINTR, or whatever the kernel
+   * said after the caller gave up), and a result is the result: the kernel
+   * finished before the cancel reached it, and what it did (bytes taken
+   * from a pipe or socket, a descriptor opened) is the caller's.
+   */
   protected settleWith(res: number, flags: number): void {
-    if (res < 0) this.fail(systemError(res, this.syscall, this.errorInfo()));
+    if (res < 0) this.fail(this.cancelError ?? systemError(res, this.syscall, this.errorInfo()));
     else this.succeed(this.result(res, flags));
   }
 
@@ -225,7 +264,8 @@ export abstract class PromiseOp<T = number> extends Op {
       this.settleWith(t.res, t.flags);
       return;
     }
-    this.fail(err);
+    // Aborted, then the runtime closed before the CQE came: still the abort.
+    this.fail(this.cancelError ?? err);
   }
 }
 

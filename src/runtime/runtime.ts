@@ -85,6 +85,12 @@ export class Runtime {
     this.#flush();
   };
   #closed = false;
+  /**
+   * Flushes of the SQ so far. Each publishes every SQE written before it: an
+   * op written at the current epoch is not yet visible to the kernel (not
+   * even to an SQPOLL thread) and can still be withdrawn.
+   */
+  #sqEpoch = 0;
   readonly #deferTaskrun: boolean;
   readonly #onCqe: (lo: number, hi: number, res: number, flags: number) => void;
   readonly #flushTick: () => void;
@@ -160,7 +166,7 @@ export class Runtime {
     if (op.links !== 1 && !this.#chainFits(op)) return;
     if (op.timeoutMs > 0) op.timeoutTs = new Timespec(op.timeoutMs);
     if (op.multishot) (op as MultishotOp<unknown>).onReturn = () => this.#cancelOp(op);
-    if (this.#backlogHead < this.#backlog.length || this.#owedCqes >= this.#maxInflight || !this.#start(op)) {
+    if (this.#backlogHead < this.#backlog.length || this.#owedCqes >= this.#maxInflight || !this.#start(op, true)) {
       this.#backlog.push(op);
       this.stats.backlogged++;
     }
@@ -230,12 +236,17 @@ export class Runtime {
       for (const op of ops) op.abandon(systemError(-125, 'link'));
       return true;
     }
-    for (const op of ops) this.#start(op);
+    // Not withdrawable: an op of a submitLinked chain is another's link target.
+    for (const op of ops) this.#start(op, false);
     return true;
   }
 
-  /** Gives `op` a slot and writes its SQEs; false when the table or the SQ is full. */
-  #start(op: Op): boolean {
+  /**
+   * Gives `op` a slot and writes its SQEs; false when the table or the SQ is
+   * full. A `withdrawable` op that can be cancelled (a signal, or a
+   * multishot op) notes where its SQE is, for #withdraw.
+   */
+  #start(op: Op, withdrawable: boolean): boolean {
     if (op.links !== 1) return this.#startChainOp(op as ChainOp);
     const ring = this.ring;
     const timeoutTs = op.timeoutTs;
@@ -265,6 +276,11 @@ export class Runtime {
     const gen = this.#table.generation(slot);
     op.slot = slot;
     op.owed = n;
+    if (withdrawable && (op.signal !== undefined || op.multishot)) {
+      // Only these: an own property more per op otherwise (see Op's fields).
+      op.sqeIndex = idx;
+      op.sqeEpoch = this.#sqEpoch;
+    }
     const sqe = ring.sqeAt(idx);
     const mem = ring.sqeMemory;
     try {
@@ -323,7 +339,13 @@ export class Runtime {
     try {
       for (; k < n; k++) {
         const idx = ring.getSqeIndex(); // there is room: checked above
-        if (k === 0) first = idx;
+        if (k === 0) {
+          first = idx;
+          if (op.signal !== undefined) {
+            op.sqeIndex = idx;
+            op.sqeEpoch = this.#sqEpoch;
+          }
+        }
         const sqe = ring.sqeAt(idx);
         op.prepLink(sqe, k);
         if (k < last) sqe.flags |= flags;
@@ -342,12 +364,42 @@ export class Runtime {
     return true;
   }
 
-  /** An SQE already taken from the SQ goes to the kernel anyway: as a NOP nobody waits for, unlinked. */
+  /**
+   * An SQE already taken from the SQ goes to the kernel anyway: as a NOP
+   * nobody waits for, unlinked, that posts no CQE (it cannot fail), so the
+   * CQ budget need not count it.
+   */
   #neutralizeSqe(idx: number): void {
     const mem = this.ring.sqeMemory;
     const words = mem.wordsPerSqe;
     for (let i = idx * words, end = i + words; i < end; i++) mem.u32[i] = 0;
-    this.ring.sqeAt(idx).prepNop().setUserData(INTERNAL_LO);
+    const sqe = this.ring.sqeAt(idx).prepNop();
+    sqe.flags |= U.IOSQE_CQE_SKIP_SUCCESS;
+    sqe.setUserData(INTERNAL_LO);
+  }
+
+  /**
+   * Takes back an op whose SQEs the kernel has not been shown yet (no flush
+   * of the SQ since they were written): they become NOPs, the op gives up
+   * its slot and owes nothing, and it never runs. False once the kernel may
+   * have seen them: then only a cancel can stop it.
+   */
+  #withdraw(op: Op): boolean {
+    if (op.slot < 0 || op.sqeEpoch !== this.#sqEpoch || op.sqeIndex < 0) return false;
+    // Its SQEs are consecutive in the ring: a linked timeout right after
+    // the op's own, a ChainOp's links in order. No CQE has come for any.
+    const n = op.owed;
+    const mask = this.ring.sqEntries - 1;
+    for (let k = 0; k < n; k++) this.#neutralizeSqe((op.sqeIndex + k) & mask);
+    op.sqeIndex = -1;
+    this.#table.release(op.slot);
+    op.slot = -1;
+    op.owed = 0;
+    this.#owedCqes -= n;
+    this.#inflight--;
+    if (op.weak) this.#weakInflight--;
+    if (this.#inflight === this.#weakInflight) this.#idle();
+    return true;
   }
 
   /** An op whose prep threw after it got its slot: the slot goes back and the op fails with the error. */
@@ -399,6 +451,7 @@ export class Runtime {
   #submitNow(): void {
     const ring = this.ring;
     for (let attempt = 0; ; attempt++) {
+      this.#sqEpoch++;
       const pending = ring.flushSq();
       if (pending === 0 && !ring.cqNeedsFlush && !this.#deferTaskrun) return;
       let flags = 0;
@@ -492,7 +545,7 @@ export class Runtime {
       const entry = q[this.#backlogHead]!;
       if (Array.isArray(entry)) {
         if (!this.#startChain(entry)) break;
-      } else if (!entry.abandoned && !this.#start(entry)) {
+      } else if (!entry.abandoned && !this.#start(entry, true)) {
         break;
       }
       q[this.#backlogHead++] = undefined as unknown as Op;
@@ -522,10 +575,11 @@ export class Runtime {
   /**
    * Cancels `op`: in the kernel if it was submitted (its CQEs still arrive;
    * a multishot op's last one ends it), or, if it still waits in the
-   * backlog, by abandoning it with an AbortError.
+   * backlog or its SQE has not reached the kernel yet, by abandoning it
+   * with an AbortError.
    */
   cancel(op: Op): void {
-    if (op.slot >= 0) this.#cancelOp(op);
+    if (op.slot >= 0 && !this.#withdraw(op)) this.#cancelOp(op);
     else if (!op.abandoned) op.abandon(new AbortError());
   }
 
@@ -545,11 +599,28 @@ export class Runtime {
     op.detachSignal = () => signal.removeEventListener('abort', onAbort);
   }
 
-  /** The caller aborted: settle now, and cancel in the kernel if submitted. */
+  /**
+   * The caller aborted. An op the kernel has not seen (in the backlog, or
+   * its SQE not yet published) is withdrawn and rejects now: it never runs.
+   * One the kernel may have seen is cancelled there; a PromiseOp then
+   * settles from its CQE, so a completion that beat the cancel (bytes read
+   * from a pipe or socket, a file opened) resolves instead of being lost,
+   * and a cancelled one rejects with the AbortError. Other ops (chains,
+   * multishot) settle now and their CQEs are swallowed.
+   */
   #abort(op: Op): void {
-    const signal = op.signal!;
-    op.abandon(abortError(signal));
-    this.#cancelOp(op);
+    const err = abortError(op.signal!);
+    if (op.slot >= 0 && !this.#withdraw(op)) {
+      if (op.settlesFromCqe && !this.#closed) {
+        op.cancelError = err;
+        this.#cancelOp(op);
+        return;
+      }
+      op.abandon(err);
+      this.#cancelOp(op);
+      return;
+    }
+    op.abandon(err);
   }
 
   /** Cancels `op` in the kernel if it is there (its CQEs still arrive and are ignored). */
