@@ -67,7 +67,7 @@ export class Runtime {
   /** The most CQEs short-lived ops may owe at once: the CQ's size. */
   readonly #maxInflight: number;
   #inflight = 0; // ops holding a slot
-  #owedCqes = 0; // terminal CQEs the short-lived ops holding a slot still owe (see #charge)
+  #owedCqes = 0; // terminal CQEs the short-lived ops holding a slot still owe (see charge())
   #weakInflight = 0; // of those, ops that do not keep the process alive
   #poller: object | undefined;
   #eventfd = -1;
@@ -251,7 +251,7 @@ export class Runtime {
     const ring = this.ring;
     const timeoutTs = op.timeoutTs;
     const n = timeoutTs ? 2 : 1;
-    if (this.#owedCqes + (op.multishot ? n - 1 : n) > this.#maxInflight) return false;
+    if (this.#owedCqes + charge(op, n) > this.#maxInflight) return false;
     // The slot first: an SQE once taken goes to the kernel whatever is in it.
     const slot = this.#table.alloc(op, op.resultIsFd);
     if (slot < 0) return false;
@@ -395,7 +395,7 @@ export class Runtime {
     this.#table.release(op.slot);
     op.slot = -1;
     op.owed = 0;
-    this.#owedCqes -= n;
+    this.#owedCqes -= charge(op, n);
     this.#inflight--;
     if (op.weak) this.#weakInflight--;
     if (this.#inflight === this.#weakInflight) this.#idle();
@@ -417,7 +417,7 @@ export class Runtime {
    * process alive for it unless it is weak.
    */
   #started(op: Op, n: number): void {
-    this.#owedCqes += op.multishot ? n - 1 : n;
+    this.#owedCqes += charge(op, n);
     this.#inflight++;
     if (op.weak) this.#weakInflight++;
     else if (!this.#refed) this.#ref(true);
@@ -699,6 +699,15 @@ export class Runtime {
     this.#eventfd = -1;
     if (defaultRuntime === this) defaultRuntime = undefined;
   }
+}
+
+/**
+ * The CQEs of `n` owed by `op` that count against the CQ budget: all of a
+ * short-lived op's; all but a multishot op's own last one, which may come
+ * any time in the connection's life (its linked timeout's, if any, counts).
+ */
+function charge(op: Op, n: number): number {
+  return op.multishot ? n - 1 : n;
 }
 
 function createRing(entries: number, cqEntries: number, options: RuntimeOptions): Ring {
