@@ -5,6 +5,7 @@
 // when asked: URING_FALLBACK=node in the environment, or setNodeFallback(true).
 // A silent fallback would hide that the program is not getting io_uring.
 import { getRuntime } from '../runtime/runtime.js';
+import { validateBoolean } from '../validate.js';
 
 let enabled = process.env.URING_FALLBACK === 'node';
 /** Whether this thread's runtime could not be created: learnt once, on the first call that needs it. */
@@ -16,7 +17,7 @@ let unavailable: boolean | undefined;
  * functions only if io_uring turns out to be unavailable here.
  */
 export function setNodeFallback(on: boolean): void {
-  if (typeof on !== 'boolean') throw new TypeError(`The "on" argument must be of type boolean. Received ${typeof on}`);
+  validateBoolean(on, 'on');
   enabled = on;
 }
 

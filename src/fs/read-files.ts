@@ -40,7 +40,7 @@ import {
   IOSQE_FIXED_FILE,
 } from '../ring/uapi.js';
 import { abortError, ChainOp, Op } from '../runtime/op.js';
-import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { runtimeOf, type Runtime } from '../runtime/runtime.js';
 import { close as closeFd, openat, type RunOptions } from '../ops/index.js';
 import { encodingOf, toPath, type PathArg } from './args.js';
 import { directSlots, type DirectSlots } from './direct.js';
@@ -265,7 +265,7 @@ function batchArgs(paths: readonly PathArg[], o: ReadFilesOptions | ForEachFileO
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
   if (list.length === 0) return undefined;
-  return { list, encoding, bufferSize, concurrency, signal, runtime: o.runtime ?? getRuntime() };
+  return { list, encoding, bufferSize, concurrency, signal, runtime: runtimeOf(o.runtime) };
 }
 
 /** forEachFile's callbacks. */

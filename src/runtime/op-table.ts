@@ -6,6 +6,7 @@
 // A slot's generation moves on every release, so a late or duplicated CQE
 // for an op that has finished can never reach the op now using the slot.
 // The kernel's own internal requests (cancels, closes) use INTERNAL_LO.
+import { validateInteger } from '../validate.js';
 
 export const SLOT_MASK = 0x00ffffff;
 export const AUX_BIT = 0x80000000;
@@ -23,7 +24,7 @@ export class OpTable<T extends object> {
   #freeTop: number;
 
   constructor(capacity: number) {
-    if (capacity < 1 || capacity > SLOT_MASK) throw new RangeError(`op table capacity ${capacity} out of range`);
+    validateInteger(capacity, 'capacity', 1, SLOT_MASK);
     this.capacity = capacity;
     this.#gen = new Uint32Array(capacity);
     this.#ops = new Array<T | undefined>(capacity).fill(undefined);

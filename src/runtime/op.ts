@@ -9,7 +9,7 @@
 // struct it handed the kernel referenced (`keep`) until its last CQE, because
 // the kernel may still be writing into them. An op that produced a file
 // descriptor after its caller gave up has that descriptor closed.
-import { AbortError, OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
+import { AbortError, InvalidArgTypeError, OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
@@ -302,6 +302,7 @@ export abstract class ChainOp extends Op {
 
 /** The AbortError for a signal, as Node makes it. */
 export function abortError(signal: AbortSignal): AbortError {
+  if (!(signal instanceof AbortSignal)) throw new InvalidArgTypeError('signal', 'an instance of AbortSignal', signal);
   return new AbortError(undefined, { cause: signal.reason });
 }
 
