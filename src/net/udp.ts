@@ -5,7 +5,7 @@ import * as U from '../ring/uapi.js';
 import { RecvmsgOp, SendmsgOp } from '../ops/net.js';
 import { CloseOp } from '../ops/open.js';
 import { validateBuffer, validateFd, validateOptions } from '../ops/common.js';
-import { getRuntime, runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
+import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { resolveHost, socketAddress } from './address.js';
