@@ -2,17 +2,20 @@
 // `code` (the message may change, the code never does); kernel errors become
 // Node-shaped system errors (`code`, `errno`, `syscall`, `path`).
 import { getSystemErrorMap, inspect } from 'node:util';
+import { validateInteger } from './validate.js';
 
 const systemErrors: Map<number, [string, string]> = getSystemErrorMap();
 
 /** The symbolic name of an errno value (positive or negative), e.g. 'ENOENT'. */
 export function errnoName(errno: number): string {
+  validateInteger(errno, 'errno', -0x7fffffff, 0x7fffffff);
   const e = systemErrors.get(-Math.abs(errno));
   return e ? e[0] : `E${Math.abs(errno)}`;
 }
 
 /** Node's description of an errno value, e.g. 'no such file or directory'. */
 export function errnoMessage(errno: number): string {
+  validateInteger(errno, 'errno', -0x7fffffff, 0x7fffffff);
   const e = systemErrors.get(-Math.abs(errno));
   return e ? e[1] : 'unknown error';
 }
@@ -42,6 +45,9 @@ export interface UringSystemError extends Error {
  * stack (or re-capture, see `captureCallSite`).
  */
 export function systemError(res: number, syscall: string, info?: SystemErrorInfo): UringSystemError {
+  validateInteger(res, 'res', -0x7fffffff, 0x7fffffff);
+  if (typeof syscall !== 'string') throw new InvalidArgTypeError('syscall', 'of type string', syscall);
+  if (info !== undefined && (info === null || typeof info !== 'object')) throw new InvalidArgTypeError('info', 'of type object', info);
   const errno = -Math.abs(res);
   const code = errnoName(errno);
   let message = `${code}: ${errnoMessage(errno)}, ${syscall}`;
@@ -63,8 +69,8 @@ export function systemError(res: number, syscall: string, info?: SystemErrorInfo
 export class UringError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(str(message), options);
+    this.code = str(code);
     this.name = 'Error';
   }
   override toString(): string {
@@ -76,7 +82,7 @@ export class UringError extends Error {
 export class UringUnavailableError extends UringError {
   readonly errno: number;
   constructor(errno: number, message: string) {
-    super('ERR_URING_UNAVAILABLE', message);
+    super('ERR_URING_UNAVAILABLE', str(message));
     this.errno = errno;
   }
 }
@@ -108,9 +114,11 @@ export class UringClosedError extends UringError {
 export class InvalidArgTypeError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_TYPE';
   constructor(name: string, expected: string, actual: unknown) {
+    // Names are ours, but these classes are exported: any value makes a message.
+    name = str(name);
     // As node's: 'The "options.signal" property', 'The "fd" argument', 'The first argument'.
     const what = name.endsWith(' argument') ? name : `"${name}" ${name.includes('.') ? 'property' : 'argument'}`;
-    super(`The ${what} must be ${expected}. Received ${describeType(actual)}`);
+    super(`The ${what} must be ${str(expected)}. Received ${describeType(actual)}`);
   }
 }
 
@@ -125,14 +133,14 @@ export class InvalidArgValueError extends TypeError {
       shown = describeType(value);
     }
     if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
-    super(`The argument '${name}' ${reason}. Received ${shown}`);
+    super(`The argument '${str(name)}' ${str(reason)}. Received ${shown}`);
   }
 }
 
 export class OutOfRangeError extends RangeError {
   readonly code = 'ERR_OUT_OF_RANGE';
   constructor(name: string, range: string, value: unknown) {
-    super(`The value of "${name}" is out of range. It must be ${range}. Received ${describeValue(value)}`);
+    super(`The value of "${str(name)}" is out of range. It must be ${str(range)}. Received ${describeValue(value)}`);
   }
 }
 
@@ -154,10 +162,14 @@ export function describeType(v: unknown): string {
     case 'symbol':
       return `type ${typeof v} (${String(v)})`;
     case 'function':
-      return `function ${v.name}`;
+      return `function ${safeName(v)}`;
     case 'object': {
-      const ctor = (v as object).constructor as { name?: unknown } | undefined;
-      if (ctor && 'name' in ctor) return `an instance of ${String(ctor.name)}`;
+      try {
+        const ctor = (v as object).constructor as { name?: unknown } | undefined;
+        if (ctor && 'name' in ctor) return `an instance of ${str(ctor.name)}`;
+      } catch {
+        // A proxy or a getter that throws: shown as node's inspect shows it.
+      }
       return safeInspect(v, { depth: -1 });
     }
     case 'string': {
@@ -192,6 +204,23 @@ function withSeparators(s: string): string {
   return s.slice(0, i) + out;
 }
 
+/** String(v), or how inspect shows it when that throws (a null-prototype object, a throwing toString). */
+function str(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return safeInspect(v);
+  }
+}
+
+function safeName(f: Function): string {
+  try {
+    return String(f.name);
+  } catch {
+    return '';
+  }
+}
+
 function safeInspect(v: unknown, options?: Parameters<typeof inspect>[1]): string {
   try {
     return inspect(v, options);
@@ -204,7 +233,7 @@ function safeInspect(v: unknown, options?: Parameters<typeof inspect>[1]): strin
 export class AbortError extends Error {
   readonly code = 'ABORT_ERR';
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
-    super(message, options);
+    super(str(message), options);
     this.name = 'AbortError';
   }
 }
@@ -214,7 +243,7 @@ export class UringTimeoutError extends UringError {
   readonly timeout: number;
   readonly syscall: string;
   constructor(syscall: string, timeout: number) {
-    super('ERR_URING_TIMEOUT', `${syscall} timed out after ${timeout} ms`);
+    super('ERR_URING_TIMEOUT', `${str(syscall)} timed out after ${str(timeout)} ms`);
     this.timeout = timeout;
     this.syscall = syscall;
   }
@@ -227,6 +256,6 @@ export class UringTimeoutError extends UringError {
  * loop that built the error.
  */
 export function recaptureStack<E extends Error>(err: E, fn?: Function): E {
-  if (err instanceof Error) Error.captureStackTrace(err, fn);
+  if (err instanceof Error) Error.captureStackTrace(err, typeof fn === 'function' ? fn : undefined);
   return err;
 }

@@ -3,6 +3,8 @@ import { constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { validateInteger } from '../validate.js';
+import { isDetached } from '../ring/structs.js';
 
 const { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } = constants;
 
@@ -34,7 +36,11 @@ const FLAGS: Record<string, number> = {
 /** Node's open flags: a string ('r', 'wx', 'a+', ...) or a number. */
 export function parseFlags(flags: unknown, def = 'r'): number {
   if (flags === undefined || flags === null) return FLAGS[def]!;
-  if (typeof flags === 'number' && Number.isInteger(flags)) return flags;
+  if (typeof flags === 'number') {
+    // As node: an int32 (2 ** 32 would reach the kernel as 0, O_RDONLY).
+    validateInteger(flags, 'flags', -0x80000000, 0x7fffffff);
+    return flags;
+  }
   if (typeof flags === 'string' && Object.hasOwn(FLAGS, flags)) return FLAGS[flags]!;
   throw new InvalidArgValueError('flags', flags, 'is invalid');
 }
@@ -63,8 +69,10 @@ export function toPath(path: unknown, name = 'path'): string {
   let p: string;
   if (typeof path === 'string') p = path;
   else if (path instanceof URL) p = fileURLToPath(path);
-  else if (path instanceof Uint8Array) p = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
-  else throw new InvalidArgTypeError(name, 'of type string or an instance of Buffer or URL', path);
+  else if (path instanceof Uint8Array) {
+    if (path.byteLength === 0 && isDetached(path.buffer)) throw new InvalidArgValueError(name, path, 'must not be a detached ArrayBuffer');
+    p = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
+  } else throw new InvalidArgTypeError(name, 'of type string or an instance of Buffer or URL', path);
   if (p.includes('\0')) throw new InvalidArgValueError(name, path, 'must be a string, Uint8Array, or URL without null bytes');
   return p;
 }

@@ -12,11 +12,12 @@ import { createInterface, type Interface } from 'node:readline';
 import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringError, recaptureStack, systemError } from '../errors.js';
+import { validateInteger } from '../validate.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { readMany, writeMany, type Positions } from '../ops/rw-many.js';
-import { bufferAddress, run } from '../ops/common.js';
-import { MAX_RW, RwOp } from '../ops/rw.js';
+import { bufferAddress, run, validateBuffer } from '../ops/common.js';
+import { MAX_RW, RwOp, toPosition } from '../ops/rw.js';
 import type { Sqe } from '../ring/sqe.js';
 import { IORING_OP_READ } from '../ring/uapi.js';
 import { encodingOf, optionsObject, parseMode } from './args.js';
@@ -55,7 +56,8 @@ const kDefaultReadSize = 16384;
  * and uses the current position).
  */
 function positionOf(p: unknown): number | bigint {
-  if (typeof p === 'bigint') return p >= 0n ? p : -1;
+  // A bigint past the kernel's loff_t is refused (ERR_OUT_OF_RANGE) rather than wrapped.
+  if (typeof p === 'bigint') return p >= 0n ? toPosition(p) : -1;
   return Number.isSafeInteger(p) && (p as number) >= 0 ? (p as number) : -1;
 }
 
@@ -70,17 +72,14 @@ function fromOptions(o: RwOptions, buffer: ArrayBufferView): { offset: unknown; 
   const offset = o.offset === undefined ? 0 : o.offset;
   return {
     offset,
-    len: o.length === undefined ? buffer.byteLength - (offset as number) : o.length,
+    // (Not computed from an offset of another type: it is refused after this.)
+    len: o.length === undefined ? (typeof offset === 'number' ? buffer.byteLength - offset : undefined) : o.length,
     pos: o.position === undefined ? null : o.position,
   };
 }
 
-/** node's validateInteger: a number, an integer, within [min, max]. */
-export function validateInteger(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (typeof v !== 'number') throw new InvalidArgTypeError(name, 'of type number', v);
-  if (!Number.isInteger(v)) throw new OutOfRangeError(name, 'an integer', v);
-  if (v < min || v > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, v);
-}
+// node's validateInteger, for streams.ts too (one copy, in errors.ts).
+export { validateInteger };
 
 /** A system error as node reports it for readv/writev: syscall 'read'/'write' (libuv's uv_fs_read/uv_fs_write). */
 function renamedSyscall(err: unknown, syscall: string): unknown {
@@ -192,9 +191,11 @@ export class FileHandle extends EventEmitter {
         }
         const o = (bufferOrOptions ?? {}) as RwOptions & { buffer?: T };
         buffer = o.buffer ?? (Buffer.alloc(kDefaultReadSize) as unknown as T);
-        ({ offset, len, pos } = fromOptions(o, buffer));
         if (!ArrayBuffer.isView(buffer)) throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
       }
+      // A DataView over a detached buffer throws on byteLength: refused as such.
+      if (buffer instanceof DataView) validateBuffer(buffer, 'buffer');
+      if (buffer !== bufferOrOptions) ({ offset, len, pos } = fromOptions((bufferOrOptions ?? {}) as RwOptions, buffer));
       if (offset !== null && typeof offset === 'object') {
         // read(buffer, options)
         ({ offset, len, pos } = fromOptions(offset as RwOptions, buffer));
@@ -240,6 +241,8 @@ export class FileHandle extends EventEmitter {
     position?: Position,
   ): Promise<WriteResult<T>> {
     return this.#use('write', async (fd) => {
+      // A DataView over a detached buffer throws on byteLength: refused as such.
+      if (data instanceof DataView) validateBuffer(data, 'buffer');
       if ((data as { byteLength?: unknown } | null)?.byteLength === 0) return { bytesWritten: 0, buffer: data };
       if (ArrayBuffer.isView(data)) {
         let offset: unknown = offsetOrOptions;

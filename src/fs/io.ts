@@ -9,6 +9,7 @@ import { AbortError, UringError } from '../errors.js';
 import { fstatx, read, write, type RunOptions } from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { MAX_RW } from '../ops/rw.js';
+import { validateBuffer } from '../ops/common.js';
 import { InvalidArgTypeError } from '../errors.js';
 
 /** The most one read or write moves (Linux MAX_RW_COUNT): the ops' own limit. */
@@ -107,6 +108,7 @@ export function isCustomIterable(data: unknown): data is Iterable<unknown> | Asy
 export async function writeAll(fd: number, data: WriteData, encoding: BufferEncoding, options?: RunOptions, position?: number): Promise<void> {
   checkAborted(options?.signal);
   if (typeof data === 'string' || ArrayBuffer.isView(data)) {
+    if (typeof data !== 'string') validateBuffer(data, 'data');
     await writeBuffer(fd, toBytes(data, encoding), options, position);
     return;
   }

@@ -40,7 +40,7 @@ import {
   IOSQE_FIXED_FILE,
 } from '../ring/uapi.js';
 import { abortError, ChainOp, Op } from '../runtime/op.js';
-import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { runtimeOf, type Runtime } from '../runtime/runtime.js';
 import { close as closeFd, openat, type RunOptions } from '../ops/index.js';
 import { encodingOf, toPath, type PathArg } from './args.js';
 import { directSlots, type DirectSlots } from './direct.js';
@@ -271,7 +271,8 @@ function batchArgs(paths: readonly PathArg[], o: ReadFilesOptions | ForEachFileO
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
   if (list.length === 0) return undefined;
-  const runtime = o.runtime ?? (mayUseNode() && useNode() ? undefined : getRuntime());
+  // A runtime given is checked and used; without one, the node fallback may stand in for the ring.
+  const runtime = o.runtime !== undefined || !(mayUseNode() && useNode()) ? runtimeOf(o.runtime) : undefined;
   return { list, encoding, bufferSize, concurrency, signal, runtime };
 }
 

@@ -18,9 +18,10 @@ import * as nodeNet from 'node:net';
 import { isIP as nodeIsIP, isIPv4, isIPv6 } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
 import { mayUseNode, useNode } from '../runtime/fallback.js';
-import { InvalidArgTypeError } from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { validateFunction } from '../validate.js';
 import { listen as listenNative, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
-import { connectTo, endpointOf, Socket as NativeSocket, validatePort, type Receiver } from './socket.js';
+import { connectTo, endpointOf, Socket as NativeSocket, keepAliveDelay, validatePort, type Receiver } from './socket.js';
 
 export { isIPv4, isIPv6 };
 export const isIP = nodeIsIP;
@@ -93,6 +94,9 @@ export class Socket extends Duplex {
   readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
 
   constructor(options: SocketConstructorOptions = {}) {
+    // As node:net: null is no options; anything but an object is refused (node takes a number as an fd: not here).
+    if (options === null) options = {};
+    if (typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
     // An accepted connection (handle) or a given runtime means a ring is at hand.
     if (options.handle === undefined && options.runtime === undefined && nodeInstead()) {
       return new nodeNet.Socket(options) as unknown as Socket;
@@ -131,6 +135,9 @@ export class Socket extends Duplex {
       // pauses the recv (bounded memory). pauseOnConnect reads nothing.
       if (options.pauseOnCreate) this.pause();
       else this.read(0);
+    }
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', options.signal);
     }
     if (options.signal) {
       const signal = options.signal;
@@ -173,7 +180,7 @@ export class Socket extends Duplex {
     if (options.timeout) this.setTimeout(options.timeout);
     const tcp = options as TcpConnectOptions;
     if (tcp.noDelay) this.#noDelay = true;
-    if (tcp.keepAlive) this.#keepAlive = [true, tcp.keepAliveInitialDelay ?? 0];
+    if (tcp.keepAlive) this.#keepAlive = [true, keepAliveDelay(tcp.keepAliveInitialDelay)];
     this.connecting = true;
     this.#connectAbort = new AbortController();
     const signal = this.#connectAbort.signal;
@@ -310,10 +317,10 @@ export class Socket extends Duplex {
 
   /** Emits 'timeout' after `ms` without activity (0 disables), as node:net. */
   setTimeout(ms: number, cb?: () => void): this {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw Object.assign(new RangeError(`The value of "msecs" is out of range. It must be a non-negative finite number. Received ${String(ms)}`), { code: 'ERR_OUT_OF_RANGE' });
-    }
-    if (cb) {
+    if (typeof ms !== 'number') throw new InvalidArgTypeError('msecs', 'of type number', ms);
+    if (!Number.isFinite(ms) || ms < 0) throw new OutOfRangeError('msecs', 'a non-negative finite number', ms);
+    if (cb !== undefined) {
+      validateFunction(cb, 'callback');
       if (ms === 0) this.removeListener('timeout', cb);
       else this.once('timeout', cb);
     }
@@ -358,6 +365,8 @@ export class Socket extends Duplex {
   }
 
   setKeepAlive(enable = false, initialDelay = 0): this {
+    enable = Boolean(enable);
+    initialDelay = keepAliveDelay(initialDelay);
     this.#keepAlive = [enable, initialDelay];
     this.#handle?.setKeepAlive(enable, initialDelay);
     return this;
@@ -539,6 +548,8 @@ export class Server extends EventEmitter {
     // with every listen()'s callback. So: a second listen() throws once
     // node:net would have bound; one with a host joins the bind in flight;
     // one without takes over (the earlier bind's socket is closed).
+    // As node:net, before anything is bound (it was used only once listening, and threw there).
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', opts.signal);
     const bindsAtOnce = opts.host === undefined;
     if (this.#native || (this.#binding && this.#bindsAtOnce)) {
       throw Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' });
@@ -629,9 +640,11 @@ export class Server extends EventEmitter {
    * socket is closed when it arrives). The server can listen() again.
    */
   close(cb?: (err?: Error) => void): this {
+    // As node:net: a callback that is not a function is ignored.
+    if (typeof cb !== 'function') cb = undefined;
     const srv = this.#native;
     if (!srv) {
-      if (cb) this.once('close', () => cb(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
+      if (cb) this.once('close', () => cb!(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
       if (this.#binding) {
         this.#bindGen++;
         this.#binding = false;
@@ -662,6 +675,7 @@ export class Server extends EventEmitter {
   }
 
   getConnections(cb: (err: Error | null, count: number) => void): this {
+    validateFunction(cb, 'callback');
     const n = this.#connections.size;
     process.nextTick(() => cb(null, n));
     return this;

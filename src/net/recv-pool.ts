@@ -26,10 +26,11 @@
 // chunks, and those are bounded by the socket's pause threshold.
 import { markAsUntransferable } from 'node:worker_threads';
 import { native } from '../native.js';
-import { systemError } from '../errors.js';
+import { InvalidArgValueError, systemError } from '../errors.js';
+import { validateBoolean, validateInteger, validateObject } from '../validate.js';
 import { BufRing } from '../ring/buf-ring.js';
 import * as U from '../ring/uapi.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { validateRuntime, type Runtime } from '../runtime/runtime.js';
 
 export interface RecvPoolOptions {
   /**
@@ -193,6 +194,16 @@ export function recvPool(runtime: Runtime): RecvPool {
 
 /** Sizes the runtime's receive pool; only before its first socket reads. Returns false if too late. */
 export function configureRecvPool(runtime: Runtime, options: RecvPoolOptions): boolean {
+  validateRuntime(runtime, 'runtime');
+  validateObject(options, 'options');
+  // Checked now: the pool is made (and these used) at the first socket's first read.
+  const { count, size, incremental } = options;
+  if (count !== undefined) {
+    validateInteger(count, 'options.count', 1, 32768);
+    if ((count & (count - 1)) !== 0) throw new InvalidArgValueError('options.count', count, 'must be a power of two');
+  }
+  if (size !== undefined) validateInteger(size, 'options.size', 1, 0x7fffffff);
+  if (incremental !== undefined) validateBoolean(incremental, 'options.incremental');
   if (pools.has(runtime)) return false;
   configured.set(runtime, options);
   return true;

@@ -14,8 +14,10 @@ import type { SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import { CloseOp } from '../ops/open.js';
 import { Op } from '../runtime/op.js';
-import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { validateObject } from '../validate.js';
+import { validateFd } from '../ops/common.js';
 import { socketAddress } from './address.js';
 import * as C from './constants.js';
 import { errnoError, uvHostPortError } from './errors.js';
@@ -86,6 +88,10 @@ export class Server extends EventEmitter implements AsyncIterable<Socket> {
   /** @internal Use listen(). */
   constructor(fd: number, runtime: Runtime, path: string | undefined, socketOptions: SocketOptions) {
     super();
+    validateFd(fd);
+    validateRuntime(runtime, 'runtime');
+    if (path !== undefined && typeof path !== 'string') throw new InvalidArgTypeError('path', 'of type string', path);
+    validateObject(socketOptions, 'socketOptions');
     this.fd = fd;
     this.runtime = runtime;
     this.#path = path;
@@ -275,7 +281,7 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
   if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
   const backlog = options.backlog ?? 511;
   if (!Number.isInteger(backlog) || backlog < 0) throw new OutOfRangeError('options.backlog', 'an integer >= 0', backlog);
-  const runtime = options.runtime ?? getRuntime();
+  const runtime = runtimeOf(options.runtime);
   if (options.path === undefined && options.host === undefined) {
     // node:net's default: '::' (dual stack), or IPv4 where IPv6 is missing.
     try {

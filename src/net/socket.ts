@@ -30,10 +30,11 @@ import { Msghdr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import { ConnectOp, CancelFdOp, ShutdownOp } from '../ops/net.js';
 import { CloseOp } from '../ops/open.js';
-import { validateBuffer } from '../ops/common.js';
+import { validateBuffer, validateFd } from '../ops/common.js';
 import { Op, capture, capturedReject, capturedResolve } from '../runtime/op.js';
-import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { getRuntime, runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { validateFunction, validateObject } from '../validate.js';
 import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint } from './address.js';
 import * as C from './constants.js';
 import { errnoError, hostPortError, SocketBadPortError } from './errors.js';
@@ -243,6 +244,9 @@ export class Socket implements AsyncIterable<Buffer> {
   #queue: ChunkQueue | undefined;
 
   constructor(fd: number, options: SocketOptions & { remote?: SocketAddress | null } = {}) {
+    validateFd(fd);
+    validateObject(options, 'options');
+    if (options.runtime !== undefined) validateRuntime(options.runtime);
     this.fd = fd;
     // The socket is this thread's until close(): if the thread ends first
     // (a worker, even terminated), the native side closes it.
@@ -271,6 +275,10 @@ export class Socket implements AsyncIterable<Buffer> {
    * and starts receiving unless `start` is false (then resumeReading() does).
    */
   setReceiver(receiver: Receiver | undefined, start = true): void {
+    if (receiver !== undefined) {
+      validateObject(receiver, 'receiver');
+      for (const k of ['data', 'end', 'error'] as const) validateFunction(receiver[k], `receiver.${k}`);
+    }
     this.#receiver = receiver;
     if (receiver && (this.#stash || this.#stashEnd)) this.#unstash(receiver);
     if (receiver && start) this.resumeReading();
@@ -402,6 +410,8 @@ export class Socket implements AsyncIterable<Buffer> {
    * The bytes must not change until then.
    */
   writeCb(data: Uint8Array, cb?: WriteCallback): void {
+    if (!(data instanceof Uint8Array)) throw new InvalidArgTypeError('data', 'an instance of Buffer or Uint8Array', data);
+    if (cb !== undefined) validateFunction(cb, 'cb');
     const err = this.#closed ? socketClosedError() : this.#ending ? writeAfterEndError() : this.#writeError;
     if (err) {
       if (cb) queueMicrotask(() => cb(err));
@@ -456,7 +466,8 @@ export class Socket implements AsyncIterable<Buffer> {
     let views: Uint8Array[];
     try {
       if (!Array.isArray(chunks)) throw new InvalidArgTypeError('chunks', 'an instance of Array', chunks);
-      views = chunks.map((c) => toBytes(c));
+      // Array.from visits holes too (map skips them, and a hole would never be written nor resolve).
+      views = Array.from(chunks, (c) => toBytes(c));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -670,12 +681,15 @@ export class Socket implements AsyncIterable<Buffer> {
 
   /** TCP_NODELAY: send small writes at once instead of coalescing them (Nagle). */
   setNoDelay(noDelay = true): this {
+    noDelay = Boolean(noDelay); // as node:net
     if (!this.#closed) native().setsockopt(this.fd, C.IPPROTO_TCP, C.TCP_NODELAY, noDelay ? 1 : 0);
     return this;
   }
 
   /** SO_KEEPALIVE, and TCP_KEEPIDLE from `initialDelay` milliseconds when given (> 0). */
   setKeepAlive(enable = false, initialDelay = 0): this {
+    enable = Boolean(enable); // as node:net
+    initialDelay = keepAliveDelay(initialDelay);
     if (this.#closed) return this;
     native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_KEEPALIVE, enable ? 1 : 0);
     if (enable && initialDelay > 0) native().setsockopt(this.fd, C.IPPROTO_TCP, C.TCP_KEEPIDLE, Math.max(1, Math.floor(initialDelay / 1000)));
@@ -901,10 +915,30 @@ export async function endpointOf(options: { host?: string; port?: number; path?:
   return ipEndpoint(address, family, port);
 }
 
+/**
+ * setKeepAlive's initialDelay as node:net reads it: a number of ms, anything
+ * else as Number() makes it (NaN: 0); bigints and Symbols, on which node
+ * throws a bare TypeError, are ERR_INVALID_ARG_TYPE.
+ */
+export function keepAliveDelay(v: unknown): number {
+  if (typeof v === 'number') return v > 0 ? v : 0;
+  if (typeof v === 'bigint') throw new InvalidArgTypeError('initialDelay', 'of type number', v);
+  let n: number;
+  try {
+    n = Number(v);
+  } catch {
+    // A bigint, a Symbol, an object without a primitive value.
+    throw new InvalidArgTypeError('initialDelay', 'of type number', v);
+  }
+  return n > 0 ? n : 0;
+}
+
 /** Connects a TCP or Unix stream socket. */
 export async function connect(options: ConnectOptions): Promise<Socket> {
   if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
   const { signal, timeout } = options;
+  runtimeOf(options.runtime);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw new OutOfRangeError('options.timeout', 'a number > 0', timeout);
   const ep = await endpointOf(options, 'localhost');
   return connectTo(ep, options);
@@ -912,7 +946,7 @@ export async function connect(options: ConnectOptions): Promise<Socket> {
 
 /** Connects to a resolved endpoint. */
 export async function connectTo(ep: Endpoint, options: ConnectOptions): Promise<Socket> {
-  const runtime = options.runtime ?? getRuntime();
+  const runtime = runtimeOf(options.runtime);
   const fd = native().socket(ep.domain, U.SOCK_STREAM | U.SOCK_CLOEXEC, 0);
   if (fd < 0) throw hostPortError(fd, 'connect', ep.address, ep.port || undefined);
   const info: SystemErrorInfo = { address: ep.address, port: ep.port || undefined };

@@ -4,9 +4,10 @@ import { sockaddr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import { RecvmsgOp, SendmsgOp } from '../ops/net.js';
 import { CloseOp } from '../ops/open.js';
-import { validateBuffer } from '../ops/common.js';
-import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { validateBuffer, validateFd, validateOptions } from '../ops/common.js';
+import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { validateInteger } from '../validate.js';
 import { resolveHost, socketAddress } from './address.js';
 import * as C from './constants.js';
 import { hostPortError, uvHostPortError } from './errors.js';
@@ -49,6 +50,10 @@ export class UdpSocket implements AsyncIterable<Message> {
 
   /** @internal Use bindUdp(). */
   constructor(fd: number, type: 'udp4' | 'udp6', runtime: Runtime, recvBufferSize: number) {
+    validateFd(fd);
+    if (type !== 'udp4' && type !== 'udp6') throw new InvalidArgValueError('type', type, "must be 'udp4' or 'udp6'");
+    validateRuntime(runtime, 'runtime');
+    validateInteger(recvBufferSize, 'recvBufferSize', 1, 0x7fffffff);
     this.fd = fd;
     this.type = type;
     this.runtime = runtime;
@@ -97,6 +102,7 @@ export class UdpSocket implements AsyncIterable<Message> {
     if (this.#closed) throw socketClosedError();
     const buf = buffer ?? Buffer.allocUnsafe(this.recvBufferSize);
     validateBuffer(buf);
+    validateOptions(options);
     const op = new RecvmsgOp(this.fd, buf, 0);
     op.signal = options?.signal;
     this.#pending.add(op);
@@ -162,6 +168,7 @@ export class UdpSocket implements AsyncIterable<Message> {
 /** Creates a UDP socket bound to host:port (port 0: the kernel picks). */
 export async function bindUdp(options: UdpOptions = {}): Promise<UdpSocket> {
   if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  const runtime = runtimeOf(options.runtime);
   const type = options.type ?? 'udp4';
   if (type !== 'udp4' && type !== 'udp6') throw new InvalidArgValueError('options.type', type, "must be 'udp4' or 'udp6'");
   const recvBufferSize = options.recvBufferSize ?? 65536;
@@ -189,5 +196,5 @@ export async function bindUdp(options: UdpOptions = {}): Promise<UdpSocket> {
     native().closeFd(fd);
     throw uvHostPortError(rc, 'bind', address, port);
   }
-  return new UdpSocket(fd, type, options.runtime ?? getRuntime(), recvBufferSize);
+  return new UdpSocket(fd, type, runtime, recvBufferSize);
 }

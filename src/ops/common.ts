@@ -1,9 +1,9 @@
 // What every op function shares: option validation, buffer checks, and
 // handing the op to a runtime.
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
-import { isKnownFixedBuffer, knownAddress, viewAddress } from '../ring/structs.js';
+import { isDetached, isKnownFixedBuffer, knownAddress, viewAddress } from '../ring/structs.js';
 import type { Op, OpOptions } from '../runtime/op.js';
-import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
 
 export interface RunOptions extends OpOptions {
   /** The runtime to use (default: this thread's). */
@@ -13,7 +13,8 @@ export interface RunOptions extends OpOptions {
 export function validateOptions(options: RunOptions | undefined): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
-  const { signal, timeout } = options;
+  const { signal, timeout, runtime } = options;
+  if (runtime !== undefined) validateRuntime(runtime);
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout))) {
     throw new OutOfRangeError('options.timeout', 'a finite number > 0', timeout);
@@ -57,19 +58,6 @@ export function validateBuffer(buf: unknown, name = 'buffer'): asserts buf is Ar
   if (isDetached(ab)) throw new InvalidArgValueError(name, buf, 'must not be a detached ArrayBuffer');
 }
 
-function isDetached(ab: ArrayBufferLike & { detached?: boolean }): boolean {
-  if (typeof ab.detached === 'boolean') return ab.detached;
-  // Node 20's V8 has no ArrayBuffer.prototype.detached. A detached buffer
-  // reads byteLength 0, and only then is a probe worth it: a view over a
-  // detached buffer cannot be made.
-  if (ab.byteLength !== 0) return false;
-  try {
-    new Uint8Array(ab, 0, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 /**
  * validateBuffer, and the address of the view's first byte: for a buffer

@@ -8,6 +8,15 @@ import { Msghdr, parseSockaddr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
 import { run, validateBuffer, validateFd, type RunOptions } from './common.js';
+import { InvalidArgTypeError } from '../errors.js';
+import { validateInteger } from '../validate.js';
+
+/** MSG_* flags: an int32 or uint32 bit pattern. */
+function flagsOf(options: { flags?: number } | undefined): number {
+  const flags = options?.flags ?? 0;
+  validateInteger(flags, 'options.flags', -0x80000000, 0xffffffff);
+  return flags;
+}
 
 const MSG_NOSIGNAL = 0x4000;
 const ENOENT = 2;
@@ -90,7 +99,7 @@ export async function send(fd: number, buffer: ArrayBufferView, options?: RunOpt
   try {
     validateFd(fd);
     validateBuffer(buffer);
-    return await run(new SendOp(fd, buffer, (options?.flags ?? 0) | MSG_NOSIGNAL), options).promise;
+    return await run(new SendOp(fd, buffer, flagsOf(options) | MSG_NOSIGNAL), options).promise;
   } catch (err) {
     throw recaptureStack(err as Error, send);
   }
@@ -113,7 +122,7 @@ export async function recv(fd: number, buffer: ArrayBufferView, options?: RunOpt
   try {
     validateFd(fd);
     validateBuffer(buffer);
-    return await run(new RecvOp(fd, buffer, options?.flags ?? 0), options).promise;
+    return await run(new RecvOp(fd, buffer, flagsOf(options)), options).promise;
   } catch (err) {
     throw recaptureStack(err as Error, recv);
   }
@@ -150,7 +159,7 @@ export async function recvmsg(fd: number, buffer: ArrayBufferView, options?: Run
   try {
     validateFd(fd);
     validateBuffer(buffer);
-    return await run(new RecvmsgOp(fd, buffer, options?.flags ?? 0), options).promise;
+    return await run(new RecvmsgOp(fd, buffer, flagsOf(options)), options).promise;
   } catch (err) {
     throw recaptureStack(err as Error, recvmsg);
   }
@@ -177,9 +186,10 @@ export class SendmsgOp extends PromiseOp<number> {
 export async function sendmsg(fd: number, buffers: readonly ArrayBufferView[], to?: Uint8Array, options?: RunOptions & { flags?: number }): Promise<number> {
   try {
     validateFd(fd);
+    if (!Array.isArray(buffers)) throw new InvalidArgTypeError('buffers', 'an ArrayBufferView[]', buffers);
     buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
     if (to !== undefined) validateBuffer(to, 'to');
-    return await run(new SendmsgOp(fd, buffers, to, (options?.flags ?? 0) | MSG_NOSIGNAL), options).promise;
+    return await run(new SendmsgOp(fd, buffers, to, flagsOf(options) | MSG_NOSIGNAL), options).promise;
   } catch (err) {
     throw recaptureStack(err as Error, sendmsg);
   }

@@ -6,6 +6,7 @@ import { AT_FDCWD } from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
 import type { SystemErrorInfo } from '../errors.js';
 import { InvalidArgTypeError } from '../errors.js';
+import { validateInteger } from '../validate.js';
 import { run, validateFd, type RunOptions } from './common.js';
 
 const O_CLOEXEC = 0o2000000;
@@ -39,6 +40,9 @@ export interface OpenatOptions extends RunOptions {
 export async function openat(path: string | Uint8Array, flags = constants.O_RDONLY, mode = 0o666, options?: OpenatOptions): Promise<number> {
   try {
     if (typeof path !== 'string' && !(path instanceof Uint8Array)) throw new InvalidArgTypeError('path', 'of type string or an instance of Buffer', path);
+    // Checked here, for the names: the SQE's fields would refuse them as opFlags and len.
+    validateInteger(flags, 'flags', -0x80000000, 0xffffffff);
+    validateInteger(mode, 'mode', 0, 0xffffffff);
     const dirfd = options?.dirfd ?? AT_FDCWD;
     if (dirfd !== AT_FDCWD) validateFd(dirfd, 'dirfd');
     return await run(new OpenatOp(dirfd, path, flags | O_CLOEXEC, mode), options).promise;

@@ -19,7 +19,7 @@ import { IORING_OP_READ, IORING_OP_WRITE } from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
 import { ChainOp, rejectAtCaller } from '../runtime/op.js';
 import { MAX_LINKS } from '../runtime/op-table.js';
-import { getRuntime } from '../runtime/runtime.js';
+import { runtimeOf } from '../runtime/runtime.js';
 import { bufferAddress, validateFd, validateOptions, type RunOptions } from './common.js';
 import { MAX_RW } from './rw.js';
 
@@ -168,7 +168,7 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
     // A linked timeout covers one SQE, not a batch of unlinked ones.
     throw new InvalidArgValueError('options.timeout', options.timeout, 'is not supported for a batch: use signal: AbortSignal.timeout(ms)');
   }
-  const rt = options?.runtime ?? getRuntime();
+  const rt = runtimeOf(options?.runtime);
   if (n === 0) return Promise.resolve([]);
   // Arrays of its own for a batch larger than the scratch should grow to,
   // or for a call nested in another's submit: a full SQ makes submit enter

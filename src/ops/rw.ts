@@ -4,7 +4,7 @@ import { Iovecs, viewAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
 import { PromiseOp } from '../runtime/op.js';
-import { OutOfRangeError } from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { bufferAddress, run, validateBuffer, validateFd, type RunOptions } from './common.js';
 
 /** Offsets are numbers or bigints; -1 (or null) means the file's current position. */
@@ -32,14 +32,31 @@ function checkLength(buf: ArrayBufferView, offset: number, length: number | unde
   return Math.min(len, MAX_RW);
 }
 
-function pos(p: Position | undefined): number | bigint {
+const MAX_POSITION = 2n ** 63n - 1n;
+
+/**
+ * A file position for the SQE's 64-bit offset: -1 (or null) for the current
+ * position, else an offset the kernel's signed loff_t can hold. Anything past
+ * that is refused, as node's fs.read refuses it: written as is, 2n ** 64n
+ * would wrap to offset 0.
+ */
+export function toPosition(p: Position | undefined): number | bigint {
   if (p === null || p === undefined) return -1;
   if (typeof p === 'bigint') {
-    if (p < -1n) throw new OutOfRangeError('position', '>= -1', p);
+    if (p < -1n || p > MAX_POSITION) throw new OutOfRangeError('position', `>= -1 && <= ${MAX_POSITION}`, p);
     return p;
   }
-  if (!Number.isInteger(p) || p < -1) throw new OutOfRangeError('position', 'an integer >= -1', p);
+  if (typeof p !== 'number') throw new InvalidArgTypeError('position', 'of type number or bigint', p);
+  if (!Number.isInteger(p)) throw new OutOfRangeError('position', 'an integer', p);
+  if (p < -1 || p > Number.MAX_SAFE_INTEGER) throw new OutOfRangeError('position', `>= -1 && <= ${Number.MAX_SAFE_INTEGER}`, p);
   return p;
+}
+const pos = toPosition;
+
+/** A target's length, for RwOp's default (read()/write() check the buffer before they get here). */
+function byteLengthOf(target: unknown): number {
+  validateBuffer(target, 'target');
+  return target.byteLength;
 }
 
 /**
@@ -80,7 +97,7 @@ export abstract class RwOp<T = number> extends PromiseOp<T> {
     /** What the op holds until its last CQE (the caller's buffer). */
     readonly keep: ArrayBufferView,
     start = 0,
-    length = target.byteLength,
+    length = byteLengthOf(target),
     /** `target`'s address if the caller has it (bufferAddress), else -1. */
     address = -1,
   ) {
@@ -196,7 +213,7 @@ export class VectorOp extends PromiseOp<number> {
 
 function vector(fd: number, buffers: readonly ArrayBufferView[], position: Position | undefined, writing: boolean, options?: RunOptions): Promise<number> {
   validateFd(fd);
-  if (!Array.isArray(buffers)) validateBuffer(buffers, 'buffers');
+  if (!Array.isArray(buffers)) throw new InvalidArgTypeError('buffers', 'an ArrayBufferView[]', buffers);
   buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
   return run(new VectorOp(fd, new Iovecs(buffers), pos(position), writing), options).promise;
 }

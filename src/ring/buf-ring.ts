@@ -3,10 +3,12 @@
 // takes a buffer for each receive (the CQE says which, by id); the
 // application hands it back with add() + advance() when done with its data.
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { validateObject } from '../validate.js';
 import { native } from '../native.js';
 import { systemError } from '../errors.js';
 import type { Ring } from './ring.js';
-import { addressOf, writeU64 } from './structs.js';
+import { addressOf, putU64 } from './structs.js';
+import { validateRing } from './register.js';
 import { IORING_REGISTER_PBUF_RING, IORING_REGISTER_PBUF_STATUS, IORING_UNREGISTER_PBUF_RING, IOU_PBUF_RING_INC } from './uapi.js';
 
 export interface BufRingOptions {
@@ -31,6 +33,8 @@ export class BufRing {
 
   /** io_uring_setup_buf_ring: `entries` must be a power of two up to 32768. */
   constructor(ring: Ring, entries: number, bgid: number, options: BufRingOptions = {}) {
+    validateRing(ring);
+    validateObject(options, 'options');
     if (!Number.isInteger(entries) || entries < 1 || entries > 32768 || (entries & (entries - 1)) !== 0) {
       throw new OutOfRangeError('entries', 'a power of two from 1 to 32768', entries);
     }
@@ -44,7 +48,7 @@ export class BufRing {
     this.#u16 = new Uint16Array(mem);
     // struct io_uring_buf_reg { u64 ring_addr; u32 ring_entries; u16 bgid; u16 flags; u32 min_left?; u32 resv[5]; }
     const reg = new Uint32Array(10);
-    writeU64(reg, 0, addressOf(mem, 'ring'));
+    putU64(reg, 0, addressOf(mem, 'ring'));
     reg[2] = entries;
     reg[3] = bgid | ((options.incremental ? IOU_PBUF_RING_INC : 0) << 16);
     ring.register(IORING_REGISTER_PBUF_RING, reg, 1);
@@ -71,7 +75,7 @@ export class BufRing {
 
   #put(addr: number, len: number, bid: number, offset: number): void {
     const slot = ((this.#tail + offset) & this.mask) * 4;
-    writeU64(this.#u32, slot, addr);
+    putU64(this.#u32, slot, addr);
     this.#u32[slot + 2] = len;
     // bid is the low half of the 4th word; the high half of entry 0 is the tail.
     this.#u16[slot * 2 + 6] = bid;

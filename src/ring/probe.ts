@@ -1,6 +1,7 @@
 // IORING_REGISTER_PROBE: which opcodes this kernel supports.
 import type { Ring } from './ring.js';
 import { IO_URING_OP_SUPPORTED, IORING_REGISTER_PROBE, OPCODE_NAMES } from './uapi.js';
+import { validateRing } from './register.js';
 
 export class Probe {
   /** The highest opcode the kernel knows. */
@@ -29,6 +30,7 @@ export class Probe {
 
 /** io_uring_get_probe_ring. */
 export function probeRing(ring: Ring): Probe {
+  validateRing(ring);
   // struct io_uring_probe (16 bytes) + 256 struct io_uring_probe_op (8 bytes each).
   const buf = new Uint8Array(16 + 256 * 8);
   ring.register(IORING_REGISTER_PROBE, buf, 256);

@@ -7,9 +7,8 @@
 // Ring indexes are free-running u32 counters: differences are taken `>>> 0`,
 // slots are `index & mask`.
 import { readFileSync } from 'node:fs';
-import {
-  InvalidArgTypeError, OutOfRangeError, UringClosedError, UringUnavailableError, systemError,
-} from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError, UringClosedError, UringUnavailableError, systemError } from '../errors.js';
+import { validateFunction, validateInteger } from '../validate.js';
 import { native, type SetupParams, type SetupResult } from '../native.js';
 import { disabledBy } from '../opt-out.js';
 import { BufRing, type BufRingOptions } from './buf-ring.js';
@@ -249,6 +248,8 @@ export class Ring {
    * reused, after the kernel has consumed it.
    */
   sqeAt(index: number): Sqe {
+    // (The runtime's hot path passes getSqeIndex()'s result: the check is two compares.)
+    if (typeof index !== 'number' || !(index >= 0 && index < this.sqEntries && Number.isInteger(index))) validateInteger(index, 'index', 0, this.sqEntries - 1);
     return this.#sqeObjs[index]!;
   }
 
@@ -382,6 +383,7 @@ export class Ring {
 
   /** Up to `max` ready CQEs, oldest first, without consuming them (then cqAdvance(n)). */
   peekBatchCqe(max = this.cqEntries): Cqe[] {
+    validateInteger(max, 'max', 0);
     if (this.#closed) throw new UringClosedError();
     let ready = this.cqReady;
     if (ready === 0 && this.cqNeedsFlush) {
@@ -428,7 +430,11 @@ export class Ring {
 
   /** Marks `n` CQEs consumed. */
   cqAdvance(n: number): void {
-    if (n <= 0 || this.#closed) return; // after close there is no CQ left to advance
+    // Past the tail the head would count CQEs the kernel has not written
+    // (and forEachCqe would spin on a head it can never reach).
+    validateInteger(n, 'n', 0);
+    if (n === 0 || this.#closed) return; // after close there is no CQ left to advance
+    if (n > this.cqReady) validateInteger(n, 'n', 0, this.cqReady);
     this.#cqHead = (this.#cqHead + n) >>> 0;
     // Release: our reads of those CQEs are done before the kernel may reuse the slots.
     Atomics.store(this.#cq, this.#kCqHead, this.#cqHead);
@@ -440,6 +446,7 @@ export class Ring {
    * may submit, peek or drain again. Returns how many were consumed.
    */
   forEachCqe(fn: (lo: number, hi: number, res: number, flags: number) => void): number {
+    validateFunction(fn, 'fn');
     if (this.#closed) return 0;
     const c = this.#cq;
     const ci = this.#cqi;

@@ -12,8 +12,9 @@
 // the caller until the CQE arrives, as with liburing; the runtime does that.
 import { Buffer } from 'node:buffer';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { validateInteger } from '../validate.js';
 import type { BinaryView } from '../native.js';
-import { addressOf, isBinaryView, Timespec, writeU64, type FutexWaitv, type Iovecs, type Msghdr } from './structs.js';
+import { addressOf, isBinaryView, isDetached, Timespec, putU64, type FutexWaitv, type Iovecs, type Msghdr } from './structs.js';
 import * as U from './uapi.js';
 
 /** The memory an Sqe writes into: views over the whole SQE array, and the SQ slot pins. */
@@ -33,6 +34,29 @@ export type PathLike = string | Uint8Array;
 export type TimespecLike = Timespec | number;
 
 const TWO32 = 4294967296;
+
+/**
+ * An integer that fits a field of the SQE: typed-array stores would
+ * otherwise wrap it (2^32 -> 0), coerce it ('3' -> 3) or throw a bare
+ * TypeError (Symbols, bigints). One typeof and two compares on the hot path.
+ */
+function field(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) validateInteger(v, name, min, max);
+  return v as number;
+}
+const U8 = 0xff;
+const U16 = 0xffff;
+/** Flag and length words take their bits as signed or unsigned 32-bit integers. */
+const I32_MIN = -0x80000000;
+const U32 = 0xffffffff;
+const I32_MAX = 0x7fffffff;
+
+/** A descriptor (or a direct-descriptor index with IOSQE_FIXED_FILE): an integer, as an i32. */
+function fdField(fd: unknown, name = 'fd'): number {
+  if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new InvalidArgTypeError(name, 'an integer', fd);
+  if (fd < I32_MIN || fd > I32_MAX) throw new OutOfRangeError(name, `>= ${I32_MIN} && <= ${I32_MAX}`, fd);
+  return fd;
+}
 
 /** More than one thing pinned to a slot. */
 class PinList extends Array<unknown> {}
@@ -56,6 +80,10 @@ export class Sqe {
   readonly index: number;
 
   constructor(memory: SqeMemory, index: number) {
+    if (memory === null || typeof memory !== 'object' || !(memory.u32 instanceof Uint32Array) || !Number.isInteger(memory.wordsPerSqe)) {
+      throw new InvalidArgTypeError('memory', 'the SqeMemory of a Ring (ring.sqeMemory)', memory);
+    }
+    field(index, 'index', 0, Math.floor(memory.u32.length / memory.wordsPerSqe) - 1);
     this.#m = memory;
     this.index = index;
     this.#w = index * memory.wordsPerSqe;
@@ -67,45 +95,45 @@ export class Sqe {
     return this.#m.u8[this.#w * 4]!;
   }
   set opcode(v: number) {
-    this.#m.u8[this.#w * 4] = v;
+    this.#m.u8[this.#w * 4] = field(v, 'opcode', 0, U8);
   }
   /** IOSQE_* flags. */
   get flags(): number {
     return this.#m.u8[this.#w * 4 + 1]!;
   }
   set flags(v: number) {
-    this.#m.u8[this.#w * 4 + 1] = v;
+    this.#m.u8[this.#w * 4 + 1] = field(v, 'flags', 0, U8);
   }
   get ioprio(): number {
     return this.#m.u16[this.#w * 2 + 1]!;
   }
   set ioprio(v: number) {
-    this.#m.u16[this.#w * 2 + 1] = v;
+    this.#m.u16[this.#w * 2 + 1] = field(v, 'ioprio', 0, U16);
   }
   get fd(): number {
     return this.#m.i32[this.#w + W_FD]!;
   }
   set fd(v: number) {
-    this.#m.i32[this.#w + W_FD] = v;
+    this.#m.i32[this.#w + W_FD] = fdField(v);
   }
   get len(): number {
     return this.#m.u32[this.#w + W_LEN]!;
   }
   set len(v: number) {
-    this.#m.u32[this.#w + W_LEN] = v;
+    this.#m.u32[this.#w + W_LEN] = field(v, 'len', I32_MIN, U32);
   }
   /** The per-opcode flags word (rw_flags, msg_flags, timeout_flags, open_flags, ...). */
   get opFlags(): number {
     return this.#m.u32[this.#w + W_OPFLAGS]!;
   }
   set opFlags(v: number) {
-    this.#m.u32[this.#w + W_OPFLAGS] = v;
+    this.#m.u32[this.#w + W_OPFLAGS] = field(v, 'opFlags', I32_MIN, U32);
   }
   get bufIndex(): number {
     return this.#m.u16[this.#w * 2 + 20]!;
   }
   set bufIndex(v: number) {
-    this.#m.u16[this.#w * 2 + 20] = v;
+    this.#m.u16[this.#w * 2 + 20] = field(v, 'bufIndex', 0, U16);
   }
   /** Alias of bufIndex: the provided-buffer group for IOSQE_BUFFER_SELECT. */
   get bufGroup(): number {
@@ -118,32 +146,32 @@ export class Sqe {
     return this.#m.u16[this.#w * 2 + 21]!;
   }
   set personality(v: number) {
-    this.#m.u16[this.#w * 2 + 21] = v;
+    this.#m.u16[this.#w * 2 + 21] = field(v, 'personality', 0, U16);
   }
   /** splice_fd_in / file_index / optlen, as an unsigned word. */
   get fileIndex(): number {
     return this.#m.u32[this.#w + W_FILE_INDEX]!;
   }
   set fileIndex(v: number) {
-    this.#m.u32[this.#w + W_FILE_INDEX] = v;
+    this.#m.u32[this.#w + W_FILE_INDEX] = field(v, 'fileIndex', I32_MIN, U32);
   }
   get off(): bigint {
     return this.#get64(W_OFF);
   }
   set off(v: Offset) {
-    writeU64(this.#m.u32, this.#w + W_OFF, v);
+    putU64(this.#m.u32, this.#w + W_OFF, v, 'off');
   }
   get addr(): bigint {
     return this.#get64(W_ADDR);
   }
   set addr(v: Offset) {
-    writeU64(this.#m.u32, this.#w + W_ADDR, v);
+    putU64(this.#m.u32, this.#w + W_ADDR, v, 'addr');
   }
   get addr3(): bigint {
     return this.#get64(W_ADDR3);
   }
   set addr3(v: Offset) {
-    writeU64(this.#m.u32, this.#w + W_ADDR3, v);
+    putU64(this.#m.u32, this.#w + W_ADDR3, v, 'addr3');
   }
 
   /** The 64-bit user data, returned in this SQE's CQEs. */
@@ -151,10 +179,11 @@ export class Sqe {
     return this.#get64(W_USER);
   }
   set userData(v: bigint | number) {
-    writeU64(this.#m.u32, this.#w + W_USER, v);
+    putU64(this.#m.u32, this.#w + W_USER, v, 'userData');
   }
   /** io_uring_sqe_set_data64 with a number (up to 2^53): no BigInt on the hot path. */
   setUserData(v: number): this {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) validateInteger(v, 'userData', 0, Number.MAX_SAFE_INTEGER);
     const u = this.#m.u32;
     u[this.#w + W_USER] = v % TWO32;
     u[this.#w + W_USER + 1] = (v / TWO32) >>> 0;
@@ -167,7 +196,7 @@ export class Sqe {
   }
   /** Adds IOSQE_* flags to those set. */
   addFlags(flags: number): this {
-    this.flags |= flags;
+    this.flags |= field(flags, 'flags', 0, U8);
     return this;
   }
   /** io_uring_sqe_set_buf_group. */
@@ -199,6 +228,12 @@ export class Sqe {
     return a;
   }
 
+  /** A view the prep needs (not null): its byte length, after #buf's checks. */
+  #need<V extends BinaryView>(view: V | null | undefined, name: string, kind: Function = Uint8Array): V {
+    if (!(view instanceof kind)) throw new InvalidArgTypeError(name, `an instance of ${kind.name}`, view);
+    return view as V;
+  }
+
   /** nbytes defaulting to the view's length, and never past its end. */
   #len(view: BinaryView | null | undefined, nbytes: number | undefined, name = 'length'): number {
     let max = 0;
@@ -226,6 +261,7 @@ export class Sqe {
       if (path.includes('\0')) throw new InvalidArgValueError(name, path, 'must be a string or Uint8Array without null bytes');
       b = Buffer.from(`${path}\0`);
     } else if (path instanceof Uint8Array) {
+      if (path.byteLength === 0 && isDetached(path.buffer)) throw new InvalidArgValueError(name, path, 'must not be a detached ArrayBuffer');
       const nul = path.indexOf(0);
       if (nul >= 0 && nul !== path.length - 1) throw new InvalidArgValueError(name, path, 'must be a string or Uint8Array without null bytes');
       b = nul === path.length - 1 ? path : Buffer.concat([path, Buffer.alloc(1)]);
@@ -255,14 +291,15 @@ export class Sqe {
 
   /** io_uring_prep_rw: the common fields every prep sets. */
   prepRw(op: number, fd: number, addr: number | bigint, len: number, off: Offset): this {
-    if (!Number.isInteger(fd)) throw new InvalidArgTypeError('fd', 'an integer', fd);
+    fdField(fd);
     const m = this.#m;
     const w = this.#w;
-    m.u8[w * 4] = op;
+    m.u8[w * 4] = field(op, 'op', 0, U8);
     m.i32[w + W_FD] = fd;
-    writeU64(m.u32, w + W_OFF, off);
-    writeU64(m.u32, w + W_ADDR, addr);
-    m.u32[w + W_LEN] = len;
+    // Validated before any store of the 64-bit fields too: a refused SQE is left as it was.
+    m.u32[w + W_LEN] = field(len, 'len', I32_MIN, U32);
+    putU64(m.u32, w + W_OFF, off, 'off');
+    putU64(m.u32, w + W_ADDR, addr, 'addr');
     return this;
   }
 
@@ -426,6 +463,8 @@ export class Sqe {
   }
   /** io_uring_prep_epoll_wait: `events` holds room for maxevents 12-byte epoll_events. */
   prepEpollWait(fd: number, events: Uint8Array, maxevents: number, flags = 0): this {
+    this.#need(events, 'events');
+    field(maxevents, 'maxevents', 0, U32);
     if (maxevents * 12 > events.byteLength) throw new OutOfRangeError('maxevents', `<= ${Math.floor(events.byteLength / 12)}`, maxevents);
     this.prepRw(U.IORING_OP_EPOLL_WAIT, fd, this.#buf(events, 'events'), maxevents, 0);
     this.opFlags = flags;
@@ -451,7 +490,7 @@ export class Sqe {
   /** io_uring_prep_timeout_update. */
   prepTimeoutUpdate(ts: TimespecLike, userData: bigint | number, flags = 0): this {
     this.prepRw(U.IORING_OP_TIMEOUT_REMOVE, -1, userData, 0, this.#ts(ts));
-    this.opFlags = flags | U.IORING_TIMEOUT_UPDATE;
+    this.opFlags = field(flags, 'flags', I32_MIN, U32) | U.IORING_TIMEOUT_UPDATE;
     return this;
   }
   /** io_uring_prep_link_timeout: bounds the SQE linked before it (IOSQE_IO_LINK). */
@@ -473,7 +512,7 @@ export class Sqe {
   /** io_uring_prep_cancel_fd: cancels requests on `fd`. */
   prepCancelFd(fd: number, flags = 0): this {
     this.prepRw(U.IORING_OP_ASYNC_CANCEL, fd, 0, 0, 0);
-    this.opFlags = flags | U.IORING_ASYNC_CANCEL_FD;
+    this.opFlags = field(flags, 'flags', I32_MIN, U32) | U.IORING_ASYNC_CANCEL_FD;
     return this;
   }
 
@@ -491,6 +530,7 @@ export class Sqe {
   }
   /** io_uring_prep_openat2; `how` from openHow(). */
   prepOpenat2(dfd: number, path: PathLike, how: Uint32Array): this {
+    this.#need(how, 'how', Uint32Array);
     return this.prepRw(U.IORING_OP_OPENAT2, dfd, this.#path(path), how.byteLength, this.#buf(how, 'how'));
   }
   /** io_uring_prep_openat2_direct. */
@@ -504,12 +544,14 @@ export class Sqe {
   }
   /** io_uring_prep_close_direct: closes direct descriptor `fileIndex`. */
   prepCloseDirect(fileIndex: number): this {
+    field(fileIndex, 'fileIndex', 0, U32 - 1);
     this.prepClose(0);
     this.fileIndex = fileIndex + 1;
     return this;
   }
   /** io_uring_prep_files_update: replaces registered files from `offset`. */
   prepFilesUpdate(fds: Int32Array, offset: number): this {
+    this.#need(fds, 'fds', Int32Array);
     return this.prepRw(U.IORING_OP_FILES_UPDATE, -1, this.#buf(fds, 'fds'), fds.length, offset);
   }
   /** io_uring_prep_fixed_fd_install: a regular fd for direct descriptor `fileIndex`. */
@@ -578,12 +620,14 @@ export class Sqe {
   // ---- extended attributes
   /** io_uring_prep_fsetxattr. */
   prepFsetxattr(fd: number, name: PathLike, value: Uint8Array, flags = 0): this {
+    this.#need(value, 'value');
     this.prepRw(U.IORING_OP_FSETXATTR, fd, this.#path(name, 'name'), value.byteLength, this.#buf(value, 'value'));
     this.opFlags = flags;
     return this;
   }
   /** io_uring_prep_setxattr. */
   prepSetxattr(name: PathLike, value: Uint8Array, path: PathLike, flags = 0): this {
+    this.#need(value, 'value');
     this.prepRw(U.IORING_OP_SETXATTR, 0, this.#path(name, 'name'), value.byteLength, this.#buf(value, 'value'));
     this.addr3 = this.#path(path);
     this.opFlags = flags;
@@ -591,10 +635,12 @@ export class Sqe {
   }
   /** io_uring_prep_fgetxattr: the value is written into `value` at completion. */
   prepFgetxattr(fd: number, name: PathLike, value: Uint8Array): this {
+    this.#need(value, 'value');
     return this.prepRw(U.IORING_OP_FGETXATTR, fd, this.#path(name, 'name'), value.byteLength, this.#buf(value, 'value'));
   }
   /** io_uring_prep_getxattr. */
   prepGetxattr(name: PathLike, value: Uint8Array, path: PathLike): this {
+    this.#need(value, 'value');
     this.prepRw(U.IORING_OP_GETXATTR, 0, this.#path(name, 'name'), value.byteLength, this.#buf(value, 'value'));
     this.addr3 = this.#path(path);
     return this;
@@ -603,6 +649,7 @@ export class Sqe {
   // ---- pipes and splicing
   /** io_uring_prep_splice: fdIn or fdOut must be a pipe; offsets -1 for pipes / file position. */
   prepSplice(fdIn: number, offIn: Offset, fdOut: number, offOut: Offset, nbytes: number, spliceFlags = 0): this {
+    fdField(fdIn, 'fdIn');
     this.prepRw(U.IORING_OP_SPLICE, fdOut, offIn, nbytes, offOut);
     this.#m.i32[this.#w + W_FILE_INDEX] = fdIn;
     this.opFlags = spliceFlags;
@@ -610,6 +657,7 @@ export class Sqe {
   }
   /** io_uring_prep_tee. */
   prepTee(fdIn: number, fdOut: number, nbytes: number, spliceFlags = 0): this {
+    fdField(fdIn, 'fdIn');
     this.prepRw(U.IORING_OP_TEE, fdOut, 0, nbytes, 0);
     this.#m.i32[this.#w + W_FILE_INDEX] = fdIn;
     this.opFlags = spliceFlags;
@@ -646,6 +694,7 @@ export class Sqe {
   }
   /** io_uring_prep_bind; `addr` from sockaddr(). */
   prepBind(fd: number, addr: Uint8Array): this {
+    this.#need(addr, 'addr');
     return this.prepRw(U.IORING_OP_BIND, fd, this.#buf(addr, 'addr'), 0, addr.byteLength);
   }
   /** io_uring_prep_listen. */
@@ -654,6 +703,7 @@ export class Sqe {
   }
   /** io_uring_prep_connect; `addr` from sockaddr(). */
   prepConnect(fd: number, addr: Uint8Array): this {
+    this.#need(addr, 'addr');
     return this.prepRw(U.IORING_OP_CONNECT, fd, this.#buf(addr, 'addr'), 0, addr.byteLength);
   }
   /**
@@ -661,6 +711,8 @@ export class Sqe {
    * holding addr's size) receives the peer's address at completion.
    */
   prepAccept(fd: number, addr: Uint8Array | null = null, addrlen: Uint32Array | null = null, flags = 0): this {
+    if (addr != null) this.#need(addr, 'addr');
+    if (addrlen != null) this.#need(addrlen, 'addrlen', Uint32Array);
     if (addr && addrlen) addrlen[0] = Math.min(addrlen[0] || addr.byteLength, addr.byteLength);
     this.prepRw(U.IORING_OP_ACCEPT, fd, this.#buf(addr, 'addr'), 0, this.#buf(addrlen, 'addrlen'));
     this.opFlags = flags;
@@ -705,7 +757,8 @@ export class Sqe {
   }
   /** io_uring_prep_send_set_addr: destination address for send / send_zc. */
   prepSendSetAddr(addr: Uint8Array): this {
-    writeU64(this.#m.u32, this.#w + W_OFF, this.#buf(addr, 'addr'));
+    this.#need(addr, 'addr');
+    putU64(this.#m.u32, this.#w + W_OFF, this.#buf(addr, 'addr'));
     this.#m.u16[this.#w * 2 + 22] = addr.byteLength;
     return this;
   }
@@ -722,7 +775,7 @@ export class Sqe {
   }
   /** io_uring_prep_send_zc_fixed: from registered buffer `bufIndex`. */
   prepSendZcFixed(fd: number, buf: ArrayBufferView, nbytes: number | undefined, flags: number, zcFlags: number, bufIndex: number): this {
-    this.prepSendZc(fd, buf, nbytes, flags, zcFlags | U.IORING_RECVSEND_FIXED_BUF);
+    this.prepSendZc(fd, buf, nbytes, flags, field(zcFlags, 'zcFlags', 0, U16) | U.IORING_RECVSEND_FIXED_BUF);
     this.bufIndex = bufIndex;
     return this;
   }
@@ -787,16 +840,17 @@ export class Sqe {
   prepCmdSock(cmdOp: number, fd: number, level = 0, optname = 0, optval: Uint8Array | null = null): this {
     this.prepUringCmd(cmdOp, fd);
     const u = this.#m.u32;
-    u[this.#w + W_ADDR] = level;
-    u[this.#w + W_ADDR + 1] = optname;
+    u[this.#w + W_ADDR] = field(level, 'level', I32_MIN, U32);
+    u[this.#w + W_ADDR + 1] = field(optname, 'optname', I32_MIN, U32);
+    if (optval != null) this.#need(optval, 'optval');
     this.fileIndex = optval ? optval.byteLength : 0;
-    writeU64(u, this.#w + W_ADDR3, this.#buf(optval, 'optval'));
+    putU64(u, this.#w + W_ADDR3, this.#buf(optval, 'optval'));
     return this;
   }
   /** io_uring_prep_uring_cmd: a driver-specific command `cmdOp` on `fd`. */
   prepUringCmd(cmdOp: number, fd: number): this {
     this.prepRw(U.IORING_OP_URING_CMD, fd, 0, 0, 0);
-    this.#m.u32[this.#w + W_OFF] = cmdOp;
+    this.#m.u32[this.#w + W_OFF] = field(cmdOp, 'cmdOp', I32_MIN, U32);
     return this;
   }
   /** io_uring_prep_uring_cmd128 (needs IORING_SETUP_SQE_MIXED or SQE128). */
@@ -809,6 +863,9 @@ export class Sqe {
   // ---- provided buffers (the legacy, SQE-based kind; see BufRing for rings)
   /** io_uring_prep_provide_buffers: `nr` buffers of `len` bytes from `buf`, ids from `bid`. */
   prepProvideBuffers(buf: ArrayBufferView, len: number, nr: number, bufGroup: number, bid: number): this {
+    if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray or DataView', buf);
+    field(len, 'len', 0, U32);
+    field(nr, 'nr', 0, U16 + 1);
     if (len * nr > buf.byteLength) throw new OutOfRangeError('len * nr', `<= ${buf.byteLength}`, len * nr);
     this.prepRw(U.IORING_OP_PROVIDE_BUFFERS, nr, this.#buf(buf, 'buffer'), len, bid);
     this.bufIndex = bufGroup;
@@ -830,7 +887,7 @@ export class Sqe {
   }
   /** io_uring_prep_msg_ring_cqe_flags: as prepMsgRing, with the target CQE's flags. */
   prepMsgRingCqeFlags(fd: number, len: number, data: bigint | number, flags: number, cqeFlags: number): this {
-    this.prepMsgRing(fd, len, data, U.IORING_MSG_RING_FLAGS_PASS | flags);
+    this.prepMsgRing(fd, len, data, U.IORING_MSG_RING_FLAGS_PASS | field(flags, 'flags', I32_MIN, U32));
     this.fileIndex = cqeFlags;
     return this;
   }
@@ -876,6 +933,7 @@ export class Sqe {
 
   /** Direct-descriptor target: file_index is slot + 1 (0 means none); ALLOC stays ALLOC. */
   #targetFixed(fileIndex: number): this {
+    field(fileIndex, 'fileIndex', 0, U32);
     this.fileIndex = fileIndex === U.IORING_FILE_INDEX_ALLOC ? U.IORING_FILE_INDEX_ALLOC : fileIndex + 1;
     return this;
   }

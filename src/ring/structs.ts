@@ -5,20 +5,41 @@
 import { isIP } from 'node:net';
 import { native, type BinaryView } from '../native.js';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { validateInt64, validateInteger, validateObject } from '../validate.js';
 import { AF_INET, AF_INET6, AF_UNIX } from './uapi.js';
 
 const TWO32 = 4294967296;
 
-/** Writes a 64-bit little-endian integer (number, possibly negative, or bigint) as two u32 words. */
-export function writeU64(u32: Uint32Array, word: number, v: number | bigint): void {
-  if (typeof v === 'bigint') {
-    u32[word] = Number(v & 0xffffffffn);
-    u32[word + 1] = Number((v >> 32n) & 0xffffffffn);
-  } else {
+const MIN_I64 = -(2n ** 63n);
+const MAX_U64 = 2n ** 64n - 1n;
+
+/**
+ * Writes a 64-bit little-endian integer (number, possibly negative, or
+ * bigint) as two u32 words: anything from -2^63 (two's complement) to
+ * 2^64-1 fits; numbers must be safe integers (past 2^53 a number is not the
+ * integer the caller wrote). Anything else is refused (ERR_OUT_OF_RANGE,
+ * ERR_INVALID_ARG_TYPE) rather than wrapped: 2n ** 64n would be offset 0.
+ * `name` is the field or argument, for the error.
+ */
+export function putU64(u32: Uint32Array, word: number, v: number | bigint, name = 'value'): void {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) validateInt64(v, name, MIN_I64, MAX_U64);
     // Two's complement for negative numbers: -1 becomes all ones.
     u32[word] = v % TWO32;
     u32[word + 1] = Math.floor(v / TWO32);
+  } else {
+    if (typeof v !== 'bigint' || v < MIN_I64 || v > MAX_U64) validateInt64(v, name, MIN_I64, MAX_U64);
+    u32[word] = Number(v & 0xffffffffn);
+    u32[word + 1] = Number((v >> 32n) & 0xffffffffn);
   }
+}
+
+/** putU64 for users: `word` and `word + 1` must lie inside `u32`. */
+export function writeU64(u32: Uint32Array, word: number, v: number | bigint): void {
+  if (!(u32 instanceof Uint32Array)) throw new InvalidArgTypeError('u32', 'an instance of Uint32Array', u32);
+  validateInteger(word, 'word', 0, Math.max(0, u32.length - 2));
+  if (u32.length < 2) throw new OutOfRangeError('u32.length', '>= 2', u32.length);
+  putU64(u32, word, v);
 }
 
 /** The address of a view's first byte; throws for a detached buffer. */
@@ -100,6 +121,21 @@ export function viewAddress(view: ArrayBufferView, name = 'buffer'): number {
   return a;
 }
 
+/** Whether `ab` was detached (transferred): its memory is gone. */
+export function isDetached(ab: ArrayBufferLike & { detached?: boolean }): boolean {
+  if (typeof ab.detached === 'boolean') return ab.detached;
+  // Node 20's V8 has no ArrayBuffer.prototype.detached. A detached buffer
+  // reads byteLength 0, and only then is a probe worth it: a view over a
+  // detached buffer cannot be made.
+  if (ab.byteLength !== 0) return false;
+  try {
+    new Uint8Array(ab, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 export function isBinaryView(v: unknown): v is BinaryView {
   return ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
 }
@@ -113,15 +149,17 @@ export class Timespec {
   /** A timespec of `sec` seconds and `nsec` nanoseconds (bigint seconds allowed). */
   static of(sec: number | bigint, nsec = 0): Timespec {
     const t = new Timespec();
-    writeU64(t.buffer, 0, sec);
-    writeU64(t.buffer, 2, nsec);
+    putU64(t.buffer, 0, sec, 'sec');
+    validateInteger(nsec, 'nsec', 0, 999_999_999);
+    putU64(t.buffer, 2, nsec, 'nsec');
     return t;
   }
   setMs(ms: number): this {
     if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw new OutOfRangeError('ms', '>= 0 and finite', ms);
     const sec = Math.floor(ms / 1000);
-    writeU64(this.buffer, 0, sec);
-    writeU64(this.buffer, 2, Math.round((ms - sec * 1000) * 1e6));
+    if (sec > Number.MAX_SAFE_INTEGER) throw new OutOfRangeError('ms', `<= ${Number.MAX_SAFE_INTEGER * 1000}`, ms);
+    putU64(this.buffer, 0, sec, 'ms');
+    putU64(this.buffer, 2, Math.round((ms - sec * 1000) * 1e6), 'ms');
     return this;
   }
   get sec(): number {
@@ -142,8 +180,8 @@ export class Iovecs {
     this.buffer = new Uint32Array(Math.max(1, views.length) * 4);
     this.views.forEach((v, i) => {
       if (!ArrayBuffer.isView(v)) throw new InvalidArgTypeError(`buffers[${i}]`, 'an ArrayBufferView', v);
-      writeU64(this.buffer, i * 4, addressOf(v, `buffers[${i}]`));
-      writeU64(this.buffer, i * 4 + 2, v.byteLength);
+      putU64(this.buffer, i * 4, addressOf(v, `buffers[${i}]`));
+      putU64(this.buffer, i * 4 + 2, v.byteLength);
     });
   }
   get length(): number {
@@ -153,7 +191,11 @@ export class Iovecs {
 
 /** Encodes a socket address: `{ host, port }` (IPv4 or IPv6) or `{ path }` (Unix). */
 export function sockaddr(addr: { host?: string; port?: number; path?: string; flowinfo?: number; scopeId?: number }): Buffer {
+  validateObject(addr, 'addr');
   if (addr.path !== undefined) {
+    if (typeof addr.path !== 'string') throw new InvalidArgTypeError('addr.path', 'of type string', addr.path);
+    // A NUL first makes an abstract socket; one inside would cut the path short (and 'a\0b' bind 'a').
+    if (addr.path.includes('\0', 1)) throw new InvalidArgValueError('path', addr.path, 'must not contain null bytes (but the first, for an abstract socket)');
     const p = Buffer.from(addr.path);
     if (p.length > 107) throw new OutOfRangeError('path', 'at most 107 bytes', addr.path);
     const b = Buffer.alloc(110);
@@ -164,7 +206,11 @@ export function sockaddr(addr: { host?: string; port?: number; path?: string; fl
   }
   const host = addr.host ?? '127.0.0.1';
   const port = addr.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OutOfRangeError('port', '>= 0 and <= 65535', port);
+  if (typeof host !== 'string') throw new InvalidArgTypeError('addr.host', 'of type string', host);
+  validateInteger(port, 'port', 0, 65535);
+  const { flowinfo = 0, scopeId = 0 } = addr;
+  validateInteger(flowinfo, 'addr.flowinfo', 0, 0xffffffff);
+  validateInteger(scopeId, 'addr.scopeId', 0, 0xffffffff);
   const family = isIP(host);
   if (family === 4) {
     const b = Buffer.alloc(16);
@@ -177,9 +223,9 @@ export function sockaddr(addr: { host?: string; port?: number; path?: string; fl
     const b = Buffer.alloc(28);
     b.writeUInt16LE(AF_INET6, 0);
     b.writeUInt16BE(port, 2);
-    b.writeUInt32BE(addr.flowinfo ?? 0, 4);
+    b.writeUInt32BE(flowinfo, 4);
     ipv6Bytes(host).copy(b, 8);
-    b.writeUInt32LE(addr.scopeId ?? 0, 24);
+    b.writeUInt32LE(scopeId, 24);
     return b;
   }
   throw new InvalidArgValueError('host', host, 'must be an IPv4 or IPv6 address');
@@ -209,7 +255,11 @@ export interface SocketAddress {
 }
 
 /** Decodes a socket address the kernel wrote (accept, recvmsg, getsockname). */
-export function parseSockaddr(buf: Uint8Array, len = buf.byteLength): SocketAddress | null {
+export function parseSockaddr(buf: Uint8Array, len?: number): SocketAddress | null {
+  if (!(buf instanceof Uint8Array)) throw new InvalidArgTypeError('buf', 'an instance of Uint8Array', buf);
+  if (buf.byteLength === 0 && isDetached(buf.buffer)) throw new InvalidArgValueError('buf', buf, 'must not be a detached ArrayBuffer');
+  if (len === undefined) len = buf.byteLength;
+  else validateInteger(len, 'len', 0);
   const b = Buffer.from(buf.buffer, buf.byteOffset, Math.min(len, buf.byteLength));
   if (b.length < 2) return null;
   const family = b.readUInt16LE(0);
@@ -254,19 +304,24 @@ export class Msghdr {
   readonly name: Uint8Array | undefined;
   readonly control: Uint8Array | undefined;
   constructor(opts: { name?: Uint8Array; iov: readonly ArrayBufferView[]; control?: Uint8Array; flags?: number }) {
+    validateObject(opts, 'opts');
+    for (const k of ['name', 'control'] as const) {
+      if (opts[k] !== undefined && !(opts[k] instanceof Uint8Array)) throw new InvalidArgTypeError(`opts.${k}`, 'an instance of Uint8Array', opts[k]);
+    }
+    if (opts.flags !== undefined) validateInteger(opts.flags, 'opts.flags', -0x80000000, 0xffffffff);
     this.iov = new Iovecs(opts.iov);
     this.name = opts.name;
     this.control = opts.control;
     const w = this.buffer;
     if (opts.name) {
-      writeU64(w, 0, addressOf(opts.name, 'name'));
+      putU64(w, 0, addressOf(opts.name, 'name'));
       w[2] = opts.name.byteLength;
     }
-    writeU64(w, 4, addressOf(this.iov.buffer, 'iov'));
-    writeU64(w, 6, this.iov.length);
+    putU64(w, 4, addressOf(this.iov.buffer, 'iov'));
+    putU64(w, 6, this.iov.length);
     if (opts.control) {
-      writeU64(w, 8, addressOf(opts.control, 'control'));
-      writeU64(w, 10, opts.control.byteLength);
+      putU64(w, 8, addressOf(opts.control, 'control'));
+      putU64(w, 10, opts.control.byteLength);
     }
     w[12] = opts.flags ?? 0;
   }
@@ -284,17 +339,19 @@ export class Msghdr {
 /** struct open_how for openat2: flags, mode, resolve (24 bytes). */
 export function openHow(flags: number, mode = 0, resolve = 0): Uint32Array {
   const b = new Uint32Array(6);
-  writeU64(b, 0, flags);
-  writeU64(b, 2, mode);
-  writeU64(b, 4, resolve);
+  putU64(b, 0, flags, 'flags');
+  putU64(b, 2, mode, 'mode');
+  putU64(b, 4, resolve, 'resolve');
   return b;
 }
 
 /** struct epoll_event (packed, 12 bytes on x86-64): events and 64-bit data. */
 export function epollEvent(events: number, data: number | bigint = 0): Buffer {
+  validateInteger(events, 'events', -0x80000000, 0xffffffff);
   const b = Buffer.alloc(12);
   b.writeUInt32LE(events >>> 0, 0);
-  b.writeBigUInt64LE(BigInt(data), 4);
+  validateInt64(data, 'data', MIN_I64, MAX_U64);
+  b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(data)), 4);
   return b;
 }
 
@@ -303,11 +360,18 @@ export class FutexWaitv {
   readonly buffer: Uint32Array;
   readonly words: readonly ArrayBufferView[];
   constructor(entries: readonly { word: Uint32Array | Int32Array; value: number; flags: number }[]) {
+    if (!Array.isArray(entries)) throw new InvalidArgTypeError('entries', 'an array of { word, value, flags }', entries);
+    entries.forEach((e, i) => {
+      validateObject(e, `entries[${i}]`);
+      if (!(e.word instanceof Uint32Array || e.word instanceof Int32Array)) throw new InvalidArgTypeError(`entries[${i}].word`, 'an instance of Uint32Array or Int32Array', e.word);
+      validateInteger(e.value, `entries[${i}].value`, -0x80000000, 0xffffffff);
+      validateInteger(e.flags, `entries[${i}].flags`, 0, 0xffffffff);
+    });
     this.words = entries.map((e) => e.word);
     this.buffer = new Uint32Array(Math.max(1, entries.length) * 6);
     entries.forEach((e, i) => {
-      writeU64(this.buffer, i * 6, e.value >>> 0);
-      writeU64(this.buffer, i * 6 + 2, addressOf(e.word, `futex[${i}]`));
+      putU64(this.buffer, i * 6, e.value >>> 0);
+      putU64(this.buffer, i * 6 + 2, addressOf(e.word, `futex[${i}]`));
       this.buffer[i * 6 + 4] = e.flags;
     });
   }
@@ -339,6 +403,8 @@ export interface StatxResult {
 export const STATX_SIZE = 256;
 
 export function parseStatx(buf: Uint8Array): StatxResult {
+  if (!(buf instanceof Uint8Array)) throw new InvalidArgTypeError('buf', 'an instance of Uint8Array', buf);
+  if (buf.byteLength < STATX_SIZE) throw new InvalidArgValueError('buf', buf, `must be at least ${STATX_SIZE} bytes long`);
   const d = new DataView(buf.buffer, buf.byteOffset, STATX_SIZE);
   const ts = (o: number) => ({ sec: d.getBigInt64(o, true), nsec: d.getUint32(o + 8, true) });
   return {

@@ -9,6 +9,7 @@
 // The generation's top bit (FD_RESULTS_BIT, bit 63 of the user data) says
 // every result of the op is a new fd: the native teardown closes those the
 // runtime never reaped (Ring.ownFdResults).
+import { validateInteger } from '../validate.js';
 
 export const SLOT_MASK = 0x00ffffff;
 export const AUX_BIT = 0x80000000;
@@ -37,8 +38,8 @@ export class OpTable<T extends object> {
    * each for as long as they live, and must not be capped by the ring's size.
    */
   constructor(capacity: number, maxCapacity = capacity) {
-    if (capacity < 1 || capacity > SLOT_MASK) throw new RangeError(`op table capacity ${capacity} out of range`);
-    if (maxCapacity < capacity || maxCapacity > SLOT_MASK) throw new RangeError(`op table maxCapacity ${maxCapacity} out of range`);
+    validateInteger(capacity, 'capacity', 1, SLOT_MASK);
+    validateInteger(maxCapacity, 'maxCapacity', capacity, SLOT_MASK);
     this.#capacity = capacity;
     this.maxCapacity = maxCapacity;
     this.#gen = new Uint32Array(capacity);

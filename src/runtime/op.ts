@@ -17,7 +17,7 @@
 // cancelled there and settles from its CQE: cancelled, it rejects with the
 // AbortError; completed first, it resolves with its result (completion wins
 // the race: bytes read from a pipe or socket are the caller's).
-import { AbortError, OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
+import { AbortError, InvalidArgTypeError, OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
@@ -342,6 +342,7 @@ export abstract class ChainOp extends Op {
 
 /** The AbortError for a signal, as Node makes it. */
 export function abortError(signal: AbortSignal): AbortError {
+  if (!(signal instanceof AbortSignal)) throw new InvalidArgTypeError('signal', 'an instance of AbortSignal', signal);
   return new AbortError(undefined, { cause: signal.reason });
 }
 

@@ -17,7 +17,8 @@
 // - The op table grows with the ops in flight (up to the 2^24 slots user
 //   data can name).
 // - The poll handle keeps the process alive only while ops are in flight.
-import { AbortError, InvalidArgValueError, OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
+import { AbortError, InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
+import { validateInteger, validateObject } from '../validate.js';
 import { native } from '../native.js';
 import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
@@ -98,6 +99,11 @@ export class Runtime {
   readonly stats = { submits: 0, enters: 0, completions: 0, backlogged: 0 };
 
   constructor(options: RuntimeOptions = {}) {
+    validateObject(options, 'options');
+    // Types here (cqEntries is computed from entries); the Ring checks the ranges.
+    if (options.entries !== undefined) validateInteger(options.entries, 'options.entries', 1);
+    if (options.cqEntries !== undefined) validateInteger(options.cqEntries, 'options.cqEntries', 1);
+    if (options.ring !== undefined) validateObject(options.ring, 'options.ring');
     const entries = options.entries ?? 256;
     const cqEntries = options.cqEntries ?? Math.max(4096, entries * 8);
     this.ring = createRing(entries, cqEntries, options);
@@ -724,6 +730,18 @@ function createRing(entries: number, cqEntries: number, options: RuntimeOptions)
 
 let defaultRuntime: Runtime | undefined;
 
+/** A Runtime argument or option (ERR_INVALID_ARG_TYPE otherwise). */
+export function validateRuntime(rt: unknown, name = 'options.runtime'): asserts rt is Runtime {
+  if (!(rt instanceof Runtime)) throw new InvalidArgTypeError(name, 'an instance of Runtime', rt);
+}
+
+/** `options.runtime` when given (checked), else this thread's. */
+export function runtimeOf(rt: unknown, name = 'options.runtime'): Runtime {
+  if (rt === undefined) return getRuntime();
+  validateRuntime(rt, name);
+  return rt;
+}
+
 /** This thread's runtime, created on first use. */
 export function getRuntime(): Runtime {
   if (defaultRuntime === undefined || defaultRuntime.closed) defaultRuntime = new Runtime();
@@ -732,6 +750,7 @@ export function getRuntime(): Runtime {
 
 /** Replaces this thread's default runtime (e.g. with other ring options); returns the previous one. */
 export function setRuntime(rt: Runtime | undefined): Runtime | undefined {
+  if (rt !== undefined) validateRuntime(rt, 'rt');
   const prev = defaultRuntime;
   defaultRuntime = rt;
   return prev;
