@@ -98,9 +98,11 @@ export class UringPrivilegedRingError extends UringError {
   /** The rings in the way, as the message names them, e.g. 'fd 23 with SQPOLL (this thread)'. */
   readonly rings: readonly string[];
   constructor(syscall: string, rings: readonly string[]) {
-    super('ERR_URING_PRIVILEGED_RING', `Cannot change credentials (process.${syscall}) while an io_uring ring that keeps them is open: ${rings.join('; ')}. Close it first: its ops would go on with the credentials it was created with`);
-    this.syscall = syscall;
-    this.rings = rings;
+    // Like every class here, built from any values without throwing (they are exported).
+    const names = Array.isArray(rings) ? rings.map(str) : [str(rings)];
+    super('ERR_URING_PRIVILEGED_RING', `Cannot change credentials (process.${str(syscall)}) while an io_uring ring that keeps them is open: ${names.join('; ')}. Close it first: its ops would go on with the credentials it was created with`);
+    this.syscall = str(syscall);
+    this.rings = names;
   }
 }
 

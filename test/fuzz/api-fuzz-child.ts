@@ -14,7 +14,10 @@
 // Left out by design: what blocks the thread (Ring.waitCqe, submitAndWait,
 // enter), hands the kernel raw addresses (Ring.register/registerRaw) or
 // submits the SQEs the fuzz prepared (Ring.submit, flushSq); setRuntime
-// (it would replace the runtime under the fuzz); node's own functions that
+// (it would replace the runtime under the fuzz) and setUringDisabled (it
+// would hand every later call to node's own modules, which test/optout
+// covers: fuzzed, node 20's own FileHandle aborted the process when its
+// readableWebStream was cancelled mid-read); node's own functions that
 // uring/fs/promises and uring/net re-export.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -260,7 +263,7 @@ function loopback(hostIndex: number): (args: unknown[]) => unknown[] {
 
 // Functions that wait by design (sync ring waits block the thread), or that
 // close a descriptor they are given, or replace this thread's runtime.
-const SKIP = new Set(['setRuntime', ...(process.env.FUZZ_SKIP ?? '').split(',').filter(Boolean)]);
+const SKIP = new Set(['setRuntime', 'setUringDisabled', ...(process.env.FUZZ_SKIP ?? '').split(',').filter(Boolean)]);
 const WAITS = new Set(['sleep', 'timeout']);
 const NET_FIX: Record<string, (args: unknown[]) => unknown[]> = {
   connect: loopback(1), createConnection: loopback(1), dial: loopback(1), listen: loopback(1), bindUdp: loopback(1),
