@@ -5,7 +5,7 @@ import * as U from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
 import { PromiseOp } from '../runtime/op.js';
 import { OutOfRangeError } from '../errors.js';
-import { bufferAddress, run, validateBuffer, validateFd, type RunOptions } from './common.js';
+import { bufferAddress, detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDetached, type RunOptions } from './common.js';
 
 /** Offsets are numbers or bigints; -1 (or null) means the file's current position. */
 export type Position = number | bigint | null;
@@ -103,6 +103,20 @@ export abstract class RwOp<T = number> extends PromiseOp<T> {
     if (a < 0 || mayBeDetached(t)) a = viewAddress(t);
     sqe.prepRw(opcode, this.fd, a + this.#start, this.#length, this.position);
   }
+  /**
+   * The buffer transferred away while the kernel had it (common.ts): fail
+   * with ERR_URING_BUFFER_DETACHED rather than report bytes that went
+   * elsewhere. A non-empty view reads byteLength 0 only once detached, so
+   * for a typed array this costs one load per op.
+   */
+  protected override settleWith(res: number, flags: number): void {
+    if (this.#length !== 0 && mayBeDetached(this.#target)) this.fail(detachedBuffer(this.syscall, res));
+    else super.settleWith(res, flags);
+  }
+  /** Abandoned (aborted) before its CQE: nobody to fail, but the transfer is still reported. */
+  override lateComplete(res: number): void {
+    if (this.#length !== 0 && mayHaveMoved(res) && mayBeDetached(this.#target)) detachedBuffer(this.syscall, res);
+  }
 }
 
 export class ReadOp extends RwOp<number> {
@@ -191,6 +205,18 @@ export class VectorOp extends PromiseOp<number> {
   prep(sqe: Sqe): void {
     if (this.writing) sqe.prepWritev(this.fd, this.iov, this.position);
     else sqe.prepReadv(this.fd, this.iov, this.position);
+  }
+  /** As RwOp's: a buffer transferred away while the kernel had it fails the op. */
+  protected override settleWith(res: number, flags: number): void {
+    if (this.#anyDetached()) this.fail(detachedBuffer(this.syscall, res));
+    else super.settleWith(res, flags);
+  }
+  override lateComplete(res: number): void {
+    if (mayHaveMoved(res) && this.#anyDetached()) detachedBuffer(this.syscall, res);
+  }
+  #anyDetached(): boolean {
+    for (const v of this.iov.views) if (viewDetached(v)) return true;
+    return false;
   }
 }
 
