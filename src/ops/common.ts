@@ -116,12 +116,15 @@ export function detachedBufferCount(): number {
 }
 
 /**
- * True when `v`, a buffer an op handed the kernel while it was not empty,
- * has been detached since. For a typed array, one length load when not.
+ * True when `v`, a buffer an op handed the kernel, has been detached since.
+ * A typed array reads length 0 once detached: for one that is not, a
+ * single load (`length`: byteLength and `instanceof DataView` cost several
+ * ns on a Buffer in node 20). A DataView has no length and asks its buffer.
  */
 export function viewDetached(v: ArrayBufferView): boolean {
-  if (v instanceof DataView) return isDetached(v.buffer);
-  return v.byteLength === 0 && isDetached(v.buffer);
+  const n = (v as { length?: unknown }).length;
+  if (n !== 0 && n !== undefined) return false;
+  return isDetached(v.buffer);
 }
 
 /**
