@@ -204,6 +204,9 @@ export interface ForEachFileOptions {
  * `onFile` returns**: copy it (`Buffer.from(data)`) to keep it. A file larger
  * than `bufferSize` is read again whole into a Buffer of its own and handed
  * over later. With `encoding`, `onFile` gets a string, which it may keep.
+ * The buffer behind `data` is marked untransferable: posting it to a
+ * worker with `transfer` copies it (node 20) or throws DataCloneError
+ * (node 21+) rather than take memory the kernel reads the next file into.
  *
  * `onFile` is called synchronously for each file, from a microtask (not
  * from inside the ring's completion loop: it may do anything, close the

@@ -249,6 +249,12 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
  * One promise for the whole batch: for many small reads this costs a
  * fraction of what a promise per read() does (bench/fs-read.ts).
  *
+ * Do not transfer any of `buffers` (postMessage, structuredClone with
+ * `transfer`) until the promise settles, nor after an abort: the memory
+ * would leave with the transfer and may be freed while the kernel writes
+ * into it. A batch that finds a buffer detached rejects with
+ * ERR_URING_BUFFER_DETACHED.
+ *
  * @param fd A file descriptor.
  * @param buffers Where each read goes (Buffer, TypedArray or DataView).
  * @param positions The file offset of each read (>= 0; no "current position": the reads run in parallel).

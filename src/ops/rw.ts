@@ -165,6 +165,12 @@ function rwOp<O extends RwOp<number>>(
  * Reads into `buffer`; resolves with the number of bytes read (0 at end of
  * file). Not an async function, for speed: the promise is the op's own;
  * bad arguments still reject, and errors still carry the caller's stack.
+ *
+ * Do not transfer `buffer.buffer` (postMessage, structuredClone with
+ * `transfer`, ArrayBuffer.prototype.transfer) until the promise settles, nor
+ * after an abort: its memory would leave with the transfer and may be freed
+ * while the kernel writes into it. A read that finds its buffer detached
+ * when it completes rejects with ERR_URING_BUFFER_DETACHED (and warns once).
  */
 export function read(fd: number, buffer: ArrayBufferView, options?: RwOptions): Promise<number> {
   let op: ReadOp;
@@ -231,7 +237,12 @@ function vector(fd: number, buffers: readonly ArrayBufferView[], position: Posit
   return run(new VectorOp(fd, new Iovecs(buffers), pos(position), writing), options).promise;
 }
 
-/** Scatter read into `buffers` in order; resolves with the total bytes read. */
+/**
+ * Scatter read into `buffers` in order; resolves with the total bytes read.
+ * As with read(), transferring any of the buffers before the promise
+ * settles lets the kernel write into freed memory; a readv that sees it
+ * rejects with ERR_URING_BUFFER_DETACHED.
+ */
 export async function readv(fd: number, buffers: readonly ArrayBufferView[], position?: Position, options?: RunOptions): Promise<number> {
   try {
     return await vector(fd, buffers, position, false, options);
