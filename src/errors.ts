@@ -113,6 +113,26 @@ export class UringClosedError extends UringError {
   }
 }
 
+/**
+ * The buffer an op was reading into (or writing from) was detached while
+ * the kernel had it: transferred by postMessage or structuredClone, or by
+ * ArrayBuffer.prototype.transfer. Its memory went with the transfer, so the
+ * kernel wrote into (or read from) memory that was no longer the buffer's,
+ * and may have been freed: the op's bytes are lost, and whatever now lives
+ * there may have been overwritten. Found when the op completes; the op
+ * fails with this instead of its result.
+ */
+export class UringBufferDetachedError extends UringError {
+  readonly syscall: string;
+  /** What the kernel reported (bytes moved, or -errno) before the detach was seen. */
+  readonly result: number;
+  constructor(syscall: string, result: number) {
+    super('ERR_URING_BUFFER_DETACHED', `The buffer of a ${syscall} was detached (transferred away) while the kernel was using it: its memory was no longer the buffer's, and may have been freed and reused. Do not transfer a buffer until the operation using it has settled`);
+    this.syscall = syscall;
+    this.result = result;
+  }
+}
+
 export class InvalidArgTypeError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_TYPE';
   constructor(name: string, expected: string, actual: unknown) {

@@ -166,6 +166,12 @@ export class FileHandle extends EventEmitter {
    * Reads into a buffer: read(), read(buffer, offset?, length?, position?),
    * read(buffer, { offset, length, position }) or read({ buffer, offset, length, position }).
    * Arguments are checked as node:fs/promises checks them (see `position`).
+   *
+   * Do not transfer the buffer (postMessage, structuredClone with
+   * `transfer`) until the promise settles: its memory would leave with the
+   * transfer and may be freed while the kernel writes into it. A read that
+   * finds its buffer detached rejects with ERR_URING_BUFFER_DETACHED. The
+   * buffer read() allocates itself is yours once it resolves.
    */
   read<T extends ArrayBufferView = Buffer>(
     bufferOrOptions?: T | { buffer?: T; offset?: number; length?: number; position?: Position } | null,
@@ -280,6 +286,7 @@ export class FileHandle extends EventEmitter {
     }, this.write);
   }
 
+  /** node's readv. Transferring one of `buffers` before it settles: see read(). */
   readv<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesRead: number; buffers: T }> {
     return this.#use('readv', async (fd) => {
       validateBufferArray(buffers);
@@ -311,6 +318,7 @@ export class FileHandle extends EventEmitter {
    * rejects with the first failed read's error, or at once with an
    * AbortError when `options.signal` aborts. For many small random reads
    * this costs a fraction of a `read()` per buffer (README: Performance).
+   * Transferring one of `buffers` before it settles: see read().
    */
   readMany(buffers: readonly ArrayBufferView[], positions: Positions, options?: { signal?: AbortSignal }): Promise<number[]> {
     return this.#use('read', (fd) => readMany(fd, buffers, positions, this.#opts(optionsObject<{ signal?: AbortSignal }>(options).signal)), this.readMany);

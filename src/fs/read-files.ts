@@ -32,6 +32,7 @@
 // known: no statx). A file that fits is its place; one that does not is
 // put together from both parts, as if no place had been reserved.
 import { Buffer } from 'node:buffer';
+import { markAsUntransferable } from 'node:worker_threads';
 import { InvalidArgTypeError, OutOfRangeError, recaptureStack, systemError, UringClosedError } from '../errors.js';
 import { native } from '../native.js';
 import type { Sqe } from '../ring/sqe.js';
@@ -203,6 +204,9 @@ export interface ForEachFileOptions {
  * `onFile` returns**: copy it (`Buffer.from(data)`) to keep it. A file larger
  * than `bufferSize` is read again whole into a Buffer of its own and handed
  * over later. With `encoding`, `onFile` gets a string, which it may keep.
+ * The buffer behind `data` is marked untransferable: posting it to a
+ * worker with `transfer` copies it (node 20) or throws DataCloneError
+ * (node 21+) rather than take memory the kernel reads the next file into.
  *
  * `onFile` is called synchronously for each file, from a microtask (not
  * from inside the ring's completion loop: it may do anything, close the
@@ -465,9 +469,24 @@ class Batch {
     return this.#laneAddr[lane]!;
   }
 
+  /**
+   * forEachFile hands out views of its lane buffers, which the kernel reads
+   * the lane's next file into (by an address taken once). A caller that
+   * transferred one (postMessage, structuredClone) would take the memory
+   * with it, to be freed under the kernel: these buffers are marked
+   * untransferable, so a transfer copies them (node 20) or throws (node 21+)
+   * and never detaches them. readFiles' lane buffers reach the caller only
+   * as a result the kernel is done with (handed off), so they stay
+   * transferable, in a pool of their own.
+   */
+  get #exposesLanes(): boolean {
+    return this.each !== undefined && this.encoding === null;
+  }
+
   #newLaneBuffer(lane: number): void {
     const size = this.bufferSize + 1;
-    const pool = lanePool(this.runtime, size);
+    const exposed = this.#exposesLanes;
+    const pool = lanePool(this.runtime, size, exposed);
     while (pool.length > 0) {
       const kept = pool.pop()!;
       const buf = kept.ref.deref();
@@ -477,6 +496,7 @@ class Batch {
       return;
     }
     const raw = Buffer.allocUnsafeSlow(size + ALIGN - 1);
+    if (exposed) markAsUntransferable(raw.buffer);
     const addr = native().address(raw);
     const start = (ALIGN - (addr % ALIGN)) % ALIGN;
     this.#laneBuf[lane] = raw.subarray(start, start + size);
@@ -488,7 +508,7 @@ class Batch {
     const buf = this.#laneBuf[lane];
     if (buf === undefined) return;
     this.#laneBuf[lane] = undefined;
-    const pool = lanePool(this.runtime, buf.length);
+    const pool = lanePool(this.runtime, buf.length, this.#exposesLanes);
     if (pool.length < POOL_MAX) pool.push({ ref: new WeakRef(buf), addr: this.#laneAddr[lane]! });
   }
 
@@ -775,11 +795,13 @@ class Batch {
 const lanePools = new WeakMap<Runtime, Map<number, { ref: WeakRef<Buffer>; addr: number }[]>>();
 const POOL_MAX = 256;
 
-function lanePool(runtime: Runtime, size: number): { ref: WeakRef<Buffer>; addr: number }[] {
+/** The pool of lane buffers of `size` bytes: untransferable ones (forEachFile's, keyed -size) apart from the others. */
+function lanePool(runtime: Runtime, size: number, untransferable: boolean): { ref: WeakRef<Buffer>; addr: number }[] {
   let bySize = lanePools.get(runtime);
   if (bySize === undefined) lanePools.set(runtime, (bySize = new Map()));
-  let pool = bySize.get(size);
-  if (pool === undefined) bySize.set(size, (pool = []));
+  const key = untransferable ? -size : size;
+  let pool = bySize.get(key);
+  if (pool === undefined) bySize.set(key, (pool = []));
   return pool;
 }
 

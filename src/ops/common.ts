@@ -1,6 +1,6 @@
 // What every op function shares: option validation, buffer checks, and
 // handing the op to a runtime.
-import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringBufferDetachedError } from '../errors.js';
 import { isDetached, isKnownFixedBuffer, knownAddress, viewAddress } from '../ring/structs.js';
 import type { Op, OpOptions } from '../runtime/op.js';
 import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
@@ -69,4 +69,65 @@ export function bufferAddress(buf: unknown, name = 'buffer'): number {
   if (a >= 0) return a;
   validateBuffer(buf, name);
   return viewAddress(buf, name);
+}
+
+// Transfers under the kernel. A buffer handed to the kernel is kept
+// referenced until the op's last CQE, but a reference holds the JS object,
+// not its memory: postMessage/structuredClone with `transfer` (or
+// ArrayBuffer.prototype.transfer) moves the memory to a new ArrayBuffer and
+// detaches the old one, and once the new one is collected the memory is
+// freed while the kernel may still write into it. Node-API has no way to
+// keep the memory alive or to refuse the transfer for a while (marking a
+// buffer untransferable is permanent), so for the caller's own buffers the
+// most the ops can do is see it afterwards: a buffer that was not empty when
+// the op started and is detached when its CQE arrives. The op then fails
+// with ERR_URING_BUFFER_DETACHED, the first time a process warning says
+// what happened, and every time it is counted. The runtime's own buffers
+// that callers get to see while the kernel still uses them (receive slabs,
+// forEachFile's lane buffers) are marked untransferable instead.
+let detachedCount = 0;
+let warned = false;
+
+const ECANCELED = 125;
+
+/**
+ * For an op its caller gave up on (aborted): whether a CQE with `res` may
+ * have moved bytes. A read or write that was cancelled touched nothing.
+ */
+export function mayHaveMoved(res: number): boolean {
+  return res !== -ECANCELED;
+}
+
+/** How many ops found their buffer detached (transferred away) at completion, in this thread. */
+export function detachedBufferCount(): number {
+  return detachedCount;
+}
+
+/**
+ * True when `v`, a buffer an op handed the kernel, has been detached since.
+ * A typed array reads length 0 once detached: for one that is not, a
+ * single load (`length`: byteLength and `instanceof DataView` cost several
+ * ns on a Buffer in node 20). A DataView has no length and asks its buffer.
+ */
+export function viewDetached(v: ArrayBufferView): boolean {
+  const n = (v as { length?: unknown }).length;
+  if (n !== 0 && n !== undefined) return false;
+  return isDetached(v.buffer);
+}
+
+/**
+ * Records an op whose buffer was detached under the kernel (counted, and
+ * warned of once per thread) and returns the error the op fails with.
+ */
+export function detachedBuffer(syscall: string, res: number): UringBufferDetachedError {
+  detachedCount++;
+  const err = new UringBufferDetachedError(syscall, res);
+  if (!warned) {
+    warned = true;
+    process.emitWarning(
+      `A buffer was transferred (postMessage/structuredClone) while a ${syscall} on the ring was using it: the kernel wrote into or read memory that may have been freed and reused. Further cases are counted (detachedBufferCount()) without a warning`,
+      { type: 'UringWarning', code: 'URING_BUFFER_DETACHED' },
+    );
+  }
+  return err;
 }

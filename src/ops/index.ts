@@ -8,6 +8,6 @@ export { openat, close, OpenatOp, CloseOp, type OpenatOptions } from './open.js'
 export { statx, fstatx, StatxOp, type StatxOptions } from './statx.js';
 export { sleep, timeout, TimeoutOp } from './timeout.js';
 export { link } from './link.js';
-export { validateOptions, type RunOptions } from './common.js';
+export { validateOptions, detachedBufferCount, type RunOptions } from './common.js';
 export { unlinkat, renameat, mkdirat, symlinkat, linkat, ftruncate, fallocate, PathOp } from './path.js';
 export { accept, connect, send, recv, sendmsg, recvmsg, shutdown, cancelFd, AcceptOp, ConnectOp, SendOp, RecvOp, SendmsgOp, RecvmsgOp, ShutdownOp, CancelFdOp, type Accepted, type Datagram } from './net.js';

@@ -7,7 +7,7 @@ import type { Sqe } from '../ring/sqe.js';
 import { Msghdr, parseSockaddr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
-import { run, validateBuffer, validateFd, type RunOptions } from './common.js';
+import { detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDetached, type RunOptions } from './common.js';
 import { InvalidArgTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 
@@ -115,6 +115,14 @@ export class RecvOp extends PromiseOp<number> {
   prep(sqe: Sqe): void {
     sqe.prepRecv(this.fd, this.view, this.view.byteLength, this.flags);
   }
+  /** The buffer transferred away while the kernel had it: fail (common.ts). */
+  protected override settleWith(res: number, flags: number): void {
+    if (viewDetached(this.view)) this.fail(detachedBuffer(this.syscall, res));
+    else super.settleWith(res, flags);
+  }
+  override lateComplete(res: number): void {
+    if (mayHaveMoved(res) && viewDetached(this.view)) detachedBuffer(this.syscall, res);
+  }
 }
 
 /** recv(2) into `buffer`; resolves with the bytes received (0 at end of stream). */
@@ -151,6 +159,14 @@ export class RecvmsgOp extends PromiseOp<Datagram> {
   }
   override result(res: number): Datagram {
     return { bytes: res, truncated: (this.msg.flags & 0x20) !== 0, from: parseSockaddr(this.name, this.msg.namelen) };
+  }
+  /** As RecvOp's. */
+  protected override settleWith(res: number, flags: number): void {
+    if (viewDetached(this.view)) this.fail(detachedBuffer(this.syscall, res));
+    else super.settleWith(res, flags);
+  }
+  override lateComplete(res: number): void {
+    if (mayHaveMoved(res) && viewDetached(this.view)) detachedBuffer(this.syscall, res);
   }
 }
 

@@ -20,7 +20,7 @@ import type { Sqe } from '../ring/sqe.js';
 import { ChainOp, rejectAtCaller } from '../runtime/op.js';
 import { MAX_LINKS } from '../runtime/op-table.js';
 import { runtimeOf } from '../runtime/runtime.js';
-import { bufferAddress, validateFd, validateOptions, type RunOptions } from './common.js';
+import { bufferAddress, detachedBuffer, mayHaveMoved, validateFd, validateOptions, viewDetached, type RunOptions } from './common.js';
 import { MAX_RW } from './rw.js';
 
 /** `positions` as reads and writes take them: numbers, bigints, or a typed array of them. */
@@ -63,6 +63,8 @@ class Batch {
   off: Float64Array;
   /** True once the call has returned: an SQE written now is a backlogged group's (its buffer may have been detached since). */
   late = false;
+  /** The first entry whose buffer was found transferred away at its CQE (common.ts), or -1. */
+  detachedAt = -1;
   #groups = 0;
   #settled = false;
 
@@ -107,6 +109,11 @@ class Batch {
     if (--this.#groups > 0 || this.#settled) return;
     this.#settled = true;
     const r = this.results;
+    const d = this.detachedAt;
+    if (d >= 0) {
+      this.#resolve(rejectAtCaller(detachedBuffer(this.syscall, r[d]!)));
+      return;
+    }
     for (let i = 0; i < r.length; i++) {
       if (r[i]! < 0) {
         this.#resolve(rejectAtCaller(systemError(r[i]!, this.syscall)));
@@ -136,7 +143,14 @@ class Group extends ChainOp {
     sqe.prepRw(b.opcode, b.fd, b.address(i), b.len[i]!, b.off[i]!);
   }
   linkResult(link: number, res: number): void {
-    this.batch.results[this.from + link] = res;
+    const b = this.batch;
+    const i = this.from + link;
+    b.results[i] = res;
+    if (viewDetached(b.buffers[i]!) && b.detachedAt < 0) b.detachedAt = i;
+  }
+  /** The batch was given up (abort) before this CQE: a transfer meanwhile is still reported. */
+  override lateComplete(res: number, link: number): void {
+    if (mayHaveMoved(res) && viewDetached(this.batch.buffers[this.from + link]!)) detachedBuffer(this.batch.syscall, res);
   }
   chainDone(): void {
     this.batch.groupDone();
@@ -234,6 +248,12 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
  *
  * One promise for the whole batch: for many small reads this costs a
  * fraction of what a promise per read() does (bench/fs-read.ts).
+ *
+ * Do not transfer any of `buffers` (postMessage, structuredClone with
+ * `transfer`) until the promise settles, nor after an abort: the memory
+ * would leave with the transfer and may be freed while the kernel writes
+ * into it. A batch that finds a buffer detached rejects with
+ * ERR_URING_BUFFER_DETACHED.
  *
  * @param fd A file descriptor.
  * @param buffers Where each read goes (Buffer, TypedArray or DataView).

@@ -111,6 +111,12 @@ export abstract class Op {
   abstract complete(res: number, flags: number, link: number): void;
   /** The CQE of the linked timeout (-ETIME when it fired). */
   auxComplete(_res: number): void {}
+  /**
+   * A main CQE that arrived after the caller gave up (abandoned): nothing
+   * to settle, but an op can still look at what the kernel did (RwOp: was
+   * its buffer transferred away meanwhile).
+   */
+  lateComplete(_res: number, _link: number): void {}
   /** The caller gave up (abort, close): settle now with `err`. */
   abstract abandon(err: Error): void;
 }

@@ -518,6 +518,7 @@ export class Runtime {
     } else if (op.abandoned && !op.multishot) {
       // The caller is gone. A descriptor it would have been handed is closed.
       if (op.resultIsFd && res >= 0) native().closeFd(res);
+      else op.lateComplete(res, (lo >>> LINK_SHIFT) & 0x7f);
     } else {
       op.complete(res, flags, (lo >>> LINK_SHIFT) & 0x7f);
     }
