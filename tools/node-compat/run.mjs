@@ -238,7 +238,10 @@ function runOne(c, opts, worker) {
       if (status === 'skip') r.note = (/^1\.\.0 # Skipped:(.*)$/m.exec(stdout)[1] ?? '').trim();
       if (status === 'fail' || status === 'timeout') {
         r.error = timedOut ? `timed out after ${opts.timeout} s` : firstError(stderr, stdout);
-        r.log = (stderr.slice(-4000) + '\n--- stdout ---\n' + stdout.slice(-2000));
+        // The first error is at the head, the exit-time mustCall report at the tail.
+        const clip = (t, n) => (t.length <= 2 * n ? t : t.slice(0, n) + '\n[...]\n' + t.slice(-n));
+        r.log = clip(stderr, 2000) + '\n--- stdout ---\n' + clip(stdout, 1000);
+        r.logHead = true;
       }
       resolve(r);
     });
@@ -323,7 +326,9 @@ function loadRecords() {
       for (const c of rec.candidates) if (now.has(c.file)) c.reason = now.get(c.file).reason;
     }
     for (const r of rec.results) {
-      if (r.log && r.status === 'fail') {
+      // Older runs kept only the last 4000 characters of stderr: their
+      // first error is gone from a log that long.
+      if (r.log && r.status === 'fail' && (r.logHead || r.log.indexOf('\n--- stdout ---\n') < 4000)) {
         const [err, out = ''] = r.log.split('\n--- stdout ---\n');
         r.error = firstError(err, out);
       }
@@ -383,7 +388,18 @@ function report() {
       const cands = (stock ?? uring).candidates;
       const stat = cands.filter((c) => c.reason !== null).length;
       const stockFail = stock ? cands.filter((c) => c.reason === null && isFail(stock, c.file)).length : '?';
-      const c = (r) => (r ? `${r.counts.passed} / ${r.counts.failed} / ${r.counts.skipped}` : 'not run');
+      // Stock: the static selection as node itself does on it.
+      const c = (r) => {
+        if (!r) return 'not run';
+        let p = 0, f = 0, s = 0;
+        for (const cand of cands) {
+          const x = cand.reason === null ? r.results.find((y) => y.file === cand.file) : undefined;
+          if (x?.status === 'pass') p++;
+          else if (x?.status === 'fail' || x?.status === 'timeout') f++;
+          else s++;
+        }
+        return `${p} / ${f} / ${s}`;
+      };
       // The uring column counts the final selection: a test failing on stock
       // node too is left out (skipped), as the selection file says.
       const counted = (r) => {
