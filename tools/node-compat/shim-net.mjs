@@ -1,0 +1,3 @@
+// What an ESM test gets for node:net under the swap (see hooks.mjs).
+export * from '../../dist/src/net/index.js';
+export { default } from '../../dist/src/net/index.js';
