@@ -127,8 +127,8 @@ export class UringBufferDetachedError extends UringError {
   /** What the kernel reported (bytes moved, or -errno) before the detach was seen. */
   readonly result: number;
   constructor(syscall: string, result: number) {
-    super('ERR_URING_BUFFER_DETACHED', `The buffer of a ${syscall} was detached (transferred away) while the kernel was using it: its memory was no longer the buffer's, and may have been freed and reused. Do not transfer a buffer until the operation using it has settled`);
-    this.syscall = syscall;
+    super('ERR_URING_BUFFER_DETACHED', `The buffer of a ${str(syscall)} was detached (transferred away) while the kernel was using it: its memory was no longer the buffer's, and may have been freed and reused. Do not transfer a buffer until the operation using it has settled`);
+    this.syscall = str(syscall);
     this.result = result;
   }
 }

@@ -203,7 +203,7 @@ export async function sendmsg(fd: number, buffers: readonly ArrayBufferView[], t
   try {
     validateFd(fd);
     if (!Array.isArray(buffers)) throw new InvalidArgTypeError('buffers', 'an ArrayBufferView[]', buffers);
-    buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
+    for (let i = 0; i < buffers.length; i++) validateBuffer(buffers[i], `buffers[${i}]`); // holes too
     if (to !== undefined) validateBuffer(to, 'to');
     return await run(new SendmsgOp(fd, buffers, to, flagsOf(options) | MSG_NOSIGNAL), options).promise;
   } catch (err) {

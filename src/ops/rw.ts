@@ -250,7 +250,7 @@ export class VectorOp extends PromiseOp<number> {
 function vector(fd: number, buffers: readonly ArrayBufferView[], position: Position | undefined, writing: boolean, options?: RunOptions): Promise<number> {
   validateFd(fd);
   if (!Array.isArray(buffers)) throw new InvalidArgTypeError('buffers', 'an ArrayBufferView[]', buffers);
-  buffers.forEach((b, i) => validateBuffer(b, `buffers[${i}]`));
+  for (let i = 0; i < buffers.length; i++) validateBuffer(buffers[i], `buffers[${i}]`); // holes too
   return run(new VectorOp(fd, new Iovecs(buffers), pos(position), writing), options).promise;
 }
 

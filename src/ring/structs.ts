@@ -178,11 +178,14 @@ export class Iovecs {
     if (!Array.isArray(views)) throw new InvalidArgTypeError('buffers', 'an array of ArrayBufferView', views);
     this.views = views.slice();
     this.buffer = new Uint32Array(Math.max(1, views.length) * 4);
-    this.views.forEach((v, i) => {
+    // An index loop, not forEach: forEach skips the holes of a sparse array,
+    // which would leave them as empty iovecs and undefined views.
+    for (let i = 0; i < this.views.length; i++) {
+      const v = this.views[i];
       if (!ArrayBuffer.isView(v)) throw new InvalidArgTypeError(`buffers[${i}]`, 'an ArrayBufferView', v);
       putU64(this.buffer, i * 4, addressOf(v, `buffers[${i}]`));
       putU64(this.buffer, i * 4 + 2, v.byteLength);
-    });
+    }
   }
   get length(): number {
     return this.views.length;

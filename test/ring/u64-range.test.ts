@@ -122,3 +122,13 @@ test('openat: flags and mode must fit their 32-bit fields', async () => {
   await assert.rejects(openat('/nonexistent', 0, 2 ** 32), RANGE);
   await assert.rejects(openat('/nonexistent', 1n as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
 });
+
+test('readv/writev: a sparse buffers array is refused at its hole, never read as an empty iovec', async () => {
+  const { readv, writev } = await import('../../src/ops/index.js');
+  const { Iovecs } = await import('../../src/ring/structs.js');
+  // eslint-disable-next-line no-sparse-arrays
+  const holes = [Buffer.alloc(4), , Buffer.alloc(4)] as Buffer[];
+  assert.throws(() => new Iovecs(holes), { code: 'ERR_INVALID_ARG_TYPE', message: /buffers\[1\]/ });
+  await assert.rejects(readv(0, holes, 0), { code: 'ERR_INVALID_ARG_TYPE', message: /buffers\[1\]/ });
+  await assert.rejects(writev(1, new Array(2) as Buffer[], 0), { code: 'ERR_INVALID_ARG_TYPE', message: /buffers\[0\]/ });
+});
