@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { writeFileSync, symlinkSync, mkdirSync, chmodSync } from 'node:fs';
 import * as nodeFsp from 'node:fs/promises';
 import * as uringFsp from '../../src/fs/promises.js';
 import { attempt, asRecord, assertSame, differential, impls, makeRoot, normalise } from './harness.js';
@@ -157,7 +157,11 @@ test('Stats of one same file are identical through both, every field (times, ino
     mkdirSync(`${root}/dir`);
     symlinkSync('file', `${root}/link`);
     execFileSync('mkfifo', [`${root}/fifo`]);
-    const paths = [`${root}/file`, `${root}/dir`, `${root}/link`, `${root}/fifo`, '/dev/null', '/dev/zero', '/proc/self/status', '/', '/tmp'];
+    // A sticky, world-writable directory like /tmp, but one nobody else writes
+    // into between the two stats (the shared /tmp's times moved under load).
+    mkdirSync(`${root}/sticky`);
+    chmodSync(`${root}/sticky`, 0o1777);
+    const paths = [`${root}/file`, `${root}/dir`, `${root}/link`, `${root}/fifo`, '/dev/null', '/dev/zero', '/proc/self/status', '/', `${root}/sticky`];
     for (const p of paths) {
       for (const fn of ['stat', 'lstat'] as const) {
         for (const bigint of [false, true]) {
