@@ -13,6 +13,7 @@ import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringError, recaptureStack, systemError } from '../errors.js';
 import { validateInteger } from '../validate.js';
+import { READ_CHECKS_POSITION, READ_CHECKS_POSITION_FIRST, READ_LENGTH_INT32 } from '../node-version.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { readMany, writeMany, type Positions } from '../ops/rw-many.js';
@@ -59,6 +60,26 @@ function positionOf(p: unknown): number | bigint {
   // A bigint past the kernel's loff_t is refused (ERR_OUT_OF_RANGE) rather than wrapped.
   if (typeof p === 'bigint') return p >= 0n ? toPosition(p) : -1;
   return Number.isSafeInteger(p) && (p as number) >= 0 ? (p as number) : -1;
+}
+
+/**
+ * FileHandle.read's position on a node that checks it (node-version.ts,
+ * READ_CHECKS_POSITION): null and undefined are the current position; a
+ * number must be an integer >= -1, a bigint lie in [-1n, 2n ** 63n - 1n -
+ * length] (so position + length fits the kernel's loff_t); -1 and -1n are
+ * the current position. Before node 21, read took anything as positionOf.
+ */
+function readPositionOf(p: unknown, length: number): number | bigint {
+  if (!READ_CHECKS_POSITION || p === null || p === undefined) return positionOf(p);
+  if (typeof p === 'number') {
+    validateInteger(p, 'position', -1);
+  } else if (typeof p === 'bigint') {
+    const max = 2n ** 63n - 1n - BigInt(length);
+    if (p < -1n || p > max) throw new OutOfRangeError('position', `>= -1 && <= ${max}`, p);
+  } else {
+    throw new InvalidArgTypeError('position', 'of type bigint or integer', p);
+  }
+  return positionOf(p);
 }
 
 interface RwOptions {
@@ -210,6 +231,9 @@ export class FileHandle extends EventEmitter {
       else validateInteger(offset, 'offset', 0);
       const off = offset as number;
       len ??= buffer.byteLength - off;
+      // Which checks run, and in what order, is the running node's (node-version.ts).
+      if (READ_LENGTH_INT32) len = (len as number) | 0;
+      let at = READ_CHECKS_POSITION_FIRST ? readPositionOf(pos, len as number) : undefined;
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer });
       if (buffer.byteLength === 0) throw new InvalidArgValueError('buffer', buffer, 'is empty and cannot be written');
       if (typeof len !== 'number') throw new InvalidArgTypeError('length', 'of type number', len);
@@ -217,8 +241,9 @@ export class FileHandle extends EventEmitter {
       if (off + len > buffer.byteLength) throw new OutOfRangeError('length', `<= ${buffer.byteLength - off}`, len);
       // As read() from the ops refuses it (what this called before).
       if (!Number.isInteger(len)) throw new OutOfRangeError('length', `>= 0 && <= ${buffer.byteLength - off}`, len);
+      at ??= readPositionOf(pos, len);
       const address = bufferAddress(buffer);
-      op = new HandleReadOp<T>(fd, buffer, positionOf(pos), buffer, off, Math.min(len, MAX_RW), address);
+      op = new HandleReadOp<T>(fd, buffer, at, buffer, off, Math.min(len, MAX_RW), address);
       op.stackAtCaller = true;
       this.#inflight++;
       op.onSettle = this.#opSettled;

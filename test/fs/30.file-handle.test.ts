@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { attempt, asRecord, differential, type Side } from './harness.js';
+import { READ_CHECKS_POSITION, READ_CHECKS_POSITION_FIRST, READ_LENGTH_INT32 } from '../../src/node-version.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 const alphabet = (root: string) => writeFileSync(`${root}/abc`, ALPHABET);
@@ -88,12 +89,45 @@ test('read: every argument form', async () => {
     out.positionBelowMinus1 = await attempt(() => fh.read(Buffer.alloc(4), 0, 1, -2));
     out.notABuffer = await attempt(() => fh.read('abc' as unknown as Buffer));
     out.number = await attempt(() => fh.read(42 as unknown as Buffer));
+    // Positions node 21+ refuses; before, each was the current position.
+    out.positionUnsafe = await attempt(() => fh.read(Buffer.alloc(4), 0, 1, 2 ** 53));
+    out.positionString = await attempt(() => fh.read(Buffer.alloc(4), 0, 1, '5' as unknown as number));
+    out.positionObject = await attempt(() => fh.read(Buffer.alloc(4), { position: {} as unknown as number }));
+    out.positionMinus1n = await attempt(() => fh.read(Buffer.alloc(4), 0, 1, -1n));
+    out.positionMinus2n = await attempt(() => fh.read(Buffer.alloc(4), 0, 1, -2n));
+    // node 24.16+ checks the position before a zero length returns and before the buffer and length.
+    out.zeroLengthBadPosition = await attempt(() => fh.read(Buffer.alloc(4), 0, 0, -2));
+    out.emptyBufferBadPosition = await attempt(() => fh.read(Buffer.alloc(0), 0, 1, -2));
+    out.lengthTooBigBadPosition = await attempt(() => fh.read(Buffer.alloc(4), 0, 5, -2));
+    // node 24.22+ takes the length as an int32: 2 ** 32 + 2 is 2.
+    out.lengthPast2p32 = await attempt(() => fh.read(Buffer.alloc(4), 0, 2 ** 32 + 2, 0));
+    // A length not a number: node 20 and 22 abort the process on it; 24.22+ reads 'x' as 0.
+    if (READ_LENGTH_INT32) out.lengthString = await attempt(() => fh.read(Buffer.alloc(4), 0, 'x' as unknown as number, 0));
     return out;
   }), { setup: alphabet });
   const r = asRecord(node);
   assert.equal(r.noArgs.length, 16384);
   assert.equal(r['buffer sameBuffer'], true);
   assert.equal(r.lengthTooBig.error.code, 'ERR_OUT_OF_RANGE');
+  // node's own behaviour on this line is what node-version.ts says it is.
+  const code = (o: { error?: { code?: string } }) => o.error?.code ?? 'ok';
+  const refused = READ_CHECKS_POSITION;
+  assert.equal(code(r.positionFraction), refused ? 'ERR_OUT_OF_RANGE' : 'ok');
+  assert.equal(code(r.positionBelowMinus1), refused ? 'ERR_OUT_OF_RANGE' : 'ok');
+  assert.equal(code(r.positionUnsafe), refused ? 'ERR_OUT_OF_RANGE' : 'ok');
+  assert.equal(code(r.positionString), refused ? 'ERR_INVALID_ARG_TYPE' : 'ok');
+  assert.equal(code(r.positionObject), refused ? 'ERR_INVALID_ARG_TYPE' : 'ok');
+  assert.equal(code(r.positionMinus1n), 'ok');
+  assert.equal(code(r.positionMinus2n), refused ? 'ERR_OUT_OF_RANGE' : 'ok');
+  assert.equal(code(r.zeroLengthBadPosition), READ_CHECKS_POSITION_FIRST ? 'ERR_OUT_OF_RANGE' : 'ok');
+  assert.equal(code(r.emptyBufferBadPosition), READ_CHECKS_POSITION_FIRST ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_ARG_VALUE');
+  assert.match(r.lengthTooBigBadPosition.error.message, READ_CHECKS_POSITION_FIRST ? /"position"/ : /"length"/);
+  if (READ_LENGTH_INT32) {
+    assert.equal(r.lengthPast2p32.ok.bytesRead, 2);
+    assert.equal(r.lengthString.ok.bytesRead, 0);
+  } else {
+    assert.equal(code(r.lengthPast2p32), 'ERR_OUT_OF_RANGE');
+  }
 });
 
 test('write: every argument form, position null (appends at the position) and explicit', async () => {

@@ -1,12 +1,14 @@
-// Where uring/fs/promises and node:fs/promises (node 20) differ, on purpose
-// or because the difference lies outside src/fs. Each difference is two
-// tests: the differential check, skipped with the reason (it is what would
-// pass were they the same), and a pin of what uring does today, so a change
-// on either side is noticed.
+// Where uring/fs/promises and node:fs/promises differ, on purpose or because
+// the difference lies outside src/fs. Each difference is two tests: the
+// differential check, skipped with the reason (it is what would pass were
+// they the same), and a pin of what uring does today, so a change on either
+// side is noticed. Where node's side differs between lines (20, 22, 24), the
+// skip and the pin follow the running node (src/node-version.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { attempt, asRecord, differential, impls, makeRoot, type Side } from './harness.js';
+import { READ_CHECKS_POSITION } from '../../src/node-version.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyHandle = any;
@@ -23,6 +25,9 @@ async function withHandle<T>(side: Side, name: string, flags: string, fn: (fh: A
 const alphabet = (root: string) => writeFileSync(`${root}/abc`, 'abcdefghijklmnopqrstuvwxyz');
 
 // 1. bigint positions ---------------------------------------------------------
+// node honours a bigint position in FileHandle.read from node 21 on
+// (node-version.ts, READ_CHECKS_POSITION); readv, write and writev still
+// ignore one on every line.
 
 const bigintPositions = (side: Side) => withHandle(side, 'abc', 'r+', async (fh) => ({
   read: (await fh.read(Buffer.alloc(3), 0, 3, 10n)).buffer,
@@ -32,13 +37,36 @@ const bigintPositions = (side: Side) => withHandle(side, 'abc', 'r+', async (fh)
   content: await side.fs.readFile(side.path('abc'), 'utf8'),
 }));
 
-test('bigint positions in FileHandle read/readv/write/writev', {
-  skip: 'node 20 ignores a bigint position and uses the current file position (promises read: `if (!NumberIsSafeInteger(position)) position = -1`; readv/write/writev: `typeof position !== "number"`), though its docs take bigints; uring honours the position',
+const bigintReads = (side: Side) => withHandle(side, 'abc', 'r', async (fh) => {
+  const r = async (position: bigint, length = 3) => attempt(async () => {
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(4), 0, length, position);
+    return buffer.subarray(0, bytesRead).toString();
+  });
+  return {
+    at10: await r(10n),
+    at0: await r(0n),
+    current: await r(-1n),
+    atEnd: await r(26n),
+    // position + length must fit in 2 ** 63 - 1.
+    highest: await r(2n ** 63n - 5n, 4),
+    tooHigh: await r(2n ** 63n - 4n, 4),
+    belowMinus1: await r(-2n),
+  };
+});
+
+test('bigint positions in FileHandle.read', {
+  skip: READ_CHECKS_POSITION ? false : 'node 20 ignores a bigint position in FileHandle.read and uses the current file position (`if (!NumberIsSafeInteger(position)) position = -1`), though its docs take bigints; uring honours the position',
+}, async () => {
+  await differential(bigintReads, { setup: alphabet });
+});
+
+test('bigint positions in FileHandle readv/write/writev', {
+  skip: 'node ignores a bigint position in readv/write/writev and uses the current file position (`typeof position !== "number"`), though its docs take bigints; uring honours the position',
 }, async () => {
   await differential(bigintPositions, { setup: alphabet });
 });
 
-test('pin: uring reads and writes at a bigint position; node 20 at the current position', async () => {
+test(`pin: uring reads and writes at a bigint position; node ${READ_CHECKS_POSITION ? 'reads there but readv/write/writev at' : 'at'} the current position`, async () => {
   const root = makeRoot('pin');
   try {
     alphabet(root);
@@ -49,8 +77,15 @@ test('pin: uring reads and writes at a bigint position; node 20 at the current p
     assert.equal(u.content, 'ZbcdeXYhijklmnopqrstuvwxyz');
     alphabet(root);
     const n = asRecord(await bigintPositions(side('node')));
-    assert.equal(n.read.toString(), 'abc', 'node 20: read at the current position (0)');
-    assert.equal(n.readv[0].toString(), 'def', 'node 20: readv at the current position (3)');
+    if (READ_CHECKS_POSITION) {
+      assert.equal(n.read.toString(), 'klm', 'node 21+: read at the bigint position (the file position stays 0)');
+      assert.equal(n.readv[0].toString(), 'abc', 'readv at the current position (0)');
+      assert.equal(n.content, 'abcXYZghijklmnopqrstuvwxyz', 'write, then writev, at the current position (3, then 5)');
+    } else {
+      assert.equal(n.read.toString(), 'abc', 'node 20: read at the current position (0)');
+      assert.equal(n.readv[0].toString(), 'def', 'readv at the current position (3)');
+      assert.equal(n.content, 'abcdefXYZjklmnopqrstuvwxyz', 'write, then writev, at the current position (6, then 8)');
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -144,9 +179,11 @@ test('ERR_OUT_OF_RANGE and ERR_INVALID_ARG_TYPE messages, raw, are node\'s', {
     try {
       const e1 = await attempt(() => fh.read(Buffer.alloc(4), 0, 5, 0));
       const e2 = await attempt(() => fs.readFile(`${root}/abc`, { signal: 'x' as unknown as AbortSignal }));
-      // Past 2 ** 32 node writes the number with separators: 10_000_000_000.
+      // Past 2 ** 32 node writes the number with separators: 10_000_000_000
+      // (node 24.22+ reads the length as an int32 first: 1410065408).
       const e3 = await attempt(() => fh.read(Buffer.alloc(4), 0, 1e10, 0));
-      return [e1, e2, e3].map((e) => (e as { error: Error }).error.message);
+      const e4 = await attempt(() => fh.write(Buffer.alloc(4), 0, 1e10));
+      return [e1, e2, e3, e4].map((e) => (e as { error: Error }).error.message);
     } finally {
       await fh.close();
     }

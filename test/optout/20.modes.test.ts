@@ -5,7 +5,8 @@
 // - URING_DISABLE=1 (the opt-out) in a process whose io_uring_setup kills it
 //   with SIGSYS, as a seccomp profile with a kill action does: the files pass
 //   only if nothing ever asks for a ring. And, where strace is installed, the
-//   same runs with the real addon under strace: not one io_uring_* call.
+//   same runs with the real addon under strace: not one io_uring_* call but
+//   node's own (libuv's, node 22+), which strace's stacks tell apart.
 // - URING_FALLBACK=node where io_uring_setup is refused (ENOSYS, EPERM).
 //
 // The fake binding is preloaded through NODE_OPTIONS, so the CLI processes
@@ -13,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -83,35 +84,99 @@ try {
 } catch {
   strace = undefined;
 }
-const noStrace = strace === undefined ? 'strace is not installed (apt-get install strace): the SIGSYS trap above is the proof' : false;
 
-/** The io_uring_* system calls of `args` (run with node) and its children, as strace saw them. */
-async function ioUringCalls(args: string[], env: NodeJS.ProcessEnv): Promise<{ calls: string[]; out: string; code: number | null }> {
+// node 22+ (libuv 1.49+) makes io_uring calls of its own: every event loop
+// it starts sets up a small ring to batch epoll_ctl, whatever UV_USE_IO_URING
+// says. The opt-out promises that uring makes none, so each call is told
+// apart by the stack strace prints for it (-k): libuv's come from a uv_*
+// function of node's binary (or of a shared libuv). Any other call, the
+// addon's or one whose stack could not be read, counts as uring's.
+function straceRuns(args: string[]): boolean {
+  try {
+    execFileSync(strace!, args, { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const stacks = strace !== undefined && straceRuns(['-k', '-qq', '-e', 'trace=getpid', 'true']);
+/** Without stacks, every call counts as uring's: right only where node itself makes none (node 20). */
+const nodeMakesNone = strace !== undefined && !stacks && (() => {
   const d = tempDir('uring-strace-');
   try {
     const log = d.file('trace');
+    return straceRuns(['-f', '-qq', '-o', log, '-e', 'trace=io_uring_setup', process.execPath, '-e', '0'])
+      && !/io_uring_setup\(/.test(readFileSync(log, 'utf8'));
+  } finally {
+    d.remove();
+  }
+})();
+const noStrace = strace === undefined
+  ? 'strace is not installed (apt-get install strace): the SIGSYS trap above is the proof'
+  : !stacks && !nodeMakesNone
+    ? "this strace cannot print stacks (-k), and this node's libuv makes io_uring calls of its own: uring's cannot be told from them; the SIGSYS trap above is the proof"
+    : false;
+
+const nodeBinary = realpathSync(process.execPath);
+const addon = 'uring.node(';
+
+interface Call {
+  /** The call as strace printed it, without the pid. */
+  call: string;
+  /** Its stack, innermost frame first, each `path(function+offset) [address]`. */
+  stack: string[];
+}
+
+/** The call was made by libuv: the first frame past libc is a uv_* function of node's binary or of libuv. */
+function byLibuv(c: Call): boolean {
+  const frame = c.stack.find((f) => !/\/libc[.-]/.test(f));
+  const m = frame === undefined ? null : /^(\S+)\((uv_\w+)\+0x/.exec(frame);
+  return m !== null && (m[1] === nodeBinary || /\/libuv\.so/.test(m[1]!));
+}
+
+/** The io_uring_* system calls of `args` (run with node) and its children, as strace saw them, node's own (libuv's) left out. */
+async function ioUringCalls(args: string[], env: NodeJS.ProcessEnv): Promise<{ calls: Call[]; libuv: number; out: string; code: number | null }> {
+  const d = tempDir('uring-strace-');
+  try {
+    // -ff: a file per thread (trace.<tid>), so no call is split into
+    // `<unfinished ...>` and `<... resumed>` by another thread's, and each
+    // stack follows its call.
     const r = await run(strace!, [
-      '--seccomp-bpf', '-f', '-qq', '-o', log, '-e', 'trace=io_uring_setup,io_uring_enter,io_uring_register', process.execPath, ...args,
+      '--seccomp-bpf', '-ff', '-qq', ...(stacks ? ['-k'] : []), '-o', d.file('trace'),
+      '-e', 'trace=io_uring_setup,io_uring_enter,io_uring_register', process.execPath, ...args,
     ], env);
-    const calls = readFileSync(log, 'utf8').split('\n').filter((l) => /io_uring_\w+\(/.test(l));
-    return { calls, out: r.out, code: r.code };
+    const all: Call[] = [];
+    for (const name of readdirSync(d.path).filter((n) => n.startsWith('trace.'))) {
+      for (const line of readFileSync(d.file(name), 'utf8').split('\n')) {
+        if (line.startsWith(' > ')) all.at(-1)?.stack.push(line.slice(3));
+        else if (/io_uring_\w+\(/.test(line)) all.push({ call: line, stack: [] });
+      }
+    }
+    const calls = all.filter((c) => !byLibuv(c));
+    return { calls, libuv: all.length - calls.length, out: r.out, code: r.code };
   } finally {
     d.remove();
   }
 }
 
-test('strace: under URING_DISABLE=1 the drop-in and CLI tests (real addon) make no io_uring system call at all', { skip: noStrace, timeout: 300_000 }, async () => {
+const show = (calls: Call[]) => calls.slice(0, 10).map((c) => [c.call.slice(0, 160), ...c.stack.slice(0, 4)].join('\n  ')).join('\n');
+
+test('strace: under URING_DISABLE=1 the drop-in and CLI tests (real addon) make no io_uring system call at all', { skip: noStrace, timeout: 300_000 }, async (t) => {
   const env = cleanEnv({ URING_DISABLE: '1', URING_TEST_EXPECT: 'node' });
   const r = await ioUringCalls(['--test', '--test-concurrency=1', '--test-reporter=tap', DROPINS, CLI[0]!], env);
+  t.diagnostic(`node's own (libuv's) io_uring calls, left out: ${r.libuv}`);
   assert.match(r.out, /^# fail 0$/m, r.out.slice(-3000));
-  assert.deepEqual(r.calls, []);
+  assert.deepEqual(r.calls, [], show(r.calls));
   const probe = await ioUringCalls([bin, 'probe'], env);
   assert.match(probe.out, /disabled by\s+URING_DISABLE=1/);
   assert.equal(probe.code, 1);
-  assert.deepEqual(probe.calls, []);
+  assert.deepEqual(probe.calls, [], show(probe.calls));
 });
 
-test('strace: the same trace of uring probe without the opt-out does show io_uring_setup (the trace would see it)', { skip: noStrace, timeout: 60_000 }, async () => {
+test('strace: the same trace of uring probe without the opt-out does show io_uring_setup (the trace would see it), made by the addon', { skip: noStrace, timeout: 60_000 }, async () => {
   const r = await ioUringCalls([bin, 'probe'], cleanEnv({}));
-  assert.ok(r.calls.some((l) => /io_uring_setup\(/.test(l)), r.calls.join('\n'));
+  const setups = r.calls.filter((c) => /^io_uring_setup\(/.test(c.call));
+  assert.ok(setups.length > 0, show(r.calls));
+  // The stacks, where strace prints them, name the addon: what the test above looks for is there to see.
+  if (stacks) assert.ok(setups.every((c) => c.stack.some((f) => f.includes(addon))), show(setups));
 });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Runtime, read, write, nop } from '../../src/index.js';
 import { open } from '../../src/fs/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { READ_LENGTH_INT32 } from '../../src/node-version.js';
 
 const thisFile = basename(fileURLToPath(import.meta.url)).replace(/\.[jt]s$/, '');
 const dir = tempDir('uring-fast-path-');
@@ -100,7 +101,11 @@ test('bad arguments reject (never throw) with a stack naming the caller', async 
       ['read, options', () => read(fd, Buffer.alloc(4), 5 as never), 'ERR_INVALID_ARG_TYPE'],
       ['write, offset', () => write(fd, Buffer.alloc(4), { offset: 9 }), 'ERR_OUT_OF_RANGE'],
       ['nop, options', () => nop({ timeout: -1 }), 'ERR_OUT_OF_RANGE'],
-      ['FileHandle.read, length', () => fh.read(Buffer.alloc(4), 0, 'x' as unknown as number, 0), 'ERR_INVALID_ARG_TYPE'],
+      // A length that is not a number: node 20 and 22 abort the process on
+      // it (uring refuses it); node 24.22+ takes it as an int32, 'x' as 0, and
+      // resolves with nothing read (node-version.ts).
+      ...(READ_LENGTH_INT32 ? [] : [['FileHandle.read, length', () => fh.read(Buffer.alloc(4), 0, 'x' as unknown as number, 0), 'ERR_INVALID_ARG_TYPE'] satisfies [string, () => Promise<unknown>, string]]),
+      ['FileHandle.read, offset', () => fh.read(Buffer.alloc(4), 'x' as unknown as number, 1, 0), 'ERR_INVALID_ARG_TYPE'],
       ['FileHandle.read, length past the end', () => fh.read(Buffer.alloc(4), 0, 5, 0), 'ERR_OUT_OF_RANGE'],
     ];
     for (const [name, call, code] of calls) {
