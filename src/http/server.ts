@@ -89,12 +89,13 @@ export class Server extends http.Server {
   /** listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]), listen(options[, cb]), as node's. */
   override listen(...args: unknown[]): this {
     const last = args[args.length - 1];
-    if (typeof last === 'function') {
-      args.pop();
-      // On this server, as node:net: after http.Server's own 'listening' listener.
-      this.once('listening', last as () => void);
-    }
+    const cb = typeof last === 'function' ? (args.pop() as () => void) : undefined;
+    // Throws (already listening, a bad port) before taking the callback, as node:net.
     this[kInner].listen(...args);
+    // On this server, as node:net: after http.Server's own 'listening'
+    // listener. The uring listener emits 'listening' after its bind, never
+    // within listen().
+    if (cb) this.once('listening', cb);
     return this;
   }
 

@@ -246,3 +246,18 @@ test('unref() lets the process exit while listening; ref() keeps it', () => {
   assert.equal(refd.status, 0, refd.stderr);
   assert.equal(refd.stdout, 'listening still');
 });
+
+test('listen() twice throws ERR_SERVER_ALREADY_LISTEN, without taking the callback, as node\'s', async () => {
+  for (const [kind, make] of kinds) {
+    const server = await listening(make());
+    let called = false;
+    assert.throws(
+      () => server.listen(0, () => (called = true)),
+      { code: 'ERR_SERVER_ALREADY_LISTEN' },
+      kind,
+    );
+    assert.equal(server.listenerCount('listening'), 1, `${kind}: only http.Server's own 'listening' listener`);
+    await closeServer(server);
+    assert.equal(called, false, kind);
+  }
+});
