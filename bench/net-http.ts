@@ -1,6 +1,9 @@
-// HTTP "hello" under wrk: node:http over uring/net against plain node:http, and
-// a minimal responder (find "\r\n\r\n", write one fixed 200 "hello") on uring
-// sockets, on node:net and in C on io_uring (bench/c/http-uring.c), in one run.
+// HTTP "hello" under wrk: uring/http and node:http over uring/net (the
+// hand-made 'connection' pattern) against plain node:http, the same three for
+// Express's hello world, and a minimal responder (find "\r\n\r\n", write one
+// fixed 200 "hello") on uring sockets, on node:net and in C on io_uring
+// (bench/c/http-uring.c), in one run. The Express variants' ratio is to
+// Express on node:http.
 //
 //   node dist/bench/net-http.js [--reps 5] [--seconds 3] [--warmup 1] [--conns 64]
 //        [--only name,name] [--server-cpu 0] [--client-cpu 1]
@@ -52,6 +55,8 @@ import { serve } from './lib/servers.js';
 interface Variant {
   name: string;
   argv: (port: number) => string[];
+  /** What its ratio is taken against (default node:http). */
+  base?: string;
 }
 
 interface Slice {
@@ -122,8 +127,15 @@ async function main(): Promise<void> {
     { name: 'uring minimal (native API)', argv: node('min-uring') },
     { name: 'node:http', argv: node('http-node') },
     { name: 'node:http over uring/net', argv: node('http-node-uring') },
+    { name: 'uring/http', argv: node('http-uring') },
+    { name: 'Express on node:http', argv: node('express-node'), base: 'Express on node:http' },
+    { name: 'Express on node:http over uring/net', argv: node('express-node-uring'), base: 'Express on node:http' },
+    { name: 'Express on uring/http', argv: node('express-uring'), base: 'Express on node:http' },
   ];
-  const variants = all.filter((v) => !only || only.includes(v.name) || v.name === 'C io_uring minimal' || v.name === 'node:http');
+  const variants = all.filter(
+    (v) => !only || only.includes(v.name) || v.name === 'C io_uring minimal' || v.name === 'node:http' || all.some((w) => only.includes(w.name) && w.base === v.name),
+  );
+  const baseOf = Object.fromEntries(all.map((v) => [v.name, v.base ?? 'node:http']));
   pinSelf(clientCpu);
 
   const servers: Server[] = [];
@@ -166,7 +178,7 @@ async function main(): Promise<void> {
   }
   for (const s of servers) await s.stop();
 
-  const summary = summarize(slices);
+  const summary = summarize(slices, baseOf);
   report(summary);
   const meta = { ...machine(), backgroundLoad: load, conns, reps, seconds, warmup, serverCpu, clientCpu };
   writeFileSync(jsonOut, JSON.stringify({ benchmark: 'net-http', ...meta, skipped, summary, slices }, null, 2) + '\n');
@@ -179,7 +191,7 @@ function ratios(xs: Slice[], base: Slice[] | undefined) {
   return { median: median(r), min: min(r), max: max(r) };
 }
 
-function summarize(slices: Record<string, Slice[]>) {
+function summarize(slices: Record<string, Slice[]>, baseOf: Record<string, string>) {
   return Object.fromEntries(
     Object.entries(slices).map(([name, xs]) => {
       const rps = xs.map((x) => x.rps);
@@ -188,7 +200,9 @@ function summarize(slices: Record<string, Slice[]>) {
         {
           rps: { median: median(rps), min: min(rps), max: max(rps) },
           vs_c_minimal: ratios(xs, slices['C io_uring minimal']),
-          vs_node_http: ratios(xs, slices['node:http']),
+          /** Against node:http, or Express on node:http for the Express variants (base). */
+          base: baseOf[name] ?? 'node:http',
+          vs_base: ratios(xs, slices[baseOf[name] ?? 'node:http']),
           server_cpu_us_per_req: median(xs.map((x) => (x.server_cpu_s / x.requests) * 1e6)),
           server_cpu_use: median(xs.map((x) => x.server_cpu_s / x.seconds)),
           wrk_cpu_use: median(xs.map((x) => x.wrk_cpu_s / x.seconds)),
@@ -207,7 +221,7 @@ function report(sum: ReturnType<typeof summarize>): void {
   const range = (r: { median: number; min: number; max: number }) => `${fixed(r.median)} (${fixed(r.min)}-${fixed(r.max)})`;
   const cBase = sum['C io_uring minimal']?.server_cpu_us_per_req ?? NaN;
   const header = [
-    ['server', 'req/s median (min-max)', 'vs C minimal', 'vs node:http', 'CPU/req', 'vs C'],
+    ['server', 'req/s median (min-max)', 'vs C minimal', 'vs node:http (Express: vs Express on node)', 'CPU/req', 'vs C'],
     ['server CPU', 'wrk CPU', 'other CPU', 'p50/p99 µs'],
   ].flat();
   const rows = [header];
@@ -216,7 +230,7 @@ function report(sum: ReturnType<typeof summarize>): void {
       name,
       `${kfmt(s.rps.median)} (${kfmt(s.rps.min)}-${kfmt(s.rps.max)})`,
       range(s.vs_c_minimal),
-      range(s.vs_node_http),
+      range(s.vs_base),
       `${fixed(s.server_cpu_us_per_req)} µs`,
       `${fixed(s.server_cpu_us_per_req / cBase)}x`,
       `${(s.server_cpu_use * 100).toFixed(0)}%`,

@@ -23,7 +23,11 @@ export const kinds = [
   'echo-uring-node', // uring/net's node:net-shaped createServer, the same handler
   'echo-uring', // uring/net's native API: for await (chunk of socket) await socket.write(chunk)
   'http-node', // node:http, res.end('hello')
-  'http-node-uring', // the same node:http server fed by uring/net's connections
+  'http-node-uring', // the same node:http server fed by uring/net's connections (emit('connection') by hand)
+  'http-uring', // uring/http's createServer, res.end('hello')
+  'express-node', // Express hello world on node:http
+  'express-node-uring', // the same app on node:http fed by uring/net's connections by hand
+  'express-uring', // the same app on uring/http
   'min-node-net', // the minimal responder on node:net
   'min-uring-node', // the minimal responder on uring/net's node:net-shaped sockets
   'min-uring', // the minimal responder on uring/net's native sockets
@@ -35,13 +39,26 @@ function skip(why: string): never {
   process.exit(SKIP_EXIT);
 }
 
-/** Imports dist/src/net/<file> and returns its export `name`, or skips. */
-async function uringExport(file: string, name: string): Promise<any> {
-  const url = new URL(`../../src/net/${file}`, import.meta.url);
-  if (!existsSync(fileURLToPath(url))) skip(`uring's net layer is not built here (no dist/src/net/${file})`);
+/** Imports dist/src/<layer>/<file> and returns its export `name`, or skips. */
+async function uringExport(file: string, name: string, layer = 'net'): Promise<any> {
+  const url = new URL(`../../src/${layer}/${file}`, import.meta.url);
+  if (!existsSync(fileURLToPath(url))) skip(`uring's ${layer} layer is not built here (no dist/src/${layer}/${file})`);
   const mod: any = await import(url.href);
-  if (typeof mod[name] !== 'function') skip(`dist/src/net/${file} has no function export '${name}'`);
+  if (typeof mod[name] !== 'function') skip(`dist/src/${layer}/${file} has no function export '${name}'`);
   return mod[name];
+}
+
+/** Express's hello world (a devDependency: skips without it). */
+async function expressHello(): Promise<http.RequestListener> {
+  let express: any;
+  try {
+    express = (await import('express')).default;
+  } catch {
+    skip('express is not installed (npm ci installs it)');
+  }
+  const app = express();
+  app.get('/', (_req: unknown, res: { send(body: string): void }) => res.send('hello'));
+  return app;
 }
 
 const ready = (port: number) => process.stdout.write(`listening ${port}\n`);
@@ -137,6 +154,22 @@ export async function serve(kind: string, port: number): Promise<void> {
       );
       return;
     }
+    case 'http-uring':
+      (await uringExport('index.js', 'createServer', 'http'))(hello).listen(port, HOST, () => ready(port));
+      return;
+    case 'express-node':
+      http.createServer(await expressHello()).listen(port, HOST, () => ready(port));
+      return;
+    case 'express-node-uring': {
+      const httpServer = http.createServer(await expressHello());
+      (await nodeShapedCreateServer())((socket) => httpServer.emit('connection', socket)).listen(port, HOST, () =>
+        ready(port),
+      );
+      return;
+    }
+    case 'express-uring':
+      (await uringExport('index.js', 'createServer', 'http'))(await expressHello()).listen(port, HOST, () => ready(port));
+      return;
     case 'min-node-net':
       net.createServer(minimalHandler).listen(port, HOST, () => ready(port));
       return;

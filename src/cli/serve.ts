@@ -1,13 +1,14 @@
 // `uring serve`: a static file server whose every socket and file operation
-// goes through io_uring — node:http parsing requests that arrive on uring/net
-// sockets, answered with files opened, stat'ed and read on the ring.
-import http from 'node:http';
+// goes through io_uring — node:http (uring/http: set up as node's own, so
+// no-delay sockets and slow-client timeouts) parsing requests that arrive on
+// uring/net sockets, answered with files opened, stat'ed and read on the ring.
+import type http from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream';
 import { open, stat } from '../fs/index.js';
 import type { FileHandle } from '../fs/file-handle.js';
-import { createServer } from '../net/index.js';
+import { createServer } from '../http/index.js';
 import { nodeFallbackReason } from '../fs/fallback.js';
 import type { Command, Io } from './main.js';
 
@@ -123,7 +124,7 @@ async function serve(opts: ServeOptions, io: Io): Promise<number> {
   // Opted out (URING_DISABLE=1) or fallen back: say that node:fs and node:net serve.
   const instead = nodeFallbackReason();
   if (instead !== undefined) io.err.write(`uring serve: ${instead}: serving through node:fs and node:net\n`);
-  const app = http.createServer((req, res) => {
+  const app = createServer((req, res) => {
     handle(opts.root, req, res).catch((err: Error) => {
       if (!res.headersSent) send(res, 500, `${err.message}\n`);
       else res.destroy(err);
@@ -132,22 +133,19 @@ async function serve(opts: ServeOptions, io: Io): Promise<number> {
       res.once('finish', () => io.out.write(`${req.method} ${req.url} ${res.statusCode}\n`));
     }
   });
-  // allowHalfOpen as node:http's own server sets it: a client that half-closes
-  // after its request still gets the response (http.Server ends the socket).
-  const listener = createServer({ allowHalfOpen: true }, (socket) => app.emit('connection', socket));
   return new Promise<number>((done) => {
-    listener.once('error', (err: Error) => {
+    app.once('error', (err: Error) => {
       io.err.write(`uring serve: ${err.message}\n`);
       done(1);
     });
-    listener.listen(opts.port, opts.host, () => {
-      const a = listener.address() as { address: string; port: number; family: string };
+    app.listen(opts.port, opts.host, () => {
+      const a = app.address() as { address: string; port: number; family: string };
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
       io.out.write(`serving ${opts.root} at http://${host}:${a.port}/\n`);
       const stop = () => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        listener.close(() => done(0));
+        app.close(() => done(0));
         app.closeAllConnections();
       };
       process.on('SIGINT', stop);

@@ -482,6 +482,8 @@ export interface ServerOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /** Each accepted socket's readable and writable high-water mark (node:net's). */
+  highWaterMark?: number;
   runtime?: Runtime;
 }
 
@@ -618,7 +620,13 @@ export class Server extends EventEmitter {
     const o = this.#options;
     if (o.noDelay) handle.setNoDelay(true);
     if (o.keepAlive) handle.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
-    const socket = new Socket({ handle, allowHalfOpen: o.allowHalfOpen ?? false, pauseOnCreate: o.pauseOnConnect ?? false });
+    const hwm = o.highWaterMark;
+    const socket = new Socket({
+      handle,
+      allowHalfOpen: o.allowHalfOpen ?? false,
+      pauseOnCreate: o.pauseOnConnect ?? false,
+      ...(hwm !== undefined ? { readableHighWaterMark: hwm, writableHighWaterMark: hwm } : {}),
+    });
     socket.server = this;
     this.#connections.add(socket);
     socket.once('close', () => {

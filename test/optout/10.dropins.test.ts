@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import * as uringFs from '../../src/fs/index.js';
 import * as uringNet from '../../src/net/index.js';
+import * as uringHttp from '../../src/http/index.js';
 import { getRuntime } from '../../src/runtime/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -46,6 +47,9 @@ test('the implementation answering is the one expected (ring, or node\'s own)', 
   s.destroy();
   const server = uringNet.createServer();
   assert.equal(server instanceof nodeNet.Server, expectNode);
+  const httpServer = uringHttp.createServer();
+  assert.ok(httpServer instanceof http.Server);
+  assert.equal(httpServer instanceof uringHttp.Server, !expectNode, 'uring/http Server');
   if (expectNode) assert.throws(() => getRuntime(), { code: 'ERR_URING_UNAVAILABLE' }, 'and no ring to be had');
 });
 
@@ -192,4 +196,21 @@ test('uring/net: node:http serves over createServer() and requests over createCo
   assert.equal(body, 'you asked for /x?y');
   app.closeAllConnections();
   await new Promise<void>((r) => listener.close(() => r()));
+});
+
+test('uring/http: createServer serves node:http, listens, and closes', async () => {
+  const server = uringHttp.createServer((req, res) => res.end(`uring/http: ${req.url}`));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as nodeNet.AddressInfo;
+  const body = await new Promise<string>((resolve, reject) => {
+    http.get({ port, host: '127.0.0.1', path: '/z', agent: false }, (res) => {
+      res.setEncoding('utf8');
+      let s = '';
+      res.on('data', (d: string) => (s += d));
+      res.on('end', () => resolve(s));
+    }).on('error', reject);
+  });
+  assert.equal(body, 'uring/http: /z');
+  await new Promise<void>((r) => server.close(() => r()));
 });
