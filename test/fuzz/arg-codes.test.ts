@@ -19,6 +19,21 @@ const TYPE = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
 const VALUE = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' };
 const RANGE = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' };
 
+/**
+ * How a call settles, for calls whose outcome differs between node lines
+ * (node 24.22 reads a length of 2 ** 40 as 0, and resolves): the error's
+ * name and code, or 'resolved'.
+ */
+async function outcome(f: () => Promise<unknown>): Promise<[string, unknown]> {
+  try {
+    await f();
+    return ['resolved', undefined];
+  } catch (err) {
+    const e = err as Error & { code?: unknown };
+    return [e.name, e.code];
+  }
+}
+
 /** The error a promise rejects with (failing if it resolves or throws synchronously). */
 async function rejection(f: () => Promise<unknown>): Promise<{ name: string; code: unknown; message: string }> {
   let p: Promise<unknown>;
@@ -116,9 +131,9 @@ test('uring/fs/promises: the codes node:fs/promises gives for the same call', as
         ['truncate 1.5', (h: nodeFsp.FileHandle) => h.truncate(1.5)],
         ['read length 2 ** 40', (h: nodeFsp.FileHandle) => h.read(Buffer.alloc(4), 0, 2 ** 40, 0)],
       ] as const) {
-        const theirs = await rejection(() => call(nfh));
-        const ours = await rejection(() => call(fh as unknown as nodeFsp.FileHandle));
-        assert.deepEqual([ours.name, ours.code], [theirs.name, theirs.code], what);
+        const theirs = await outcome(() => call(nfh));
+        const ours = await outcome(() => call(fh as unknown as nodeFsp.FileHandle));
+        assert.deepEqual(ours, theirs, what);
       }
     } finally {
       await fh.close();
