@@ -1,7 +1,7 @@
 // Path-level file functions with node:fs/promises' signatures, results and
 // errors, each going through the ring.
 import { Buffer } from 'node:buffer';
-import * as fsp from 'node:fs/promises';
+import * as nodeFsp from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { constants, type BigIntStats, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
@@ -14,6 +14,12 @@ import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg 
 import { FileHandle } from './file-handle.js';
 import { MAX_RW, checkAborted, isCustomIterable, readAll, writeAll, type WriteData } from './io.js';
 import { toBigIntStats, toStats } from './stats.js';
+
+// node's own, taken when this module is evaluated, not read from the
+// namespace at each call: uring/register puts this module's functions in
+// node:fs/promises' place, and a call through the namespace would then come
+// back here.
+const fsp = { rmdir: nodeFsp.rmdir, access: nodeFsp.access, copyFile: nodeFsp.copyFile };
 
 type Flags = string | number;
 const E = osConstants.errno;

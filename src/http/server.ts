@@ -2,23 +2,11 @@
 // uring/net Server. node:http keeps parsing, timeouts, keep-alive and every
 // event; what it would ask of node:net's Server (bind, accept, address, close,
 // connection counts) goes to uring/net instead, and each accepted socket is
-// handed over exactly as node:net's accept path hands one over:
-//
-// - the socket gets the server's per-connection options, read at accept time
-//   from the fields node:net's Server constructor stored on this object
-//   (http.Server passes allowHalfOpen: true, noDelay: options.noDelay ?? true,
-//   keepAlive, keepAliveInitialDelay, highWaterMark): TCP_NODELAY most of all,
-//   without which every response written in two parts waits for the peer's
-//   delayed ACK (~40 ms on a keep-alive connection);
-// - then 'connection' is emitted on this server, where http.Server's own
-//   listener sets the connection up;
-// - 'listening' is emitted on this server once bound, which is when
-//   http.Server starts tracking connections and the interval that enforces
-//   headersTimeout and requestTimeout (slow clients get 408); without it
-//   closeAllConnections() and closeIdleConnections() also find nothing.
+// handed over exactly as node:net's accept path hands one over (listener.ts).
 import http from 'node:http';
 import { mayUseNode, useNode } from '../runtime/fallback.js';
-import { Server as NetServer, type Socket, type ServerOptions as NetServerOptions } from '../net/node.js';
+import type { Server as NetServer } from '../net/node.js';
+import { uringListener } from './listener.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export interface ServerOptions extends http.ServerOptions {
@@ -27,17 +15,6 @@ export interface ServerOptions extends http.ServerOptions {
 }
 
 type RequestListener = http.RequestListener;
-
-/** The fields node:net's Server constructor leaves on an http.Server (read per connection, as node:net does). */
-interface NetFields {
-  allowHalfOpen: boolean;
-  pauseOnConnect: boolean;
-  noDelay: boolean;
-  keepAlive: boolean;
-  /** Seconds: node:net stores ~~(ms / 1000). */
-  keepAliveInitialDelay: number;
-  highWaterMark: number;
-}
 
 const kInner = Symbol('uring.http.listener');
 
@@ -52,38 +29,8 @@ export class Server extends http.Server {
       return new http.Server(options as http.ServerOptions, requestListener) as Server;
     }
     super(options as http.ServerOptions, requestListener as RequestListener);
-    const fields = this as unknown as NetFields;
     const runtime = typeof options === 'object' ? options?.runtime : undefined;
-    // Getters: node:net reads these when a connection arrives, so a change
-    // after createServer (server.noDelay = false) counts, as it does there.
-    const perConnection: NetServerOptions = {
-      get allowHalfOpen() {
-        return fields.allowHalfOpen;
-      },
-      get pauseOnConnect() {
-        return fields.pauseOnConnect;
-      },
-      get noDelay() {
-        return fields.noDelay;
-      },
-      get keepAlive() {
-        return fields.keepAlive;
-      },
-      get keepAliveInitialDelay() {
-        return fields.keepAliveInitialDelay * 1000;
-      },
-      get highWaterMark() {
-        return fields.highWaterMark;
-      },
-      ...(runtime ? { runtime } : {}),
-    };
-    const inner = new NetServer(perConnection);
-    Object.defineProperty(this, kInner, { value: inner });
-    inner.on('connection', (socket: Socket) => this.emit('connection', socket));
-    inner.on('listening', () => this.emit('listening'));
-    inner.on('error', (err: Error) => this.emit('error', err));
-    inner.on('drop', (data?: unknown) => (data === undefined ? this.emit('drop') : this.emit('drop', data)));
-    inner.on('close', () => this.emit('close'));
+    Object.defineProperty(this, kInner, { value: uringListener(this, runtime) });
   }
 
   /** listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]), listen(options[, cb]), as node's. */
