@@ -1,0 +1,291 @@
+// uring/register: one flag, the whole app on io_uring, no code change.
+//
+//   node --import uring/register app.js
+//   URING_REGISTER=http,fs node --import uring/register app.js   (some parts)
+//
+// Design: node's built-in modules are patched in place, once, before the
+// app's code runs. Replacing module exports (http.createServer, net.Server)
+// would miss whoever took a reference first and code that subclasses or
+// constructs the classes itself; patching the shared prototypes and module
+// objects reaches every user, ESM and CommonJS alike, and whatever was
+// imported before the app:
+//
+// - net: net.Server.prototype.listen (and the methods that read the listening
+//   socket: address, close, getConnections, ref, unref, listening,
+//   maxConnections). Every node:http server is a net.Server and its listen()
+//   is net.Server's, so Express's app.listen (http.createServer(app).listen),
+//   Fastify, Koa, Nest ... all arrive here unchanged. At listen(), the server
+//   gets a uring/net listener (listener.ts, as uring/http's Server does):
+//   accepted sockets are uring/net sockets, set up with the server's
+//   noDelay/keepAlive/allowHalfOpen/highWaterMark and emitted as
+//   'connection' on the server, where http.Server's own listener takes them.
+//   Part 'http' routes http.Server instances, part 'net' every other plain
+//   net.Server. Not routed (node's own listen, unchanged): TLS servers
+//   (https, tls, http2 secure: TLSSocket would have to wrap a JS stream,
+//   slower than node's native TLS over its own handle), http2 cleartext
+//   servers (nghttp2 wants node's stream handle), cluster workers (node's
+//   listen asks the primary for a shared handle), and listen() on an
+//   existing handle or fd.
+// - client: http.Agent.prototype.createConnection and net.connect /
+//   net.createConnection, so node's http clients (http.request, http.get,
+//   and fetch-free libraries on them) connect through uring/net. `new
+//   net.Socket().connect()` stays node's (the class cannot be swapped under
+//   code that already has it), and so does https (TLS again).
+// - fs: node:fs/promises' module object, which is also fs.promises, gets
+//   uring/fs/promises' ring-backed functions (open, readFile, writeFile, ...);
+//   syncBuiltinESMExports() then makes `import { readFile } from
+//   'node:fs/promises'` see them too, even in modules imported earlier
+//   (ESM bindings to built-ins are live). fs's callback and sync APIs are
+//   not routed: the sync ones must block the thread, which the ring cannot
+//   do better than the system call itself, and the callback ones are node's
+//   own functions called by node internals too.
+//
+// Where io_uring is opted out (URING_DISABLE=1) or unavailable, nothing is
+// patched and one warning (URING_REGISTER_FALLBACK) says so: the app runs on
+// node's own modules.
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import type * as NetNs from 'node:net';
+import type * as HttpNs from 'node:http';
+import type * as TlsNs from 'node:tls';
+import { uringListener } from './http/listener.js';
+import { connect as uringConnect, type Server as UringNetServer } from './net/node.js';
+import * as uringFsp from './fs/promises.js';
+import { getRuntime } from './runtime/runtime.js';
+import { mayUseNode, useNode } from './runtime/fallback.js';
+import { disabledBy } from './opt-out.js';
+
+// The CommonJS module objects: what `require('node:net')` gives, and what
+// the ESM namespaces of the built-ins mirror.
+const require = createRequire(import.meta.url);
+const net = require('node:net') as typeof NetNs;
+const http = require('node:http') as typeof HttpNs;
+const tls = require('node:tls') as typeof TlsNs;
+const fsPromises = require('node:fs/promises') as Record<string, unknown>;
+
+const PARTS = ['http', 'net', 'client', 'fs'] as const;
+type Part = (typeof PARTS)[number];
+
+/** What register did, for tests and for anyone asking: globalThis[Symbol.for('uring.register')]. */
+export interface RegisterStats {
+  /** The parts routed through io_uring (empty when it fell back to node's). */
+  parts: Part[];
+  /** Why nothing is routed, when it is not. */
+  fallback: string | undefined;
+  /** Servers that listened through io_uring. */
+  listens: number;
+  /** Connections those servers accepted. */
+  connections: number;
+  /** Client connections made through io_uring. */
+  clients: number;
+  /** The ring's submissions so far (this thread's runtime). */
+  readonly submits: number;
+}
+
+const kRegister = Symbol.for('uring.register');
+const kRouted = Symbol('uring.register.listener');
+const kMaxConnections = Symbol('uring.register.maxConnections');
+
+type Routed = NetNs.Server & { [kRouted]?: UringNetServer; [kMaxConnections]?: number | undefined; _unref?: boolean; _handle?: unknown };
+
+function parseParts(): Part[] {
+  const raw = process.env.URING_REGISTER;
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'all') return [...PARTS];
+  const asked = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const unknown = asked.filter((s) => !(PARTS as readonly string[]).includes(s) && s !== 'none');
+  if (unknown.length > 0) {
+    process.emitWarning(`URING_REGISTER: unknown part(s) ${unknown.join(', ')} ignored (known: ${PARTS.join(', ')}, all, none)`, { code: 'URING_REGISTER_UNKNOWN_PART' });
+  }
+  return PARTS.filter((p) => asked.includes(p));
+}
+
+/** Why node's own modules must answer here, or undefined when io_uring is to be had. */
+function fallbackReason(): string | undefined {
+  const off = disabledBy();
+  if (off !== undefined) return `io_uring disabled by ${off}`;
+  try {
+    getRuntime();
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_URING_UNAVAILABLE') throw err;
+    return `io_uring unavailable (${(err as Error).message})`;
+  }
+  return undefined;
+}
+
+function register(): void {
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[kRegister] !== undefined) return; // imported twice (--import and import): patch once
+  const stats: RegisterStats = {
+    parts: [],
+    fallback: undefined,
+    listens: 0,
+    connections: 0,
+    clients: 0,
+    get submits() {
+      // No ring where none is to be made (the fallback).
+      return stats.parts.length > 0 ? getRuntime().stats.submits : 0;
+    },
+  };
+  Object.defineProperty(globalThis, kRegister, { value: stats, configurable: true });
+  const parts = parseParts();
+  if (parts.length === 0) return;
+  const reason = fallbackReason();
+  if (reason !== undefined) {
+    stats.fallback = reason;
+    process.emitWarning(`uring/register: ${reason}; ${parts.join(', ')} stay node's own`, { code: 'URING_REGISTER_FALLBACK' });
+    return;
+  }
+  stats.parts = parts;
+  if (parts.includes('http') || parts.includes('net')) patchServers(parts.includes('http'), parts.includes('net'), stats);
+  if (parts.includes('client')) patchClients(stats);
+  if (parts.includes('fs')) patchFsPromises();
+}
+
+// ------------------------------------------------------------ servers
+
+let http2ServerClass: Function | null | undefined;
+/** node:http2's cleartext server class, loaded only when a non-http server listens. */
+function isHttp2Server(server: object): boolean {
+  if (http2ServerClass === undefined) {
+    const h2 = require('node:http2') as typeof import('node:http2');
+    http2ServerClass = Object.getPrototypeOf(h2.createServer()).constructor as Function;
+  }
+  return http2ServerClass !== null && server instanceof http2ServerClass;
+}
+
+/** Whether listen(...args) on `server` goes through io_uring. */
+function routes(server: Routed, args: unknown[], httpPart: boolean, netPart: boolean): boolean {
+  if (server._handle) return false; // node's own already listening: its listen() throws as usual
+  if (process.env.NODE_UNIQUE_ID !== undefined) return false; // a cluster worker: the primary owns the socket
+  const a0 = args[0];
+  if (a0 !== null && typeof a0 === 'object') {
+    const o = a0 as Record<string, unknown>;
+    if (o.fd !== undefined || o.handle !== undefined || o._handle !== undefined) return false;
+  }
+  if (server instanceof tls.Server) return false;
+  if (server instanceof http.Server) return httpPart;
+  return netPart && !isHttp2Server(server);
+}
+
+function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats): void {
+  const proto = net.Server.prototype as unknown as Record<string | symbol, unknown> & Routed;
+  const orig = {
+    listen: proto.listen,
+    address: proto.address,
+    close: proto.close,
+    getConnections: proto.getConnections,
+    ref: proto.ref,
+    unref: proto.unref,
+    _emitCloseIfDrained: proto._emitCloseIfDrained as (this: Routed) => void,
+  };
+  const listening = Object.getOwnPropertyDescriptor(proto, 'listening')!.get!;
+
+  function listen(this: Routed, ...args: unknown[]): Routed {
+    let inner = this[kRouted];
+    if (!inner) {
+      if (!routes(this, args, httpPart, netPart)) return orig.listen.apply(this, args as Parameters<typeof orig.listen>) as Routed;
+      inner = uringListener(this);
+      inner.on('connection', () => stats.connections++);
+      inner.maxConnections = this[kMaxConnections];
+      if (this._unref) inner.unref();
+      Object.defineProperty(this, kRouted, { value: inner });
+      stats.listens++;
+    }
+    const last = args[args.length - 1];
+    const cb = typeof last === 'function' ? (args.pop() as () => void) : undefined;
+    // Throws (already listening, a bad port) before taking the callback, as node:net.
+    inner.listen(...args);
+    // On this server, after http.Server's own 'listening' listener, as node:net.
+    if (cb) this.once('listening', cb);
+    return this;
+  }
+
+  Object.assign(proto, {
+    listen,
+    address(this: Routed) {
+      const inner = this[kRouted];
+      return inner ? inner.address() : orig.address.call(this);
+    },
+    close(this: Routed, cb?: (err?: Error) => void) {
+      const inner = this[kRouted];
+      if (!inner) return orig.close.call(this, cb);
+      inner.close(cb);
+      return this;
+    },
+    getConnections(this: Routed, cb: (err: Error | null, count: number) => void) {
+      const inner = this[kRouted];
+      if (!inner) return orig.getConnections.call(this, cb);
+      inner.getConnections(cb);
+      return this;
+    },
+    ref(this: Routed) {
+      const inner = this[kRouted];
+      if (!inner) return orig.ref.call(this);
+      inner.ref();
+      return this;
+    },
+    unref(this: Routed) {
+      const inner = this[kRouted];
+      if (!inner) return orig.unref.call(this);
+      inner.unref();
+      return this;
+    },
+    // node:net's drain check after its close: a routed server's 'close' comes from its listener.
+    _emitCloseIfDrained(this: Routed) {
+      if (!this[kRouted]) orig._emitCloseIfDrained.call(this);
+    },
+  });
+  Object.defineProperties(proto, {
+    listening: {
+      get(this: Routed) {
+        const inner = this[kRouted];
+        return inner ? inner.listening : listening.call(this);
+      },
+      enumerable: true,
+      configurable: true,
+    },
+    // node:net keeps this as a plain field it reads per connection; here it
+    // is kept aside until listen() and then belongs to the listener.
+    maxConnections: {
+      get(this: Routed) {
+        const inner = this[kRouted];
+        return inner ? inner.maxConnections : this[kMaxConnections];
+      },
+      set(this: Routed, n: number | null | undefined) {
+        const inner = this[kRouted];
+        if (inner) inner.maxConnections = n ?? undefined;
+        else this[kMaxConnections] = n ?? undefined;
+      },
+      configurable: true,
+    },
+  });
+}
+
+// ------------------------------------------------------------ clients
+
+function patchClients(stats: RegisterStats): void {
+  const origConnect = net.connect;
+  // node's own where the drop-ins are to be node's after all
+  // (setUringDisabled(true) later): uring/net's connect would otherwise ask
+  // node:net's connect, which is this function.
+  const connect = function connect(...args: unknown[]): NetNs.Socket {
+    if (mayUseNode() && useNode()) return (origConnect as (...a: unknown[]) => NetNs.Socket)(...args);
+    stats.clients++;
+    return uringConnect(...args) as unknown as NetNs.Socket;
+  };
+  net.connect = connect as typeof net.connect;
+  net.createConnection = connect as typeof net.createConnection;
+  // http.Agent took node:net's createConnection when node:http loaded.
+  (http.Agent.prototype as unknown as { createConnection: unknown }).createConnection = connect;
+  syncBuiltinESMExports();
+}
+
+// ------------------------------------------------------------ fs
+
+function patchFsPromises(): void {
+  // The ring-backed ones; the rest of uring/fs/promises is node's own already.
+  const names = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'unlink', 'rmdir', 'rename', 'mkdir', 'symlink', 'link', 'truncate', 'access', 'copyFile'] as const;
+  for (const name of names) fsPromises[name] = uringFsp[name];
+  syncBuiltinESMExports();
+}
+
+register();
