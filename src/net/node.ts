@@ -26,6 +26,24 @@ import { connectTo, endpointOf, Socket as NativeSocket, keepAliveDelay, validate
 export { isIPv4, isIPv6 };
 export const isIP = nodeIsIP;
 
+// node:net's own where what they do is process-wide or needs no socket:
+// the autoSelectFamily defaults (test harnesses and programs set them at
+// startup; uring's connect does not race families, so they change nothing
+// here), BlockList and SocketAddress (plain value classes), and the two
+// underscored helpers programs still call (_normalizeArgs parses connect()'s
+// arguments; _setSimultaneousAccepts is a deprecated no-op outside Windows).
+export const {
+  getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily,
+  getDefaultAutoSelectFamilyAttemptTimeout,
+  setDefaultAutoSelectFamilyAttemptTimeout,
+  BlockList,
+  SocketAddress,
+} = nodeNet;
+const nodeNetInternals = nodeNet as unknown as { _normalizeArgs: (args: unknown[]) => unknown[]; _setSimultaneousAccepts: (handle: unknown) => void };
+export const _normalizeArgs = nodeNetInternals._normalizeArgs;
+export const _setSimultaneousAccepts = nodeNetInternals._setSimultaneousAccepts;
+
 export interface SocketConstructorOptions {
   /** Half-open: after the peer's FIN, the writable side stays open until end() (default false). */
   allowHalfOpen?: boolean;
@@ -437,6 +455,9 @@ export class Socket extends Duplex {
     return this.#handle;
   }
 }
+
+/** node:net's old name for Socket. */
+export { Socket as Stream };
 
 /**
  * After the peer's FIN, a socket that is not half-open ends its side too;

@@ -1,0 +1,40 @@
+// uring/net as a drop-in for node:net, side by side with node's: the names
+// node:net exports, and how its Socket and Server behave where Node's own
+// test suite (tools/node-compat) found them different.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as nodeNet from 'node:net';
+import net from '../../src/net/index.js';
+import * as named from '../../src/net/index.js';
+
+test('every name node:net exports is in the default export, and in the named ones but SocketAddress', () => {
+  for (const k of Object.keys(nodeNet)) {
+    if (k === '_createServerHandle' || k === 'default') continue; // node's internal handles; the ESM facade's
+    assert.ok(k in net, `default export lacks ${k}`);
+    if (k !== 'SocketAddress') assert.ok(k in named, `named exports lack ${k}`);
+  }
+  assert.equal(net.Stream, net.Socket);
+  assert.equal(named.Stream, named.Socket);
+});
+
+test('the autoSelectFamily defaults are node:net\'s own, process-wide', () => {
+  const was = nodeNet.getDefaultAutoSelectFamilyAttemptTimeout();
+  try {
+    net.setDefaultAutoSelectFamilyAttemptTimeout(123);
+    assert.equal(nodeNet.getDefaultAutoSelectFamilyAttemptTimeout(), 123);
+    assert.equal(net.getDefaultAutoSelectFamilyAttemptTimeout(), 123);
+    assert.throws(() => net.setDefaultAutoSelectFamilyAttemptTimeout('x' as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
+  } finally {
+    nodeNet.setDefaultAutoSelectFamilyAttemptTimeout(was);
+  }
+  assert.equal(net.getDefaultAutoSelectFamily(), nodeNet.getDefaultAutoSelectFamily());
+});
+
+test('BlockList, SocketAddress and _normalizeArgs work as node:net\'s', () => {
+  const bl = new net.BlockList();
+  bl.addAddress('127.0.0.1');
+  assert.equal(bl.check('127.0.0.1'), true);
+  assert.equal(new net.SocketAddress({ address: '::1', family: 'ipv6' }).family, 'ipv6');
+  const args = [8080, 'localhost'];
+  assert.deepEqual(net._normalizeArgs(args), (nodeNet as unknown as { _normalizeArgs(a: unknown[]): unknown[] })._normalizeArgs(args));
+});
