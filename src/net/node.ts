@@ -92,7 +92,7 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 const kEmpty = Buffer.alloc(0);
 
 /** A node:net Socket whose bytes move through io_uring. */
-export class Socket extends Duplex {
+class NetSocket extends Duplex {
   #handle: NativeSocket | undefined;
   #runtime: Runtime | undefined;
   connecting = false;
@@ -108,7 +108,7 @@ export class Socket extends Duplex {
   #bytesRead = 0;
   #hadError = false;
   /** The net.Server that accepted this socket (set by Server). */
-  server: Server | undefined;
+  server: NetServer | undefined;
   readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
 
   constructor(options: SocketConstructorOptions = {}) {
@@ -456,8 +456,23 @@ export class Socket extends Duplex {
   }
 }
 
+/**
+ * node:net's Socket and Server are also callable without `new` (old code and
+ * Node's own tests call `net.Server(...)`): a Proxy whose call constructs.
+ * `instanceof`, subclassing and the statics go to the class itself.
+ */
+function callableClass<C extends new (...args: never[]) => object>(cls: C, name: string): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
+  Object.defineProperty(cls, 'name', { value: name });
+  return new Proxy(cls, {
+    apply: (target, _this, args: unknown[]) => Reflect.construct(target, args),
+  }) as C & ((...args: ConstructorParameters<C>) => InstanceType<C>);
+}
+
+export const Socket = callableClass(NetSocket, 'Socket');
+export type Socket = NetSocket;
 /** node:net's old name for Socket. */
-export { Socket as Stream };
+export const Stream = Socket;
+export type Stream = NetSocket;
 
 /**
  * After the peer's FIN, a socket that is not half-open ends its side too;
@@ -520,7 +535,7 @@ export interface NodeListenOptions {
 }
 
 /** A node:net Server whose connections arrive through io_uring's multishot accept. */
-export class Server extends EventEmitter {
+class NetServer extends EventEmitter {
   readonly #options!: ServerOptions; // `!`: the constructor may return node's Server instead
   #native: NativeServer | undefined;
   /** A listen() waits for its bind; #bindsAtOnce: node:net would have bound before it returned. */
@@ -727,6 +742,9 @@ export class Server extends EventEmitter {
   }
 }
 
+export const Server = callableClass(NetServer, 'Server');
+export type Server = NetServer;
+
 export function createServer(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void): Server {
   return new Server(options, connectionListener);
 }
@@ -735,3 +753,7 @@ export function createServer(options?: ServerOptions | ((socket: Socket) => void
 function nodeInstead(): boolean {
   return mayUseNode() && useNode();
 }
+
+// The classes behind the callable Socket and Server, as types only: the
+// declarations of this module's exports name them.
+export type { NetSocket, NetServer };

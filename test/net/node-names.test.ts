@@ -38,3 +38,22 @@ test('BlockList, SocketAddress and _normalizeArgs work as node:net\'s', () => {
   const args = [8080, 'localhost'];
   assert.deepEqual(net._normalizeArgs(args), (nodeNet as unknown as { _normalizeArgs(a: unknown[]): unknown[] })._normalizeArgs(args));
 });
+
+test('Socket and Server are callable without new, as node:net\'s, and instanceof still holds', async () => {
+  for (const mod of [nodeNet, net] as const) {
+    const S = mod.Server as unknown as (...a: unknown[]) => nodeNet.Server;
+    const server = S();
+    assert.ok(server instanceof mod.Server);
+    assert.equal(mod.Server.name, 'Server');
+    const K = mod.Socket as unknown as (...a: unknown[]) => nodeNet.Socket;
+    const socket = K();
+    assert.ok(socket instanceof mod.Socket);
+    assert.ok(socket instanceof (mod as unknown as { Stream: new () => object }).Stream);
+    assert.equal(mod.Socket.name, 'Socket');
+    socket.destroy();
+  }
+  // Subclasses still construct through the class.
+  class Mine extends net.Server {}
+  const m = new Mine();
+  assert.ok(m instanceof net.Server && m instanceof Mine);
+});
