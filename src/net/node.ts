@@ -20,7 +20,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { mayUseNode, useNode } from '../runtime/fallback.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { validateFunction } from '../validate.js';
-import { listen as listenNative, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
+import { listen as listenNative, listenNow, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
 import { connectTo, endpointOf, Socket as NativeSocket, keepAliveDelay, validatePort, type Receiver } from './socket.js';
 
 export { isIPv4, isIPv6 };
@@ -581,7 +581,7 @@ class NetServer extends EventEmitter {
       if (typeof b === 'number') opts.backlog = b;
     }
     // node:net binds a listen() without a host (a port alone, or a path)
-    // before it returns, and one with a host after its DNS lookup; the
+    // before it returns, and one with a host (even an IP) after its DNS lookup; the
     // first to bind is the server's one socket, and 'listening' comes once,
     // with every listen()'s callback. So: a second listen() throws once
     // node:net would have bound; one with a host joins the bind in flight;
@@ -605,9 +605,32 @@ class NetServer extends EventEmitter {
       ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
     };
     if (cb) this.once('listening', cb);
+    const gen = ++this.#bindGen;
+    // Without a host, bound before listen() returns (address() is set at
+    // once), as node:net; 'listening' or 'error' still come later. With one,
+    // node:net binds after dns.lookup, even of an IP: so do we (listenNative).
+    let srv: NativeServer | undefined;
+    try {
+      if (bindsAtOnce) srv = listenNow(nativeOpts);
+    } catch (err) {
+      // Bad arguments throw; what bind(2)/listen(2) say is an 'error' event.
+      if ((err as { syscall?: unknown }).syscall === undefined) throw err;
+      this.#binding = false;
+      process.nextTick(() => {
+        if (gen === this.#bindGen) this.emit('error', err);
+      });
+      return this;
+    }
+    if (srv) {
+      this.#binding = false;
+      this.#listened(srv, opts.signal);
+      process.nextTick(() => {
+        if (this.#native === srv) this.emit('listening');
+      });
+      return this;
+    }
     this.#binding = true;
     this.#bindsAtOnce = bindsAtOnce;
-    const gen = ++this.#bindGen;
     listenNative(nativeOpts).then(
       (srv) => {
         if (gen !== this.#bindGen) {
@@ -615,16 +638,7 @@ class NetServer extends EventEmitter {
           return;
         }
         this.#binding = false;
-        this.#native = srv;
-        this.#listening = true;
-        if (this.#unref) srv.unref();
-        srv.on('connection', (h: NativeSocket) => this.#onConnection(h));
-        srv.on('error', (err: Error) => this.emit('error', err));
-        if (opts.signal) {
-          const signal = opts.signal;
-          if (signal.aborted) this.close();
-          else signal.addEventListener('abort', () => this.close(), { once: true });
-        }
+        this.#listened(srv, opts.signal);
         this.emit('listening');
       },
       (err: Error) => {
@@ -634,6 +648,18 @@ class NetServer extends EventEmitter {
       },
     );
     return this;
+  }
+
+  #listened(srv: NativeServer, signal: AbortSignal | undefined): void {
+    this.#native = srv;
+    this.#listening = true;
+    if (this.#unref) srv.unref();
+    srv.on('connection', (h: NativeSocket) => this.#onConnection(h));
+    srv.on('error', (err: Error) => this.emit('error', err));
+    if (signal) {
+      if (signal.aborted) this.close();
+      else signal.addEventListener('abort', () => this.close(), { once: true });
+    }
   }
 
   #onConnection(handle: NativeSocket): void {

@@ -57,3 +57,53 @@ test('Socket and Server are callable without new, as node:net\'s, and instanceof
   const m = new Mine();
   assert.ok(m instanceof net.Server && m instanceof Mine);
 });
+
+test('listen() without a host name binds before it returns: address() at once, \'listening\' later', async () => {
+  // node:net binds at once without a host (a port, or a path); with one,
+  // even an IP, after dns.lookup.
+  const sock = `/tmp/uring-net-names-${process.pid}.sock`;
+  const cases: [unknown[], boolean][] = [
+    [[0], true],
+    [[{ port: 0 }], true],
+    [[sock], true],
+    [[0, '127.0.0.1'], false],
+    [[{ port: 0, host: '::1' }], false],
+  ];
+  for (const [args, atOnce] of cases) {
+    const seen: unknown[] = [];
+    for (const mod of [nodeNet, net] as const) {
+      const server = mod.createServer();
+      let listened = false;
+      const listening = new Promise<void>((resolve) => server.once('listening', () => ((listened = true), resolve())));
+      (server.listen as (...a: unknown[]) => unknown)(...args);
+      const a = server.address();
+      seen.push({ bound: a !== null, listening: server.listening });
+      assert.equal(listened, false);
+      await listening;
+      // A second listen() throws, as the first is bound.
+      assert.throws(() => server.listen(0), { code: 'ERR_SERVER_ALREADY_LISTEN' });
+      await new Promise((resolve) => server.close(resolve));
+    }
+    assert.deepEqual(seen[1], seen[0], JSON.stringify(args));
+    assert.deepEqual(seen[0], { bound: atOnce, listening: atOnce });
+  }
+});
+
+test('listen() on a port in use: an \'error\' event, not a throw', async () => {
+  const holder = nodeNet.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => holder.once('listening', resolve));
+  const port = (holder.address() as nodeNet.AddressInfo).port;
+  try {
+    for (const mod of [nodeNet, net] as const) {
+      const server = mod.createServer();
+      const err = await new Promise<NodeJS.ErrnoException>((resolve) => {
+        server.once('error', resolve);
+        server.listen(port, '127.0.0.1');
+      });
+      assert.equal(err.code, 'EADDRINUSE');
+      assert.equal(server.address(), null);
+    }
+  } finally {
+    holder.close();
+  }
+});
