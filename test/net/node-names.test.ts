@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as nodeNet from 'node:net';
 import net from '../../src/net/index.js';
 import * as named from '../../src/net/index.js';
+import { sockaddr, parseSockaddr } from '../../src/ring/structs.js';
 
 test('every name node:net exports is in the default export, and in the named ones but SocketAddress', () => {
   for (const k of Object.keys(nodeNet)) {
@@ -105,5 +106,25 @@ test('listen() on a port in use: an \'error\' event, not a throw', async () => {
     }
   } finally {
     holder.close();
+  }
+});
+
+test('IPv6 addresses print as node prints them, IPv4-mapped ones as ::ffff:a.b.c.d', async () => {
+  for (const host of ['::ffff:127.0.0.1', '::ffff:10.1.2.3', '::1', '::', '::2', '::1.2.3.4', 'fe80::1', '2001:db8::ff00:42:8329', '1:0:0:1:0:0:0:1', '::ffff:0:1']) {
+    const theirs = new nodeNet.SocketAddress({ address: host, family: 'ipv6' }).address;
+    const b = sockaddr({ host, port: 1 });
+    assert.equal(parseSockaddr(b, b.length)?.address, theirs, host);
+  }
+  // An IPv4 client of a dual-stack listener.
+  for (const mod of [nodeNet, net] as const) {
+    const server = mod.createServer();
+    const seen = new Promise<string | undefined>((resolve) => server.once('connection', (s: nodeNet.Socket) => (resolve(s.remoteAddress), s.destroy())));
+    server.listen(0);
+    await new Promise((resolve) => server.once('listening', resolve));
+    const c = nodeNet.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+    c.on('error', () => {});
+    assert.equal(await seen, '::ffff:127.0.0.1');
+    c.destroy();
+    await new Promise((resolve) => server.close(resolve));
   }
 });
