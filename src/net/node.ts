@@ -52,6 +52,8 @@ export interface SocketConstructorOptions {
   runtime?: Runtime;
   /** Bytes at which write() starts returning false (stream.Duplex's option). */
   writableHighWaterMark?: number;
+  /** Both high-water marks (stream.Duplex's option), unless one is given on its own. */
+  highWaterMark?: number;
   readableHighWaterMark?: number;
   /** @internal An accepted connection. */
   handle?: NativeSocket;
@@ -124,6 +126,7 @@ class NetSocket extends Duplex {
       emitClose: false,
       autoDestroy: true,
       decodeStrings: true,
+      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
       ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
       ...(options.readableHighWaterMark !== undefined ? { readableHighWaterMark: options.readableHighWaterMark } : {}),
     });
@@ -342,6 +345,7 @@ class NetSocket extends Duplex {
       if (ms === 0) this.removeListener('timeout', cb);
       else this.once('timeout', cb);
     }
+    this.#timeoutProp = ms;
     // node:http sets the same keep-alive timeout after every response: a
     // refresh, not a new timer.
     if (ms === this.#timeoutMs && this.#timer) {
@@ -360,9 +364,17 @@ class NetSocket extends Duplex {
     return this;
   }
 
+  /**
+   * As node:net: the last setTimeout() value (undefined before one), a plain
+   * property programs may set; setting it does not change the timer.
+   */
   get timeout(): number | undefined {
-    return this.#timeoutMs || undefined;
+    return this.#timeoutProp;
   }
+  set timeout(v: number | undefined) {
+    this.#timeoutProp = v;
+  }
+  #timeoutProp: number | undefined;
 
   #touch(): void {
     if (this.#timer) this.#timer.refresh();
@@ -433,15 +445,28 @@ class NetSocket extends Duplex {
     const a = this.#handle?.localAddress;
     return a && a.family !== 'Unix' ? a.family : undefined;
   }
+  // On Socket.prototype itself (no socket), these are undefined, as node:net's.
   get bytesRead(): number {
+    if (!(#handle in this)) return undefined as unknown as number;
     return this.#bytesRead;
   }
   /** Bytes handed to write() that reached the kernel, plus those still queued (as node:net counts). */
   get bytesWritten(): number {
+    if (!(#handle in this)) return undefined as unknown as number;
     return (this.#handle?.bytesWritten ?? 0) + this.writableLength + (this.#handle?.writableLength ?? 0);
   }
   get pending(): boolean {
+    if (!(#handle in this)) return true; // Socket.prototype, as node:net's
     return !this.#handle || this.connecting;
+  }
+  /** node:net's old name of `connecting`. */
+  get _connecting(): boolean {
+    return this.connecting;
+  }
+  /** As node:net: what write() has queued (writableLength), while there is a socket or a connect. */
+  get bufferSize(): number | undefined {
+    if (!(#handle in this)) return undefined;
+    return !this.destroyed && (this.#handle || this.connecting) ? this.writableLength : undefined;
   }
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.connecting) return 'opening';

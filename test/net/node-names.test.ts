@@ -128,3 +128,40 @@ test('IPv6 addresses print as node prints them, IPv4-mapped ones as ::ffff:a.b.c
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('Socket properties as node:net\'s: timeout, _connecting, bufferSize, highWaterMark, the prototype\'s getters', async () => {
+  const server = nodeNet.createServer((s) => s.resume()).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as nodeNet.AddressInfo).port;
+  try {
+    const seen: unknown[] = [];
+    for (const mod of [nodeNet, net] as const) {
+      const log: unknown[] = [];
+      const proto = mod.Socket.prototype as unknown as Record<string, unknown>;
+      log.push(['proto', proto.bytesWritten, proto.bytesRead, proto.bufferSize, proto.pending]);
+      const s = new mod.Socket({ highWaterMark: 0 } as nodeNet.SocketConstructorOpts);
+      log.push(['new', s.timeout, s.bufferSize, (s as unknown as { _connecting: boolean })._connecting]);
+      s.setTimeout(1000);
+      log.push(['setTimeout', s.timeout]);
+      (s as { timeout: number | undefined }).timeout = 0;
+      log.push(['set', s.timeout]);
+      s.setTimeout(0);
+      s.connect(port, '127.0.0.1');
+      log.push(['connecting', s.connecting, (s as unknown as { _connecting: boolean })._connecting]);
+      const r1 = s.write('ab');
+      s.write('cde');
+      log.push(['queued', r1, s.bufferSize, s.writableLength]);
+      await new Promise((resolve) => s.once('connect', resolve));
+      log.push(['connected', (s as unknown as { _connecting: boolean })._connecting]);
+      await new Promise<void>((resolve) => s.end(() => resolve()));
+      log.push(['finished', s.bufferSize]);
+      s.destroy();
+      await new Promise((resolve) => s.once('close', resolve));
+      log.push(['closed', s.bufferSize]);
+      seen.push(log);
+    }
+    assert.deepEqual(seen[1], seen[0]);
+  } finally {
+    server.close();
+  }
+});
