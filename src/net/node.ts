@@ -251,8 +251,13 @@ class NetSocket extends Duplex {
       cb(notConnected());
       return;
     }
+    this.#handed += chunk.length;
+    this.#inFlight = chunk.length;
     this.#handle.writeCb(chunk, this.#afterWrite(cb));
   }
+  /** Bytes given to the uring socket; of them, those of the write whose callback is pending. */
+  #handed = 0;
+  #inFlight = 0;
 
   // Writable hands _write/_writev the same callback every time (its
   // state's onwrite): one wrapper per socket, not a closure per write.
@@ -262,6 +267,7 @@ class NetSocket extends Duplex {
     if (cb !== this.#writeCbFor || !this.#writeCbWrapped) {
       this.#writeCbFor = cb;
       this.#writeCbWrapped = (err) => {
+        this.#inFlight = 0;
         this.#touch();
         cb(err);
       };
@@ -279,6 +285,10 @@ class NetSocket extends Duplex {
       return;
     }
     const h = this.#handle;
+    let n = 0;
+    for (const c of chunks) n += c.chunk.length;
+    this.#handed += n;
+    this.#inFlight = n;
     const last = chunks.length - 1;
     for (let i = 0; i < last; i++) h.writeCb(chunks[i]!.chunk);
     h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterWrite(cb));
@@ -450,10 +460,14 @@ class NetSocket extends Duplex {
     if (!(#handle in this)) return undefined as unknown as number;
     return this.#bytesRead;
   }
-  /** Bytes handed to write() that reached the kernel, plus those still queued (as node:net counts). */
+  /**
+   * Every byte handed to write(), sent or still queued, as node:net counts:
+   * those given to the uring socket, plus the stream's buffer (its
+   * writableLength less the write under way, which the socket has).
+   */
   get bytesWritten(): number {
     if (!(#handle in this)) return undefined as unknown as number;
-    return (this.#handle?.bytesWritten ?? 0) + this.writableLength + (this.#handle?.writableLength ?? 0);
+    return this.#handed + this.writableLength - this.#inFlight;
   }
   get pending(): boolean {
     if (!(#handle in this)) return true; // Socket.prototype, as node:net's

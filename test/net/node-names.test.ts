@@ -165,3 +165,23 @@ test('Socket properties as node:net\'s: timeout, _connecting, bufferSize, highWa
     server.close();
   }
 });
+
+test('bytesWritten counts a large write once, queued or sent, as node:net\'s', async () => {
+  const N = 4_000_000;
+  for (const mod of [nodeNet, net] as const) {
+    const counts: number[] = [];
+    const server = mod.createServer((socket: nodeNet.Socket) => {
+      socket.write('x'.repeat(1000));
+      socket.end(Buffer.alloc(N), () => counts.push(socket.bytesWritten));
+      counts.push(socket.bytesWritten);
+    });
+    server.listen(0);
+    await new Promise((resolve) => server.once('listening', resolve));
+    const c = nodeNet.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+    c.resume();
+    await new Promise((resolve) => c.once('close', resolve));
+    assert.equal(c.bytesRead, N + 1000);
+    await new Promise((resolve) => server.close(resolve));
+    assert.deepEqual(counts, [N + 1000, N + 1000], mod === net ? 'uring' : 'node');
+  }
+});
