@@ -325,7 +325,7 @@ class NetSocket extends Duplex {
       emitClose();
       return;
     }
-    h.close().then(
+    (this.#resetting ? h.reset() : h.close()).then(
       () => {
         cb(err);
         emitClose();
@@ -335,6 +335,24 @@ class NetSocket extends Duplex {
         emitClose();
       },
     );
+  }
+
+  #resetting = false;
+  /**
+   * Destroys the socket with an RST rather than a FIN, so the peer gets
+   * ECONNRESET (node:net's). A connecting socket resets once connected; one
+   * with no connection is destroyed with ERR_SOCKET_CLOSED.
+   */
+  resetAndDestroy(): this {
+    if (this.#handle && !this.destroyed) {
+      this.#resetting = true;
+      this.destroy();
+    } else if (this.connecting) {
+      this.once('connect', () => this.resetAndDestroy());
+    } else {
+      this.destroy(notConnected());
+    }
+    return this;
   }
 
   /** Closes the socket once written data is flushed (node:net's destroySoon). */

@@ -185,3 +185,36 @@ test('bytesWritten counts a large write once, queued or sent, as node:net\'s', a
     assert.deepEqual(counts, [N + 1000, N + 1000], mod === net ? 'uring' : 'node');
   }
 });
+
+test('resetAndDestroy() closes with an RST: the peer gets ECONNRESET, as with node:net\'s', async () => {
+  for (const mod of [nodeNet, net] as const) {
+    const seen: unknown[] = [];
+    // The client resets (once connected: it calls it while connecting).
+    {
+      const peerErr = new Promise<string | undefined>((resolve) => {
+        const server = nodeNet.createServer((s) => {
+          s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+          s.on('close', () => (resolve(undefined), server.close()));
+        }).listen(0, '127.0.0.1', () => {
+          const c = mod.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+          c.on('close', (hadError: boolean) => seen.push(['client close', hadError]));
+          c.resetAndDestroy();
+        });
+      });
+      seen.push(['peer', await peerErr]);
+    }
+    // The server side resets an accepted connection.
+    {
+      const server = mod.createServer((s: nodeNet.Socket) => s.resetAndDestroy());
+      server.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const c = nodeNet.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+      seen.push(['client', await new Promise((resolve) => c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code)).on('close', () => resolve('closed')))]);
+      await new Promise((resolve) => server.close(resolve));
+    }
+    // A socket never connected: ERR_SOCKET_CLOSED.
+    const s = new mod.Socket();
+    seen.push(['unconnected', await new Promise((resolve) => s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code)).resetAndDestroy())]);
+    assert.deepEqual(seen, [['client close', false], ['peer', 'ECONNRESET'], ['client', 'ECONNRESET'], ['unconnected', 'ERR_SOCKET_CLOSED']], mod === net ? 'uring' : 'node');
+  }
+});
