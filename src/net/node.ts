@@ -18,7 +18,7 @@ import * as nodeNet from 'node:net';
 import { isIP as nodeIsIP, isIPv4, isIPv6 } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
 import { mayUseNode, useNode } from '../runtime/fallback.js';
-import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, OutOfRangeError } from '../errors.js';
 import { validateFunction } from '../validate.js';
 import { listen as listenNative, listenNow, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
 import { connectTo, endpointOf, Socket as NativeSocket, keepAliveDelay, validatePort, type Receiver } from './socket.js';
@@ -117,6 +117,11 @@ class NetSocket extends Duplex {
     // As node:net: null is no options; anything but an object is refused (node takes a number as an fd: not here).
     if (options === null) options = {};
     if (typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+    // As node:net: a socket carries bytes, never objects.
+    for (const k of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
+      const v = (options as Record<string, unknown>)[k];
+      if (v) throw new InvalidArgValueError(`options.${k}`, v, 'is not supported');
+    }
     // An accepted connection (handle) or a given runtime means a ring is at hand.
     if (options.handle === undefined && options.runtime === undefined && nodeInstead()) {
       return new nodeNet.Socket(options) as unknown as Socket;
@@ -197,6 +202,12 @@ class NetSocket extends Duplex {
       throw Object.assign(new TypeError('The "options" or "port" or "path" argument must be specified'), { code: 'ERR_MISSING_ARGS' });
     } else {
       validatePort(port);
+      // As node:net, before anything is looked up. The lookup option itself
+      // is not used yet (connect resolves through dns.lookup).
+      const o = options as { localAddress?: unknown; localPort?: unknown; lookup?: unknown; host?: unknown };
+      if (o.localAddress && !nodeIsIP(String(o.localAddress))) throw new InvalidIpAddressError(o.localAddress);
+      if (o.localPort && typeof o.localPort !== 'number') throw new InvalidArgTypeError('options.localPort', 'of type number', o.localPort);
+      if (o.lookup !== undefined && o.lookup !== null) validateFunction(o.lookup, 'options.lookup');
     }
     if (options.timeout) this.setTimeout(options.timeout);
     const tcp = options as TcpConnectOptions;
@@ -606,6 +617,10 @@ class NetServer extends EventEmitter {
   maxConnections: number | undefined = undefined;
 
   constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
+    // As node:net: options are an object or the connection listener.
+    if (options !== undefined && options !== null && typeof options !== 'object' && typeof options !== 'function') {
+      throw new InvalidArgTypeError('options', 'of type object', options);
+    }
     if ((typeof options !== 'object' || options?.runtime === undefined) && nodeInstead()) {
       return new nodeNet.Server(options as nodeNet.ServerOpts, connectionListener as unknown as (s: nodeNet.Socket) => void) as unknown as Server;
     }

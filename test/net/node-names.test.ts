@@ -218,3 +218,27 @@ test('resetAndDestroy() closes with an RST: the peer gets ECONNRESET, as with no
     assert.deepEqual(seen, [['client close', false], ['peer', 'ECONNRESET'], ['client', 'ECONNRESET'], ['unconnected', 'ERR_SOCKET_CLOSED']], mod === net ? 'uring' : 'node');
   }
 });
+
+test('connect() and createServer() refuse bad options at once, with node:net\'s errors', () => {
+  const bad: [string, (m: typeof net) => unknown][] = [
+    ['createServer(string)', (m) => m.createServer('path' as never)],
+    ['createServer(number)', (m) => m.createServer(0 as never)],
+    ['objectMode', (m) => m.connect({ port: 8080, objectMode: true } as never)],
+    ['readableObjectMode', (m) => m.createConnection({ port: 8080, readableObjectMode: 1 } as never)],
+    ['localAddress', (m) => m.connect({ host: 'localhost', port: 0, localAddress: 'foobar' } as never)],
+    ['localPort', (m) => m.connect({ host: 'localhost', port: 0, localPort: 'foobar' } as never)],
+    ['lookup', (m) => m.connect({ host: 'localhost', port: 0, lookup: 'foobar' } as never)],
+  ];
+  for (const [what, f] of bad) {
+    const outcome = (m: unknown) => {
+      try {
+        f(m as typeof net);
+        return 'no throw';
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        return { name: err.name, code: err.code, message: err.message };
+      }
+    };
+    assert.deepEqual(outcome(net), outcome(nodeNet), what);
+  }
+});
