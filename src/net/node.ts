@@ -100,6 +100,7 @@ class NetSocket extends Duplex {
   connecting = false;
   #readWanted = false;
   #pendingWrite: (() => void) | undefined;
+  #pendingWriteCb: ((err?: Error | null) => void) | undefined;
   #pendingFinal: (() => void) | undefined;
   #noDelay: boolean | undefined;
   #keepAlive: [boolean, number] | undefined;
@@ -233,6 +234,7 @@ class NetSocket extends Duplex {
         this.emit('ready');
         const w = this.#pendingWrite;
         this.#pendingWrite = undefined;
+        this.#pendingWriteCb = undefined;
         w?.();
         const f = this.#pendingFinal;
         this.#pendingFinal = undefined;
@@ -257,6 +259,7 @@ class NetSocket extends Duplex {
     if (!this.#handle) {
       if (this.connecting) {
         this.#pendingWrite = () => this._write(chunk, _encoding, cb);
+        this.#pendingWriteCb = cb;
         return;
       }
       cb(notConnected());
@@ -290,6 +293,7 @@ class NetSocket extends Duplex {
     if (!this.#handle) {
       if (this.connecting) {
         this.#pendingWrite = () => this._writev(chunks, cb);
+        this.#pendingWriteCb = cb;
         return;
       }
       cb(notConnected());
@@ -327,6 +331,13 @@ class NetSocket extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.#hadError = err !== null && err !== undefined;
     this.#clearTimer();
+    // As node:net: a write waiting for the connection fails, with the close.
+    const pendingCb = this.#pendingWriteCb;
+    this.#pendingWrite = undefined;
+    this.#pendingWriteCb = undefined;
+    if (pendingCb) {
+      this.once('close', () => pendingCb(Object.assign(new Error('Socket closed before the connection was established'), { code: 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION' })));
+    }
     this.#connectAbort?.abort();
     this.connecting = false;
     const h = this.#handle;
@@ -500,7 +511,8 @@ class NetSocket extends Duplex {
   }
   get pending(): boolean {
     if (!(#handle in this)) return true; // Socket.prototype, as node:net's
-    return !this.#handle || this.connecting;
+    // As node:net: pending again once destroyed (its handle is gone).
+    return !this.#handle || this.connecting || this.destroyed;
   }
   /** node:net's old name of `connecting`. */
   get _connecting(): boolean {

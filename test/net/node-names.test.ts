@@ -242,3 +242,27 @@ test('connect() and createServer() refuse bad options at once, with node:net\'s 
     assert.deepEqual(outcome(net), outcome(nodeNet), what);
   }
 });
+
+test('destroy() while connecting: a waiting write fails with ERR_SOCKET_CLOSED_BEFORE_CONNECTION; pending again after close', async () => {
+  const server = nodeNet.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as nodeNet.AddressInfo).port;
+  try {
+    const seen: unknown[] = [];
+    for (const mod of [nodeNet, net] as const) {
+      const log: unknown[] = [];
+      const s = new mod.Socket();
+      s.on('connect', () => log.push('connect'));
+      s.connect(port, '127.0.0.1');
+      const wrote = new Promise((resolve) => s.write('foo', (err) => resolve((err as NodeJS.ErrnoException | null | undefined)?.code)));
+      s.destroy();
+      await new Promise((resolve) => s.once('close', resolve));
+      log.push(await wrote, s.pending);
+      seen.push(log);
+    }
+    assert.deepEqual(seen[1], seen[0]);
+    assert.deepEqual(seen[0], ['ERR_SOCKET_CLOSED_BEFORE_CONNECTION', true]);
+  } finally {
+    server.close();
+  }
+});
