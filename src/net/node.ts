@@ -347,7 +347,7 @@ class NetSocket extends Duplex {
       emitClose();
       return;
     }
-    (this.#resetting ? h.reset() : h.close()).then(
+    (this.#resetting ? h._reset() : h.close()).then(
       () => {
         cb(err);
         emitClose();
