@@ -938,14 +938,22 @@ static napi_value Listen(napi_env env, napi_callback_info info) {
   return int32(env, listen(arg_i32(env, argv[0]), arg_i32(env, argv[1])) < 0 ? -errno : 0);
 }
 
-/* setsockopt(fd, level, name, int value) -> 0. */
+/* setsockopt(fd, level, name, int value) -> 0. SOL_SOCKET/SO_LINGER takes a
+ * struct linger: value >= 0 is l_linger seconds with lingering on, < 0 off. */
 static napi_value SetSockOpt(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) return int32(env, -EINVAL);
+  int fd = arg_i32(env, argv[0]), level = arg_i32(env, argv[1]), name = arg_i32(env, argv[2]);
   int v = arg_i32(env, argv[3]);
-  int rc = setsockopt(arg_i32(env, argv[0]), arg_i32(env, argv[1]), arg_i32(env, argv[2]), &v, sizeof v);
+  int rc;
+  if (level == SOL_SOCKET && name == SO_LINGER) {
+    struct linger l = { .l_onoff = v >= 0, .l_linger = v >= 0 ? v : 0 };
+    rc = setsockopt(fd, level, name, &l, sizeof l);
+  } else {
+    rc = setsockopt(fd, level, name, &v, sizeof v);
+  }
   return int32(env, rc < 0 ? -errno : 0);
 }
 

@@ -155,7 +155,17 @@ export class InvalidArgValueError extends TypeError {
       shown = describeType(value);
     }
     if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
-    super(`The argument '${str(name)}' ${str(reason)}. Received ${shown}`);
+    // As node's: 'The property 'options.x'' for a dotted name.
+    name = str(name);
+    super(`The ${name.includes('.') ? 'property' : 'argument'} '${name}' ${str(reason)}. Received ${shown}`);
+  }
+}
+
+/** A string that should be an IP address and is not (node's ERR_INVALID_IP_ADDRESS). */
+export class InvalidIpAddressError extends TypeError {
+  readonly code = 'ERR_INVALID_IP_ADDRESS';
+  constructor(address: unknown) {
+    super(`Invalid IP address: ${str(address)}`);
   }
 }
 

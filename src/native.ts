@@ -95,7 +95,7 @@ export interface NativeBinding {
   bind(fd: number, addr: Uint8Array): number;
   /** listen(2): 0 or -errno. */
   listen(fd: number, backlog: number): number;
-  /** setsockopt(2) with an int value: 0 or -errno. */
+  /** setsockopt(2) with an int value: 0 or -errno. SO_LINGER: the seconds (lingering on), or -1 (off). */
   setsockopt(fd: number, level: number, name: number, value: number): number;
   /** getsockopt(2) of an int option: its value, or -errno. */
   getsockopt(fd: number, level: number, name: number): number;

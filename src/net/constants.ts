@@ -7,6 +7,7 @@ export const SO_BROADCAST = 6;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_KEEPALIVE = 9;
+export const SO_LINGER = 13;
 export const SO_REUSEPORT = 15;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_IPV6 = 41;

@@ -20,7 +20,18 @@ import { configureRecvPool } from './recv-pool.js';
 import { setNodeFallback } from '../runtime/fallback.js';
 import { setUringDisabled } from '../opt-out.js';
 
-export { Socket, Server, connect, createConnection, createServer, isIP, isIPv4, isIPv6 } from './node.js';
+export { Socket, Server, Stream, connect, createConnection, createServer, isIP, isIPv4, isIPv6 } from './node.js';
+// node:net's own (see node.ts). SocketAddress, node's class, is in the
+// default export only: the name here is the type of uring's addresses.
+export {
+  BlockList,
+  getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily,
+  getDefaultAutoSelectFamilyAttemptTimeout,
+  setDefaultAutoSelectFamilyAttemptTimeout,
+  _normalizeArgs,
+  _setSimultaneousAccepts,
+} from './node.js';
 export type { SocketConstructorOptions, NetConnectOptions, TcpConnectOptions, IpcConnectOptions, ServerOptions, NodeListenOptions } from './node.js';
 export { dial, listen, bindUdp, configureRecvPool, UringSocket, UringServer, UdpSocket, DEFAULT_ZERO_COPY_THRESHOLD };
 export { setNodeFallback, setUringDisabled };

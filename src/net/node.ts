@@ -18,13 +18,31 @@ import * as nodeNet from 'node:net';
 import { isIP as nodeIsIP, isIPv4, isIPv6 } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
 import { mayUseNode, useNode } from '../runtime/fallback.js';
-import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, OutOfRangeError } from '../errors.js';
 import { validateFunction } from '../validate.js';
-import { listen as listenNative, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
+import { listen as listenNative, listenNow, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
 import { connectTo, endpointOf, Socket as NativeSocket, keepAliveDelay, validatePort, type Receiver } from './socket.js';
 
 export { isIPv4, isIPv6 };
 export const isIP = nodeIsIP;
+
+// node:net's own where what they do is process-wide or needs no socket:
+// the autoSelectFamily defaults (test harnesses and programs set them at
+// startup; uring's connect does not race families, so they change nothing
+// here), BlockList and SocketAddress (plain value classes), and the two
+// underscored helpers programs still call (_normalizeArgs parses connect()'s
+// arguments; _setSimultaneousAccepts is a deprecated no-op outside Windows).
+export const {
+  getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily,
+  getDefaultAutoSelectFamilyAttemptTimeout,
+  setDefaultAutoSelectFamilyAttemptTimeout,
+  BlockList,
+  SocketAddress,
+} = nodeNet;
+const nodeNetInternals = nodeNet as unknown as { _normalizeArgs: (args: unknown[]) => unknown[]; _setSimultaneousAccepts: (handle: unknown) => void };
+export const _normalizeArgs = nodeNetInternals._normalizeArgs;
+export const _setSimultaneousAccepts = nodeNetInternals._setSimultaneousAccepts;
 
 export interface SocketConstructorOptions {
   /** Half-open: after the peer's FIN, the writable side stays open until end() (default false). */
@@ -34,6 +52,8 @@ export interface SocketConstructorOptions {
   runtime?: Runtime;
   /** Bytes at which write() starts returning false (stream.Duplex's option). */
   writableHighWaterMark?: number;
+  /** Both high-water marks (stream.Duplex's option), unless one is given on its own. */
+  highWaterMark?: number;
   readableHighWaterMark?: number;
   /** @internal An accepted connection. */
   handle?: NativeSocket;
@@ -74,12 +94,13 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 const kEmpty = Buffer.alloc(0);
 
 /** A node:net Socket whose bytes move through io_uring. */
-export class Socket extends Duplex {
+class NetSocket extends Duplex {
   #handle: NativeSocket | undefined;
   #runtime: Runtime | undefined;
   connecting = false;
   #readWanted = false;
   #pendingWrite: (() => void) | undefined;
+  #pendingWriteCb: ((err?: Error | null) => void) | undefined;
   #pendingFinal: (() => void) | undefined;
   #noDelay: boolean | undefined;
   #keepAlive: [boolean, number] | undefined;
@@ -90,13 +111,18 @@ export class Socket extends Duplex {
   #bytesRead = 0;
   #hadError = false;
   /** The net.Server that accepted this socket (set by Server). */
-  server: Server | undefined;
+  server: NetServer | undefined;
   readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
 
   constructor(options: SocketConstructorOptions = {}) {
     // As node:net: null is no options; anything but an object is refused (node takes a number as an fd: not here).
     if (options === null) options = {};
     if (typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+    // As node:net: a socket carries bytes, never objects.
+    for (const k of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
+      const v = (options as Record<string, unknown>)[k];
+      if (v) throw new InvalidArgValueError(`options.${k}`, v, 'is not supported');
+    }
     // An accepted connection (handle) or a given runtime means a ring is at hand.
     if (options.handle === undefined && options.runtime === undefined && nodeInstead()) {
       return new nodeNet.Socket(options) as unknown as Socket;
@@ -106,6 +132,7 @@ export class Socket extends Duplex {
       emitClose: false,
       autoDestroy: true,
       decodeStrings: true,
+      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
       ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
       ...(options.readableHighWaterMark !== undefined ? { readableHighWaterMark: options.readableHighWaterMark } : {}),
     });
@@ -176,6 +203,12 @@ export class Socket extends Duplex {
       throw Object.assign(new TypeError('The "options" or "port" or "path" argument must be specified'), { code: 'ERR_MISSING_ARGS' });
     } else {
       validatePort(port);
+      // As node:net, before anything is looked up. The lookup option itself
+      // is not used yet (connect resolves through dns.lookup).
+      const o = options as { localAddress?: unknown; localPort?: unknown; lookup?: unknown; host?: unknown };
+      if (o.localAddress && !nodeIsIP(String(o.localAddress))) throw new InvalidIpAddressError(o.localAddress);
+      if (o.localPort && typeof o.localPort !== 'number') throw new InvalidArgTypeError('options.localPort', 'of type number', o.localPort);
+      if (o.lookup !== undefined && o.lookup !== null) validateFunction(o.lookup, 'options.lookup');
     }
     if (options.timeout) this.setTimeout(options.timeout);
     const tcp = options as TcpConnectOptions;
@@ -201,6 +234,7 @@ export class Socket extends Duplex {
         this.emit('ready');
         const w = this.#pendingWrite;
         this.#pendingWrite = undefined;
+        this.#pendingWriteCb = undefined;
         w?.();
         const f = this.#pendingFinal;
         this.#pendingFinal = undefined;
@@ -225,13 +259,19 @@ export class Socket extends Duplex {
     if (!this.#handle) {
       if (this.connecting) {
         this.#pendingWrite = () => this._write(chunk, _encoding, cb);
+        this.#pendingWriteCb = cb;
         return;
       }
       cb(notConnected());
       return;
     }
+    this.#handed += chunk.length;
+    this.#inFlight = chunk.length;
     this.#handle.writeCb(chunk, this.#afterWrite(cb));
   }
+  /** Bytes given to the uring socket; of them, those of the write whose callback is pending. */
+  #handed = 0;
+  #inFlight = 0;
 
   // Writable hands _write/_writev the same callback every time (its
   // state's onwrite): one wrapper per socket, not a closure per write.
@@ -241,6 +281,7 @@ export class Socket extends Duplex {
     if (cb !== this.#writeCbFor || !this.#writeCbWrapped) {
       this.#writeCbFor = cb;
       this.#writeCbWrapped = (err) => {
+        this.#inFlight = 0;
         this.#touch();
         cb(err);
       };
@@ -252,12 +293,17 @@ export class Socket extends Duplex {
     if (!this.#handle) {
       if (this.connecting) {
         this.#pendingWrite = () => this._writev(chunks, cb);
+        this.#pendingWriteCb = cb;
         return;
       }
       cb(notConnected());
       return;
     }
     const h = this.#handle;
+    let n = 0;
+    for (const c of chunks) n += c.chunk.length;
+    this.#handed += n;
+    this.#inFlight = n;
     const last = chunks.length - 1;
     for (let i = 0; i < last; i++) h.writeCb(chunks[i]!.chunk);
     h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterWrite(cb));
@@ -285,6 +331,13 @@ export class Socket extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.#hadError = err !== null && err !== undefined;
     this.#clearTimer();
+    // As node:net: a write waiting for the connection fails, with the close.
+    const pendingCb = this.#pendingWriteCb;
+    this.#pendingWrite = undefined;
+    this.#pendingWriteCb = undefined;
+    if (pendingCb) {
+      this.once('close', () => pendingCb(Object.assign(new Error('Socket closed before the connection was established'), { code: 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION' })));
+    }
     this.#connectAbort?.abort();
     this.connecting = false;
     const h = this.#handle;
@@ -294,7 +347,7 @@ export class Socket extends Duplex {
       emitClose();
       return;
     }
-    h.close().then(
+    (this.#resetting ? h._reset() : h.close()).then(
       () => {
         cb(err);
         emitClose();
@@ -304,6 +357,24 @@ export class Socket extends Duplex {
         emitClose();
       },
     );
+  }
+
+  #resetting = false;
+  /**
+   * Destroys the socket with an RST rather than a FIN, so the peer gets
+   * ECONNRESET (node:net's). A connecting socket resets once connected; one
+   * with no connection is destroyed with ERR_SOCKET_CLOSED.
+   */
+  resetAndDestroy(): this {
+    if (this.#handle && !this.destroyed) {
+      this.#resetting = true;
+      this.destroy();
+    } else if (this.connecting) {
+      this.once('connect', () => this.resetAndDestroy());
+    } else {
+      this.destroy(notConnected());
+    }
+    return this;
   }
 
   /** Closes the socket once written data is flushed (node:net's destroySoon). */
@@ -324,6 +395,7 @@ export class Socket extends Duplex {
       if (ms === 0) this.removeListener('timeout', cb);
       else this.once('timeout', cb);
     }
+    this.#timeoutProp = ms;
     // node:http sets the same keep-alive timeout after every response: a
     // refresh, not a new timer.
     if (ms === this.#timeoutMs && this.#timer) {
@@ -342,9 +414,17 @@ export class Socket extends Duplex {
     return this;
   }
 
+  /**
+   * As node:net: the last setTimeout() value (undefined before one), a plain
+   * property programs may set; setting it does not change the timer.
+   */
   get timeout(): number | undefined {
-    return this.#timeoutMs || undefined;
+    return this.#timeoutProp;
   }
+  set timeout(v: number | undefined) {
+    this.#timeoutProp = v;
+  }
+  #timeoutProp: number | undefined;
 
   #touch(): void {
     if (this.#timer) this.#timer.refresh();
@@ -415,15 +495,33 @@ export class Socket extends Duplex {
     const a = this.#handle?.localAddress;
     return a && a.family !== 'Unix' ? a.family : undefined;
   }
+  // On Socket.prototype itself (no socket), these are undefined, as node:net's.
   get bytesRead(): number {
+    if (!(#handle in this)) return undefined as unknown as number;
     return this.#bytesRead;
   }
-  /** Bytes handed to write() that reached the kernel, plus those still queued (as node:net counts). */
+  /**
+   * Every byte handed to write(), sent or still queued, as node:net counts:
+   * those given to the uring socket, plus the stream's buffer (its
+   * writableLength less the write under way, which the socket has).
+   */
   get bytesWritten(): number {
-    return (this.#handle?.bytesWritten ?? 0) + this.writableLength + (this.#handle?.writableLength ?? 0);
+    if (!(#handle in this)) return undefined as unknown as number;
+    return this.#handed + this.writableLength - this.#inFlight;
   }
   get pending(): boolean {
-    return !this.#handle || this.connecting;
+    if (!(#handle in this)) return true; // Socket.prototype, as node:net's
+    // As node:net: pending again once destroyed (its handle is gone).
+    return !this.#handle || this.connecting || this.destroyed;
+  }
+  /** node:net's old name of `connecting`. */
+  get _connecting(): boolean {
+    return this.connecting;
+  }
+  /** As node:net: what write() has queued (writableLength), while there is a socket or a connect. */
+  get bufferSize(): number | undefined {
+    if (!(#handle in this)) return undefined;
+    return !this.destroyed && (this.#handle || this.connecting) ? this.writableLength : undefined;
   }
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.connecting) return 'opening';
@@ -437,6 +535,24 @@ export class Socket extends Duplex {
     return this.#handle;
   }
 }
+
+/**
+ * node:net's Socket and Server are also callable without `new` (old code and
+ * Node's own tests call `net.Server(...)`): a Proxy whose call constructs.
+ * `instanceof`, subclassing and the statics go to the class itself.
+ */
+function callableClass<C extends new (...args: never[]) => object>(cls: C, name: string): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
+  Object.defineProperty(cls, 'name', { value: name });
+  return new Proxy(cls, {
+    apply: (target, _this, args: unknown[]) => Reflect.construct(target, args),
+  }) as C & ((...args: ConstructorParameters<C>) => InstanceType<C>);
+}
+
+export const Socket = callableClass(NetSocket, 'Socket');
+export type Socket = NetSocket;
+/** node:net's old name for Socket. */
+export const Stream = Socket;
+export type Stream = NetSocket;
 
 /**
  * After the peer's FIN, a socket that is not half-open ends its side too;
@@ -499,7 +615,7 @@ export interface NodeListenOptions {
 }
 
 /** A node:net Server whose connections arrive through io_uring's multishot accept. */
-export class Server extends EventEmitter {
+class NetServer extends EventEmitter {
   readonly #options!: ServerOptions; // `!`: the constructor may return node's Server instead
   #native: NativeServer | undefined;
   /** A listen() waits for its bind; #bindsAtOnce: node:net would have bound before it returned. */
@@ -513,6 +629,10 @@ export class Server extends EventEmitter {
   maxConnections: number | undefined = undefined;
 
   constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
+    // As node:net: options are an object or the connection listener.
+    if (options !== undefined && options !== null && typeof options !== 'object' && typeof options !== 'function') {
+      throw new InvalidArgTypeError('options', 'of type object', options);
+    }
     if ((typeof options !== 'object' || options?.runtime === undefined) && nodeInstead()) {
       return new nodeNet.Server(options as nodeNet.ServerOpts, connectionListener as unknown as (s: nodeNet.Socket) => void) as unknown as Server;
     }
@@ -545,7 +665,7 @@ export class Server extends EventEmitter {
       if (typeof b === 'number') opts.backlog = b;
     }
     // node:net binds a listen() without a host (a port alone, or a path)
-    // before it returns, and one with a host after its DNS lookup; the
+    // before it returns, and one with a host (even an IP) after its DNS lookup; the
     // first to bind is the server's one socket, and 'listening' comes once,
     // with every listen()'s callback. So: a second listen() throws once
     // node:net would have bound; one with a host joins the bind in flight;
@@ -569,9 +689,32 @@ export class Server extends EventEmitter {
       ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
     };
     if (cb) this.once('listening', cb);
+    const gen = ++this.#bindGen;
+    // Without a host, bound before listen() returns (address() is set at
+    // once), as node:net; 'listening' or 'error' still come later. With one,
+    // node:net binds after dns.lookup, even of an IP: so do we (listenNative).
+    let srv: NativeServer | undefined;
+    try {
+      if (bindsAtOnce) srv = listenNow(nativeOpts);
+    } catch (err) {
+      // Bad arguments throw; what bind(2)/listen(2) say is an 'error' event.
+      if ((err as { syscall?: unknown }).syscall === undefined) throw err;
+      this.#binding = false;
+      process.nextTick(() => {
+        if (gen === this.#bindGen) this.emit('error', err);
+      });
+      return this;
+    }
+    if (srv) {
+      this.#binding = false;
+      this.#listened(srv, opts.signal);
+      process.nextTick(() => {
+        if (this.#native === srv) this.emit('listening');
+      });
+      return this;
+    }
     this.#binding = true;
     this.#bindsAtOnce = bindsAtOnce;
-    const gen = ++this.#bindGen;
     listenNative(nativeOpts).then(
       (srv) => {
         if (gen !== this.#bindGen) {
@@ -579,16 +722,7 @@ export class Server extends EventEmitter {
           return;
         }
         this.#binding = false;
-        this.#native = srv;
-        this.#listening = true;
-        if (this.#unref) srv.unref();
-        srv.on('connection', (h: NativeSocket) => this.#onConnection(h));
-        srv.on('error', (err: Error) => this.emit('error', err));
-        if (opts.signal) {
-          const signal = opts.signal;
-          if (signal.aborted) this.close();
-          else signal.addEventListener('abort', () => this.close(), { once: true });
-        }
+        this.#listened(srv, opts.signal);
         this.emit('listening');
       },
       (err: Error) => {
@@ -598,6 +732,18 @@ export class Server extends EventEmitter {
       },
     );
     return this;
+  }
+
+  #listened(srv: NativeServer, signal: AbortSignal | undefined): void {
+    this.#native = srv;
+    this.#listening = true;
+    if (this.#unref) srv.unref();
+    srv.on('connection', (h: NativeSocket) => this.#onConnection(h));
+    srv.on('error', (err: Error) => this.emit('error', err));
+    if (signal) {
+      if (signal.aborted) this.close();
+      else signal.addEventListener('abort', () => this.close(), { once: true });
+    }
   }
 
   #onConnection(handle: NativeSocket): void {
@@ -706,6 +852,9 @@ export class Server extends EventEmitter {
   }
 }
 
+export const Server = callableClass(NetServer, 'Server');
+export type Server = NetServer;
+
 export function createServer(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void): Server {
   return new Server(options, connectionListener);
 }
@@ -714,3 +863,7 @@ export function createServer(options?: ServerOptions | ((socket: Socket) => void
 function nodeInstead(): boolean {
   return mayUseNode() && useNode();
 }
+
+// The classes behind the callable Socket and Server, as types only: the
+// declarations of this module's exports name them.
+export type { NetSocket, NetServer };

@@ -21,7 +21,9 @@ import { validateFd } from '../ops/common.js';
 import { socketAddress } from './address.js';
 import * as C from './constants.js';
 import { errnoError, uvHostPortError } from './errors.js';
-import { endpointOf, Socket, type SocketOptions } from './socket.js';
+import { endpointOf, Socket, validatePort, type SocketOptions } from './socket.js';
+import { ipEndpoint, unixEndpoint, type Endpoint } from './address.js';
+import { isIP } from 'node:net';
 
 export interface ListenOptions extends SocketOptions {
   /** Address to bind (default: '::' where IPv6 works, else '0.0.0.0'; dual-stack as node:net). */
@@ -278,25 +280,56 @@ function setopt(fd: number, level: number, name: number, value: number, address:
 
 /** Binds and listens on a TCP address or Unix path; connections arrive through multishot accept. */
 export async function listen(options: ListenOptions = {}): Promise<Server> {
-  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
-  const backlog = options.backlog ?? 511;
-  if (!Number.isInteger(backlog) || backlog < 0) throw new OutOfRangeError('options.backlog', 'an integer >= 0', backlog);
-  const runtime = runtimeOf(options.runtime);
-  if (options.path === undefined && options.host === undefined) {
+  const now = listenNow(options);
+  if (now) return now;
+  // A host name: its address comes from DNS first.
+  const { backlog, runtime } = listenParams(options);
+  return bindAndListen(await endpointOf(options, '0.0.0.0', 'options.port'), options, backlog, runtime);
+}
+
+/**
+ * listen() without waiting, where no DNS lookup is needed (a Unix path, no
+ * host, or an IP literal): the socket is bound and listening when this
+ * returns, as node:net's listen() binds before it returns in those cases.
+ * Undefined when the host is a name (use listen()). Throws what bind(2) and
+ * listen(2) fail with.
+ */
+export function listenNow(options: ListenOptions = {}): Server | undefined {
+  const { backlog, runtime } = listenParams(options);
+  // null (an http.Agent's `path: null`) is no path, as node:net's falsy check.
+  if ((options.path === undefined || options.path === null) && options.host === undefined) {
     // node:net's default: '::' (dual stack), or IPv4 where IPv6 is missing.
+    const port = validatePort(options.port, 'options.port');
     try {
-      return await listenOn({ ...options, host: '::' }, backlog, runtime);
+      return bindAndListen(ipEndpoint('::', 6, port), options, backlog, runtime);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
-      return listenOn({ ...options, host: '0.0.0.0' }, backlog, runtime);
+      return bindAndListen(ipEndpoint('0.0.0.0', 4, port), options, backlog, runtime);
     }
   }
-  return listenOn(options, backlog, runtime);
+  let ep: Endpoint;
+  if (options.path !== undefined && options.path !== null) {
+    if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
+    ep = unixEndpoint(options.path);
+  } else {
+    const port = validatePort(options.port, 'options.port');
+    if (typeof options.host !== 'string') throw new InvalidArgTypeError('options.host', 'of type string', options.host);
+    const family = isIP(options.host);
+    if (family !== 4 && family !== 6) return undefined;
+    ep = ipEndpoint(options.host, family, port);
+  }
+  return bindAndListen(ep, options, backlog, runtime);
 }
 
-async function listenOn(options: ListenOptions, backlog: number, runtime: Runtime): Promise<Server> {
-  const ep = await endpointOf(options, '0.0.0.0', 'options.port');
+function listenParams(options: ListenOptions): { backlog: number; runtime: Runtime } {
+  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  const backlog = options.backlog ?? 511;
+  if (!Number.isInteger(backlog) || backlog < 0) throw new OutOfRangeError('options.backlog', 'an integer >= 0', backlog);
+  return { backlog, runtime: runtimeOf(options.runtime) };
+}
+
+function bindAndListen(ep: Endpoint, options: ListenOptions, backlog: number, runtime: Runtime): Server {
   const fd = native().socket(ep.domain, U.SOCK_STREAM | U.SOCK_CLOEXEC, 0);
   if (fd < 0) throw uvHostPortError(fd, 'listen', ep.address, ep.port);
   if (ep.domain !== U.AF_UNIX) {

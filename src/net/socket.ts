@@ -630,6 +630,17 @@ export class Socket implements AsyncIterable<Buffer> {
   // ------------------------------------------------------------ closing
 
   /**
+   * Closes with an RST instead of a FIN (SO_LINGER on, 0 s: the kernel
+   * drops what is unsent): the peer's next read or write fails with
+   * ECONNRESET. node:net's resetAndDestroy(). @internal: not public yet
+   * (the API fuzz saw the next dial fail after it; see the netconf report).
+   */
+  _reset(): Promise<void> {
+    if (!this.#closed) native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_LINGER, 0);
+    return this.close();
+  }
+
+  /**
    * Closes the socket: queued writes fail with ERR_SOCKET_CLOSED, every op
    * on it is cancelled, then the fd is closed (the peer sees FIN, or RST if
    * unread data was pending here). Idempotent.

@@ -293,6 +293,14 @@ function compressIpv6(groups: string[]): string {
     i = j;
   }
   if (best < 0) return groups.join(':');
+  // An IPv4 address inside (node prints what inet_ntop does): mapped
+  // ::ffff:a.b.c.d (a dual-stack listener's IPv4 peers), and the old
+  // "compatible" ::a.b.c.d (six zero groups; ::2 stays ::2).
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && groups[5] === 'ffff'))) {
+    const hi = parseInt(groups[6]!, 16), lo = parseInt(groups[7]!, 16);
+    const v4 = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+    return bestLen === 5 ? `::ffff:${v4}` : `::${v4}`;
+  }
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
