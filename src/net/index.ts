@@ -12,6 +12,7 @@
 //     }
 //
 //   listen() -> UringServer, dial() -> UringSocket, bindUdp() -> UdpSocket.
+import * as nodeNet from 'node:net';
 import * as node from './node.js';
 import { connect as dial, Socket as UringSocket, DEFAULT_ZERO_COPY_THRESHOLD } from './socket.js';
 import { listen, Server as UringServer } from './server.js';
@@ -31,6 +32,8 @@ export {
   setDefaultAutoSelectFamilyAttemptTimeout,
   _normalizeArgs,
   _setSimultaneousAccepts,
+  BoundSocket,
+  _TransferredBoundSocket,
 } from './node.js';
 export type { SocketConstructorOptions, NetConnectOptions, TcpConnectOptions, IpcConnectOptions, ServerOptions, NodeListenOptions } from './node.js';
 export { dial, listen, bindUdp, configureRecvPool, UringSocket, UringServer, UdpSocket, DEFAULT_ZERO_COPY_THRESHOLD };
@@ -41,7 +44,12 @@ export type { UdpOptions, Message } from './udp.js';
 export type { RecvPoolOptions } from './recv-pool.js';
 export type { SocketAddress } from './address.js';
 
+// node:net's whole module first: a name a newer node adds is node's own
+// here until uring implements it, so the default export is a superset of
+// the running node's.
+const { default: _nodeDefault, ...nodeNetAll } = nodeNet as typeof nodeNet & { default?: unknown };
 export default {
+  ...nodeNetAll,
   ...node,
   dial,
   listen,

@@ -43,6 +43,12 @@ export const {
 const nodeNetInternals = nodeNet as unknown as { _normalizeArgs: (args: unknown[]) => unknown[]; _setSimultaneousAccepts: (handle: unknown) => void };
 export const _normalizeArgs = nodeNetInternals._normalizeArgs;
 export const _setSimultaneousAccepts = nodeNetInternals._setSimultaneousAccepts;
+// Node 24.22 adds BoundSocket (and the class a worker receives it as): node's
+// own here, undefined on the lines that lack them, so an import of the name
+// from uring/net links on every line.
+const nodeNetNewer = nodeNet as unknown as { BoundSocket?: unknown; _TransferredBoundSocket?: unknown };
+export const BoundSocket = nodeNetNewer.BoundSocket;
+export const _TransferredBoundSocket = nodeNetNewer._TransferredBoundSocket;
 
 export interface SocketConstructorOptions {
   /** Half-open: after the peer's FIN, the writable side stays open until end() (default false). */
