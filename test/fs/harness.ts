@@ -12,9 +12,8 @@ import * as nodeFsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect, isDeepStrictEqual } from 'node:util';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { runChild } from '../helpers/proc.js';
 import * as uringFsp from '../../src/fs/promises.js';
 
 /** What a scenario may use of either implementation: node:fs/promises' shape. */
@@ -245,27 +244,6 @@ export function asRecord(v: unknown): Record<string, any> {
 /** A fixture script's path in dist (fixtures are compiled beside the tests). */
 export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
-}
-
-export interface FixtureRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `command args...` and collects its output; kills it after `timeoutMs`
- * (a hang fails the test instead of the suite).
- */
-export async function runChild(command: string, args: string[], timeoutMs = 20_000): Promise<FixtureRun> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  return { code, signal, stdout, stderr };
 }
 
 /**

@@ -16,7 +16,7 @@ export function sqpollThreads(): number {
   return n;
 }
 
-export interface NodeRun {
+export interface ChildRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -24,15 +24,21 @@ export interface NodeRun {
 }
 
 /**
- * Runs `node script ...args` to its end (SIGKILL after `killAfterMs`). A
- * crash shows as `signal`, without taking the test runner down.
+ * Runs `command args...` to its end and collects its output; SIGKILL after
+ * `timeoutMs`, so a hang fails the test instead of the suite, and a crash
+ * shows as `signal` without taking the test runner down.
  */
-export async function runNode(script: string, args: string[], killAfterMs: number): Promise<NodeRun> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: killAfterMs, killSignal: 'SIGKILL' });
+export async function runChild(command: string, args: string[], timeoutMs = 20_000): Promise<ChildRun> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
   return { code, signal, stdout, stderr };
+}
+
+/** runChild of `node script ...args`. */
+export function runNode(script: string, args: string[], killAfterMs: number): Promise<ChildRun> {
+  return runChild(process.execPath, [script, ...args], killAfterMs);
 }
