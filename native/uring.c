@@ -612,27 +612,22 @@ static void fd_disown(napi_env env, int fd) {
   if (g && fd >= 0 && (size_t)fd < g->cap) g->owned[fd] = 0;
 }
 
-// ownFd(fd): close fd at environment teardown unless disowned first.
-static napi_value OwnFd(napi_env env, napi_callback_info info) {
+// ownFd(fd) / disownFd(fd): the one argument, then fn on this environment.
+static napi_value fd_call(napi_env env, napi_callback_info info, void (*fn)(napi_env, int)) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t fd;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
-  fd_own(env, fd);
+  fn(env, fd);
   return NULL;
 }
 
+// ownFd(fd): close fd at environment teardown unless disowned first.
+static napi_value OwnFd(napi_env env, napi_callback_info info) { return fd_call(env, info, fd_own); }
+
 // disownFd(fd): JavaScript closes fd itself (through the ring).
-static napi_value DisownFd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  fd_disown(env, fd);
-  return NULL;
-}
+static napi_value DisownFd(napi_env env, napi_callback_info info) { return fd_call(env, info, fd_disown); }
 
 // ownedFds() -> how many descriptors this environment owns (for tests).
 static napi_value OwnedFds(napi_env env, napi_callback_info info) {
