@@ -18,9 +18,7 @@ import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate,
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { readMany, writeMany, type Positions } from '../ops/rw-many.js';
 import { bufferAddress, run, validateBuffer } from '../ops/common.js';
-import { MAX_RW, RwOp, toPosition } from '../ops/rw.js';
-import type { Sqe } from '../ring/sqe.js';
-import { IORING_OP_READ } from '../ring/uapi.js';
+import { MAX_RW, ReadResultOp, toPosition } from '../ops/rw.js';
 import { encodingOf, optionsObject, parseMode } from './args.js';
 import { toBigIntStats, toStats } from './stats.js';
 import { readAll, writeAll, type WriteData } from './io.js';
@@ -128,19 +126,6 @@ function fileClosed(syscall: string): Error {
   return err;
 }
 
-/** FileHandle.read's op: settles with node's result object itself, so no second promise maps the byte count. */
-class HandleReadOp<T extends ArrayBufferView> extends RwOp<ReadResult<T>> {
-  get syscall(): string {
-    return 'read';
-  }
-  prep(sqe: Sqe): void {
-    this.prepOp(sqe, IORING_OP_READ);
-  }
-  override result(res: number): ReadResult<T> {
-    return { bytesRead: res, buffer: this.keep as T };
-  }
-}
-
 export class FileHandle extends EventEmitter {
   #fd: number;
   #inflight = 0;
@@ -205,7 +190,7 @@ export class FileHandle extends EventEmitter {
     // handle as #use does (#inflight until the op settles).
     const fd = this.#fd;
     if (fd < 0 || this.#closing) return Promise.reject(recaptureStack(fileClosed('read'), this.read));
-    let op: HandleReadOp<T>;
+    let op: ReadResultOp<T>;
     try {
       let buffer = bufferOrOptions as T;
       let offset: unknown = offsetOrOptions;
@@ -243,7 +228,7 @@ export class FileHandle extends EventEmitter {
       if (!Number.isInteger(len)) throw new OutOfRangeError('length', `>= 0 && <= ${buffer.byteLength - off}`, len);
       at ??= readPositionOf(pos, len);
       const address = bufferAddress(buffer);
-      op = new HandleReadOp<T>(fd, buffer, at, buffer, off, Math.min(len, MAX_RW), address);
+      op = new ReadResultOp<T>(fd, buffer, at, buffer, off, Math.min(len, MAX_RW), address);
       op.stackAtCaller = true;
       this.#inflight++;
       op.onSettle = this.#opSettled;

@@ -6,7 +6,7 @@
 import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import { AbortError, UringError } from '../errors.js';
-import { fstatx, read, write, type RunOptions } from '../ops/index.js';
+import { close, fstatx, openat, read, write, type RunOptions } from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { MAX_RW } from '../ops/rw.js';
 import { validateBuffer } from '../ops/common.js';
@@ -66,6 +66,16 @@ async function readChunks(fd: number, chunks: Buffer[], total: number, options?:
     if (total > bufferConstants.MAX_LENGTH) throw new FileTooLargeError(total);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** Opens `path`, reads it to end of file and closes it, with regular descriptors. */
+export async function readWhole(path: string, options: RunOptions): Promise<Buffer> {
+  const fd = await openat(path, constants.O_RDONLY, 0o666, options);
+  try {
+    return await readAll(fd, options);
+  } finally {
+    await close(fd, { runtime: options.runtime });
+  }
 }
 
 /**

@@ -149,6 +149,22 @@ export class ReadOp extends RwOp<number> {
   }
 }
 
+/**
+ * A read that settles with `{ bytesRead, buffer }` itself (FileHandle.read's
+ * result, node's shape), so no second promise maps the byte count.
+ */
+export class ReadResultOp<T extends ArrayBufferView> extends RwOp<{ bytesRead: number; buffer: T }> {
+  get syscall(): string {
+    return 'read';
+  }
+  prep(sqe: Sqe): void {
+    this.prepOp(sqe, U.IORING_OP_READ);
+  }
+  override result(res: number): { bytesRead: number; buffer: T } {
+    return { bytesRead: res, buffer: this.keep as T };
+  }
+}
+
 export class WriteOp extends RwOp<number> {
   get syscall(): string {
     return 'write';

@@ -5,15 +5,9 @@
 import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { abortError } from '../runtime/op.js';
-import type { FileCallback, ReadFileSettled } from './read-files.js';
+import type { Each, ReadFileSettled } from './read-files.js';
 
 type Data = Buffer | string;
-
-/** forEachFile's callbacks. */
-export interface NodeEach {
-  onFile: FileCallback<Data>;
-  onError: ((err: Error, index: number, path: string) => void) | undefined;
-}
 
 /**
  * Reads `list` with node's readFile, at most `concurrency` at once. Without
@@ -24,7 +18,7 @@ export interface NodeEach {
  */
 export function nodeBatch(
   list: readonly string[], encoding: BufferEncoding | null, concurrency: number, signal: AbortSignal | undefined,
-  settle: boolean, each: NodeEach | undefined,
+  settle: boolean, each: Each | undefined,
 ): Promise<(Data | ReadFileSettled<Data>)[]> {
   return new Promise((resolve, reject) => {
     const results = each ? [] : new Array<Data | ReadFileSettled<Data>>(list.length);
