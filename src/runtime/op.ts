@@ -282,9 +282,9 @@ export abstract class PromiseOp<T = number> extends Op {
  * CQE per SQE and frees the slot after the last one; the chain's buffers and
  * paths, reachable from the op, stay referenced until then.
  *
- * Compared with submitLinked (an op per SQE), a chain costs one slot, one
- * start and no per-link promise; its links cannot be cancelled or settled
- * one by one. With `link` 'none' the SQEs are not linked at all: a group of
+ * A chain costs one slot and one start; its links are cancelled together.
+ * link() (ops/link.ts) makes one of ops that each settle on their own.
+ * With `link` 'none' the SQEs are not linked at all: a group of
  * independent SQEs the kernel runs in any order (readMany), with the same
  * one slot, one start and one outcome. The CQEs may arrive in any order: `linkResult` gets each
  * with its index, `chainDone` runs after the last, unless the op was

@@ -24,7 +24,7 @@ import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
 import { abortError, type ChainOp, type MultishotOp, type Op } from './op.js';
-import { AUX_BIT, INTERNAL_LO, LINK_SHIFT, OpTable, SLOT_MASK } from './op-table.js';
+import { AUX_BIT, INTERNAL_LO, LINK_SHIFT, MAX_LINKS, OpTable, SLOT_MASK } from './op-table.js';
 
 /** Rounds of flush-and-reap in one drain while the kernel holds overflowed CQEs. */
 const MAX_OVERFLOW_ROUNDS = 16;
@@ -148,6 +148,16 @@ export class Runtime {
     return this.#backlog.length - this.#backlogHead;
   }
 
+  /**
+   * The most SQEs one chain (a ChainOp, link()) can have here: they go to
+   * the kernel in one submit (a chain ends where a submit does) and their
+   * CQEs must fit the CQ, or it would wait in the backlog forever; and no
+   * more than MAX_LINKS fit the user data.
+   */
+  get maxLinks(): number {
+    return Math.min(this.ring.sqEntries, this.#maxInflight, MAX_LINKS);
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -184,10 +194,7 @@ export class Runtime {
       op.abandon(new InvalidArgValueError('timeout', op.timeoutMs, 'is not supported on a chain'));
       return false;
     }
-    // Its SQEs go to the kernel in one submit (a chain ends where a submit
-    // does) and its CQEs must fit the CQ: a longer one would wait in the
-    // backlog forever.
-    const most = Math.min(this.ring.sqEntries, this.#maxInflight);
+    const most = this.maxLinks;
     if (op.links > most) {
       op.abandon(new OutOfRangeError('links', `<= ${most} (what this runtime's ring can take in one submit)`, op.links));
       return false;
