@@ -21,7 +21,7 @@ import { AbortError, InvalidArgTypeError, OutOfRangeError, UringTimeoutError, sy
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
-import { MAX_LINKS } from './op-table.js';
+import { MAX_LINKS } from '../ring/user-data.js';
 
 const ECANCELED = 125;
 const ETIME = 62;
@@ -53,8 +53,6 @@ export abstract class Op {
   declare signal: AbortSignal | undefined;
   declare timeoutTs: Timespec | undefined;
   declare timeoutMs: number;
-  /** IOSQE_IO_LINK / IOSQE_IO_HARDLINK when the next op of a chain depends on this one. */
-  declare linkFlags: number;
   /** SQEs of the op's own chain (a ChainOp); 1 for every other op. */
   declare links: number;
   /**
@@ -90,7 +88,6 @@ export abstract class Op {
     p.signal = undefined;
     p.timeoutTs = undefined;
     p.timeoutMs = 0;
-    p.linkFlags = 0;
     p.links = 1;
     p.weak = false;
     p.detachSignal = undefined;
