@@ -11,6 +11,17 @@
 // them. An op that produced a file descriptor after its caller gave up has
 // that descriptor closed.
 //
+// Where each stage shows (fields, not one state word: the runtime reads
+// `abandoned` and `slot` of every op kind on every CQE, and these are the
+// fields the hot path already pays for):
+//   queued     slot -1, owed 0, in Runtime's backlog
+//   submitted  slot >= 0 (Runtime.#start, the one place that starts ops),
+//              owed = CQEs still due (a link() member: 1, its chain holds the slot)
+//   settled    PromiseOp/ChainOp `settled`, MultishotOp's last CQE; or
+//              `abandoned`: the caller gave up, later CQEs go to lateComplete
+//   released   slot back to -1 when owed reaches 0 (Runtime.#completion,
+//              #withdraw, or a prep that threw in #start)
+//
 // Aborts never lose what the kernel did: an op the kernel has not seen yet
 // (in the backlog, or its SQE not yet published) is withdrawn and rejects
 // with an AbortError at once; a PromiseOp the kernel may have seen is
