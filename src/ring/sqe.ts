@@ -196,8 +196,9 @@ export class Sqe {
    * no BigInt and no number above 2^53.
    */
   setUserWords(lo: number, hi: number): this {
-    // Two compares on the hot path; anything but a u32 gets Node's codes.
-    if ((lo >>> 0) !== lo || (hi >>> 0) !== hi) {
+    // Cheap on the hot path; anything but a u32 gets Node's codes (the
+    // typeofs first: `>>>` throws a bare TypeError on a bigint or Symbol).
+    if (typeof lo !== 'number' || typeof hi !== 'number' || (lo >>> 0) !== lo || (hi >>> 0) !== hi) {
       validateInteger(lo, 'lo', 0, U32);
       validateInteger(hi, 'hi', 0, U32);
     }
