@@ -24,7 +24,7 @@
 import { existsSync, unlinkSync, writeFileSync, constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { copyFile } from '../src/fs/functions.js';
-import { close, ftruncate, openat, read, statx, write } from '../src/ops/index.js';
+import { close, ftruncate, link, openat, read, statx, write } from '../src/ops/index.js';
 import { PromiseOp } from '../src/runtime/op.js';
 import { getRuntime } from '../src/runtime/index.js';
 import type { Sqe } from '../src/ring/sqe.js';
@@ -132,7 +132,7 @@ export async function copySplice(src: string, dest: string, chunk: number, depth
             while (done < len) {
               const a = new SpliceOp(ifd, pos + done, w, -1, len - done);
               const b = new SpliceOp(r, -1, ofd, pos + done, len - done);
-              rt.submitLinked([a, b]);
+              link([a, b], { runtime: rt });
               const [ra, rb] = await Promise.allSettled([a.promise, b.promise]);
               if (ra.status === 'rejected') throw ra.reason;
               let out = rb.status === 'fulfilled' ? rb.value : 0;

@@ -169,7 +169,9 @@ typedef struct {
 // before handing a tagged CQE to JavaScript. So a tagged CQE past the
 // kernel's head is one JavaScript never saw: an accept that completed while
 // the thread was busy, or during teardown's cancel. Its fd belongs to nobody
-// else and is closed here, just before the ring goes away.
+// else and is closed here, just before the ring goes away. The user-data
+// layout (bit 63 FD_RESULTS_BIT, bit 31 AUX_BIT) is defined in
+// src/ring/user-data.ts: keep the two in step.
 static void ring_reap_fds(ring_t *r) {
   char *cq = (char *)r->cq_ptr;
   uint32_t *khead = (uint32_t *)(cq + r->cq_head_off);

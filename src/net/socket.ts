@@ -28,8 +28,8 @@ import { native } from '../native.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Msghdr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
-import { ConnectOp, CancelFdOp, ShutdownOp } from '../ops/net.js';
-import { CloseOp } from '../ops/open.js';
+import { ConnectOp, ShutdownOp } from '../ops/net.js';
+import { CancelCloseOp } from '../ops/cancel-close.js';
 import { validateBuffer, validateFd } from '../ops/common.js';
 import { Op, capture, capturedReject, capturedResolve } from '../runtime/op.js';
 import { getRuntime, runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
@@ -674,12 +674,10 @@ export class Socket implements AsyncIterable<Buffer> {
       this.#closePromise = Promise.resolve();
       return this.#closePromise;
     }
-    const cancel = new CancelFdOp(this.fd);
-    const close = new CloseOp(this.fd);
-    cancel.promise.catch(() => {});
+    const close = new CancelCloseOp(this.fd);
     // Before the CLOSE can run: from then on the number may be another thread's.
     native().disownFd(this.fd);
-    this.runtime.submitLinked([cancel, close], true);
+    this.runtime.submit(close);
     this.#closePromise = close.promise.catch((e: Error & { errno?: number }) => {
       if (e.errno !== undefined) throw errnoError(e.errno, 'close');
       if ((e as { code?: string }).code === 'ERR_URING_CLOSED') native().closeFd(this.fd);

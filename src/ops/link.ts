@@ -1,8 +1,70 @@
 // Linked chains: ops that run one after another in the kernel, submitted together.
-import { Op } from '../runtime/op.js';
+import { ChainOp, Op } from '../runtime/op.js';
 import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
-import { InvalidArgTypeError, InvalidArgValueError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { native } from '../native.js';
+import type { Sqe } from '../ring/sqe.js';
 import { validateObject } from '../validate.js';
+
+/**
+ * The ops of a link() as one ChainOp: SQE k is ops[k]'s, its CQE goes to
+ * ops[k], and each op settles from its own CQE as if it ran alone. The
+ * chain takes one slot in the runtime; the ops never hold one (their
+ * `owed` is 1 until their CQE is in, which is how link() knows them).
+ *
+ * An abort (of any op's signal) is the chain's: before the kernel has seen
+ * the chain, it is withdrawn and every op rejects with the AbortError; once
+ * it may have, every link is cancelled in the kernel and each op settles
+ * from its CQE: a failure (the cancel, or -ECANCELED after a cancelled link)
+ * with the AbortError, a completion that beat the cancel with its result
+ * (bytes read, a file closed: what the kernel did is the caller's).
+ */
+export class LinkOp extends ChainOp {
+  readonly #ops: readonly Op[];
+
+  static {
+    (LinkOp.prototype as unknown as Record<string, unknown>).settlesFromCqe = true;
+  }
+
+  constructor(ops: readonly Op[], hard: boolean) {
+    super(ops.length, hard ? 'hard' : 'soft');
+    this.#ops = ops;
+    for (const op of ops) op.owed = 1;
+  }
+
+  prepLink(sqe: Sqe, link: number): void {
+    this.#ops[link]!.prep(sqe);
+  }
+
+  linkResult(link: number, res: number, flags: number): void {
+    const op = this.#ops[link]!;
+    // Given up on its own (Runtime.cancel of the op): as after the chain's.
+    if (op.abandoned) return this.lateComplete(res, link);
+    op.owed = 0;
+    // Aborted in flight: the op settles from this CQE, a failure as the abort.
+    if (this.cancelError !== undefined) op.cancelError = this.cancelError;
+    op.complete(res, flags, 0);
+  }
+
+  chainDone(): void {}
+
+  chainFailed(err: Error): void {
+    for (const op of this.#ops) {
+      if (op.owed === 0) continue; // settled from its CQE already
+      if (this.cancelError !== undefined) op.cancelError = this.cancelError;
+      op.abandon(err);
+    }
+  }
+
+  /** A CQE after the chain was given up (the runtime closed, or prep failed): nobody waits for it. */
+  override lateComplete(res: number, link: number): void {
+    const op = this.#ops[link]!;
+    op.owed = 0;
+    // The runtime closes only the fds of ops in its table: this one is not.
+    if (op.resultIsFd && res >= 0) native().closeFd(res);
+    else op.lateComplete(res, 0);
+  }
+}
 
 /**
  * Submits `ops` (made with the *Op constructors, e.g. new WriteOp(...)) as one
@@ -11,6 +73,12 @@ import { validateObject } from '../validate.js';
  * (IOSQE_IO_HARDLINK: the chain goes on regardless — needed when a short read
  * must not cancel the close after it). Returns the ops, whose promises settle
  * individually.
+ *
+ * The ops cannot have a `timeout` of their own; a `signal` on any of them
+ * aborts the whole chain (see LinkOp). A chain has at most
+ * `runtime.maxLinks` ops (its SQEs must go to the kernel in one submit, and
+ * no more than MAX_LINKS fit the user data); a longer one rejects every op
+ * with ERR_OUT_OF_RANGE.
  */
 export function link<T extends Op[]>(ops: T, options: { hard?: boolean; runtime?: Runtime } = {}): T {
   if (!Array.isArray(ops)) throw new InvalidArgTypeError('ops', 'an array of Op', ops);
@@ -22,8 +90,25 @@ export function link<T extends Op[]>(ops: T, options: { hard?: boolean; runtime?
   if (options.runtime !== undefined) validateRuntime(options.runtime);
   ops.forEach((op, i) => {
     if (op.timeoutMs > 0) throw new InvalidArgValueError(`ops[${i}].timeout`, op.timeoutMs, 'is not supported inside a linked chain');
-    if (op.slot >= 0) throw new InvalidArgValueError(`ops[${i}]`, op, 'was already submitted');
+    if (op.slot >= 0 || op.owed > 0) throw new InvalidArgValueError(`ops[${i}]`, op, 'was already submitted');
+    if (op.links !== 1) throw new InvalidArgValueError(`ops[${i}]`, op, 'is a chain of its own');
   });
-  (options.runtime ?? getRuntime()).submitLinked(ops, options.hard === true);
+  if (new Set(ops).size !== ops.length) throw new InvalidArgValueError('ops', ops, 'must not hold an op twice');
+  const rt = options.runtime ?? getRuntime();
+  if (ops.length <= 1) {
+    if (ops.length === 1) rt.submit(ops[0]!);
+    return ops;
+  }
+  const most = rt.maxLinks;
+  if (ops.length > most) {
+    // Rejects, as a chain the ring could never take always has.
+    const err = new OutOfRangeError('ops.length', `<= ${most} (what this runtime's ring can take in one submit)`, ops.length);
+    for (const op of ops) op.abandon(err);
+    return ops;
+  }
+  const chain = new LinkOp(ops, options.hard === true);
+  const signals = ops.filter((op) => op.signal !== undefined).map((op) => op.signal!);
+  if (signals.length > 0) chain.signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  rt.submit(chain);
   return ops;
 }

@@ -18,6 +18,7 @@ import { probeRing, type Probe } from './probe.js';
 import * as R from './register.js';
 import { Sqe, type SqeMemory } from './sqe.js';
 import * as U from './uapi.js';
+import { FD_RESULTS_BIT } from './user-data.js';
 
 export interface RingOptions {
   /** IORING_SETUP_* flags. */
@@ -467,7 +468,7 @@ export class Ring {
           // A tagged fd result (ownFdResults) is published as consumed
           // before fn takes the fd: were the thread to end inside fn
           // (worker.terminate()), teardown must not close it a second time.
-          if (hi > 0x7fffffff) Atomics.store(c, this.#kCqHead, this.#cqHead);
+          if (hi >= FD_RESULTS_BIT) Atomics.store(c, this.#kCqHead, this.#cqHead);
           fn(lo, hi, res, flags);
           if (this.#closed) return n;
         }

@@ -16,6 +16,7 @@ import { validateInteger } from '../validate.js';
 import type { BinaryView } from '../native.js';
 import { addressOf, isBinaryView, isDetached, Timespec, putU64, type FutexWaitv, type Iovecs, type Msghdr } from './structs.js';
 import * as U from './uapi.js';
+import { INTERNAL_LO } from './user-data.js';
 
 /** The memory an Sqe writes into: views over the whole SQE array, and the SQ slot pins. */
 export interface SqeMemory {
@@ -188,6 +189,41 @@ export class Sqe {
     u[this.#w + W_USER] = v % TWO32;
     u[this.#w + W_USER + 1] = (v / TWO32) >>> 0;
     return this;
+  }
+  /**
+   * The user data from its two 32-bit words, lo (bits 0-31) and hi (bits
+   * 32-63): how the runtime writes the layout of ring/user-data.ts, with
+   * no BigInt and no number above 2^53.
+   */
+  setUserWords(lo: number, hi: number): this {
+    // Cheap on the hot path; anything but a u32 gets Node's codes (the
+    // typeofs first: `>>>` throws a bare TypeError on a bigint or Symbol).
+    if (typeof lo !== 'number' || typeof hi !== 'number' || (lo >>> 0) !== lo || (hi >>> 0) !== hi) {
+      validateInteger(lo, 'lo', 0, U32);
+      validateInteger(hi, 'hi', 0, U32);
+    }
+    const u = this.#m.u32;
+    u[this.#w + W_USER] = lo;
+    u[this.#w + W_USER + 1] = hi;
+    return this;
+  }
+  /** Zeroes every field (user data too): the SQE as getSqe hands it out. */
+  reset(): this {
+    const u = this.#m.u32;
+    for (let i = this.#w, end = i + this.#m.wordsPerSqe; i < end; i++) u[i] = 0;
+    return this;
+  }
+  /**
+   * Rewrites an SQE already taken from the SQ, whose op must not run, as
+   * what it then is: a NOP nobody waits for. Unlinked (the flags are
+   * cleared), with IOSQE_CQE_SKIP_SUCCESS (a NOP cannot fail, so it posts
+   * no CQE) and user data INTERNAL_LO. What its old prep pinned stays
+   * pinned until the slot is reused, which is harmless.
+   */
+  neutralize(): this {
+    this.reset().prepNop();
+    this.#m.u8[this.#w * 4 + 1] = U.IOSQE_CQE_SKIP_SUCCESS;
+    return this.setUserWords(INTERNAL_LO, 0);
   }
   /** io_uring_sqe_set_flags: replaces the IOSQE_* flags. */
   setFlags(flags: number): this {

@@ -1,26 +1,15 @@
 // The op table: which op each in-flight user data belongs to.
 //
-// User data is two 32-bit words: lo = slot (bits 0-23) | AUX_BIT for the
-// secondary SQE of an op (its linked timeout) | the SQE's place in a
-// ChainOp's chain (bits 24-30, LINK_SHIFT), hi = the slot's generation.
-// A slot's generation moves on every release, so a late or duplicated CQE
-// for an op that has finished can never reach the op now using the slot.
-// The kernel's own internal requests (cancels, closes) use INTERNAL_LO.
-// The generation's top bit (FD_RESULTS_BIT, bit 63 of the user data) says
-// every result of the op is a new fd: the native teardown closes those the
+// User data (its layout: ring/user-data.ts) names a slot here and the
+// slot's generation. A slot's generation moves on every release, so a late
+// or duplicated CQE for an op that has finished can never reach the op now
+// using the slot. The generation's top bit (FD_RESULTS_BIT) says every
+// result of the op is a new fd: the native teardown closes those the
 // runtime never reaped (Ring.ownFdResults).
 import { validateInteger } from '../validate.js';
+import { FD_RESULTS_BIT, GEN_MASK, INTERNAL_LO, SLOT_MASK } from '../ring/user-data.js';
 
-export const SLOT_MASK = 0x00ffffff;
-export const AUX_BIT = 0x80000000;
-/** Where a ChainOp's SQE index sits in the lo word (7 bits: at most MAX_LINKS SQEs). */
-export const LINK_SHIFT = 24;
-export const MAX_LINKS = 127;
-/** lo word of SQEs whose CQEs nobody waits for (cancels, cleanup closes). */
-export const INTERNAL_LO = 0x7fffffff;
-/** Set in the hi word of ops whose every result is a new fd. */
-export const FD_RESULTS_BIT = 0x80000000;
-const GEN_MASK = 0x7fffffff;
+export { SLOT_MASK, AUX_BIT, LINK_SHIFT, LINK_MASK, MAX_LINKS, INTERNAL_LO, FD_RESULTS_BIT } from '../ring/user-data.js';
 
 export class OpTable<T extends object> {
   /** Slots the table has now; it grows up to maxCapacity as ops need them. */

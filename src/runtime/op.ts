@@ -11,6 +11,17 @@
 // them. An op that produced a file descriptor after its caller gave up has
 // that descriptor closed.
 //
+// Where each stage shows (fields, not one state word: the runtime reads
+// `abandoned` and `slot` of every op kind on every CQE, and these are the
+// fields the hot path already pays for):
+//   queued     slot -1, owed 0, in Runtime's backlog
+//   submitted  slot >= 0 (Runtime.#start, the one place that starts ops),
+//              owed = CQEs still due (a link() member: 1, its chain holds the slot)
+//   settled    PromiseOp/ChainOp `settled`, MultishotOp's last CQE; or
+//              `abandoned`: the caller gave up, later CQEs go to lateComplete
+//   released   slot back to -1 when owed reaches 0 (Runtime.#completion,
+//              #withdraw, or a prep that threw in #start)
+//
 // Aborts never lose what the kernel did: an op the kernel has not seen yet
 // (in the backlog, or its SQE not yet published) is withdrawn and rejects
 // with an AbortError at once; a PromiseOp the kernel may have seen is
@@ -21,7 +32,7 @@ import { AbortError, InvalidArgTypeError, OutOfRangeError, UringTimeoutError, sy
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
-import { MAX_LINKS } from './op-table.js';
+import { MAX_LINKS } from '../ring/user-data.js';
 
 const ECANCELED = 125;
 const ETIME = 62;
@@ -53,8 +64,6 @@ export abstract class Op {
   declare signal: AbortSignal | undefined;
   declare timeoutTs: Timespec | undefined;
   declare timeoutMs: number;
-  /** IOSQE_IO_LINK / IOSQE_IO_HARDLINK when the next op of a chain depends on this one. */
-  declare linkFlags: number;
   /** SQEs of the op's own chain (a ChainOp); 1 for every other op. */
   declare links: number;
   /**
@@ -90,7 +99,6 @@ export abstract class Op {
     p.signal = undefined;
     p.timeoutTs = undefined;
     p.timeoutMs = 0;
-    p.linkFlags = 0;
     p.links = 1;
     p.weak = false;
     p.detachSignal = undefined;
@@ -282,9 +290,9 @@ export abstract class PromiseOp<T = number> extends Op {
  * CQE per SQE and frees the slot after the last one; the chain's buffers and
  * paths, reachable from the op, stay referenced until then.
  *
- * Compared with submitLinked (an op per SQE), a chain costs one slot, one
- * start and no per-link promise; its links cannot be cancelled or settled
- * one by one. With `link` 'none' the SQEs are not linked at all: a group of
+ * A chain costs one slot and one start; its links are cancelled together.
+ * link() (ops/link.ts) makes one of ops that each settle on their own.
+ * With `link` 'none' the SQEs are not linked at all: a group of
  * independent SQEs the kernel runs in any order (readMany), with the same
  * one slot, one start and one outcome. The CQEs may arrive in any order: `linkResult` gets each
  * with its index, `chainDone` runs after the last, unless the op was

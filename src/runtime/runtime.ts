@@ -24,7 +24,8 @@ import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
 import { abortError, type ChainOp, type MultishotOp, type Op } from './op.js';
-import { AUX_BIT, INTERNAL_LO, LINK_SHIFT, OpTable, SLOT_MASK } from './op-table.js';
+import { AUX_BIT, INTERNAL_LO, MAX_LINKS, SLOT_MASK, auxLo, linkLo, linkOf } from '../ring/user-data.js';
+import { OpTable } from './op-table.js';
 
 /** Rounds of flush-and-reap in one drain while the kernel holds overflowed CQEs. */
 const MAX_OVERFLOW_ROUNDS = 16;
@@ -40,7 +41,6 @@ const EINTR = 4;
 const MAX_CHAINED_FLUSHES = 64;
 const EAGAIN = 11;
 const EBUSY = 16;
-const TWO32 = 4294967296;
 
 export interface RuntimeOptions {
   /** SQ entries (default 256). */
@@ -63,7 +63,7 @@ export class Runtime {
   readonly ring: Ring;
   readonly #table: OpTable<Op>;
   /** Ops waiting for room in the ring (more than the CQ can hold in flight). */
-  readonly #backlog: (Op | Op[])[] = [];
+  readonly #backlog: Op[] = [];
   #backlogHead = 0;
   /** The most CQEs short-lived ops may owe at once: the CQ's size. */
   readonly #maxInflight: number;
@@ -148,6 +148,16 @@ export class Runtime {
     return this.#backlog.length - this.#backlogHead;
   }
 
+  /**
+   * The most SQEs one chain (a ChainOp, link()) can have here: they go to
+   * the kernel in one submit (a chain ends where a submit does) and their
+   * CQEs must fit the CQ, or it would wait in the backlog forever; and no
+   * more than MAX_LINKS fit the user data.
+   */
+  get maxLinks(): number {
+    return Math.min(this.ring.sqEntries, this.#maxInflight, MAX_LINKS);
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -172,7 +182,7 @@ export class Runtime {
     if (op.links !== 1 && !this.#chainFits(op)) return;
     if (op.timeoutMs > 0) op.timeoutTs = new Timespec(op.timeoutMs);
     if (op.multishot) (op as MultishotOp<unknown>).onReturn = () => this.#cancelOp(op);
-    if (this.#backlogHead < this.#backlog.length || this.#owedCqes >= this.#maxInflight || !this.#start(op, true)) {
+    if (this.#backlogHead < this.#backlog.length || this.#owedCqes >= this.#maxInflight || !this.#start(op)) {
       this.#backlog.push(op);
       this.stats.backlogged++;
     }
@@ -184,10 +194,7 @@ export class Runtime {
       op.abandon(new InvalidArgValueError('timeout', op.timeoutMs, 'is not supported on a chain'));
       return false;
     }
-    // Its SQEs go to the kernel in one submit (a chain ends where a submit
-    // does) and its CQEs must fit the CQ: a longer one would wait in the
-    // backlog forever.
-    const most = Math.min(this.ring.sqEntries, this.#maxInflight);
+    const most = this.maxLinks;
     if (op.links > most) {
       op.abandon(new OutOfRangeError('links', `<= ${most} (what this runtime's ring can take in one submit)`, op.links));
       return false;
@@ -196,67 +203,17 @@ export class Runtime {
   }
 
   /**
-   * Starts ops as one chain (IOSQE_IO_LINK, or IOSQE_IO_HARDLINK with
-   * `hard`): each starts only after the one before it succeeded; with a soft
-   * link a failure cancels the rest (-ECANCELED). Their SQEs go into the ring
-   * together. Ops in a chain cannot have their own `timeout`.
+   * The one start path: gives `op` a slot and writes all its SQEs — its own
+   * (SQE 0), its linked timeout's (AUX_BIT in the user data), or a
+   * ChainOp's whole chain (SQE k with k in the user data, every one but the
+   * last linked by the chain's flag). False, with nothing taken, when the
+   * CQ budget, the table or the SQ has no room for all of them.
    */
-  submitLinked(ops: Op[], hard = false): void {
-    if (ops.length === 0) return;
-    if (ops.length === 1) return this.submit(ops[0]!);
-    if (this.#closed) {
-      for (const op of ops) op.abandon(new UringClosedError('The runtime is closed'));
-      return;
-    }
-    ops.forEach((op, i) => {
-      op.linkFlags = i < ops.length - 1 ? (hard ? U.IOSQE_IO_HARDLINK : U.IOSQE_IO_LINK) : 0;
-      if (op.signal) this.#watchSignal(op, op.signal);
-    });
-    if (ops.some((op) => op.signal?.aborted)) {
-      const signal = ops.find((op) => op.signal?.aborted)!.signal!;
-      for (const op of ops) op.abandon(abortError(signal));
-      return;
-    }
-    // A chain must go to the kernel in one submit (links end at the end of a
-    // submit) and hold a slot per op: a longer one could never start and
-    // would wait in the backlog forever.
-    const most = Math.min(this.ring.sqEntries, this.#table.capacity, this.#maxInflight);
-    if (ops.length > most) {
-      const err = new OutOfRangeError('ops.length', `<= ${most} (what this runtime's ring can take in one submit)`, ops.length);
-      for (const op of ops) op.abandon(err);
-      return;
-    }
-    if (this.#backlogHead < this.#backlog.length || !this.#startChain(ops)) {
-      this.#backlog.push(ops);
-      this.stats.backlogged += ops.length;
-    }
-  }
-
-  #startChain(ops: Op[]): boolean {
-    if (this.#owedCqes + ops.length > this.#maxInflight) return false;
-    if (this.#table.capacity - this.#table.size < ops.length) return false;
-    if (this.ring.sqSpaceLeft < ops.length) this.#submitNow();
-    if (this.ring.sqSpaceLeft < ops.length) return false;
-    if (ops.some((op) => op.abandoned)) {
-      // One link of a chain was aborted while it waited: the rest cannot run as asked.
-      for (const op of ops) op.abandon(systemError(-125, 'link'));
-      return true;
-    }
-    // Not withdrawable: an op of a submitLinked chain is another's link target.
-    for (const op of ops) this.#start(op, false);
-    return true;
-  }
-
-  /**
-   * Gives `op` a slot and writes its SQEs; false when the table or the SQ is
-   * full. A `withdrawable` op that can be cancelled (a signal, or a
-   * multishot op) notes where its SQE is, for #withdraw.
-   */
-  #start(op: Op, withdrawable: boolean): boolean {
-    if (op.links !== 1) return this.#startChainOp(op as ChainOp);
+  #start(op: Op): boolean {
     const ring = this.ring;
+    const links = op.links;
     const timeoutTs = op.timeoutTs;
-    const n = timeoutTs ? 2 : 1;
+    const n = links !== 1 ? links : timeoutTs ? 2 : 1;
     if (this.#owedCqes + charge(op, n) > this.#maxInflight) return false;
     // The slot first: an SQE once taken goes to the kernel whatever is in it.
     const slot = this.#table.alloc(op, op.resultIsFd);
@@ -272,6 +229,7 @@ export class Runtime {
         idx = ring.getSqeIndex();
       }
     } else {
+      // All or nothing: a chain ends where a submit does.
       if (ring.sqSpaceLeft < n) this.#submitNow();
       if (ring.sqSpaceLeft >= n) idx = ring.getSqeIndex();
     }
@@ -282,106 +240,56 @@ export class Runtime {
     const gen = this.#table.generation(slot);
     op.slot = slot;
     op.owed = n;
-    if (withdrawable && (op.signal !== undefined || op.multishot)) {
-      // Only these: an own property more per op otherwise (see Op's fields).
+    if (op.signal !== undefined || op.multishot) {
+      // Only these can be withdrawn: an own property more per op otherwise (see Op's fields).
       op.sqeIndex = idx;
       op.sqeEpoch = this.#sqEpoch;
     }
-    const sqe = ring.sqeAt(idx);
-    const mem = ring.sqeMemory;
+    let sqe = ring.sqeAt(idx);
+    let taken = 1;
     try {
-      op.prep(sqe);
-    } catch (err) {
-      // Refused while its SQE was written: a buffer detached while the op
-      // waited in the backlog (this runs from a flush then, where a throw
-      // would be uncaught). The SQE is taken and goes to the kernel anyway:
-      // as a NOP whose CQE nobody waits for. The op fails with the error.
-      this.#neutralizeSqe(idx);
-      this.#refuseStarted(op, err as Error);
-      return true;
-    }
-    if (op.linkFlags) sqe.flags |= op.linkFlags;
-    const u = mem.u32;
-    let w = idx * mem.wordsPerSqe;
-    u[w + 8] = slot;
-    u[w + 9] = gen;
-    if (timeoutTs) {
-      sqe.flags |= U.IOSQE_IO_LINK;
-      const t = ring.sqeAt(ring.getSqeIndex());
-      t.prepLinkTimeout(timeoutTs);
-      w = t.index * mem.wordsPerSqe;
-      u[w + 8] = (slot | AUX_BIT) >>> 0;
-      u[w + 9] = gen;
-    }
-    this.#started(op, n);
-    return true;
-  }
-
-  /**
-   * Gives a ChainOp one slot and writes its whole chain: SQE k carries the
-   * slot and k in the user data, every one but the last the chain's link
-   * flag. False when the CQ, the table or the SQ has no room for all of it.
-   */
-  #startChainOp(op: ChainOp): boolean {
-    const ring = this.ring;
-    const n = op.links;
-    if (this.#owedCqes + n > this.#maxInflight) return false;
-    if (ring.sqSpaceLeft < n) {
-      this.#submitNow();
-      if (ring.sqSpaceLeft < n) return false;
-    }
-    const slot = this.#table.alloc(op);
-    if (slot < 0) return false;
-    const gen = this.#table.generation(slot);
-    op.slot = slot;
-    op.owed = n;
-    const mem = ring.sqeMemory;
-    const u = mem.u32;
-    const words = mem.wordsPerSqe;
-    const flags = op.chainFlags;
-    const last = n - 1;
-    let first = -1;
-    let k = 0;
-    try {
-      for (; k < n; k++) {
-        const idx = ring.getSqeIndex(); // there is room: checked above
-        if (k === 0) {
-          first = idx;
-          if (op.signal !== undefined) {
-            op.sqeIndex = idx;
-            op.sqeEpoch = this.#sqEpoch;
-          }
+      if (links === 1) {
+        op.prep(sqe);
+        sqe.setUserWords(slot, gen);
+        if (timeoutTs) {
+          sqe.flags |= U.IOSQE_IO_LINK;
+          sqe = ring.sqeAt(ring.getSqeIndex()); // there is room: checked above
+          taken++;
+          sqe.prepLinkTimeout(timeoutTs);
+          sqe.setUserWords(auxLo(slot), gen);
         }
-        const sqe = ring.sqeAt(idx);
-        op.prepLink(sqe, k);
-        if (k < last) sqe.flags |= flags;
-        const w = idx * words;
-        u[w + 8] = (slot | (k << LINK_SHIFT)) >>> 0;
-        u[w + 9] = gen;
+      } else {
+        const chain = op as ChainOp;
+        for (let k = 0; ; k++) {
+          chain.prepLink(sqe, k);
+          sqe.setUserWords(linkLo(slot, k), gen);
+          if (k === links - 1) break;
+          sqe.flags |= chain.chainFlags;
+          sqe = ring.sqeAt(ring.getSqeIndex());
+          taken++;
+        }
       }
     } catch (err) {
-      // As in #start: the SQEs taken (up to the one that threw) go to the
-      // kernel as unlinked NOPs nobody waits for, and the op fails.
-      for (let j = 0; j <= k && j < n; j++) this.#neutralizeSqe((first + j) % ring.sqEntries);
-      this.#refuseStarted(op, err as Error);
+      // Refused while its SQEs were written: a buffer detached while the op
+      // waited in the backlog (this runs from a flush then, where a throw
+      // would be uncaught). The SQEs taken go to the kernel anyway, as NOPs
+      // whose CQEs nobody waits for (none come: see Sqe.neutralize), so the
+      // CQ budget need not count them. The op fails with the error.
+      const mask = ring.sqEntries - 1;
+      for (let j = 0; j < taken; j++) ring.sqeAt((idx + j) & mask).neutralize();
+      this.#table.release(slot);
+      op.slot = -1;
+      op.owed = 0;
+      op.abandon(err as Error);
+      this.#scheduleFlush();
       return true;
     }
-    this.#started(op, n);
+    this.#owedCqes += charge(op, n);
+    this.#inflight++;
+    if (op.weak) this.#weakInflight++;
+    else if (!this.#refed) this.#ref(true);
+    this.#scheduleFlush();
     return true;
-  }
-
-  /**
-   * An SQE already taken from the SQ goes to the kernel anyway: as a NOP
-   * nobody waits for, unlinked, that posts no CQE (it cannot fail), so the
-   * CQ budget need not count it.
-   */
-  #neutralizeSqe(idx: number): void {
-    const mem = this.ring.sqeMemory;
-    const words = mem.wordsPerSqe;
-    for (let i = idx * words, end = i + words; i < end; i++) mem.u32[i] = 0;
-    const sqe = this.ring.sqeAt(idx).prepNop();
-    sqe.flags |= U.IOSQE_CQE_SKIP_SUCCESS;
-    sqe.setUserData(INTERNAL_LO);
   }
 
   /**
@@ -396,7 +304,7 @@ export class Runtime {
     // the op's own, a ChainOp's links in order. No CQE has come for any.
     const n = op.owed;
     const mask = this.ring.sqEntries - 1;
-    for (let k = 0; k < n; k++) this.#neutralizeSqe((op.sqeIndex + k) & mask);
+    for (let k = 0; k < n; k++) this.ring.sqeAt((op.sqeIndex + k) & mask).neutralize();
     op.sqeIndex = -1;
     this.#table.release(op.slot);
     op.slot = -1;
@@ -406,28 +314,6 @@ export class Runtime {
     if (op.weak) this.#weakInflight--;
     if (this.#inflight === this.#weakInflight) this.#idle();
     return true;
-  }
-
-  /** An op whose prep threw after it got its slot: the slot goes back and the op fails with the error. */
-  #refuseStarted(op: Op, err: Error): void {
-    this.#table.release(op.slot);
-    op.slot = -1;
-    op.owed = 0;
-    op.abandon(err);
-    this.#scheduleFlush();
-  }
-
-  /**
-   * Counts a started op that owes `n` CQEs (of which the CQ budget counts
-   * all but a multishot op's own last one); the poll handle keeps the
-   * process alive for it unless it is weak.
-   */
-  #started(op: Op, n: number): void {
-    this.#owedCqes += charge(op, n);
-    this.#inflight++;
-    if (op.weak) this.#weakInflight++;
-    else if (!this.#refed) this.#ref(true);
-    this.#scheduleFlush();
   }
 
   #scheduleFlush(): void {
@@ -518,12 +404,12 @@ export class Runtime {
     } else if (op.abandoned && !op.multishot) {
       // The caller is gone. A descriptor it would have been handed is closed.
       if (op.resultIsFd && res >= 0) native().closeFd(res);
-      else op.lateComplete(res, (lo >>> LINK_SHIFT) & 0x7f);
+      else op.lateComplete(res, linkOf(lo));
     } else {
-      op.complete(res, flags, (lo >>> LINK_SHIFT) & 0x7f);
+      op.complete(res, flags, linkOf(lo));
     }
     if (flags & U.IORING_CQE_F_MORE) return;
-    // A multishot op's own last CQE was never counted (#started).
+    // A multishot op's own last CQE was never counted (see charge).
     if (!op.multishot || lo & AUX_BIT) this.#owedCqes--;
     if (--op.owed > 0) return;
     this.#table.release(op.slot);
@@ -549,12 +435,8 @@ export class Runtime {
   #pump(): void {
     const q = this.#backlog;
     while (this.#backlogHead < q.length && this.#owedCqes < this.#maxInflight) {
-      const entry = q[this.#backlogHead]!;
-      if (Array.isArray(entry)) {
-        if (!this.#startChain(entry)) break;
-      } else if (!entry.abandoned && !this.#start(entry, true)) {
-        break;
-      }
+      const op = q[this.#backlogHead]!;
+      if (!op.abandoned && !this.#start(op)) break;
       q[this.#backlogHead++] = undefined as unknown as Op;
     }
     if (this.#backlogHead === q.length) {
@@ -635,7 +517,7 @@ export class Runtime {
     if (op.slot < 0 || this.#closed) return;
     // Each SQE of a chain has its own user data: whichever is running is
     // cancelled (the links after it then fail, or with hard links run on).
-    for (let k = 0; k < op.links; k++) this.#cancelSlot((op.slot | (k << LINK_SHIFT)) >>> 0);
+    for (let k = 0; k < op.links; k++) this.#cancelSlot(linkLo(op.slot, k));
   }
 
   /** Submits IORING_OP_ASYNC_CANCEL for the SQE whose user data lo word is `lo` (its slot's generation above); its CQE is ignored. */
@@ -645,10 +527,10 @@ export class Runtime {
     if (ring.sqSpaceLeft < 1) this.#submitNow();
     const idx = ring.getSqeIndex();
     if (idx < 0) return; // the ring is wedged; close() will cancel everything
-    const userData = BigInt(this.#table.generation(slot)) * BigInt(TWO32) + BigInt(lo);
+    const userData = (BigInt(this.#table.generation(slot)) << 32n) | BigInt(lo);
     const sqe = ring.sqeAt(idx).prepCancel64(userData, 0);
     sqe.flags |= U.IOSQE_CQE_SKIP_SUCCESS;
-    sqe.setUserData(INTERNAL_LO);
+    sqe.setUserWords(INTERNAL_LO, 0);
     this.#scheduleFlush();
   }
 
@@ -660,9 +542,7 @@ export class Runtime {
 
   #abandonBacklog(err: Error): void {
     for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
-      const e = this.#backlog[i];
-      if (Array.isArray(e)) for (const op of e) op.abandon(err);
-      else e?.abandon(err);
+      this.#backlog[i]?.abandon(err);
     }
     this.#backlog.length = 0;
     this.#backlogHead = 0;
@@ -685,7 +565,7 @@ export class Runtime {
       if (ring.sqSpaceLeft < 1) this.#submitNow();
       const idx = ring.getSqeIndex();
       if (idx >= 0) {
-        ring.sqeAt(idx).prepCancel64(0, U.IORING_ASYNC_CANCEL_ANY | U.IORING_ASYNC_CANCEL_ALL).setUserData(INTERNAL_LO);
+        ring.sqeAt(idx).prepCancel64(0, U.IORING_ASYNC_CANCEL_ANY | U.IORING_ASYNC_CANCEL_ALL).setUserWords(INTERNAL_LO, 0);
       }
       this.#submitNow();
       this.#drain();
