@@ -36,6 +36,10 @@ export class LinkOp extends ChainOp {
     this.#ops[link]!.prep(sqe);
   }
 
+  override linkResultIsFd(link: number): boolean {
+    return this.#ops[link]!.resultIsFd;
+  }
+
   linkResult(link: number, res: number, flags: number): void {
     const op = this.#ops[link]!;
     // Given up on its own (Runtime.cancel of the op): as after the chain's.

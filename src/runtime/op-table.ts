@@ -85,7 +85,9 @@ export class OpTable<T extends object> {
   lookup(lo: number, hi: number): T | undefined {
     if (lo === INTERNAL_LO) return undefined;
     const slot = lo & SLOT_MASK;
-    if (slot >= this.#capacity || this.#gen[slot] !== hi) return undefined;
+    // The fd tag is the SQE's own (a chain tags only its members that make
+    // fds): only the generation must match.
+    if (slot >= this.#capacity || ((this.#gen[slot]! ^ hi) & GEN_MASK) !== 0) return undefined;
     return this.#ops[slot];
   }
 

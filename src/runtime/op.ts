@@ -324,6 +324,15 @@ export abstract class ChainOp extends Op {
 
   /** Writes SQE `link` of the chain (all but its link flag and user data, which the runtime sets). */
   abstract prepLink(sqe: Sqe, link: number): void;
+  /**
+   * Whether SQE `link`'s result is a new fd (an open inside link()): its
+   * CQE is then tagged so that a thread ending before it reaps the CQE has
+   * the fd closed (the chain's slot is not tagged as a whole: its other
+   * results are byte counts).
+   */
+  linkResultIsFd(_link: number): boolean {
+    return false;
+  }
   /** The CQE of SQE `link`. */
   abstract linkResult(link: number, res: number, flags: number): void;
   /** Every CQE is in (the caller still waits). */

@@ -24,7 +24,7 @@ import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
 import { abortError, type ChainOp, type MultishotOp, type Op } from './op.js';
-import { AUX_BIT, INTERNAL_LO, MAX_LINKS, SLOT_MASK, auxLo, linkLo, linkOf } from '../ring/user-data.js';
+import { AUX_BIT, FD_RESULTS_BIT, INTERNAL_LO, MAX_LINKS, SLOT_MASK, auxLo, linkLo, linkOf } from '../ring/user-data.js';
 import { OpTable } from './op-table.js';
 
 /** Rounds of flush-and-reap in one drain while the kernel holds overflowed CQEs. */
@@ -262,7 +262,9 @@ export class Runtime {
         const chain = op as ChainOp;
         for (let k = 0; ; k++) {
           chain.prepLink(sqe, k);
-          sqe.setUserWords(linkLo(slot, k), gen);
+          // Tagged SQE by SQE: a member that makes an fd (an open in
+          // link()) has it closed by the native teardown if never reaped.
+          sqe.setUserWords(linkLo(slot, k), chain.linkResultIsFd(k) ? (gen | FD_RESULTS_BIT) >>> 0 : gen);
           if (k === links - 1) break;
           sqe.flags |= chain.chainFlags;
           sqe = ring.sqeAt(ring.getSqeIndex());
