@@ -39,6 +39,7 @@ import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint } f
 import * as C from './constants.js';
 import { errnoError, hostPortError, SocketBadPortError } from './errors.js';
 import { recvPool, type RecvPool } from './recv-pool.js';
+import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_MORE, RecvStreamOp, type RecvSink } from '../ops/recv-multishot.js';
 
 /** What a socket does with the bytes it receives (the iterator, or a node:net-style stream). */
 export interface Receiver {
@@ -93,26 +94,6 @@ function callGuarded(cb: WriteCallback, err: Error | null): void {
     process.nextTick(() => {
       throw e;
     });
-  }
-}
-
-/** The multishot recv of one socket. */
-class RecvStreamOp extends Op {
-  override multishot = true;
-  cancelling = false;
-  constructor(readonly socket: Socket, readonly fd: number, readonly bgid: number) {
-    super();
-  }
-  prep(sqe: Sqe): void {
-    sqe.prepRecvMultishot(this.fd, this.bgid, 0);
-  }
-  complete(res: number, flags: number): void {
-    this.socket._onRecv(this, res, flags);
-  }
-  abandon(err: Error): void {
-    if (this.abandoned) return;
-    this.abandoned = true;
-    this.socket._onRecvAbandoned(this, err);
   }
 }
 
@@ -183,9 +164,9 @@ export function writeAfterEndError(): UringError {
   return new UringError('ERR_STREAM_WRITE_AFTER_END', 'write after end');
 }
 
-const F_MORE = U.IORING_CQE_F_MORE;
+const F_MORE = IORING_CQE_F_MORE;
 
-export class Socket implements AsyncIterable<Buffer> {
+export class Socket implements AsyncIterable<Buffer>, RecvSink {
   readonly fd: number;
   readonly runtime: Runtime;
   /** Bytes received / sent so far. */
@@ -319,10 +300,10 @@ export class Socket implements AsyncIterable<Buffer> {
     this.runtime.submit(op);
   }
 
-  /** @internal A CQE of the multishot recv. */
+  /** @internal A CQE of the multishot recv (RecvSink). */
   _onRecv(op: RecvStreamOp, res: number, flags: number): void {
     if (res > 0) {
-      const chunk = this.#pool.take(flags >>> U.IORING_CQE_BUFFER_SHIFT, res, flags);
+      const chunk = this.#pool.take(flags >>> IORING_CQE_BUFFER_SHIFT, res, flags);
       this.bytesRead += res;
       const r = this.#receiver;
       if (!r) {
@@ -366,7 +347,7 @@ export class Socket implements AsyncIterable<Buffer> {
     }
   }
 
-  /** @internal The runtime closed (or the recv never started). */
+  /** @internal The runtime closed (or the recv never started) (RecvSink). */
   _onRecvAbandoned(op: RecvStreamOp, err: Error): void {
     if (op.slot >= 0) return; // in flight: its CQEs still come, the last one ends it
     if (this.#recvOp === op) this.#recvOp = undefined;
