@@ -25,21 +25,19 @@
 // FIN; cancelling first drops that reference.
 import { UringError, type SystemErrorInfo } from '../errors.js';
 import { native } from '../native.js';
-import type { Sqe } from '../ring/sqe.js';
-import { Msghdr, type SocketAddress } from '../ring/structs.js';
-import * as U from '../ring/uapi.js';
-import { ConnectOp, ShutdownOp } from '../ops/net.js';
+import { ConnectOp, ShutdownOp, SHUT_WR, SOCK_CLOEXEC, SOCK_STREAM } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
 import { validateBuffer, validateFd } from '../ops/common.js';
 import { Op, capture, capturedReject, capturedResolve } from '../runtime/op.js';
 import { getRuntime, runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { validateFunction, validateObject } from '../validate.js';
-import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint } from './address.js';
+import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint, type SocketAddress } from './address.js';
 import * as C from './constants.js';
 import { errnoError, hostPortError, SocketBadPortError } from './errors.js';
 import { recvPool, type RecvPool } from './recv-pool.js';
 import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_MORE, RecvStreamOp, type RecvSink } from '../ops/recv-multishot.js';
+import { SendBatchOp, zeroCopySupported, type SendSink } from '../ops/send-batch.js';
 
 /** What a socket does with the bytes it receives (the iterator, or a node:net-style stream). */
 export interface Receiver {
@@ -97,65 +95,6 @@ function callGuarded(cb: WriteCallback, err: Error | null): void {
   }
 }
 
-const NO_VIEWS: Uint8Array[] = [];
-
-/**
- * One batch of queued writes on the wire: send, sendmsg, or their zero-copy
- * forms. A socket reuses its ops (see Socket.#spareSend): constructing an
- * Op ran the base class's field initializers megamorphic across op types,
- * through V8's runtime on every send (5.6% of a minimal HTTP responder's CPU).
- */
-class SendBatchOp extends Op {
-  res = 0;
-  msg: Msghdr | undefined;
-  /** One buffer (a send), or several (a sendmsg); referenced until the last CQE. */
-  views: Uint8Array | Uint8Array[];
-  zc: boolean;
-  constructor(readonly socket: Socket, readonly fd: number, views: Uint8Array | Uint8Array[], zc: boolean) {
-    super();
-    this.views = views;
-    this.zc = zc;
-    this.msg = Array.isArray(views) ? new Msghdr({ iov: views }) : undefined;
-  }
-  /** For another batch; only once the runtime has released it (slot -1) after its last CQE. */
-  reuse(views: Uint8Array | Uint8Array[], zc: boolean): void {
-    this.res = 0;
-    this.views = views;
-    this.zc = zc;
-    this.msg = Array.isArray(views) ? new Msghdr({ iov: views }) : undefined;
-  }
-  /** Done: lets go of the buffers (the kernel is through with them) while it waits to be reused. */
-  park(): void {
-    this.views = NO_VIEWS;
-    this.msg = undefined;
-  }
-  prep(sqe: Sqe): void {
-    const flags = C.MSG_NOSIGNAL | C.MSG_WAITALL;
-    if (this.msg) {
-      if (this.zc) sqe.prepSendmsgZc(this.fd, this.msg, flags);
-      else sqe.prepSendmsg(this.fd, this.msg, flags);
-    } else {
-      const v = this.views as Uint8Array;
-      if (this.zc) sqe.prepSendZc(this.fd, v, v.byteLength, flags);
-      else sqe.prepSend(this.fd, v, v.byteLength, flags);
-    }
-  }
-  complete(res: number, flags: number): void {
-    if (flags & U.IORING_CQE_F_NOTIF) {
-      // Zero copy: the kernel is done with the buffers only now.
-      this.socket._onSent(this, this.res);
-      return;
-    }
-    this.res = res;
-    if (!(flags & U.IORING_CQE_F_MORE)) this.socket._onSent(this, res);
-  }
-  abandon(err: Error): void {
-    if (this.abandoned) return;
-    this.abandoned = true;
-    this.socket._onSendAbandoned(this, err);
-  }
-}
-
 /** Errors a socket reports for its own state, as node:net names them. */
 export function socketClosedError(): UringError {
   return new UringError('ERR_SOCKET_CLOSED', 'Socket is closed');
@@ -166,7 +105,7 @@ export function writeAfterEndError(): UringError {
 
 const F_MORE = IORING_CQE_F_MORE;
 
-export class Socket implements AsyncIterable<Buffer>, RecvSink {
+export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   readonly fd: number;
   readonly runtime: Runtime;
   /** Bytes received / sent so far. */
@@ -526,7 +465,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink {
     }
   }
 
-  /** @internal The batch in flight completed with `res` bytes (or -errno). */
+  /** @internal The batch in flight completed with `res` bytes (or -errno) (SendSink). */
   _onSent(op: SendBatchOp, res: number): void {
     if (this.#sendOp !== op) return;
     this.#sendOp = undefined;
@@ -563,7 +502,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink {
     this.#spareSend = op;
   }
 
-  /** @internal The runtime closed with the batch in flight, or before it started. */
+  /** @internal The runtime closed with the batch in flight, or before it started (SendSink). */
   _onSendAbandoned(op: SendBatchOp, err: Error): void {
     if (op.slot >= 0) return; // its CQE still comes
     if (this.#sendOp !== op) return;
@@ -591,7 +530,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink {
   }
 
   #shutdownNow(): void {
-    const op = new ShutdownOp(this.fd, U.SHUT_WR);
+    const op = new ShutdownOp(this.fd, SHUT_WR);
     this.runtime.submit(op);
     op.promise.then(
       () => this.#settleEnd(),
@@ -845,21 +784,6 @@ function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }
 
-const zcSupport = new WeakMap<Runtime, boolean>();
-function zeroCopySupported(rt: Runtime): boolean {
-  let ok = zcSupport.get(rt);
-  if (ok === undefined) {
-    try {
-      const p = rt.ring.probe();
-      ok = p.opSupported(U.IORING_OP_SEND_ZC) && p.opSupported(U.IORING_OP_SENDMSG_ZC);
-    } catch {
-      ok = false;
-    }
-    zcSupport.set(rt, ok);
-  }
-  return ok;
-}
-
 // ------------------------------------------------------------ connect
 
 export interface ConnectOptions extends SocketOptions {
@@ -937,7 +861,7 @@ export async function connect(options: ConnectOptions): Promise<Socket> {
 /** Connects to a resolved endpoint. */
 export async function connectTo(ep: Endpoint, options: ConnectOptions): Promise<Socket> {
   const runtime = runtimeOf(options.runtime);
-  const fd = native().socket(ep.domain, U.SOCK_STREAM | U.SOCK_CLOEXEC, 0);
+  const fd = native().socket(ep.domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw hostPortError(fd, 'connect', ep.address, ep.port || undefined);
   const info: SystemErrorInfo = { address: ep.address, port: ep.port || undefined };
   const op = new ConnectOp(fd, ep.sockaddr, info);

@@ -11,6 +11,10 @@ import { detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDeta
 import { InvalidArgTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 
+// The socket(2)/shutdown(2) constants callers of these ops (src/net) open and
+// shut their sockets with.
+export { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOCK_CLOEXEC, SHUT_WR } from '../ring/uapi.js';
+
 /** MSG_* flags: an int32 or uint32 bit pattern. */
 function flagsOf(options: { flags?: number } | undefined): number {
   const flags = options?.flags ?? 0;
