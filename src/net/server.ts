@@ -9,11 +9,9 @@
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { native } from '../native.js';
-import type { Sqe } from '../ring/sqe.js';
-import type { SocketAddress } from '../ring/structs.js';
-import * as U from '../ring/uapi.js';
+import { AcceptStreamOp, IORING_CQE_F_MORE, type AcceptSink } from '../ops/accept-multishot.js';
+import { AF_INET6, AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from '../ops/net.js';
 import { CloseOp } from '../ops/open.js';
-import { Op } from '../runtime/op.js';
 import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { validateObject } from '../validate.js';
@@ -43,34 +41,13 @@ export interface ListenOptions extends SocketOptions {
 const RETRY_MIN_MS = 10;
 const RETRY_MAX_MS = 1000;
 
-/** The server's multishot accept. */
-class AcceptStreamOp extends Op {
-  override multishot = true;
-  /** Every CQE's result is a new fd (for the teardown; abandoned multishot results go to complete()). */
-  override resultIsFd = true;
-  constructor(readonly server: Server, readonly fd: number) {
-    super();
-  }
-  prep(sqe: Sqe): void {
-    sqe.prepMultishotAccept(this.fd, null, null, U.SOCK_CLOEXEC);
-  }
-  complete(res: number, flags: number): void {
-    this.server._onAccept(this, res, flags);
-  }
-  abandon(_err: Error): void {
-    if (this.abandoned) return;
-    this.abandoned = true;
-    this.server._onAcceptAbandoned(this);
-  }
-}
-
 export interface AddressInfo {
   address: string;
   family: 'IPv4' | 'IPv6';
   port: number;
 }
 
-export class Server extends EventEmitter implements AsyncIterable<Socket> {
+export class Server extends EventEmitter implements AsyncIterable<Socket>, AcceptSink {
   readonly fd: number;
   readonly runtime: Runtime;
   readonly #socketOptions: SocketOptions;
@@ -123,7 +100,7 @@ export class Server extends EventEmitter implements AsyncIterable<Socket> {
     this.runtime.submit(op);
   }
 
-  /** @internal A CQE of the multishot accept. */
+  /** @internal A CQE of the multishot accept (AcceptSink). */
   _onAccept(op: AcceptStreamOp, res: number, flags: number): void {
     if (res >= 0) {
       this.#retryMs = 0;
@@ -142,13 +119,13 @@ export class Server extends EventEmitter implements AsyncIterable<Socket> {
     } else if (res !== -C.ECANCELED && !this.#closed) {
       this.#fail(errnoError(res, 'accept'));
     }
-    if (!(flags & U.IORING_CQE_F_MORE) && this.#op === op) {
+    if (!(flags & IORING_CQE_F_MORE) && this.#op === op) {
       this.#op = undefined;
       queueMicrotask(() => this.#arm());
     }
   }
 
-  /** @internal */
+  /** @internal The runtime gave up on the accept (AcceptSink). */
   _onAcceptAbandoned(op: AcceptStreamOp): void {
     if (op.slot >= 0) return; // its last CQE still comes
     if (this.#op === op) this.#op = undefined;
@@ -330,12 +307,12 @@ function listenParams(options: ListenOptions): { backlog: number; runtime: Runti
 }
 
 function bindAndListen(ep: Endpoint, options: ListenOptions, backlog: number, runtime: Runtime): Server {
-  const fd = native().socket(ep.domain, U.SOCK_STREAM | U.SOCK_CLOEXEC, 0);
+  const fd = native().socket(ep.domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw uvHostPortError(fd, 'listen', ep.address, ep.port);
-  if (ep.domain !== U.AF_UNIX) {
+  if (ep.domain !== AF_UNIX) {
     setopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1, ep.address, ep.port);
     if (options.reusePort) setopt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1, ep.address, ep.port);
-    if (ep.domain === U.AF_INET6 && options.ipv6Only !== undefined) setopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, options.ipv6Only ? 1 : 0, ep.address, ep.port);
+    if (ep.domain === AF_INET6 && options.ipv6Only !== undefined) setopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, options.ipv6Only ? 1 : 0, ep.address, ep.port);
   }
   let rc = native().bind(fd, ep.sockaddr);
   if (rc === 0) rc = native().listen(fd, backlog);
