@@ -14,7 +14,8 @@
 //   listen() -> UringServer, dial() -> UringSocket, bindUdp() -> UdpSocket.
 import * as nodeNet from 'node:net';
 import * as node from './node.js';
-import { connect as dial, Socket as UringSocket, DEFAULT_ZERO_COPY_THRESHOLD } from './socket.js';
+import { Socket as UringSocket, DEFAULT_ZERO_COPY_THRESHOLD } from './socket.js';
+import { connect as dial } from './connect.js';
 import { listen, Server as UringServer } from './server.js';
 import { bindUdp, UdpSocket } from './udp.js';
 import { configureRecvPool } from './recv-pool.js';
@@ -38,7 +39,8 @@ export {
 export type { SocketConstructorOptions, NetConnectOptions, TcpConnectOptions, IpcConnectOptions, ServerOptions, NodeListenOptions } from './node.js';
 export { dial, listen, bindUdp, configureRecvPool, UringSocket, UringServer, UdpSocket, DEFAULT_ZERO_COPY_THRESHOLD };
 export { setNodeFallback, setUringDisabled };
-export type { ConnectOptions, SocketOptions, Receiver, WriteCallback } from './socket.js';
+export type { SocketOptions, Receiver, WriteCallback } from './socket.js';
+export type { ConnectOptions } from './connect.js';
 export type { ListenOptions, AddressInfo } from './server.js';
 export type { UdpOptions, Message } from './udp.js';
 export type { RecvPoolOptions } from './recv-pool.js';

@@ -21,7 +21,8 @@ import { mayUseNode, useNode } from '../runtime/fallback.js';
 import { InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, OutOfRangeError } from '../errors.js';
 import { validateFunction } from '../validate.js';
 import { listen as listenNative, listenNow, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
-import { connectTo, endpointOf, Socket as NativeSocket, keepAliveDelay, validatePort, type Receiver } from './socket.js';
+import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.js';
+import { connectTo, endpointOf, validatePort } from './connect.js';
 
 export { isIPv4, isIPv6 };
 export const isIP = nodeIsIP;

@@ -19,7 +19,8 @@ import { validateFd } from '../ops/common.js';
 import { socketAddress } from './address.js';
 import * as C from './constants.js';
 import { errnoError, uvHostPortError } from './errors.js';
-import { endpointOf, Socket, validatePort, type SocketOptions } from './socket.js';
+import { Socket, type SocketOptions } from './socket.js';
+import { endpointOf, validatePort } from './connect.js';
 import { ipEndpoint, unixEndpoint, type Endpoint } from './address.js';
 import { isIP } from 'node:net';
 

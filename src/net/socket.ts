@@ -23,18 +23,18 @@
 // IORING_OP_CLOSE. A pending recv holds a reference to the file, and while
 // it does, close() would not release the socket and the peer would not see
 // FIN; cancelling first drops that reference.
-import { UringError, type SystemErrorInfo } from '../errors.js';
+import { UringError } from '../errors.js';
 import { native } from '../native.js';
-import { ConnectOp, ShutdownOp, SHUT_WR, SOCK_CLOEXEC, SOCK_STREAM } from '../ops/net.js';
+import { ShutdownOp, SHUT_WR } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
 import { validateBuffer, validateFd } from '../ops/common.js';
-import { Op, capture, capturedReject, capturedResolve } from '../runtime/op.js';
-import { getRuntime, runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
-import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { capture, capturedReject, capturedResolve } from '../runtime/op.js';
+import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
+import { InvalidArgTypeError } from '../errors.js';
 import { validateFunction, validateObject } from '../validate.js';
-import { ipEndpoint, resolveHost, socketAddress, unixEndpoint, type Endpoint, type SocketAddress } from './address.js';
+import { socketAddress, type SocketAddress } from './address.js';
 import * as C from './constants.js';
-import { errnoError, hostPortError, SocketBadPortError } from './errors.js';
+import { errnoError } from './errors.js';
 import { recvPool, type RecvPool } from './recv-pool.js';
 import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_MORE, RecvStreamOp, type RecvSink } from '../ops/recv-multishot.js';
 import { SendBatchOp, zeroCopySupported, type SendSink } from '../ops/send-batch.js';
@@ -784,51 +784,6 @@ function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }
 
-// ------------------------------------------------------------ connect
-
-export interface ConnectOptions extends SocketOptions {
-  /** Host name or IP address (default 'localhost'). */
-  host?: string;
-  port?: number;
-  /** A Unix socket path instead of host/port. */
-  path?: string;
-  /** 4 or 6: the address family to resolve `host` to. */
-  family?: number;
-  signal?: AbortSignal;
-  /** Milliseconds to wait for the connection (ETIMEDOUT after). */
-  timeout?: number;
-  /** TCP_NODELAY on the new socket (default false, as node:net). */
-  noDelay?: boolean;
-  keepAlive?: boolean;
-  keepAliveInitialDelay?: number;
-}
-
-/**
- * A port as node's validatePort takes it: a number or a non-blank numeric
- * string, an integer in 0..65535 (1..65535 without `allowZero`). `name` is
- * what the message calls it: node says 'Port' for connect() and send(),
- * 'options.port' for listen().
- */
-export function validatePort(port: unknown, name = 'Port', allowZero = true): number {
-  const n = typeof port === 'number' ? port : typeof port === 'string' && port.trim() !== '' ? Number(port) : NaN;
-  if (n !== n >>> 0 || n > 0xffff || (n === 0 && !allowZero)) throw new SocketBadPortError(name, port, allowZero);
-  return n | 0;
-}
-
-/** Where `options` point: resolved through DNS when `host` is a name. */
-export async function endpointOf(options: { host?: string; port?: number; path?: string | null; family?: number }, defaultHost: string, portName = 'Port'): Promise<Endpoint> {
-  // null (an http.Agent's `path: null`) is no path, as node:net's falsy check.
-  if (options.path !== undefined && options.path !== null) {
-    if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
-    return unixEndpoint(options.path);
-  }
-  const port = validatePort(options.port, portName);
-  const host = options.host ?? defaultHost;
-  if (typeof host !== 'string') throw new InvalidArgTypeError('options.host', 'of type string', host);
-  const { address, family } = await resolveHost(host, options.family);
-  return ipEndpoint(address, family, port);
-}
-
 /**
  * setKeepAlive's initialDelay as node:net reads it: a number of ms, anything
  * else as Number() makes it (NaN: 0); bigints and Symbols, on which node
@@ -845,40 +800,4 @@ export function keepAliveDelay(v: unknown): number {
     throw new InvalidArgTypeError('initialDelay', 'of type number', v);
   }
   return n > 0 ? n : 0;
-}
-
-/** Connects a TCP or Unix stream socket. */
-export async function connect(options: ConnectOptions): Promise<Socket> {
-  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
-  const { signal, timeout } = options;
-  runtimeOf(options.runtime);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw new OutOfRangeError('options.timeout', 'a number > 0', timeout);
-  const ep = await endpointOf(options, 'localhost');
-  return connectTo(ep, options);
-}
-
-/** Connects to a resolved endpoint. */
-export async function connectTo(ep: Endpoint, options: ConnectOptions): Promise<Socket> {
-  const runtime = runtimeOf(options.runtime);
-  const fd = native().socket(ep.domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw hostPortError(fd, 'connect', ep.address, ep.port || undefined);
-  const info: SystemErrorInfo = { address: ep.address, port: ep.port || undefined };
-  const op = new ConnectOp(fd, ep.sockaddr, info);
-  op.signal = options.signal;
-  if (options.timeout !== undefined) op.timeoutMs = options.timeout;
-  runtime.submit(op);
-  try {
-    await op.promise;
-  } catch (err) {
-    native().closeFd(fd);
-    const e = err as Error & { errno?: number; code?: string };
-    if (e.code === 'ERR_URING_TIMEOUT') throw hostPortError(-C.ETIMEDOUT, 'connect', ep.address, ep.port || undefined);
-    if (e.errno !== undefined) throw hostPortError(e.errno, 'connect', ep.address, ep.port || undefined);
-    throw err;
-  }
-  const socket = new Socket(fd, { ...options, runtime });
-  if (options.noDelay) socket.setNoDelay(true);
-  if (options.keepAlive) socket.setKeepAlive(true, options.keepAliveInitialDelay ?? 0);
-  return socket;
 }

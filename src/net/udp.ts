@@ -11,7 +11,8 @@ import { validateInteger } from '../validate.js';
 import { resolveHost, socketAddress } from './address.js';
 import * as C from './constants.js';
 import { hostPortError, uvHostPortError } from './errors.js';
-import { socketClosedError, validatePort } from './socket.js';
+import { socketClosedError } from './socket.js';
+import { validatePort } from './connect.js';
 
 export interface UdpOptions {
   /** 'udp4' (default) or 'udp6'. */
