@@ -37,8 +37,11 @@ import * as C from './constants.js';
 import { errnoError } from './errors.js';
 import { recvPool, type RecvPool } from './recv-pool.js';
 import { ChunkQueue } from './chunk-queue.js';
+import { WriteQueue, type WriteCallback } from './write-queue.js';
 import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_MORE, RecvStreamOp, type RecvSink } from '../ops/recv-multishot.js';
 import { SendBatchOp, zeroCopySupported, type SendSink } from '../ops/send-batch.js';
+
+export type { WriteCallback };
 
 /** What a socket does with the bytes it receives (the iterator, or a node:net-style stream). */
 export interface Receiver {
@@ -49,8 +52,6 @@ export interface Receiver {
   /** Receiving failed (ECONNRESET, ...). */
   error(err: Error): void;
 }
-
-export type WriteCallback = (err?: Error | null) => void;
 
 /** Most buffers gathered into one sendmsg (the kernel's limit is 1024). */
 const MAX_BATCH = 512;
@@ -81,17 +82,6 @@ function guarded(fn: () => void): void {
   } catch (err) {
     process.nextTick(() => {
       throw err;
-    });
-  }
-}
-
-/** callGuarded(cb, err) is guarded(() => cb(err)) without a closure per call. */
-function callGuarded(cb: WriteCallback, err: Error | null): void {
-  try {
-    cb(err);
-  } catch (e) {
-    process.nextTick(() => {
-      throw e;
     });
   }
 }
@@ -134,15 +124,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     this.#armRecv();
   };
 
-  // sending: the queue is #wq/#wcb/#wrej[#whead..#wtail). The arrays keep
-  // their length when the queue empties (truncating and growing them again
-  // per write showed in profiles); slots are cleared as entries finish.
-  #wq: Uint8Array[] = [];
-  /** A write's callback, or the resolve of write()'s promise (then #wrej has its reject). */
-  #wcb: (WriteCallback | (() => void) | undefined)[] = [];
-  #wrej: (((e: Error) => void) | undefined)[] = [];
-  #whead = 0;
-  #wtail = 0;
+  // sending
+  readonly #wq = new WriteQueue();
   #sendOp: SendBatchOp | undefined;
   /**
    * The op of the batch before, for the next batch. The op whose CQE is
@@ -184,9 +167,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
 
   /** Bytes queued by write() and not yet taken by the kernel. */
   get writableLength(): number {
-    let n = 0;
-    for (let i = this.#whead; i < this.#wtail; i++) n += this.#wq[i]!.byteLength;
-    return n;
+    return this.#wq.bytes;
   }
 
   // ------------------------------------------------------------ receiving
@@ -340,7 +321,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     }
     if (data.byteLength === 0) {
       // Nothing to send; keep order with what is queued.
-      if (this.#whead === this.#wtail) {
+      if (this.#wq.length === 0) {
         if (cb) queueMicrotask(() => cb(null));
         return;
       }
@@ -349,16 +330,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   }
 
   #enqueue(data: Uint8Array, cb: WriteCallback | (() => void) | undefined, reject: ((e: Error) => void) | undefined): void {
-    const t = this.#wtail++;
-    if (t === this.#wq.length) {
-      this.#wq.push(data);
-      this.#wcb.push(cb);
-      this.#wrej.push(reject);
-    } else {
-      this.#wq[t] = data;
-      this.#wcb[t] = cb;
-      this.#wrej[t] = reject;
-    }
+    this.#wq.push(data, cb, reject);
     if (!this.#sendOp) this.#pumpWrites();
   }
 
@@ -377,7 +349,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     const reject = capturedReject;
     const err = this.#closed ? socketClosedError() : this.#ending ? writeAfterEndError() : this.#writeError;
     if (err) queueMicrotask(() => reject(err));
-    else if (bytes.byteLength === 0 && this.#whead === this.#wtail) queueMicrotask(resolve);
+    else if (bytes.byteLength === 0 && this.#wq.length === 0) queueMicrotask(resolve);
     else this.#enqueue(bytes, resolve, reject);
     return promise;
   }
@@ -399,20 +371,20 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   }
 
   #pumpWrites(): void {
-    if (this.#sendOp || this.#whead === this.#wtail) return;
-    const n = Math.min(this.#wtail - this.#whead, MAX_BATCH);
+    if (this.#sendOp || this.#wq.length === 0) return;
+    const n = Math.min(this.#wq.length, MAX_BATCH);
     let views: Uint8Array | Uint8Array[];
     let total = 0;
     if (n === 1) {
-      views = this.#wq[this.#whead]!;
+      views = this.#wq.first();
       total = views.byteLength;
     } else {
-      views = this.#wq.slice(this.#whead, this.#whead + n);
+      views = this.#wq.slice(n);
       for (const v of views) total += v.byteLength;
     }
     if (total === 0) {
       // Only empty writes: nothing for the kernel.
-      this.#finishEntries(n);
+      this.#wq.finish(n);
       this.#pumpWrites();
       return;
     }
@@ -440,32 +412,6 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     return total >= this.zeroCopyThreshold && zeroCopySupported(this.runtime);
   }
 
-  #finishEntries(n: number, err?: Error): void {
-    for (let i = 0; i < n; i++) {
-      const h = this.#whead++;
-      const cb = this.#wcb[h];
-      const reject = this.#wrej[h];
-      this.#wq[h] = undefined as unknown as Uint8Array;
-      this.#wcb[h] = undefined;
-      this.#wrej[h] = undefined;
-      if (reject) {
-        if (err) reject(err);
-        else (cb as () => void)();
-      } else if (cb) {
-        callGuarded(cb, err ?? null);
-      }
-    }
-    if (this.#whead === this.#wtail) {
-      this.#whead = this.#wtail = 0;
-    } else if (this.#whead > 1024 && this.#whead * 2 > this.#wtail) {
-      this.#wq.splice(0, this.#whead);
-      this.#wcb.splice(0, this.#whead);
-      this.#wrej.splice(0, this.#whead);
-      this.#wtail -= this.#whead;
-      this.#whead = 0;
-    }
-  }
-
   /** @internal The batch in flight completed with `res` bytes (or -errno) (SendSink). */
   _onSent(op: SendBatchOp, res: number): void {
     if (this.#sendOp !== op) return;
@@ -480,24 +426,13 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (res < 0) {
       const err = res === -C.ECANCELED && this.#closed ? socketClosedError() : errnoError(res, 'write');
       this.#writeError ??= err;
-      this.#finishEntries(this.#wtail - this.#whead, err);
+      this.#wq.finish(this.#wq.length, err);
       this.#settleEnd(err);
       return;
     }
     this.bytesWritten += res;
-    // Complete the entries the kernel took whole; a short send leaves the
-    // rest of the first unfinished one at the head of the queue.
-    let done = 0;
-    let left = res;
-    while (done < n) {
-      const len = this.#wq[this.#whead + done]!.byteLength;
-      if (left < len) break;
-      left -= len;
-      done++;
-    }
-    if (done < n && left > 0) this.#wq[this.#whead + done] = this.#wq[this.#whead + done]!.subarray(left);
-    this.#finishEntries(done);
-    if (this.#whead < this.#wtail) this.#pumpWrites();
+    this.#wq.consume(n, res);
+    if (this.#wq.length > 0) this.#pumpWrites();
     else if (this.#ending) this.#shutdownNow();
     op.park();
     this.#spareSend = op;
@@ -509,7 +444,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (this.#sendOp !== op) return;
     this.#sendOp = undefined;
     this.#writeError ??= err;
-    this.#finishEntries(this.#wtail - this.#whead, err);
+    this.#wq.finish(this.#wq.length, err);
     this.#settleEnd(err);
   }
 
@@ -526,7 +461,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       this.#endReject = reject;
     });
     if (this.#writeError) this.#settleEnd(this.#writeError);
-    else if (!this.#sendOp && this.#whead === this.#wtail) this.#shutdownNow();
+    else if (!this.#sendOp && this.#wq.length === 0) this.#shutdownNow();
     return this.#endDone;
   }
 
@@ -573,21 +508,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     const err = socketClosedError();
     // Writes not yet handed to the kernel fail now; the batch in flight is
     // cancelled below and fails when its CQE arrives.
-    if (this.#sendOp) {
-      const keep = this.#whead + this.#sendCount;
-      for (let i = keep; i < this.#wtail; i++) {
-        const cb = this.#wcb[i];
-        const reject = this.#wrej[i];
-        this.#wq[i] = undefined as unknown as Uint8Array;
-        this.#wcb[i] = undefined;
-        this.#wrej[i] = undefined;
-        if (reject) reject(err);
-        else if (cb) callGuarded(cb, err);
-      }
-      this.#wtail = keep;
-    } else {
-      this.#finishEntries(this.#wtail - this.#whead, err);
-    }
+    if (this.#sendOp) this.#wq.failAfter(this.#sendCount, err);
+    else this.#wq.finish(this.#wq.length, err);
     this.#settleEnd(err);
     this.#queue?.close();
     if (this.runtime.closed) {
