@@ -1,0 +1,283 @@
+// node:net's Server as a drop-in: an EventEmitter over a uring listener
+// (server.ts) whose connections arrive through io_uring's multishot accept,
+// each as a node-socket.ts Socket; and createServer.
+import { EventEmitter } from 'node:events';
+import * as nodeNet from 'node:net';
+import type { Runtime } from '../runtime/runtime.js';
+import { InvalidArgTypeError } from '../errors.js';
+import { validateFunction } from '../validate.js';
+import { listen as listenNative, listenNow, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
+import type { Socket as NativeSocket } from './socket.js';
+import { validatePort } from './connect.js';
+import { callableClass, nodeInstead } from './node-common.js';
+import { Socket } from './node-socket.js';
+
+export interface ServerOptions {
+  allowHalfOpen?: boolean;
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  /** Each accepted socket's readable and writable high-water mark (node:net's). */
+  highWaterMark?: number;
+  runtime?: Runtime;
+}
+
+export interface NodeListenOptions {
+  port?: number | string;
+  host?: string;
+  path?: string;
+  backlog?: number;
+  exclusive?: boolean;
+  ipv6Only?: boolean;
+  reusePort?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A node:net Server whose connections arrive through io_uring's multishot accept. */
+class NetServer extends EventEmitter {
+  readonly #options!: ServerOptions; // `!`: the constructor may return node's Server instead
+  #native: NativeServer | undefined;
+  /** A listen() waits for its bind; #bindsAtOnce: node:net would have bound before it returned. */
+  #binding = false;
+  #bindsAtOnce = false;
+  /** Which listen()'s bind counts: a result of an earlier one is closed. */
+  #bindGen = 0;
+  #listening = false;
+  #unref = false;
+  readonly #connections = new Set<Socket>();
+  maxConnections: number | undefined = undefined;
+
+  constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
+    // As node:net: options are an object or the connection listener.
+    if (options !== undefined && options !== null && typeof options !== 'object' && typeof options !== 'function') {
+      throw new InvalidArgTypeError('options', 'of type object', options);
+    }
+    if ((typeof options !== 'object' || options?.runtime === undefined) && nodeInstead()) {
+      return new nodeNet.Server(options as nodeNet.ServerOpts, connectionListener as unknown as (s: nodeNet.Socket) => void) as unknown as Server;
+    }
+    super();
+    if (typeof options === 'function') {
+      connectionListener = options;
+      options = {};
+    }
+    this.#options = options ?? {};
+    if (connectionListener) this.on('connection', connectionListener);
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /** listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]), listen(options[, cb]), as node:net. */
+  listen(...args: unknown[]): this {
+    const last = args[args.length - 1];
+    const cb = typeof last === 'function' ? (last as () => void) : undefined;
+    if (cb) args.pop();
+    let opts: NodeListenOptions;
+    const a0 = args[0];
+    if (a0 !== null && typeof a0 === 'object') opts = a0 as NodeListenOptions;
+    else if (typeof a0 === 'string' && !/^\d+$/.test(a0)) opts = { path: a0, ...(typeof args[1] === 'number' ? { backlog: args[1] } : {}) };
+    else {
+      opts = { port: (a0 as number | undefined) ?? 0 };
+      if (typeof args[1] === 'string') opts.host = args[1];
+      const b = typeof args[1] === 'number' ? args[1] : args[2];
+      if (typeof b === 'number') opts.backlog = b;
+    }
+    // node:net binds a listen() without a host (a port alone, or a path)
+    // before it returns, and one with a host (even an IP) after its DNS lookup; the
+    // first to bind is the server's one socket, and 'listening' comes once,
+    // with every listen()'s callback. So: a second listen() throws once
+    // node:net would have bound; one with a host joins the bind in flight;
+    // one without takes over (the earlier bind's socket is closed).
+    // As node:net, before anything is bound (it was used only once listening, and threw there).
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', opts.signal);
+    const bindsAtOnce = opts.host === undefined;
+    if (this.#native || (this.#binding && this.#bindsAtOnce)) {
+      throw Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' });
+    }
+    if (this.#binding && !bindsAtOnce) {
+      if (cb) this.once('listening', cb);
+      return this;
+    }
+    const nativeOpts: NativeListenOptions = {
+      ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port, 'options.port') }),
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
+      ...(opts.reusePort !== undefined ? { reusePort: opts.reusePort } : {}),
+      ...(opts.ipv6Only !== undefined ? { ipv6Only: opts.ipv6Only } : {}),
+      ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
+    };
+    if (cb) this.once('listening', cb);
+    const gen = ++this.#bindGen;
+    // Without a host, bound before listen() returns (address() is set at
+    // once), as node:net; 'listening' or 'error' still come later. With one,
+    // node:net binds after dns.lookup, even of an IP: so do we (listenNative).
+    let srv: NativeServer | undefined;
+    try {
+      if (bindsAtOnce) srv = listenNow(nativeOpts);
+    } catch (err) {
+      // Bad arguments throw; what bind(2)/listen(2) say is an 'error' event.
+      if ((err as { syscall?: unknown }).syscall === undefined) throw err;
+      this.#binding = false;
+      process.nextTick(() => {
+        if (gen === this.#bindGen) this.emit('error', err);
+      });
+      return this;
+    }
+    if (srv) {
+      this.#binding = false;
+      this.#listened(srv, opts.signal);
+      process.nextTick(() => {
+        if (this.#native === srv) this.emit('listening');
+      });
+      return this;
+    }
+    this.#binding = true;
+    this.#bindsAtOnce = bindsAtOnce;
+    listenNative(nativeOpts).then(
+      (srv) => {
+        if (gen !== this.#bindGen) {
+          void srv.close(); // a later listen() took over
+          return;
+        }
+        this.#binding = false;
+        this.#listened(srv, opts.signal);
+        this.emit('listening');
+      },
+      (err: Error) => {
+        if (gen !== this.#bindGen) return;
+        this.#binding = false;
+        this.emit('error', err);
+      },
+    );
+    return this;
+  }
+
+  #listened(srv: NativeServer, signal: AbortSignal | undefined): void {
+    this.#native = srv;
+    this.#listening = true;
+    if (this.#unref) srv.unref();
+    srv.on('connection', (h: NativeSocket) => this.#onConnection(h));
+    srv.on('error', (err: Error) => this.emit('error', err));
+    if (signal) {
+      if (signal.aborted) this.close();
+      else signal.addEventListener('abort', () => this.close(), { once: true });
+    }
+  }
+
+  #onConnection(handle: NativeSocket): void {
+    if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
+      // The addresses are read before the close (after it the fd is gone).
+      // As node:net: a null-prototype object for TCP, nothing for a Unix socket.
+      const local = handle.localAddress;
+      const remote = handle.remoteAddress;
+      void handle.close();
+      if (local?.family === 'Unix') {
+        this.emit('drop');
+        return;
+      }
+      const data = Object.create(null) as Record<string, string | number>;
+      if (local) Object.assign(data, { localAddress: local.address, localPort: local.port, localFamily: local.family });
+      if (remote && remote.family !== 'Unix') Object.assign(data, { remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family });
+      this.emit('drop', data);
+      return;
+    }
+    const o = this.#options;
+    if (o.noDelay) handle.setNoDelay(true);
+    if (o.keepAlive) handle.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
+    const hwm = o.highWaterMark;
+    const socket = new Socket({
+      handle,
+      allowHalfOpen: o.allowHalfOpen ?? false,
+      pauseOnCreate: o.pauseOnConnect ?? false,
+      ...(hwm !== undefined ? { readableHighWaterMark: hwm, writableHighWaterMark: hwm } : {}),
+    });
+    socket.server = this;
+    this.#connections.add(socket);
+    socket.once('close', () => {
+      this.#connections.delete(socket);
+      this.#maybeClosed();
+    });
+    this.emit('connection', socket);
+  }
+
+  address(): AddressInfo | string | null {
+    return this.#native?.address() ?? null;
+  }
+
+  /**
+   * Stops accepting; 'close' once every connection has ended too (as
+   * node:net). On a server that is not listening, as node:net's too:
+   * `cb` gets ERR_SERVER_NOT_RUNNING, and 'close' still comes (next tick,
+   * once no connection is left); a bind still in flight is dropped (its
+   * socket is closed when it arrives). The server can listen() again.
+   */
+  close(cb?: (err?: Error) => void): this {
+    // As node:net: a callback that is not a function is ignored.
+    if (typeof cb !== 'function') cb = undefined;
+    const srv = this.#native;
+    if (!srv) {
+      if (cb) this.once('close', () => cb!(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
+      if (this.#binding) {
+        this.#bindGen++;
+        this.#binding = false;
+      }
+      // A close of the listening socket still under way emits 'close' itself.
+      if (!this.#closingNative) process.nextTick(() => this.#maybeClosed(true));
+      return this;
+    }
+    if (cb) this.once('close', () => cb());
+    this.#native = undefined;
+    this.#listening = false;
+    this.#closingNative = true;
+    void srv.close().then(() => {
+      this.#closingNative = false;
+      this.#nativeClosed = true;
+      this.#maybeClosed();
+    });
+    return this;
+  }
+
+  #closingNative = false;
+  #nativeClosed = false;
+  #maybeClosed(notRunning = false): void {
+    if ((this.#nativeClosed || notRunning) && this.#connections.size === 0 && !this.#closingNative && !this.#native) {
+      this.#nativeClosed = false;
+      this.emit('close');
+    }
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    validateFunction(cb, 'callback');
+    const n = this.#connections.size;
+    process.nextTick(() => cb(null, n));
+    return this;
+  }
+
+  ref(): this {
+    this.#unref = false;
+    this.#native?.ref();
+    return this;
+  }
+  unref(): this {
+    this.#unref = true;
+    this.#native?.unref();
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#native) return;
+    await new Promise<void>((resolve) => this.close(() => resolve()));
+  }
+}
+
+export const Server = callableClass(NetServer, 'Server');
+export type Server = NetServer;
+
+export function createServer(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void): Server {
+  return new Server(options, connectionListener);
+}
+
+// The class behind the callable Server, as a type only (node.ts names it).
+export type { NetServer };
