@@ -4,7 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { native } from '../native.js';
 import { parseSockaddr, sockaddr, type SocketAddress } from '../ring/structs.js';
-import { AF_INET, AF_INET6, AF_UNIX } from '../ring/uapi.js';
+import { AF_INET, AF_INET6, AF_UNIX } from '../ops/net.js';
 
 export type { SocketAddress };
 

@@ -1,8 +1,7 @@
 // UDP sockets: sendmsg to an address, recvmsg with the sender's.
 import { native } from '../native.js';
 import { sockaddr, type SocketAddress } from '../ring/structs.js';
-import * as U from '../ring/uapi.js';
-import { RecvmsgOp, SendmsgOp } from '../ops/net.js';
+import { AF_INET, AF_INET6, RecvmsgOp, SendmsgOp, SOCK_CLOEXEC, SOCK_DGRAM } from '../ops/net.js';
 import { CloseOp } from '../ops/open.js';
 import { validateBuffer, validateFd, validateOptions } from '../ops/common.js';
 import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
@@ -177,7 +176,7 @@ export async function bindUdp(options: UdpOptions = {}): Promise<UdpSocket> {
   const port = validatePort(options.port ?? 0, 'Port');
   const family = type === 'udp6' ? 6 : 4;
   const { address } = await resolveHost(options.host ?? (family === 6 ? '::' : '0.0.0.0'), family);
-  const fd = native().socket(family === 6 ? U.AF_INET6 : U.AF_INET, U.SOCK_DGRAM | U.SOCK_CLOEXEC, 0);
+  const fd = native().socket(family === 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw uvHostPortError(fd, 'bind', address, port);
   const opts: [boolean | undefined, number, number, number][] = [
     [options.reuseAddr, C.SOL_SOCKET, C.SO_REUSEADDR, 1],
