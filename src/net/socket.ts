@@ -1,28 +1,32 @@
 // A connected stream socket (TCP or Unix) on io_uring.
 //
-// Receiving: one multishot recv per socket, into the runtime's shared
-// provided-buffer ring (recv-pool.ts). Each CQE's bytes become a Buffer of
-// the reader's (a view of the slab the kernel wrote them into, or a copy
-// on kernels without incremental rings). A reader that stops asking (its
-// receiver returns false, or the iterator's queue passes its high-water
-// mark) gets the recv cancelled, so the kernel's socket buffer fills and
-// TCP flow control pushes back on the peer: memory stays bounded. -ENOBUFS
-// (the pool ran dry within one kernel batch) ends the multishot recv with
-// nothing lost; it is re-armed at once.
+// Receiving: one multishot recv per socket (ops/recv-multishot.ts), into
+// the runtime's shared provided-buffer ring (recv-pool.ts). Each CQE's
+// bytes become a Buffer of the reader's (a view of the slab the kernel
+// wrote them into, or a copy on kernels without incremental rings). A
+// reader that stops asking (its receiver returns false, or the iterator's
+// queue passes its high-water mark) gets the recv cancelled, so the
+// kernel's socket buffer fills and TCP flow control pushes back on the
+// peer: memory stays bounded. -ENOBUFS (the pool ran dry within one kernel
+// batch) ends the multishot recv with nothing lost; it is re-armed at once.
 //
-// Sending: writes queue in order and go out one batch at a time (one send,
-// or one sendmsg gathering up to 512 queued buffers). Only one batch is in
-// flight per socket because two sends in flight on one socket may complete
-// out of order. MSG_WAITALL makes the kernel finish a batch before it
-// completes; a short send still continues where it stopped. Batches of at
-// least `zeroCopyThreshold` bytes go as SEND_ZC / SENDMSG_ZC, and their
-// buffers stay referenced (and the write unresolved) until the kernel's
-// notification says it no longer reads them.
+// Sending: writes queue in order (write-queue.ts) and go out one batch at
+// a time (ops/send-batch.ts: one send, or one sendmsg gathering up to 512
+// queued buffers). Only one batch is in flight per socket because two
+// sends in flight on one socket may complete out of order. MSG_WAITALL
+// makes the kernel finish a batch before it completes; a short send still
+// continues where it stopped. Batches of at least `zeroCopyThreshold`
+// bytes go as SEND_ZC / SENDMSG_ZC, and their buffers stay referenced (and
+// the write unresolved) until the kernel's notification says it no longer
+// reads them.
 //
 // Closing: IORING_OP_ASYNC_CANCEL of everything on the fd, hard-linked to
 // IORING_OP_CLOSE. A pending recv holds a reference to the file, and while
 // it does, close() would not release the socket and the peer would not see
 // FIN; cancelling first drops that reference.
+//
+// Elsewhere: connecting (connect.ts), the async iterator's queue
+// (chunk-queue.ts), node:net's Socket over this one (node-socket.ts).
 import { UringError } from '../errors.js';
 import { native } from '../native.js';
 import { ShutdownOp, SHUT_WR } from '../ops/net.js';
