@@ -11,7 +11,8 @@ import { directSlots } from '../../src/fs/direct.js';
 import { getRuntime, Runtime } from '../../src/runtime/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { allSlotsFree, makeFiles } from './util.js';
-import { fdCount, fdList, fifo } from '../runtime/util.js';
+import { fifo } from '../runtime/util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
 
 const dir = tempDir('uring-foreach-');
 after(async () => {

@@ -11,7 +11,9 @@ import { directSlots } from '../../src/fs/direct.js';
 import { getRuntime, Runtime } from '../../src/runtime/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { allSlotsFree, makeFiles } from './util.js';
-import { drained, fdCount, fdList, waitFor, within } from '../runtime/util.js';
+import { drained } from '../runtime/util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const dir = tempDir('uring-readfiles-');
 after(async () => {
@@ -320,7 +322,7 @@ test('abort cancels a read blocked in the kernel (a FIFO with a writer and no da
     const ac = new AbortController();
     const p = readFiles([ok, fifo, ok], { signal: ac.signal });
     const slots = directSlots(getRuntime());
-    await waitFor(() => slots.available === slots.size - 1, 2000, 'only the FIFO chain to be left');
+    await waitFor(() => slots.available === slots.size - 1, { timeout: 2000, what: 'only the FIFO chain to be left' });
     ac.abort();
     await assert.rejects(p, { name: 'AbortError' });
     // The kernel cancels the read; the chain's close runs and frees the slot, though the writer stays.

@@ -8,7 +8,8 @@ import * as nodeNet from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { dial } from '../../src/net/index.js';
-import { pattern, listening, closeServer, portOf, within, sleep } from './util.js';
+import { pattern, listening, closeServer, portOf } from './util.js';
+import { within, sleep } from '../helpers/wait.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -13,9 +13,9 @@ import { native } from '../../src/native.js';
 import { sockaddr } from '../../src/ring/structs.js';
 import { AF_UNIX, SOCK_STREAM, SOCK_CLOEXEC } from '../../src/ring/uapi.js';
 import { tempDir } from '../helpers/tmp.js';
-import {
-  refusedPort, hangingPort, listening, closeServer, portOf, errorShape, watchProcess, within, waitFor, fdCount, fdList, sleep, Reader,
-} from './util.js';
+import { refusedPort, hangingPort, listening, closeServer, portOf, errorShape, watchProcess, Reader } from './util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { within, waitFor, sleep } from '../helpers/wait.js';
 
 const dir = tempDir('uring-net-errors-');
 after(() => dir.remove());
@@ -536,7 +536,7 @@ test('native: dial() with a signal aborted mid-way rejects with AbortError (caus
     assert.equal(e.code, 'ABORT_ERR');
     assert.equal(e.cause, reason);
     assert.ok(ms >= 40 && ms < 1000, `${ms.toFixed(0)} ms`);
-    await waitFor(() => fdCount() === fds, 1000, `the fd count to return to ${fds}:\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() === fds, { timeout: 1000, what: () => `the fd count to return to ${fds}:\n${fdList().join('\n')}` });
 
     // already aborted: at once, nothing opened
     const pre = new AbortController();
@@ -620,7 +620,7 @@ test('native: dial({ timeout: 100 }) where the connect hangs: ETIMEDOUT, node-st
       name: 'Error', message: `connect ETIMEDOUT 127.0.0.1:${hang.port}`, code: 'ETIMEDOUT', errno: -110, syscall: 'connect', address: '127.0.0.1', port: hang.port,
     });
     assert.ok(ms >= 90 && ms < 1000, `${ms.toFixed(0)} ms`);
-    await waitFor(() => fdCount() === fds, 1000, `the fd count to return to ${fds}:\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() === fds, { timeout: 1000, what: () => `the fd count to return to ${fds}:\n${fdList().join('\n')}` });
   } finally {
     await hang.close();
   }

@@ -10,9 +10,9 @@ import { once } from 'node:events';
 import * as nodeNet from 'node:net';
 import { createInterface } from 'node:readline';
 import { listen, dial, createServer, connect, type UringSocket, type Socket as USocket } from '../../src/net/index.js';
-import {
-  listening, closeServer, portOf, refusedPort, errorShape, within, waitFor, fdCount, fdList, sleep, Reader, readExactly, drainUring,
-} from './util.js';
+import { listening, closeServer, portOf, refusedPort, errorShape, Reader, readExactly, drainUring } from './util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { within, waitFor, sleep } from '../helpers/wait.js';
 
 const netModule = new URL('../../src/net/index.js', import.meta.url).href;
 
@@ -239,7 +239,7 @@ test('native: server.close() stops accepting (ECONNREFUSED as node:net) while an
   })();
   const a = nodeNet.connect(port, '127.0.0.1');
   const ra = new Reader(a);
-  await waitFor(() => accepted.length === 1, 2000, 'the first connection');
+  await waitFor(() => accepted.length === 1, { timeout: 2000, what: 'the first connection' });
   await server.close();
   assert.equal(await within(loop, 1000, 'the for-await over the server'), 'ended');
   assert.equal(server.listening, false);
@@ -280,7 +280,7 @@ test('node-shaped: server.close() stops accepting while an accepted connection k
     const port = portOf(server);
     const a = nodeNet.connect(port, '127.0.0.1');
     await once(a, 'connect');
-    await waitFor(() => accepted === 1, 1000, 'the connection');
+    await waitFor(() => accepted === 1, { timeout: 1000, what: 'the connection' });
     const ra = new Reader(a);
     a.write('one');
     log.push(`echo ${(await ra.take(3)).toString()}`);
@@ -317,7 +317,7 @@ test(
       await listening(server, 0, '127.0.0.1');
       const c = nodeNet.connect(portOf(server), '127.0.0.1');
       await once(c, 'connect');
-      await waitFor(() => accepted !== undefined, 1000, 'the connection');
+      await waitFor(() => accepted !== undefined, { timeout: 1000, what: 'the connection' });
       c.end();
       const closed = await Promise.race([closeServer(server).then(() => 'closed'), sleep(500).then(() => 'still open after 500 ms')]);
       const result = { closed, acceptedDestroyed: accepted.destroyed };
@@ -345,7 +345,7 @@ test('node-shaped: what an accepted socket nobody reads has taken in (readableLe
     const c = nodeNet.connect(portOf(server), '127.0.0.1');
     c.on('error', () => {});
     await once(c, 'connect');
-    await waitFor(() => accepted !== undefined, 1000, 'the connection');
+    await waitFor(() => accepted !== undefined, { timeout: 1000, what: 'the connection' });
     c.end(Buffer.alloc(size, 7));
     await sleep(200);
     const seen = { readableLength: accepted.readableLength, events: [...events], destroyed: accepted.destroyed };
@@ -601,7 +601,7 @@ test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows e
     const server = await listening(nodeNet.createServer((s) => (peer = s)), 0, '127.0.0.1');
     const c = make(portOf(server));
     await once(c, 'connect');
-    await waitFor(() => peer !== undefined, 1000, 'the connection');
+    await waitFor(() => peer !== undefined, { timeout: 1000, what: 'the connection' });
     c.on('data', () => {});
     peer.resume();
     const log: string[] = [];
@@ -702,7 +702,7 @@ test('native: 200 connect/close cycles (and 200 refused connects) leave the fd c
         (e: Error & { code?: string }) => assert.equal(e.code, 'ECONNREFUSED'),
       );
     }
-    await waitFor(() => fdCount() <= start, 2000, `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() <= start, { timeout: 2000, what: () => `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}` });
     assert.equal(server.stats.accepted, 201);
   } finally {
     await server.close();
@@ -733,7 +733,7 @@ test('node-shaped: 200 connect/destroy cycles through a uring createServer() lea
     await sleep(20);
     const start = fdCount();
     for (let i = 0; i < 200; i++) await cycle(i);
-    await waitFor(() => fdCount() <= start, 2000, `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() <= start, { timeout: 2000, what: () => `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}` });
     const connections = () => new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
     let n = await connections();
     for (let i = 0; i < 100 && n !== 0; i++) {

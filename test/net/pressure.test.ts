@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline';
 import { listen, dial, configureRecvPool, type UringSocket } from '../../src/net/index.js';
 import { recvPool } from '../../src/net/recv-pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { pattern, sha256, readExactly, drainUring, Reader, listening, closeServer, portOf, within, waitFor, sleep } from './util.js';
+import { pattern, sha256, readExactly, drainUring, Reader, listening, closeServer, portOf } from './util.js';
+import { within, waitFor, sleep } from '../helpers/wait.js';
 
 const netModule = new URL('../../src/net/index.js', import.meta.url).href;
 const MiB = 1 << 20;
@@ -474,7 +475,7 @@ test('10,000 small writes from an accepted socket to a node:net client, with a r
   const all = Buffer.concat(msgs);
   const got = await within(reader.take(all.length), 10_000, 'the client to receive every write');
   assert.ok(got.equals(all), 'bytes differ');
-  await waitFor(() => cbs.length === N, 2000, 'every write callback');
+  await waitFor(() => cbs.length === N, { timeout: 2000, what: 'every write callback' });
   assert.deepEqual(cbs, Array.from({ length: N }, (_, i) => i));
   // And the socket still reads afterwards.
   client.write('tail');

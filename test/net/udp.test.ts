@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { bindUdp, type UdpSocket, type Message } from '../../src/net/index.js';
-import { within, sleep } from './util.js';
+import { within, sleep } from '../helpers/wait.js';
 
 /** A uring UDP socket on 127.0.0.1 (or ::1), closed when the test ends. */
 async function udp(t: { after(fn: () => unknown): void }, options: Parameters<typeof bindUdp>[0] = {}): Promise<UdpSocket & { port: number }> {

@@ -7,7 +7,9 @@ import { openSync, closeSync, readSync, writeSync, writeFileSync, constants } fr
 import { setImmediate as immediate } from 'node:timers/promises';
 import { Runtime, read, poll, openat, sleep, POLLIN } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { drained, fdCount, fdList, fifo, within } from './util.js';
+import { drained, fifo } from './util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { within } from '../helpers/wait.js';
 
 const ROUNDS = 10_000;
 const WAVE = 100; // rounds in flight at once

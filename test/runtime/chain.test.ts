@@ -9,7 +9,8 @@ import { Runtime, nop } from '../../src/index.js';
 import { ChainOp } from '../../src/runtime/op.js';
 import type { Sqe } from '../../src/ring/sqe.js';
 import { IORING_SQ_CQ_OVERFLOW } from '../../src/ring/uapi.js';
-import { drained, fifo, within } from './util.js';
+import { drained, fifo } from './util.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const EISDIR = 21;
 const ECANCELED = 125;
@@ -116,8 +117,8 @@ test('abort mid-chain: the op rejects at once, its blocked link is cancelled, an
   chain.signal = ac.signal;
   const inflight = () => rt.inflight;
   rt.submit(chain);
-  // Let the first link run and the read block.
-  await new Promise((r) => setTimeout(r, 50));
+  // The first link runs, then the read blocks (a FIFO nobody writes to).
+  await waitFor(() => chain.results[0] !== undefined, { what: 'the first link to complete' });
   assert.equal(rt.inflight, 1);
   assert.equal(chain.results[0], 0, 'the first link is done');
   assert.equal(chain.results[1], undefined, 'the read blocks');
@@ -154,8 +155,7 @@ test('close() with chains in flight: every chain rejects ERR_URING_CLOSED once, 
   const finished = new TestChain([nopPrep, nopPrep, nopPrep]);
   rt.submit(finished);
   await within(finished.promise, 5000, 'a quick chain');
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(rt.inflight, 20);
+  await waitFor(() => rt.inflight === 20, { what: () => `20 chains blocked in their read (inflight ${rt.inflight})` });
   await within(rt.close(), 10_000, 'close');
   assert.equal(rt.inflight, 0, 'every chain\'s last CQE came in before the ring was unmapped');
   for (const c of chains) {

@@ -10,7 +10,8 @@ import {
   NopOp, FsyncOp, AbortError, UringTimeoutError, UringClosedError, POLLIN,
 } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { drained, fifo, within } from './util.js';
+import { drained, fifo } from './util.js';
+import { within } from '../helpers/wait.js';
 
 const dir = tempDir('uring-errors-');
 const pipe = fifo(dir.file('fifo'));

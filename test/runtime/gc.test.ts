@@ -9,7 +9,8 @@ import { Runtime, read, readOp, type ReadOp } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { drained, fifo, waitFor, within } from './util.js';
+import { drained, fifo } from './util.js';
+import { quietFor, waitFor, within } from '../helpers/wait.js';
 
 const FILE_SIZE = 64 * 1024;
 const N = 100_000;
@@ -135,9 +136,10 @@ test('the runtime holds a pending read\'s buffer (the caller holds only the prom
     registry.register(buf, i);
     promises.push(read(pipe.fd, buf, { runtime: rt }));
   }
+  // Collections while the reads wait: nothing the kernel may write into goes.
   for (let i = 0; i < 3; i++) {
     v8gc();
-    await new Promise((r) => setTimeout(r, 5));
+    await quietFor(5);
   }
   assert.equal(finalized, 0, 'a buffer the kernel may still write into was collected');
   assert.equal(writeSync(pipe.fd, Buffer.alloc(COUNT * 16, 1)), COUNT * 16);
@@ -148,5 +150,5 @@ test('the runtime holds a pending read\'s buffer (the caller holds only the prom
   await waitFor(() => {
     v8gc();
     return finalized >= COUNT * 0.9;
-  }, 5000, `the buffers to be collected after their last CQE (${finalized} of ${COUNT})`);
+  }, { timeout: 5000, what: () => `the buffers to be collected after their last CQE (${finalized} of ${COUNT})` });
 });

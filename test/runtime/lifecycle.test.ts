@@ -11,7 +11,9 @@ import {
   Runtime, getRuntime, setRuntime, nop, sleep, poll, read, openat, pollMultishot, POLLIN,
 } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { drained, fdCount, fdList, fifo, waitFor, within } from './util.js';
+import { drained, fifo } from './util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 
@@ -114,7 +116,7 @@ test('terminating a worker with ops in flight does not crash the process', async
   assert.equal(await nop(), 0, 'the main thread still works');
   assert.equal(await sleep(1), undefined);
   // The workers' rings were torn down with them.
-  await waitFor(() => fdCount() === before, 5000, `the workers' fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}`);
+  await waitFor(() => fdCount() === before, { timeout: 5000, what: () => `the workers' fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}` });
   // And none of their reads lingers in the kernel to steal the FIFO's data.
   await sleep(20);
   assert.equal(writeSync(pipe.fd, 'xyz'), 3);

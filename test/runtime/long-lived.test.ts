@@ -12,7 +12,8 @@ import { nop, read, pollMultishot, write } from '../../src/ops/index.js';
 import { OpTable } from '../../src/runtime/op-table.js';
 import { POLLIN } from '../../src/ring/uapi.js';
 import { tempDir } from '../helpers/tmp.js';
-import { fifo, within, drained } from './util.js';
+import { fifo, drained } from './util.js';
+import { within } from '../helpers/wait.js';
 
 test('the op table grows from its first capacity up to its maximum, low slots first, generations kept', () => {
   const t = new OpTable<object>(2, 9);

@@ -10,7 +10,8 @@ import {
 } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { socketPair } from '../helpers/net.js';
-import { drained, within } from './util.js';
+import { drained } from './util.js';
+import { within } from '../helpers/wait.js';
 
 const dir = tempDir('uring-ops-');
 const thisFile = basename(fileURLToPath(import.meta.url)).replace(/\.[jt]s$/, ''); // ops.test

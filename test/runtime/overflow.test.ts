@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Runtime, nop, sleep, link, NopOp } from '../../src/index.js';
-import { drained, within } from './util.js';
+import { drained } from './util.js';
+import { within } from '../helpers/wait.js';
 
 test('10^5 nops at once on a runtime of 2 SQEs and 4 CQEs all resolve', async (t) => {
   const rt = new Runtime({ entries: 2, cqEntries: 4 });
