@@ -12,6 +12,7 @@ import { after } from 'node:test';
 import { native, setNativeBinding, type NativeBinding, type SetupParams, type SetupResult } from '../../src/native.js';
 import * as U from '../../src/ring/uapi.js';
 import { INTERNAL_LO } from '../../src/runtime/op-table.js';
+import { Runtime, type RuntimeOptions } from '../../src/runtime/runtime.js';
 
 /** One SQE the kernel consumed. */
 export interface SubmittedSqe {
@@ -164,6 +165,16 @@ export class FakeKernel {
     return this.#rings.values().next().value!;
   }
 
+  /**
+   * What an SQPOLL ring's kernel thread does by itself: takes every SQE
+   * published so far. (With SQPOLL the runtime enters only to wake a
+   * sleeping thread, and the fake's thread never sleeps: it runs when the
+   * test calls this, so the test decides how far it lags.) Returns how many.
+   */
+  runSqThread(): number {
+    return this.#enter(this.#only());
+  }
+
   /** The SQEs consumed since the last take (internal ones included: cancels, NOPs). */
   take(): SubmittedSqe[] {
     return this.#submitted.splice(0);
@@ -198,13 +209,34 @@ interface Rings {
 
 /**
  * Installs a FakeKernel as the native binding until the calling test file
- * (or the test `t`, when given) ends, and returns it.
+ * ends (close its runtimes before: afterEach), and returns it.
  */
-export function fakeKernel(t?: { after(fn: () => void): void }): FakeKernel {
+export function fakeKernel(): FakeKernel {
   const k = new FakeKernel();
   const prev = setNativeBinding(k.binding);
-  (t ? t.after.bind(t) : after)(() => {
+  after(() => {
     setNativeBinding(prev);
   });
   return k;
+}
+
+/**
+ * A Runtime on a FakeKernel installed for test `t`: when the test ends the
+ * runtime is closed, then the real binding is back.
+ */
+export function fakeRuntime(t: { after(fn: () => void | Promise<void>): void }, options?: RuntimeOptions): { kernel: FakeKernel; rt: Runtime } {
+  const kernel = new FakeKernel();
+  const prev = setNativeBinding(kernel.binding);
+  let rt: Runtime;
+  try {
+    rt = new Runtime(options);
+  } catch (err) {
+    setNativeBinding(prev);
+    throw err;
+  }
+  t.after(async () => {
+    await rt.close();
+    setNativeBinding(prev);
+  });
+  return { kernel, rt };
 }
