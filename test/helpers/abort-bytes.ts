@@ -122,6 +122,9 @@ export async function abortedReads(ch: Channel, o: RoundsOptions): Promise<Tally
   const maxChunk = o.maxChunk ?? 100;
   const buf = new Uint8Array(128);
   const deadline = performance.now() + (o.budgetMs ?? Infinity);
+  // What the channel itself keeps in flight (a listener's multishot accept):
+  // not ours to wait for.
+  const base = rt.inflight;
   let seed = 12345;
   const rand = (n: number) => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -210,7 +213,7 @@ export async function abortedReads(ch: Channel, o: RoundsOptions): Promise<Tally
       // Once nothing is in flight, whatever the pipe holds is all that is
       // left of this round's bytes. (Reads settle from their CQE, so this
       // waits only where an op outlives its promise.)
-      for (let k = 0; (rt.inflight > 0 || rt.backlog > 0) && k < 1000; k++) await turn();
+      for (let k = 0; (rt.inflight > base || rt.backlog > 0) && k < 1000; k++) await turn();
       t.leftover += await ch.drain();
       const after = t.written - t.received - t.leftover;
       if (after !== before) {
@@ -221,7 +224,7 @@ export async function abortedReads(ch: Channel, o: RoundsOptions): Promise<Tally
   }
   // Nothing may still be in flight to take bytes after the count.
   const end = performance.now() + 5000;
-  while ((rt.inflight > 0 || rt.backlog > 0) && performance.now() < end) await turn();
+  while ((rt.inflight > base || rt.backlog > 0) && performance.now() < end) await turn();
   t.leftover += await ch.drain();
   t.lost = t.written - t.received - t.leftover;
   return t;
