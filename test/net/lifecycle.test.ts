@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { listen, dial, createServer, connect, type UringSocket, type Socket as USocket } from '../../src/net/index.js';
 import { listening, closeServer, portOf, refusedPort, errorShape, Reader, readExactly, drainUring } from './util.js';
 import { fdCount, fdList } from '../helpers/proc.js';
-import { within, waitFor, sleep } from '../helpers/wait.js';
+import { quietFor, sleep, waitFor, within } from '../helpers/wait.js';
 
 const netModule = new URL('../../src/net/index.js', import.meta.url).href;
 
@@ -298,7 +298,8 @@ test('node-shaped: server.close() stops accepting while an accepted connection k
     log.push('client ends');
     a.end();
     await ra.rest();
-    await sleep(50);
+    // The last connection gone, the close completes.
+    await waitFor(() => log.includes('close callback') && log.includes('server close'), { timeout: 2000 }).catch(() => {});
     return log;
   };
   const theirs = await within(run(nodeNet.createServer), 5000, 'node:net');
@@ -475,10 +476,13 @@ test('node-shaped: getConnections() counts as node:net\'s through connects, a di
       await once(c, 'connect');
       clients.push(c);
     }
-    await sleep(30);
+    // Until the server has accepted them (and seen the disconnect): the
+    // counts compared are the ones both servers settle on.
+    const settled = (n: number) => waitFor(async () => (await count()) === n, { timeout: 2000 }).catch(() => {});
+    await settled(3);
     counts.push(await count());
     clients[0]!.destroy();
-    await sleep(30);
+    await settled(2);
     counts.push(await count());
     const closed = closeServer(server);
     counts.push(await count());
@@ -628,11 +632,11 @@ test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows e
     log.push('sent for 300 ms');
     await within(once(c, 'timeout'), 2000, "'timeout' after idle");
     // again after another idle period (the timer re-arms on activity, not by itself)
-    await sleep(250);
+    await quietFor(250);
     log.push('idle 250 ms more');
     c.setTimeout(0);
     peer.write('z');
-    await sleep(200);
+    await quietFor(200); // timeout disabled: no 'timeout' however long it is idle
     log.push('disabled');
     c.destroy();
     peer.destroy();
@@ -758,7 +762,7 @@ test("node-shaped: close() on a server that is not listening, and listen() again
       log.push(`cb ${(err as (Error & { code?: string }) | undefined)?.code}`);
       resolve();
     }));
-    await sleep(5);
+    await waitFor(() => log.includes('close event'), { timeout: 2000 }).catch(() => {});
     // Listen, serve, close; then the same server listens again and serves.
     for (const round of [1, 2]) {
       await listening(server, 0, '127.0.0.1');
