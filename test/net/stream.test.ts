@@ -13,7 +13,7 @@ import {
 import { native } from '../../src/native.js';
 import { tempDir } from '../helpers/tmp.js';
 import { pattern, sha256, pieces, hashStream, hashUring, drainUring, readExactly, Reader, listening, closeServer, portOf, nodeEchoServer, uringEchoServer } from './util.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { quietFor, sleep, waitFor } from '../helpers/wait.js';
 
 const dir = tempDir('uring-net-stream-');
 after(() => dir.remove());
@@ -478,7 +478,7 @@ test("node-shaped: a write just after the peer's FIN on a socket that is not hal
       c.on('error', () => {});
       c.end('bye');
       await closed;
-      await sleep(20);
+      await quietFor(20); // no event after 'close'
       c.destroy();
     } finally {
       await closeServer(server);
