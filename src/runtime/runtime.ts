@@ -86,6 +86,12 @@ export class Runtime {
     this.#flush();
   };
   #closed = false;
+  /** A look at the backlog is due next turn (SQPOLL: see #submitNow). */
+  #sqWatch = false;
+  readonly #sqWatchImmediate = () => {
+    this.#sqWatch = false;
+    if (this.#backlogHead < this.#backlog.length && !this.#closed) this.#scheduleFlush();
+  };
   /**
    * Flushes of the SQ so far. Each publishes every SQE written before it: an
    * op written at the current epoch is not yet visible to the kernel (not
@@ -351,6 +357,14 @@ export class Runtime {
       let flags = 0;
       if (ring.cqNeedsFlush || this.#deferTaskrun) flags |= U.IORING_ENTER_GETEVENTS;
       if (ring.flags & U.IORING_SETUP_SQPOLL) {
+        // The kernel thread takes the SQEs when it runs. Until it has, an
+        // op that needs their room waits in the backlog, and no CQE may
+        // come to wake the runtime for it (none is owed for withdrawn ops'
+        // NOPs or cancels): look at the backlog again next turn.
+        if (!this.#sqWatch) {
+          this.#sqWatch = true;
+          setImmediate(this.#sqWatchImmediate);
+        }
         if (!(ring.sqFlags & U.IORING_SQ_NEED_WAKEUP)) return;
         flags |= U.IORING_ENTER_SQ_WAKEUP;
       }
@@ -526,14 +540,29 @@ export class Runtime {
   #cancelSlot(lo: number): void {
     const slot = lo & SLOT_MASK;
     const ring = this.ring;
-    if (ring.sqSpaceLeft < 1) this.#submitNow();
-    const idx = ring.getSqeIndex();
+    const idx = this.#sqeNow();
     if (idx < 0) return; // the ring is wedged; close() will cancel everything
     const userData = (BigInt(this.#table.generation(slot)) << 32n) | BigInt(lo);
     const sqe = ring.sqeAt(idx).prepCancel64(userData, 0);
     sqe.flags |= U.IOSQE_CQE_SKIP_SUCCESS;
     sqe.setUserWords(INTERNAL_LO, 0);
     this.#scheduleFlush();
+  }
+
+  /**
+   * An SQE for what has no backlog to wait in (a cancel, close()'s
+   * cancel-all), or -1. With SQPOLL the SQ may be full of SQEs the kernel
+   * thread has not taken yet (a busy machine): wait for it to take one.
+   */
+  #sqeNow(): number {
+    const ring = this.ring;
+    if (ring.sqSpaceLeft < 1) this.#submitNow();
+    let idx = ring.getSqeIndex();
+    if (idx < 0 && ring.flags & U.IORING_SETUP_SQPOLL) {
+      ring.enter(0, 0, U.IORING_ENTER_SQ_WAIT | (ring.sqFlags & U.IORING_SQ_NEED_WAKEUP ? U.IORING_ENTER_SQ_WAKEUP : 0));
+      idx = ring.getSqeIndex();
+    }
+    return idx;
   }
 
   /** An unrecoverable ring error: every pending op fails with it. */
@@ -564,8 +593,7 @@ export class Runtime {
     const ring = this.ring;
     if (this.#inflight > 0) {
       // One cancel for everything: ANY | ALL.
-      if (ring.sqSpaceLeft < 1) this.#submitNow();
-      const idx = ring.getSqeIndex();
+      const idx = this.#sqeNow();
       if (idx >= 0) {
         ring.sqeAt(idx).prepCancel64(0, U.IORING_ASYNC_CANCEL_ANY | U.IORING_ASYNC_CANCEL_ALL).setUserWords(INTERNAL_LO, 0);
       }

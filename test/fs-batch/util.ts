@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { directSlots } from '../../src/fs/direct.js';
 import { getRuntime } from '../../src/runtime/index.js';
 import type { TempDir } from '../helpers/tmp.js';
-import { drained, waitFor } from '../runtime/util.js';
+import { drained } from '../runtime/util.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Writes `n` files of the sizes `size(i)` (random bytes) under `dir`/`prefix` and returns their paths. */
 export function makeFiles(dir: TempDir, prefix: string, n: number, size: (i: number) => number): string[] {
@@ -16,6 +17,6 @@ export function makeFiles(dir: TempDir, prefix: string, n: number, size: (i: num
 /** Every direct slot of the runtime is free again (waits for chains still finishing), and nothing is in flight. */
 export async function allSlotsFree(rt = getRuntime()): Promise<void> {
   const slots = directSlots(rt);
-  await waitFor(() => slots.available === slots.size, 5000, `direct slots to be released (${slots.available}/${slots.size} free)`);
+  await waitFor(() => slots.available === slots.size, { timeout: 5000, what: () => `direct slots to be released (${slots.available}/${slots.size} free)` });
   await drained(rt);
 }

@@ -16,7 +16,9 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as uringFs from '../../src/fs/index.js';
 import { attempt, asRecord, assertSame, differential, hash, makeRoot, normalise, type Side } from './harness.js';
-import { fdCount, fdList, fifo, within } from '../runtime/util.js';
+import { fifo } from '../runtime/util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { quietFor, within } from '../helpers/wait.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -591,7 +593,7 @@ test('pin: a signal aborted before the stream is made: AbortError, then close, a
     const abort = { error: { error: 'AbortError', message: 'The operation was aborted', code: 'ABORT_ERR', cause: { error: 'Error', message: 'no reason' } } };
     assert.deepEqual(r.read.events, [abort, 'close']);
     assert.deepEqual(r.write.events, [abort, 'close']);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await quietFor(50); // nothing is opened later either
     assert.equal(nodeFs.existsSync(`${root}/never`), false);
     assert.equal(fdCount(), before);
   } finally {
@@ -609,7 +611,7 @@ test('destroy() cancels a read blocked on a FIFO and an open waiting for one (no
     const s = uringFs.createReadStream(`${root}/fifo`);
     s.resume();
     await once(s, 'open');
-    await new Promise((r) => setTimeout(r, 50));
+    await quietFor(50); // the read is blocked: no data, no end
     s.destroy();
     await within(once(s, 'close'), 2000, 'the stream to close');
     assert.equal(fdCount(), before, `descriptors left open:\n${fdList().join('\n')}`);
@@ -620,7 +622,7 @@ test('destroy() cancels a read blocked on a FIFO and an open waiting for one (no
     const ws = uringFs.createReadStream(`${root}/lonely`);
     const events: string[] = [];
     ws.on('data', () => events.push('data')).on('end', () => events.push('end'));
-    await new Promise((r) => setTimeout(r, 100));
+    await quietFor(100); // no writer, no data: nothing may happen
     ws.destroy();
     await within(once(ws, 'close'), 2000, 'the stream to close');
     assert.deepEqual(events, [], 'no data and no EOF before a writer came');

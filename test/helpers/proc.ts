@@ -1,7 +1,25 @@
 // What /proc says about this process, and child node processes.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+
+/** Open file descriptors of this process. */
+export function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** The fds of this process, by number, with what they point at (for a failure message). */
+export function fdList(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.push(`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`);
+    } catch {
+      // raced with a close
+    }
+  }
+  return out;
+}
 
 /** The kernel threads (SQPOLL) of this process's io_uring rings. */
 export function sqpollThreads(): number {

@@ -14,7 +14,7 @@ import express from 'express';
 import { createServer } from '../../src/http/index.js';
 import { Socket as USocket } from '../../src/net/index.js';
 import { kinds, listening, closeServer, portOf, raw } from './util.js';
-import { within } from '../runtime/util.js';
+import { within, waitFor } from '../helpers/wait.js';
 
 /** ms of each of `n` sequential GETs on one keep-alive connection. */
 async function sequentialLatencies(port: number, n: number): Promise<number[]> {
@@ -151,11 +151,7 @@ test('\'upgrade\': a WebSocket-style handshake, then raw bytes both ways on the 
     let data = '';
     c.on('data', (d: string) => (data += d));
     c.write('GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nfirst;');
-    const until = async (s: string) => {
-      const t0 = Date.now();
-      while (!data.includes(s) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
-      assert.ok(data.includes(s), `${kind}: waiting for ${JSON.stringify(s)} in ${JSON.stringify(data)}`);
-    };
+    const until = (s: string) => waitFor(() => data.includes(s), { what: () => `${kind}: ${JSON.stringify(s)} in ${JSON.stringify(data)}` });
     await until('FIRST;');
     c.write('second');
     await until('SECOND');

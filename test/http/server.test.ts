@@ -13,7 +13,7 @@ import uringHttp, * as named from '../../src/http/index.js';
 import { Socket as USocket } from '../../src/net/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { kinds, listening, closeServer, portOf, get } from './util.js';
-import { within, waitFor } from '../runtime/util.js';
+import { within, waitFor } from '../helpers/wait.js';
 
 test('createServer gives an http.Server whose sockets are uring ones', async () => {
   const server = uringHttp.createServer((req, res) => res.end(String(req.socket instanceof USocket)));
@@ -148,7 +148,7 @@ test('close() with a request in flight: it completes, then \'close\'', async () 
       events.push(`reply ${r.body}`);
       return r;
     });
-    await waitFor(() => respond !== undefined, 5000, `${kind}: the request arrives`);
+    await waitFor(() => respond !== undefined, { timeout: 5000, what: () => `${kind}: the request arrives` });
     server.close(() => events.push('close cb'));
     assert.equal(server.listening, false, kind);
     // No new connection is accepted.
@@ -165,7 +165,7 @@ test('close() with a request in flight: it completes, then \'close\'', async () 
     assert.equal(events.join(), '', `${kind}: no 'close' while a request is in flight`);
     respond!();
     assert.equal((await within(reply, 5000, `${kind}: reply`)).status, 200);
-    await waitFor(() => events.includes('close cb'), 5000, `${kind}: close`);
+    await waitFor(() => events.includes('close cb'), { timeout: 5000, what: () => `${kind}: close` });
     // The client's reply and the server's 'close' race; 'close' comes before close's callback.
     assert.deepEqual(events.filter((e) => e !== 'reply late'), ['close', 'close cb'], kind);
     assert.ok(events.includes('reply late'), kind);
@@ -193,14 +193,14 @@ test('closeIdleConnections closes the idle keep-alive connection only; closeAllC
       (e: NodeJS.ErrnoException) => e.code,
     );
     server.on('connection', (s: nodeNet.Socket) => serverSockets.push(s));
-    await waitFor(() => hold !== undefined, 5000, `${kind}: /hold arrives`);
+    await waitFor(() => hold !== undefined, { timeout: 5000, what: () => `${kind}: /hold arrives` });
     const idleClosed = once([...(agent.freeSockets as Record<string, nodeNet.Socket[]>)[Object.keys(agent.freeSockets)[0]!]!][0]!, 'close');
     server.closeIdleConnections();
     await within(idleClosed, 5000, `${kind}: idle connection closed`);
     const count = await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
     server.closeAllConnections();
     const heldResult = await within(held, 5000, `${kind}: held request`);
-    await within(waitFor(() => serverSockets.every((s) => s.destroyed), 5000, 'server sockets destroyed'), 6000, kind);
+    await within(waitFor(() => serverSockets.every((s) => s.destroyed), { timeout: 5000, what: 'server sockets destroyed' }), 6000, kind);
     agent.destroy();
     await closeServer(server);
     results.push({ count, heldResult });

@@ -8,7 +8,8 @@ import * as nodeNet from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { dial } from '../../src/net/index.js';
-import { pattern, listening, closeServer, portOf, within, sleep } from './util.js';
+import { pattern, listening, closeServer, portOf } from './util.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -32,18 +33,14 @@ test('a buffer whose write resolved is not kept alive by the socket', async () =
   const other = await dial({ host: '127.0.0.1', port: portOf(peer) });
   for (let i = 0; i < 300; i++) await other.write(Buffer.from('x'));
   await other.close();
-  await within((async () => {
-    while (collected < 2) {
-      gc();
-      await sleep(10);
-    }
-  })(), 5000, 'both written buffers to be collected');
+  await waitFor(() => {
+    gc();
+    return collected >= 2;
+  }, { interval: 10, what: () => `both written buffers to be collected (${collected})` });
   assert.equal(collected, 2);
   // The socket goes on sending after that.
   await sock.write(Buffer.from('end'));
-  await within((async () => {
-    while (received < (8 << 20) + 303) await sleep(5);
-  })(), 5000, 'the peer to receive everything');
+  await waitFor(() => received >= (8 << 20) + 303, { what: () => `the peer to receive everything (${received})` });
   await sock.close();
   await closeServer(peer);
 });
@@ -59,13 +56,7 @@ test('1,000 awaited writes of varying size, then 1,000 unawaited ones, arrive in
   for (let i = 0; i < 1000; i++) await sock.write(parts[i]!);
   await Promise.all(parts.slice(1000).map((p) => sock.write(p)));
   const want = Buffer.concat(parts);
-  await within((async () => {
-    for (;;) {
-      total = chunks.reduce((a, c) => a + c.length, 0);
-      if (total >= want.length) return;
-      await sleep(5);
-    }
-  })(), 10_000, 'the peer to receive everything');
+  await waitFor(() => (total = chunks.reduce((a, c) => a + c.length, 0)) >= want.length, { timeout: 10_000, what: () => `the peer to receive everything (${total} of ${want.length})` });
   assert.ok(Buffer.concat(chunks).equals(want), 'bytes differ');
   await sock.close();
   await closeServer(peer);

@@ -13,9 +13,9 @@ import { native } from '../../src/native.js';
 import { sockaddr } from '../../src/ring/structs.js';
 import { AF_UNIX, SOCK_STREAM, SOCK_CLOEXEC } from '../../src/ring/uapi.js';
 import { tempDir } from '../helpers/tmp.js';
-import {
-  refusedPort, hangingPort, listening, closeServer, portOf, errorShape, watchProcess, within, waitFor, fdCount, fdList, sleep, Reader,
-} from './util.js';
+import { refusedPort, hangingPort, listening, closeServer, portOf, errorShape, watchProcess, Reader } from './util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { quietFor, sleep, turn, waitFor, within } from '../helpers/wait.js';
 
 const dir = tempDir('uring-net-errors-');
 after(() => dir.remove());
@@ -118,7 +118,7 @@ async function listenError(server: NodeJS.EventEmitter & { listen(...args: unkno
   const events = record(server, ['listening', 'error', 'close']);
   server.listen(...args);
   const [error] = (await once(server, 'error').catch((e: unknown) => [e])) as [Error];
-  await sleep(10);
+  await quietFor(10); // no 'listening' or 'close' after the error
   return { error, events, listening: server.listening, address: server.address() };
 }
 
@@ -299,8 +299,7 @@ test('native: the peer resets while we receive: the iterator throws node:net\'s 
     const n = nodeNet.connect(srv.port, '127.0.0.1');
     const theirsP = errorAndClose(n);
     const p = await accepted;
-    await once(n, 'connect');
-    await sleep(10);
+    await once(n, 'connect'); // node's socket reads from its 'connect' on
     p.resetAndDestroy();
     const theirs = await theirsP;
     assert.equal(theirs.error.message, 'read ECONNRESET');
@@ -314,7 +313,7 @@ test('native: the peer resets while we receive: the iterator throws node:net\'s 
       peer.write('before');
       assert.equal(String((await first).value), 'before');
       const pending = it.next();
-      await sleep(10);
+      await turn(); // the recv waits in the kernel (the ring is flushed within the turn)
       peer.resetAndDestroy();
       const e = await rejection(within(pending, 2000, 'the pending next()'));
       assert.deepEqual(errorShape(e), errorShape(theirs.error));
@@ -337,7 +336,7 @@ test('native: the peer resets while a read() waits: it rejects with ECONNRESET (
       const c = await dial({ host: '127.0.0.1', port: srv.port });
       const peer = await accepted;
       const pending = c.read(Buffer.alloc(100));
-      await sleep(10);
+      await turn(); // the recv waits in the kernel (the ring is flushed within the turn)
       peer.resetAndDestroy();
       const e = await rejection(within(pending, 2000, 'the pending read()'));
       assert.deepEqual(errorShape(e), { name: 'Error', message: 'read ECONNRESET', code: 'ECONNRESET', errno: -104, syscall: 'read', address: undefined, port: undefined });
@@ -356,9 +355,10 @@ test("node-shaped: the peer resets while we receive: events as node:net's (data,
       const accepted = srv.next();
       const sock = make();
       const r = errorAndClose(sock);
+      const gotData = once(sock, 'data');
       const peer = await accepted;
       peer.write('x');
-      await sleep(20);
+      await within(gotData, 2000, "the 'x' before the reset");
       peer.resetAndDestroy();
       const out = await within(r, 2000, 'error and close');
       return { events: out.events, error: errorShape(out.error) };
@@ -449,7 +449,7 @@ test("native: close() with the iterator waiting: the node:net peer sees 'end' wi
     peer.resume();
     const it = c[Symbol.asyncIterator]();
     const pending = it.next();
-    await sleep(20); // the multishot recv is armed and waiting
+    await turn(); // the multishot recv is armed and waiting (the ring is flushed within the turn)
     const t0 = performance.now();
     await c.close();
     await within(peerEnd, 200, "the peer's 'end'");
@@ -469,7 +469,7 @@ test("native: close() with a read() waiting: the peer sees 'end' within 200 ms, 
     const peerEnd = once(peer, 'end');
     peer.resume();
     const pending = c.read(Buffer.alloc(64));
-    await sleep(20);
+    await turn(); // the recv waits in the kernel
     void c.close();
     await within(peerEnd, 200, "the peer's 'end'");
     assert.equal(await within(pending, 200, 'the pending read()'), 0);
@@ -486,7 +486,7 @@ test("native: a uring server's accepted socket closed with a recv pending: the n
     const r = new Reader(n);
     const s = (await it.next()).value as UringSocket;
     const pending = s[Symbol.asyncIterator]().next();
-    await sleep(20);
+    await turn(); // the recv waits in the kernel
     const t0 = performance.now();
     await s.close();
     assert.equal((await within(r.rest(), 200, "the client's 'end'")).length, 0);
@@ -509,7 +509,7 @@ test("node-shaped: destroy() while reading: the node:net peer sees 'end' within 
       if ((c as { connecting: boolean }).connecting) await once(c, 'connect');
       const peerEnd = once(peer, 'end');
       peer.resume();
-      await sleep(20);
+      await turn(); // reading: the recv waits in the kernel
       const closed = once(c, 'close');
       c.destroy();
       await within(peerEnd, 200, "the peer's 'end'");
@@ -536,7 +536,7 @@ test('native: dial() with a signal aborted mid-way rejects with AbortError (caus
     assert.equal(e.code, 'ABORT_ERR');
     assert.equal(e.cause, reason);
     assert.ok(ms >= 40 && ms < 1000, `${ms.toFixed(0)} ms`);
-    await waitFor(() => fdCount() === fds, 1000, `the fd count to return to ${fds}:\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() === fds, { timeout: 1000, what: () => `the fd count to return to ${fds}:\n${fdList().join('\n')}` });
 
     // already aborted: at once, nothing opened
     const pre = new AbortController();
@@ -620,7 +620,7 @@ test('native: dial({ timeout: 100 }) where the connect hangs: ETIMEDOUT, node-st
       name: 'Error', message: `connect ETIMEDOUT 127.0.0.1:${hang.port}`, code: 'ETIMEDOUT', errno: -110, syscall: 'connect', address: '127.0.0.1', port: hang.port,
     });
     assert.ok(ms >= 90 && ms < 1000, `${ms.toFixed(0)} ms`);
-    await waitFor(() => fdCount() === fds, 1000, `the fd count to return to ${fds}:\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() === fds, { timeout: 1000, what: () => `the fd count to return to ${fds}:\n${fdList().join('\n')}` });
   } finally {
     await hang.close();
   }
@@ -656,7 +656,7 @@ test("node-shaped: connect({ timeout: 100 }) where the connect hangs: 'timeout' 
       const events = record(c);
       await within(once(c, 'timeout'), 2000, "'timeout'");
       const ms = performance.now() - t0;
-      await sleep(20);
+      await quietFor(20); // 'timeout' alone: it neither ends nor destroys the socket
       const before = [...events];
       const destroyedAtTimeout = c.destroyed;
       c.destroy();
@@ -736,9 +736,10 @@ test("node-shaped: write after destroy() and after end() fail as node:net's (cal
       const ret = c.write('late', (e?: Error | null) => {
         cbErr = e ? `${(e as { code?: string }).code} ${e.message}` : 'no error';
       });
-      await sleep(20);
+      await waitFor(() => cbErr !== 'not called', { timeout: 2000, what: "the late write's callback" });
       c.destroy();
-      await sleep(10);
+      await waitFor(() => events.some((e) => e.startsWith('close')), { timeout: 2000, what: "'close'" });
+      await quietFor(10); // nothing after 'close'
       return { ret, cbErr, events };
     };
     for (const when of ['destroy', 'end', 'destroy before connect'] as const) {
@@ -757,8 +758,10 @@ test("node-shaped: write after destroy() and after end() fail as node:net's (cal
 test("node-shaped: an accepted socket whose client resets emits 'error' ECONNRESET then 'close' true, as node:net's", { timeout: 10_000 }, async () => {
   const run = async (make: typeof nodeNet.createServer | typeof createServer) => {
     let result!: Promise<{ error: Error; events: string[] }>;
+    let gotData!: Promise<unknown>;
     const server = (make as typeof nodeNet.createServer)((s) => {
       result = errorAndClose(s);
+      gotData = once(s, 'data');
     });
     await listening(server, 0, '127.0.0.1');
     const accepted = once(server, 'connection');
@@ -766,7 +769,7 @@ test("node-shaped: an accepted socket whose client resets emits 'error' ECONNRES
     await once(c, 'connect');
     await accepted;
     c.write('hello');
-    await sleep(20);
+    await within(gotData, 2000, "'hello' before the reset");
     c.resetAndDestroy();
     const out = await within(result, 2000, 'error and close');
     await closeServer(server);

@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import * as nodeNet from 'node:net';
 import { createServer, createConnection, Socket as USocket, type Server as UServer } from '../../src/net/index.js';
-import { pattern, sha256, Reader, listening, closeServer, portOf, within } from './util.js';
+import { pattern, sha256, Reader, listening, closeServer, portOf } from './util.js';
+import { within } from '../helpers/wait.js';
 
 const MiB = 1 << 20;
 

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { createServer, type Socket } from '../../src/net/index.js';
 import { readFile } from '../../src/fs/promises.js';
 import { getRuntime } from '../../src/runtime/runtime.js';
-import { within, waitFor } from './util.js';
+import { within, waitFor } from '../helpers/wait.js';
 
 const N = 10_000;
 
@@ -52,7 +52,7 @@ test(`${N.toLocaleString('en')} idle connections: a new client is echoed and a f
   try {
     const [line] = (await within(once(createInterface({ input: child.stdout! }), 'line'), 90_000, 'the clients to connect')) as [string];
     assert.equal(line, `ready ${N} 0`);
-    await waitFor(() => sockets.size === N, 30_000, `${N} accepted sockets (have ${sockets.size})`);
+    await waitFor(() => sockets.size === N, { timeout: 30_000, what: () => `${N} accepted sockets (have ${sockets.size})` });
     assert.ok(getRuntime().inflight >= N, `a multishot recv per idle connection (inflight ${getRuntime().inflight})`);
 
     const c = nodeNet.connect(port, '127.0.0.1');
@@ -64,7 +64,7 @@ test(`${N.toLocaleString('en')} idle connections: a new client is echoed and a f
     assert.ok(text.includes('idle connections'));
     child.stdin!.end();
     await once(child, 'close');
-    await waitFor(() => sockets.size === 0, 30_000, `every server socket to close (open: ${sockets.size})`);
+    await waitFor(() => sockets.size === 0, { timeout: 30_000, what: () => `every server socket to close (open: ${sockets.size})` });
   } finally {
     // On failure too: nothing left to keep the test process alive.
     child.kill('SIGKILL');

@@ -10,9 +10,9 @@ import { once } from 'node:events';
 import * as nodeNet from 'node:net';
 import { createInterface } from 'node:readline';
 import { listen, dial, createServer, connect, type UringSocket, type Socket as USocket } from '../../src/net/index.js';
-import {
-  listening, closeServer, portOf, refusedPort, errorShape, within, waitFor, fdCount, fdList, sleep, Reader, readExactly, drainUring,
-} from './util.js';
+import { listening, closeServer, portOf, refusedPort, errorShape, Reader, readExactly, drainUring } from './util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { quietFor, sleep, waitFor, within } from '../helpers/wait.js';
 
 const netModule = new URL('../../src/net/index.js', import.meta.url).href;
 
@@ -239,7 +239,7 @@ test('native: server.close() stops accepting (ECONNREFUSED as node:net) while an
   })();
   const a = nodeNet.connect(port, '127.0.0.1');
   const ra = new Reader(a);
-  await waitFor(() => accepted.length === 1, 2000, 'the first connection');
+  await waitFor(() => accepted.length === 1, { timeout: 2000, what: 'the first connection' });
   await server.close();
   assert.equal(await within(loop, 1000, 'the for-await over the server'), 'ended');
   assert.equal(server.listening, false);
@@ -280,7 +280,7 @@ test('node-shaped: server.close() stops accepting while an accepted connection k
     const port = portOf(server);
     const a = nodeNet.connect(port, '127.0.0.1');
     await once(a, 'connect');
-    await waitFor(() => accepted === 1, 1000, 'the connection');
+    await waitFor(() => accepted === 1, { timeout: 1000, what: 'the connection' });
     const ra = new Reader(a);
     a.write('one');
     log.push(`echo ${(await ra.take(3)).toString()}`);
@@ -298,7 +298,8 @@ test('node-shaped: server.close() stops accepting while an accepted connection k
     log.push('client ends');
     a.end();
     await ra.rest();
-    await sleep(50);
+    // The last connection gone, the close completes.
+    await waitFor(() => log.includes('close callback') && log.includes('server close'), { timeout: 2000 }).catch(() => {});
     return log;
   };
   const theirs = await within(run(nodeNet.createServer), 5000, 'node:net');
@@ -317,7 +318,7 @@ test(
       await listening(server, 0, '127.0.0.1');
       const c = nodeNet.connect(portOf(server), '127.0.0.1');
       await once(c, 'connect');
-      await waitFor(() => accepted !== undefined, 1000, 'the connection');
+      await waitFor(() => accepted !== undefined, { timeout: 1000, what: 'the connection' });
       c.end();
       const closed = await Promise.race([closeServer(server).then(() => 'closed'), sleep(500).then(() => 'still open after 500 ms')]);
       const result = { closed, acceptedDestroyed: accepted.destroyed };
@@ -345,7 +346,7 @@ test('node-shaped: what an accepted socket nobody reads has taken in (readableLe
     const c = nodeNet.connect(portOf(server), '127.0.0.1');
     c.on('error', () => {});
     await once(c, 'connect');
-    await waitFor(() => accepted !== undefined, 1000, 'the connection');
+    await waitFor(() => accepted !== undefined, { timeout: 1000, what: 'the connection' });
     c.end(Buffer.alloc(size, 7));
     await sleep(200);
     const seen = { readableLength: accepted.readableLength, events: [...events], destroyed: accepted.destroyed };
@@ -475,10 +476,13 @@ test('node-shaped: getConnections() counts as node:net\'s through connects, a di
       await once(c, 'connect');
       clients.push(c);
     }
-    await sleep(30);
+    // Until the server has accepted them (and seen the disconnect): the
+    // counts compared are the ones both servers settle on.
+    const settled = (n: number) => waitFor(async () => (await count()) === n, { timeout: 2000 }).catch(() => {});
+    await settled(3);
     counts.push(await count());
     clients[0]!.destroy();
-    await sleep(30);
+    await settled(2);
     counts.push(await count());
     const closed = closeServer(server);
     counts.push(await count());
@@ -601,7 +605,7 @@ test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows e
     const server = await listening(nodeNet.createServer((s) => (peer = s)), 0, '127.0.0.1');
     const c = make(portOf(server));
     await once(c, 'connect');
-    await waitFor(() => peer !== undefined, 1000, 'the connection');
+    await waitFor(() => peer !== undefined, { timeout: 1000, what: 'the connection' });
     c.on('data', () => {});
     peer.resume();
     const log: string[] = [];
@@ -628,11 +632,11 @@ test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows e
     log.push('sent for 300 ms');
     await within(once(c, 'timeout'), 2000, "'timeout' after idle");
     // again after another idle period (the timer re-arms on activity, not by itself)
-    await sleep(250);
+    await quietFor(250);
     log.push('idle 250 ms more');
     c.setTimeout(0);
     peer.write('z');
-    await sleep(200);
+    await quietFor(200); // timeout disabled: no 'timeout' however long it is idle
     log.push('disabled');
     c.destroy();
     peer.destroy();
@@ -702,7 +706,7 @@ test('native: 200 connect/close cycles (and 200 refused connects) leave the fd c
         (e: Error & { code?: string }) => assert.equal(e.code, 'ECONNREFUSED'),
       );
     }
-    await waitFor(() => fdCount() <= start, 2000, `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() <= start, { timeout: 2000, what: () => `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}` });
     assert.equal(server.stats.accepted, 201);
   } finally {
     await server.close();
@@ -733,7 +737,7 @@ test('node-shaped: 200 connect/destroy cycles through a uring createServer() lea
     await sleep(20);
     const start = fdCount();
     for (let i = 0; i < 200; i++) await cycle(i);
-    await waitFor(() => fdCount() <= start, 2000, `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}`);
+    await waitFor(() => fdCount() <= start, { timeout: 2000, what: () => `the fd count to return to ${start} (now ${fdCount()}):\n${fdList().join('\n')}` });
     const connections = () => new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
     let n = await connections();
     for (let i = 0; i < 100 && n !== 0; i++) {
@@ -758,7 +762,7 @@ test("node-shaped: close() on a server that is not listening, and listen() again
       log.push(`cb ${(err as (Error & { code?: string }) | undefined)?.code}`);
       resolve();
     }));
-    await sleep(5);
+    await waitFor(() => log.includes('close event'), { timeout: 2000 }).catch(() => {});
     // Listen, serve, close; then the same server listens again and serves.
     for (const round of [1, 2]) {
       await listening(server, 0, '127.0.0.1');

@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline';
 import { listen, dial, configureRecvPool, type UringSocket } from '../../src/net/index.js';
 import { recvPool } from '../../src/net/recv-pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { pattern, sha256, readExactly, drainUring, Reader, listening, closeServer, portOf, within, waitFor, sleep } from './util.js';
+import { pattern, sha256, readExactly, drainUring, Reader, listening, closeServer, portOf } from './util.js';
+import { quietFor, sleep, waitFor, within } from '../helpers/wait.js';
 
 const netModule = new URL('../../src/net/index.js', import.meta.url).href;
 const MiB = 1 << 20;
@@ -199,8 +200,10 @@ test('EMFILE: a server out of descriptors keeps its connections echoing, and acc
     assert.ok(await echoes(reader, sock, `still there ${i}\n`, 2000), `connection ${i} stopped echoing while accept failed`);
   }
   // The server keeps retrying (and failing) while nothing frees up.
-  await sleep(300);
-  const s2 = await stats();
+  const s2 = await waitFor(async () => {
+    const now = await stats();
+    return now.acceptErrors > s.acceptErrors ? now : undefined;
+  }, { interval: 20, what: 'accept to be retried' }).catch(() => stats());
   assert.ok(s2.acceptErrors > s.acceptErrors, `accept is retried: ${s.acceptErrors} -> ${s2.acceptErrors} errors`);
 
   // Free three descriptors: the waiting connection is accepted and gets its
@@ -371,7 +374,7 @@ test('slow peer: a native socket writing 64 MiB to a peer that reads nothing for
   const writes: Promise<void>[] = [];
   for (let off = 0; off < data.length; off += MiB) writes.push(sock.write(data.subarray(off, off + MiB)).then(() => void done++));
   const all = Promise.all(writes).then(() => sock.end());
-  await sleep(1000);
+  await quietFor(1000); // the peer reads nothing: most writes must not complete meanwhile
   const queued = sock.writableLength;
   t.diagnostic(`${done} of 64 writes done while the peer did not read; ${(queued / MiB).toFixed(1)} MiB still queued`);
   assert.ok(done < 48, `${done} of 64 1 MiB writes completed against a peer that reads nothing`);
@@ -474,7 +477,7 @@ test('10,000 small writes from an accepted socket to a node:net client, with a r
   const all = Buffer.concat(msgs);
   const got = await within(reader.take(all.length), 10_000, 'the client to receive every write');
   assert.ok(got.equals(all), 'bytes differ');
-  await waitFor(() => cbs.length === N, 2000, 'every write callback');
+  await waitFor(() => cbs.length === N, { timeout: 2000, what: 'every write callback' });
   assert.deepEqual(cbs, Array.from({ length: N }, (_, i) => i));
   // And the socket still reads afterwards.
   client.write('tail');

@@ -13,7 +13,8 @@ import { listen, dial, configureRecvPool, type UringServer, type UringSocket } f
 import { recvPool } from '../../src/net/recv-pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { UNTRANSFERABLE_TRANSFER_THROWS } from '../../src/node-version.js';
-import { pattern, drainUring, within, listening, closeServer, portOf } from './util.js';
+import { pattern, drainUring, listening, closeServer, portOf } from './util.js';
+import { within } from '../helpers/wait.js';
 
 test('incremental ring: a chunk\'s memory cannot be transferred away (the kernel still fills the rest of its slab)', { timeout: 30_000 }, async () => {
   const rt = new Runtime();

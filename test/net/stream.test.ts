@@ -12,10 +12,8 @@ import {
 } from '../../src/net/index.js';
 import { native } from '../../src/native.js';
 import { tempDir } from '../helpers/tmp.js';
-import {
-  pattern, sha256, pieces, hashStream, hashUring, drainUring, readExactly, Reader, listening, closeServer, portOf,
-  nodeEchoServer, uringEchoServer, sleep, waitFor,
-} from './util.js';
+import { pattern, sha256, pieces, hashStream, hashUring, drainUring, readExactly, Reader, listening, closeServer, portOf, nodeEchoServer, uringEchoServer } from './util.js';
+import { quietFor, sleep, waitFor } from '../helpers/wait.js';
 
 const dir = tempDir('uring-net-stream-');
 after(() => dir.remove());
@@ -480,7 +478,7 @@ test("node-shaped: a write just after the peer's FIN on a socket that is not hal
       c.on('error', () => {});
       c.end('bye');
       await closed;
-      await sleep(20);
+      await quietFor(20); // no event after 'close'
       c.destroy();
     } finally {
       await closeServer(server);
@@ -1003,7 +1001,7 @@ test('node-shaped: noDelay/keepAlive (options, setters before connect, Server op
     b.setKeepAlive(true, 4000);
     const c = (mkClient as typeof nodeNet.connect)({ port: portOf(server), host: '127.0.0.1' });
     await Promise.all([once(a, 'connect'), once(b, 'connect'), once(c, 'connect')]);
-    await waitFor(() => accepted !== undefined, 1000, 'a connection');
+    await waitFor(() => accepted !== undefined, { timeout: 1000, what: 'a connection' });
     const out = { withOptions: sockopts(fdOf(a)), settersBeforeConnect: sockopts(fdOf(b)), defaults: sockopts(fdOf(c)), accepted: sockopts(fdOf(accepted)) };
     for (const s of [a, b, c]) s.destroy();
     await closeServer(server);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { bindUdp, type UdpSocket, type Message } from '../../src/net/index.js';
-import { within, sleep } from './util.js';
+import { quietFor, turn, waitFor, within } from '../helpers/wait.js';
 
 /** A uring UDP socket on 127.0.0.1 (or ::1), closed when the test ends. */
 async function udp(t: { after(fn: () => unknown): void }, options: Parameters<typeof bindUdp>[0] = {}): Promise<UdpSocket & { port: number }> {
@@ -98,9 +98,7 @@ test('the iterator yields 100 datagrams in order, each its own Buffer, and ends 
     for await (const m of b) got.push(m);
   })();
   for (let i = 0; i < 100; i++) await a.send(`datagram ${i}`, b.port);
-  await within((async () => {
-    while (got.length < 100) await sleep(5);
-  })(), 5000, `100 datagrams (got ${got.length})`);
+  await waitFor(() => got.length >= 100, { what: () => `100 datagrams (got ${got.length})` });
   assert.deepEqual(got.map((m) => m.data.toString()), Array.from({ length: 100 }, (_, i) => `datagram ${i}`));
   assert.ok(got.every((m) => m.port === a.port && !m.truncated));
   assert.equal(new Set(got.map((m) => m.data.buffer)).size, 100, 'datagrams share a buffer');
@@ -205,7 +203,7 @@ test('close() with a recv pending: the recv rejects ERR_SOCKET_CLOSED at once, n
   const pending2 = s.recv(Buffer.alloc(10));
   const outcome = pending.then(() => 'resolved', (e: Error & { code?: string }) => e.code);
   const outcome2 = pending2.then(() => 'resolved', (e: Error & { code?: string }) => e.code);
-  await sleep(10);
+  await turn(); // both recvs wait in the kernel
   await within(s.close(), 2000, 'close()');
   assert.equal(await within(outcome, 2000, 'the pending recv'), 'ERR_SOCKET_CLOSED');
   assert.equal(await within(outcome2, 2000, 'the second pending recv'), 'ERR_SOCKET_CLOSED');
@@ -243,7 +241,7 @@ test('a send still resolving its host when the socket closes never goes out thro
   const c = await udp(t); // takes the lowest free fd: a's
   t.diagnostic(`a's fd ${aFd}, the new socket's fd ${c.fd}`);
   assert.equal(await within(outcome, 2000, 'the send'), 'ERR_SOCKET_CLOSED');
-  await sleep(50);
+  await quietFor(50); // no datagram from the closed socket arrives late
   await b.close();
   await loop;
   assert.deepEqual(got.map((m) => `${m.data} from ${m.port}`), [], 'a datagram arrived after its socket closed');
@@ -265,7 +263,7 @@ test('sends around a close(): each one goes out or rejects ERR_SOCKET_CLOSED, ne
   for (let i = 40; i < 45; i++) send(i); // and these come after it
   const results = await within(Promise.all(outcomes), 2000, 'the sends');
   await closed;
-  await sleep(50);
+  await quietFor(50); // no send that rejected arrives late
   await b.close();
   await loop;
   const sent = results.filter((r) => r.startsWith('sent ')).map((r) => r.slice(5));
@@ -282,7 +280,7 @@ test('close() while the iterator waits ends the for-await loop', async () => {
     for await (const _ of s) n++;
     return 'ended';
   })();
-  await sleep(20);
+  await turn(); // the iterator's recv waits in the kernel
   await s.close();
   assert.equal(await within(loop, 2000, 'the iterator'), 'ended');
   assert.equal(n, 0);
@@ -293,7 +291,7 @@ test('recv with an AbortSignal: aborting rejects with AbortError and the socket 
   const b = await udp(t);
   const ac = new AbortController();
   const p = b.recv(undefined, { signal: ac.signal });
-  await sleep(10);
+  await turn(); // the recv waits in the kernel
   ac.abort();
   await assert.rejects(within(p, 2000, 'the aborted recv'), { name: 'AbortError' });
   const got = b.recv();

@@ -9,8 +9,6 @@ import { sockaddr } from '../../src/ring/structs.js';
 import { AF_INET, SOCK_STREAM, SOCK_CLOEXEC } from '../../src/ring/uapi.js';
 import { listen, type UringServer, type UringSocket, type ListenOptions } from '../../src/net/index.js';
 
-export { within, waitFor, fdCount, fdList } from '../runtime/util.js';
-
 /**
  * `size` bytes in which every 4-byte word depends on its index (and `seed`),
  * so a lost, repeated or reordered chunk anywhere changes the bytes.
@@ -290,5 +288,3 @@ export function errorShape(e: unknown): Record<string, unknown> {
     port: err.port,
   };
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -14,7 +14,8 @@ import * as dgram from 'node:dgram';
 import { nop, getRuntime } from '../../src/index.js';
 import { listen, dial, bindUdp, type UringSocket } from '../../src/net/index.js';
 import { native } from '../../src/native.js';
-import { fdCount, fdList, waitFor, within } from '../runtime/util.js';
+import { fdCount, fdList } from '../helpers/proc.js';
+import { waitFor, within } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -69,7 +70,7 @@ for (const mode of ['terminate', 'natural'] as const) {
       if (mode === 'terminate') await w.terminate();
       const [code] = await within(exited, 10_000, 'worker exit');
       assert.equal(code, mode === 'terminate' ? 1 : 0);
-      await waitFor(() => fdCount() === before, 5000, `the worker's fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}`);
+      await waitFor(() => fdCount() === before, { timeout: 5000, what: () => `the worker's fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}` });
       await bindable(msg);
     }
   });
@@ -87,13 +88,13 @@ test('connections the kernel accepted for a worker that never reaped them are cl
   t.after(() => clients.forEach((c) => c.destroy()));
   await Promise.all(clients.map((c) => once(c, 'connect')));
   const closed = clients.map((c) => once(c, 'close'));
-  await waitFor(() => acceptedFds(port) === N, 5000, `the kernel to accept (${acceptedFds(port)} of ${N})`);
+  await waitFor(() => acceptedFds(port) === N, { timeout: 5000, what: () => `the kernel to accept (${acceptedFds(port)} of ${N})` });
   await w.terminate();
   await within(exited, 10_000, 'worker exit');
-  await waitFor(() => acceptedFds(port) === 0, 5000, `the accepted fds to close (${acceptedFds(port)} left)`);
+  await waitFor(() => acceptedFds(port) === 0, { timeout: 5000, what: () => `the accepted fds to close (${acceptedFds(port)} left)` });
   // Every client sees its peer go.
   await within(Promise.all(closed.map((p, i) => (clients[i]!.resume(), p))), 5000, 'the clients to see their peers close');
-  await waitFor(() => fdCount() === before, 5000, `fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}`);
+  await waitFor(() => fdCount() === before, { timeout: 5000, what: () => `fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}` });
 });
 
 test('sockets a worker closed itself are not closed again when it ends (their numbers are reused)', async (t) => {

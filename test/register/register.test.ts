@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { within } from '../runtime/util.js';
+import { within } from '../helpers/wait.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const register = fileURLToPath(new URL('../../src/register.js', import.meta.url));

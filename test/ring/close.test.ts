@@ -7,6 +7,7 @@ import { Ring, POLLIN, IORING_SETUP_SQPOLL } from '../../src/ring/index.js';
 import { socketPair } from '../helpers/net.js';
 import { reap, sqe } from '../helpers/ring.js';
 import { sqpollThreads } from '../helpers/proc.js';
+import { waitFor } from '../helpers/wait.js';
 
 // First in this file (each test file is its own process): a ring whose fd is
 // registered with itself takes one of the thread's 16 registered-ring slots.
@@ -24,12 +25,8 @@ test('close() releases the kernel ring: an SQPOLL ring leaves no thread behind',
   // The thread names itself (iou-sqp-<pid>) once it first runs, and exits
   // some time after its ring is torn down: wait for either, within bounds.
   const settle = async (until: (n: number) => boolean): Promise<number> => {
-    const deadline = performance.now() + 3000;
     let n = sqpollThreads();
-    while (!until(n) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      n = sqpollThreads();
-    }
+    await waitFor(() => until((n = sqpollThreads())), { timeout: 3000, interval: 20 }).catch(() => {});
     return n;
   };
   assert.equal(await settle((n) => n === before + 1), before + 1, 'an SQPOLL ring has its kernel thread');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { Ring, IORING_SETUP_SQPOLL } from '../../src/ring/index.js';
 import { gc } from '../helpers/gc.js';
 import { sqpollThreads } from '../helpers/proc.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('an SQPOLL ring dropped without close() leaves no kernel thread after GC', async (t) => {
   const before = sqpollThreads();
@@ -20,14 +21,10 @@ test('an SQPOLL ring dropped without close() leaves no kernel thread after GC', 
   })();
   // The views' finalizers run on the JS thread after collection; the kernel
   // then tears the rings down asynchronously.
-  const deadline = performance.now() + 5000;
-  let n = sqpollThreads();
-  while (n > before && performance.now() < deadline) {
+  await waitFor(() => {
     gc();
-    await new Promise((r) => setTimeout(r, 50));
-    n = sqpollThreads();
-  }
-  assert.equal(n, before, 'every dropped ring was released');
+    return sqpollThreads() === before;
+  }, { timeout: 5000, interval: 50, what: () => `every dropped ring to be released (${sqpollThreads() - before} SQPOLL threads left)` });
 });
 
 test('more rings than the 16 registered-ring slots can be made and dropped, and each still registers', () => {

@@ -5,6 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { read, openat, close, getRuntime } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { forEachSetup } from '../helpers/runtimes.js';
 
 const dir = tempDir('uring-turns-');
 after(async () => {
@@ -12,16 +13,18 @@ after(async () => {
   await getRuntime().close();
 });
 
-test('a loop of awaited reads that complete at once lets timers run', async () => {
-  const fd = await openat(dir.write('hot', Buffer.alloc(1 << 20, 1)), 0);
-  let fired = 0;
-  const timer = setInterval(() => fired++, 5);
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    const buf = Buffer.alloc(4096);
-    while (performance.now() - t0 < 300) await read(fd, buf, { position: 0 });
-  }));
-  clearInterval(timer);
-  await close(fd);
-  assert.ok(fired >= 10, `a 5 ms interval fired ${fired} times in 300 ms of reads`);
+forEachSetup((s) => {
+  test('a loop of awaited reads that complete at once lets timers run', async () => {
+    const fd = await openat(dir.write('hot', Buffer.alloc(1 << 20, 1)), 0);
+    let fired = 0;
+    const timer = setInterval(() => fired++, 5);
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      const buf = Buffer.alloc(4096);
+      while (performance.now() - t0 < 300) await read(fd, buf, { position: 0 });
+    }));
+    clearInterval(timer);
+    await close(fd);
+    assert.ok(fired >= 10, `a 5 ms interval fired ${fired} times in 300 ms of reads`);
+  });
 });

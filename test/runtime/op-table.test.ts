@@ -1,15 +1,20 @@
-// The op table and the op state machines, without a ring: CQEs are simulated
-// by hand, in the orders the kernel may post them.
-import { test, describe } from 'node:test';
+// The op table and the op state machines, driven through the runtime's own
+// completion path: a Runtime on a fake kernel (test/helpers/fake-kernel.ts)
+// starts the ops for real, and the test posts their CQEs in the orders the
+// kernel may post them.
+import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpTable, SLOT_MASK, AUX_BIT, INTERNAL_LO, LINK_SHIFT, FD_RESULTS_BIT } from '../../src/runtime/op-table.js';
-import { Op, PromiseOp, MultishotOp, ChainOp } from '../../src/runtime/op.js';
+import { PromiseOp, MultishotOp, ChainOp, type Op } from '../../src/runtime/op.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { AbortError, UringClosedError } from '../../src/errors.js';
-import { Timespec } from '../../src/ring/structs.js';
+import * as U from '../../src/ring/uapi.js';
 import type { Sqe } from '../../src/ring/sqe.js';
+import { fakeKernel, type SubmittedSqe } from '../helpers/fake-kernel.js';
+import { turn } from '../helpers/wait.js';
 import { settleState } from './util.js';
 
-const F_MORE = 2; // IORING_CQE_F_MORE
+const F_MORE = U.IORING_CQE_F_MORE;
 const ECANCELED = 125;
 const ETIME = 62;
 const ENOENT = 2;
@@ -32,39 +37,11 @@ class TestMulti extends MultishotOp<number> {
   }
 }
 
-/** A timed op as the runtime starts one: a linked timeout, two CQEs owed. */
+/** A timed op: the runtime gives it a linked timeout, two CQEs owed. */
 function timedOp(ms = 50): TestOp {
   const op = new TestOp();
   op.timeoutMs = ms;
-  op.timeoutTs = new Timespec(ms);
-  op.owed = op.sqeCount;
   return op;
-}
-
-/**
- * What the runtime does with one CQE (runtime.ts #completion), minus the
- * "abandoned ops are not completed" shortcut, so the ops' own guards are what
- * is tested. Returns false for a CQE nobody owns.
- */
-function deliver(table: OpTable<Op>, lo: number, hi: number, res: number, flags = 0): boolean {
-  const op = table.lookup(lo, hi);
-  if (op === undefined) return false;
-  if (lo & AUX_BIT) op.auxComplete(res);
-  else op.complete(res, flags, (lo >>> LINK_SHIFT) & 0x7f);
-  if (flags & F_MORE) return true;
-  if (--op.owed > 0) return true;
-  table.release(op.slot);
-  op.slot = -1;
-  return true;
-}
-
-/** Puts `op` in the table as the runtime would; returns its [lo, hi] for the main and aux CQEs. */
-function start(table: OpTable<Op>, op: Op): { lo: number; aux: number; hi: number } {
-  const slot = table.alloc(op);
-  assert.ok(slot >= 0, 'table full');
-  op.slot = slot;
-  if (op.owed === 0) op.owed = op.sqeCount;
-  return { lo: slot, aux: (slot | AUX_BIT) >>> 0, hi: table.generation(slot) };
 }
 
 describe('OpTable', () => {
@@ -172,12 +149,47 @@ describe('OpTable', () => {
   });
 });
 
+const kernel = fakeKernel();
+let rt: Runtime;
+beforeEach(() => {
+  rt = new Runtime({ entries: 8 });
+});
+afterEach(async () => {
+  // Every op of a test has had its last CQE: nothing for close() to cancel.
+  assert.equal(rt.inflight, 0, 'an op still holds a slot');
+  await rt.close();
+  kernel.take();
+});
+
+interface Started {
+  /** The op's main SQE. */
+  main: SubmittedSqe;
+  /** Its linked timeout's SQE, if any. */
+  aux?: SubmittedSqe;
+  /** Every SQE of a ChainOp, in chain order. */
+  links: SubmittedSqe[];
+}
+
+/** Submits `op`, lets the runtime flush, and returns the SQEs the kernel took for it. */
+async function start(op: Op): Promise<Started> {
+  rt.submit(op);
+  await turn();
+  const sqes = kernel.take().filter((s) => s.lo !== INTERNAL_LO);
+  assert.ok(sqes.length > 0, 'the op reached the kernel');
+  const main = sqes.find((s) => !(s.lo & AUX_BIT))!;
+  const aux = sqes.find((s) => s.lo & AUX_BIT);
+  return { main, aux, links: sqes.filter((s) => !(s.lo & AUX_BIT)) };
+}
+
 /** A chain that records what reaches it. */
 class TestChain extends ChainOp {
   readonly log: string[] = [];
   prepLink(_sqe: Sqe, _link: number): void {}
   linkResult(link: number, res: number): void {
     this.log.push(`${link}:${res}`);
+  }
+  override lateComplete(res: number, link: number): void {
+    this.log.push(`late ${link}:${res}`);
   }
   chainDone(): void {
     this.log.push('done');
@@ -187,57 +199,63 @@ class TestChain extends ChainOp {
   }
 }
 
-/** Puts a chain in the table as the runtime would; returns the lo word of each of its SQEs. */
-function startChain(table: OpTable<Op>, op: ChainOp): { los: number[]; hi: number } {
-  const { lo, hi } = start(table, op);
-  op.owed = op.links;
-  return { los: Array.from({ length: op.links }, (_, k) => (lo | (k << LINK_SHIFT)) >>> 0), hi };
-}
-
 describe('ChainOp', () => {
-  test('CQEs in any order reach their link; done once, after the last; the slot is held until then', () => {
-    const t = new OpTable<Op>(4);
+  test('CQEs in any order reach their link; done once, after the last; the slot is held until then', async () => {
     const op = new TestChain(3, 'hard');
-    const { los, hi } = startChain(t, op);
-    assert.ok(deliver(t, los[2]!, hi, -ECANCELED));
-    assert.ok(deliver(t, los[0]!, hi, 5));
-    assert.equal(t.size, 1);
+    const { links } = await start(op);
+    assert.equal(links.length, 3);
+    kernel.complete(links[2]!, -ECANCELED);
+    kernel.complete(links[0]!, 5);
+    assert.equal(rt.inflight, 1);
     assert.deepEqual(op.log, ['2:-125', '0:5']);
-    assert.ok(deliver(t, los[1]!, hi, 0));
+    kernel.complete(links[1]!, 0);
     assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done']);
-    assert.equal(t.size, 0);
+    assert.equal(rt.inflight, 0);
     assert.equal(op.slot, -1);
     // Stale user data of any link reaches nobody once released.
-    assert.equal(deliver(t, los[1]!, hi, 0), false);
+    kernel.complete(links[1]!, 0);
+    assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done']);
     op.abandon(new AbortError());
     assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done'], 'no second outcome');
   });
 
-  test('abandoned mid-chain: one failure, never done, and the slot waits for the CQEs still owed', () => {
-    const t = new OpTable<Op>(4);
+  test('abandoned mid-chain: one failure, never done, and the slot waits for the CQEs still owed', async () => {
     const op = new TestChain(3, 'soft');
-    const { los, hi } = startChain(t, op);
-    deliver(t, los[0]!, hi, 0);
+    const { links } = await start(op);
+    kernel.complete(links[0]!, 0);
     op.abandon(new AbortError());
     op.abandon(new UringClosedError());
     assert.deepEqual(op.log, ['0:0', 'failed:AbortError']);
-    // The runtime swallows an abandoned op's CQEs; the ops' own guard is tested here.
-    deliver(t, los[1]!, hi, -ECANCELED);
-    assert.equal(t.size, 1, 'one CQE still owed');
-    deliver(t, los[2]!, hi, -ECANCELED);
-    assert.equal(t.size, 0);
-    assert.ok(!op.log.includes('done'));
+    // The CQEs still owed reach the op only as late completions.
+    kernel.complete(links[1]!, -ECANCELED);
+    assert.equal(rt.inflight, 1, 'one CQE still owed');
+    kernel.complete(links[2]!, -ECANCELED);
+    assert.equal(rt.inflight, 0);
+    assert.deepEqual(op.log, ['0:0', 'failed:AbortError', 'late 1:-125', 'late 2:-125']);
   });
 
-  test('every link of every slot names its own op; INTERNAL_LO names none', () => {
-    const t = new OpTable<Op>(8);
+  test('every link of every slot names its own op; INTERNAL_LO names none', async () => {
     const a = new TestChain(4, 'hard'), b = new TestChain(4, 'hard');
-    const ca = startChain(t, a), cb = startChain(t, b);
-    for (const lo of ca.los) assert.equal(t.lookup(lo, ca.hi), a);
-    for (const lo of cb.los) assert.equal(t.lookup(lo, cb.hi), b);
-    assert.equal(t.lookup(INTERNAL_LO, 0), undefined);
+    const ca = await start(a), cb = await start(b);
+    for (const [op, c] of [[a, ca], [b, cb]] as const) {
+      assert.equal(c.links.length, 4);
+      c.links.forEach((s, k) => {
+        assert.equal(s.lo & SLOT_MASK, op.slot, 'every SQE names the chain\'s slot');
+        assert.equal((s.lo >>> LINK_SHIFT) & 0x7f, k, 'and its place in the chain');
+        assert.equal(s.hi, c.links[0]!.hi, 'one generation');
+        assert.equal(s.flags & (U.IOSQE_IO_HARDLINK | U.IOSQE_IO_LINK), k < 3 ? U.IOSQE_IO_HARDLINK : 0, 'hard links but the last');
+      });
+    }
+    assert.notEqual(a.slot, b.slot);
     assert.ok(((SLOT_MASK - 1) | (127 << LINK_SHIFT)) >>> 0 !== INTERNAL_LO, 'the highest slot with the highest link is not INTERNAL_LO');
     assert.equal(((SLOT_MASK | (127 << LINK_SHIFT)) & AUX_BIT), 0, 'links never set the aux bit');
+    // A CQE with INTERNAL_LO (a cancel's, say) reaches neither chain.
+    kernel.complete({ lo: INTERNAL_LO, hi: ca.links[0]!.hi }, 0);
+    kernel.complete({ lo: INTERNAL_LO, hi: 0 }, 0);
+    assert.deepEqual([a.log, b.log], [[], []]);
+    for (const c of [ca, cb]) for (const s of c.links) kernel.complete(s, 0);
+    assert.deepEqual(a.log.at(-1), 'done');
+    assert.deepEqual(b.log.at(-1), 'done');
     assert.throws(() => new TestChain(0, 'hard'), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => new TestChain(128, 'hard'), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
   });
@@ -245,24 +263,22 @@ describe('ChainOp', () => {
 
 describe('PromiseOp', () => {
   test('a CQE resolves with its result; a negative one rejects with a system error', async () => {
-    const t = new OpTable<Op>(4);
     const ok = new TestOp();
     const bad = new TestOp();
-    const a = start(t, ok), b = start(t, bad);
-    assert.ok(deliver(t, a.lo, a.hi, 42));
-    assert.ok(deliver(t, b.lo, b.hi, -EBADF));
+    const a = await start(ok), b = await start(bad);
+    kernel.complete(a.main, 42);
+    kernel.complete(b.main, -EBADF);
     assert.equal(await ok.promise, 42);
     await assert.rejects(bad.promise, { code: 'EBADF', errno: -EBADF, syscall: 'read', message: 'EBADF: bad file descriptor, read' });
-    assert.equal(t.size, 0, 'both released');
+    assert.equal(rt.inflight, 0, 'both released');
     assert.equal(ok.slot, -1);
   });
 
   test('complete before abandon: the result wins, exactly one outcome', async () => {
-    const t = new OpTable<Op>(4);
     const op = new TestOp();
-    const { lo, hi } = start(t, op);
+    const { main } = await start(op);
     const st = settleState(op.promise);
-    deliver(t, lo, hi, 7);
+    kernel.complete(main, 7);
     op.abandon(new AbortError());
     op.complete(8, 0); // a duplicate can change nothing either
     assert.equal(await op.promise, 7);
@@ -272,21 +288,27 @@ describe('PromiseOp', () => {
   });
 
   test('abandon then a late CQE: the AbortError stands, and the late CQE still frees the slot', async () => {
-    const t = new OpTable<Op>(4);
     const op = new TestOp();
-    const { lo, hi } = start(t, op);
+    const { main } = await start(op);
     const st = settleState(op.promise);
     const reason = new Error('stop');
     op.abandon(new AbortError(undefined, { cause: reason }));
-    assert.equal(t.size, 1, 'the slot stays taken until the kernel is done');
-    assert.ok(deliver(t, lo, hi, 5));
-    assert.equal(t.size, 0);
+    assert.equal(rt.inflight, 1, 'the slot stays taken until the kernel is done');
+    kernel.complete(main, 5);
+    assert.equal(rt.inflight, 0);
     await assert.rejects(op.promise, (e: any) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason);
     await st.idle();
     assert.equal(st.outcomes.length, 1);
     assert.equal(st.outcomes[0], 'reject:AbortError');
     // A second CQE for the released slot (impossible, but stale) reaches nobody.
-    assert.equal(deliver(t, lo, hi, 6), false);
+    const next = new TestOp();
+    const n = await start(next);
+    assert.equal(n.main.lo, main.lo, 'the slot is reused');
+    assert.notEqual(n.main.hi, main.hi, 'with a new generation');
+    kernel.complete(main, 6);
+    assert.equal(rt.inflight, 1, 'the stale CQE did not end the op now in the slot');
+    kernel.complete(n.main, 9);
+    assert.equal(await next.promise, 9);
   });
 
   test('a second abandon does not change the outcome', async () => {
@@ -294,6 +316,26 @@ describe('PromiseOp', () => {
     op.abandon(new AbortError());
     op.abandon(new UringClosedError());
     await assert.rejects(op.promise, { name: 'AbortError' });
+  });
+
+  test('an abort after the SQE reached the kernel: a completion that beat the cancel resolves; a cancelled op rejects with the AbortError', async () => {
+    for (const [res, expect] of [[3, 'resolve:3'], [-ECANCELED, 'reject:AbortError']] as const) {
+      const ac = new AbortController();
+      const op = new TestOp();
+      op.signal = ac.signal;
+      const { main } = await start(op);
+      const st = settleState(op.promise);
+      ac.abort();
+      await turn();
+      const cancel = kernel.take().find((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL);
+      assert.ok(cancel, 'a cancel went to the kernel');
+      assert.deepEqual([cancel.addrLo, cancel.addrHi], [main.lo, main.hi], 'naming the op');
+      await st.idle();
+      assert.deepEqual(st.outcomes, [], 'it settles from its CQE');
+      kernel.complete(main, res);
+      await st.idle();
+      assert.deepEqual(st.outcomes, [expect]);
+    }
   });
 });
 
@@ -334,18 +376,20 @@ describe('PromiseOp with a linked timeout', () => {
   for (const c of cases) {
     for (const order of [['main', 'aux'], ['aux', 'main']] as Cqe[][]) {
       test(`${c.name} (${order.join(' then ')})`, async () => {
-        const t = new OpTable<Op>(2);
         const op = timedOp(50);
+        const ids = await start(op);
+        assert.ok(ids.aux, 'a linked timeout SQE');
+        assert.equal(ids.aux.opcode, U.IORING_OP_LINK_TIMEOUT);
+        assert.ok(ids.main.flags & U.IOSQE_IO_LINK, 'the op links to its timeout');
         assert.equal(op.sqeCount, 2);
-        const ids = start(t, op);
         const st = settleState(op.promise);
-        const send = (which: Cqe) => deliver(t, which === 'main' ? ids.lo : ids.aux, ids.hi, which === 'main' ? c.main : c.aux);
+        const send = (which: Cqe) => kernel.complete(which === 'main' ? ids.main : ids.aux!, which === 'main' ? c.main : c.aux);
         send(order[0]!);
         await st.idle();
         assert.deepEqual(st.outcomes, [], 'settled after the first of two CQEs');
-        assert.equal(t.size, 1, 'released after the first of two CQEs');
+        assert.equal(rt.inflight, 1, 'released after the first of two CQEs');
         send(order[1]!);
-        assert.equal(t.size, 0);
+        assert.equal(rt.inflight, 0);
         await c.expect(op.promise);
         await st.idle();
         assert.equal(st.outcomes.length, 1);
@@ -356,47 +400,56 @@ describe('PromiseOp with a linked timeout', () => {
   test('abandoned while waiting for the timeout CQE after a successful main CQE: the result is not lost', async () => {
     // An open's fd must reach someone: the caller (resolve) rather than
     // nobody (an AbortError while the fd stays open).
-    const t = new OpTable<Op>(2);
     const op = timedOp(50);
-    const ids = start(t, op);
-    deliver(t, ids.lo, ids.hi, 42);
+    const ids = await start(op);
+    kernel.complete(ids.main, 42);
     op.abandon(new AbortError());
-    deliver(t, ids.aux, ids.hi, -ECANCELED);
+    kernel.complete(ids.aux!, -ECANCELED);
     assert.equal(await op.promise, 42);
   });
 
   test('abandoned before any CQE: AbortError, whatever the CQEs say later', async () => {
-    const t = new OpTable<Op>(2);
     const op = timedOp(50);
-    const ids = start(t, op);
+    const ids = await start(op);
     op.abandon(new AbortError());
-    deliver(t, ids.aux, ids.hi, -ETIME);
-    deliver(t, ids.lo, ids.hi, -ECANCELED);
+    kernel.complete(ids.aux!, -ETIME);
+    kernel.complete(ids.main, -ECANCELED);
     await assert.rejects(op.promise, { name: 'AbortError' });
-    assert.equal(t.size, 0);
+    assert.equal(rt.inflight, 0);
   });
 });
 
+/** Counts the runtime's onReturn calls (a multishot op's cancel when its iterator is left). */
+function countReturns(op: TestMulti): { calls: number } {
+  const counter = { calls: 0 };
+  const cancel = op.onReturn;
+  op.onReturn = () => {
+    counter.calls++;
+    cancel?.();
+  };
+  return counter;
+}
+
 describe('MultishotOp', () => {
   test('values with F_MORE queue and iterate in order; a final CQE without F_MORE ends it', async () => {
-    const t = new OpTable<Op>(2);
     const op = new TestMulti();
-    const { lo, hi } = start(t, op);
-    deliver(t, lo, hi, 1, F_MORE);
-    deliver(t, lo, hi, 2, F_MORE);
-    deliver(t, lo, hi, 3, F_MORE);
+    const { main } = await start(op);
+    kernel.complete(main, 1, F_MORE);
+    kernel.complete(main, 2, F_MORE);
+    kernel.complete(main, 3, F_MORE);
     assert.equal(op.buffered, 3);
-    assert.equal(t.size, 1, 'F_MORE: the slot stays');
+    assert.equal(rt.inflight, 1, 'F_MORE: the slot stays');
     assert.deepEqual(await op.next(), { value: 1, done: false });
     assert.deepEqual(await op.next(), { value: 2, done: false });
     assert.deepEqual(await op.next(), { value: 3, done: false });
     // A waiter gets the next value directly.
     const waiting = op.next();
-    deliver(t, lo, hi, 4, F_MORE);
+    kernel.complete(main, 4, F_MORE);
     assert.deepEqual(await waiting, { value: 4, done: false });
-    deliver(t, lo, hi, 5, F_MORE);
-    deliver(t, lo, hi, 6, 0); // last: a value, and no more
-    assert.equal(t.size, 0, 'released on the CQE without F_MORE');
+    kernel.post(main, 5, F_MORE);
+    kernel.post(main, 6, 0); // last: a value, and no more
+    kernel.wake();
+    assert.equal(rt.inflight, 0, 'released on the CQE without F_MORE');
     const rest: number[] = [];
     for await (const v of op) rest.push(v);
     assert.deepEqual(rest, [5, 6]);
@@ -404,20 +457,18 @@ describe('MultishotOp', () => {
   });
 
   test('a pending next() ends when the final CQE is -ECANCELED', async () => {
-    const t = new OpTable<Op>(2);
     const op = new TestMulti();
-    const { lo, hi } = start(t, op);
+    const { main } = await start(op);
     const waiting = op.next();
-    deliver(t, lo, hi, -ECANCELED, 0);
+    kernel.complete(main, -ECANCELED, 0);
     assert.deepEqual(await waiting, { value: undefined, done: true });
   });
 
   test('a negative result ends it with a system error, after the values before it', async () => {
-    const t = new OpTable<Op>(2);
     const op = new TestMulti();
-    const { lo, hi } = start(t, op);
-    deliver(t, lo, hi, 1, F_MORE);
-    deliver(t, lo, hi, -EBADF, 0);
+    const { main } = await start(op);
+    kernel.complete(main, 1, F_MORE);
+    kernel.complete(main, -EBADF, 0);
     const got: number[] = [];
     await assert.rejects(
       (async () => {
@@ -430,33 +481,34 @@ describe('MultishotOp', () => {
 
     // And a waiter already parked gets the error.
     const op2 = new TestMulti();
-    const ids = start(t, op2);
+    const ids = await start(op2);
     const waiting = op2.next();
-    deliver(t, ids.lo, ids.hi, -ENOENT, 0);
+    kernel.complete(ids.main, -ENOENT, 0);
     await assert.rejects(waiting, { code: 'ENOENT' });
   });
 
-  test('return() calls onReturn once, drops what is queued, and ends the iterator', async () => {
-    const t = new OpTable<Op>(2);
+  test('return() cancels the op in the kernel once, drops what is queued, and ends the iterator', async () => {
     const op = new TestMulti();
-    let calls = 0;
-    op.onReturn = () => calls++;
-    const { lo, hi } = start(t, op);
-    deliver(t, lo, hi, 1, F_MORE);
-    deliver(t, lo, hi, 2, F_MORE);
+    const { main } = await start(op);
+    const counter = countReturns(op);
+    kernel.complete(main, 1, F_MORE);
+    kernel.complete(main, 2, F_MORE);
     for await (const v of op) {
       assert.equal(v, 1);
       break; // calls return()
     }
-    assert.equal(calls, 1);
+    assert.equal(counter.calls, 1);
     assert.deepEqual(await op.return(), { value: undefined, done: true });
-    assert.equal(calls, 1, 'onReturn once');
+    assert.equal(counter.calls, 1, 'onReturn once');
     assert.deepEqual(await op.next(), { value: undefined, done: true });
+    await turn();
+    const cancels = kernel.take().filter((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL);
+    assert.deepEqual(cancels.map((s) => [s.addrLo, s.addrHi]), [[main.lo, main.hi]], 'one cancel, naming the op');
     // The kernel's remaining CQEs are swallowed; the last frees the slot.
-    deliver(t, lo, hi, 3, F_MORE);
-    deliver(t, lo, hi, -ECANCELED, 0);
+    kernel.complete(main, 3, F_MORE);
+    kernel.complete(main, -ECANCELED, 0);
     assert.equal(op.buffered, 0);
-    assert.equal(t.size, 0);
+    assert.equal(rt.inflight, 0);
     assert.deepEqual(await op.next(), { value: undefined, done: true });
   });
 
@@ -469,14 +521,14 @@ describe('MultishotOp', () => {
     assert.deepEqual(await waiting, { value: undefined, done: true });
     assert.equal(calls, 1);
 
-    const t = new OpTable<Op>(2);
     const ended = new TestMulti();
-    let endedCalls = 0;
-    ended.onReturn = () => endedCalls++;
-    const { lo, hi } = start(t, ended);
-    deliver(t, lo, hi, 1, 0);
+    const { main } = await start(ended);
+    const counter = countReturns(ended);
+    kernel.complete(main, 1, 0);
     await ended.return();
-    assert.equal(endedCalls, 0, 'nothing left to cancel');
+    assert.equal(counter.calls, 0, 'nothing left to cancel');
+    await turn();
+    assert.deepEqual(kernel.take().filter((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL), [], 'no cancel sent');
   });
 
   test('abandon (abort, close) rejects a parked next() with its error, once', async () => {
@@ -491,5 +543,16 @@ describe('MultishotOp', () => {
     op2.abandon(new UringClosedError());
     await assert.rejects(op2.next(), { code: 'ERR_URING_CLOSED' });
     assert.deepEqual(await op2.next(), { value: undefined, done: true });
+  });
+
+  test('the runtime closing with the op in flight: the parked next() rejects, and the kernel\'s last CQE frees the slot', async () => {
+    const op = new TestMulti();
+    await start(op);
+    const waiting = op.next();
+    const closing = rt.close();
+    await assert.rejects(waiting, { code: 'ERR_URING_CLOSED' });
+    await closing;
+    assert.equal(rt.inflight, 0, 'the cancel-all ended it');
+    assert.ok(kernel.take().some((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL && s.opFlags & U.IORING_ASYNC_CANCEL_ALL));
   });
 });

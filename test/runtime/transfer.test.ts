@@ -19,6 +19,7 @@ import { readFiles } from '../../src/fs/index.js';
 import { runNode } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fifo } from './util.js';
+import { turn } from '../helpers/wait.js';
 
 const child = fileURLToPath(new URL('./fixtures/transfer-child.js', import.meta.url));
 
@@ -28,8 +29,6 @@ async function scenario(name: string): Promise<void> {
   assert.equal(r.code, 0, `${name}: exit code ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   assert.equal(r.stdout, 'ok\n', `${name}: did not get to the end\nstderr: ${r.stderr}`);
 }
-
-const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /** Moves `view`'s memory to a new ArrayBuffer (returned, to be kept alive), detaching `view`'s. */
 function transferAway(view: ArrayBufferView): ArrayBuffer {
