@@ -10,7 +10,7 @@ import { closeSync, constants, openSync, readdirSync, readlinkSync } from 'node:
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/unreaped-open.js', import.meta.url));

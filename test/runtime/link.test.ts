@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime, link, NopOp, ReadOp, WriteOp, OpenatOp, MAX_LINKS } from '../../src/index.js';
-import { drained, fdCount, fifo, waitFor, within } from './util.js';
+import { drained, fifo } from './util.js';
+import { waitFor, within } from '../helpers/wait.js';
+import { fdCount } from '../helpers/proc.js';
 
 const BAD_FD = 999_999;
 
@@ -90,7 +92,7 @@ test('an abort after the chain completed changes nothing; one before the kernel 
   read.signal = ac.signal;
   const ops = link([new NopOp(), read], { runtime: rt });
   await within(ops[0].promise, 5000, 'first link');
-  await waitFor(() => rt.inflight === 0, 5000, 'the read to complete');
+  await waitFor(() => rt.inflight === 0, { timeout: 5000, what: 'the read to complete' });
   ac.abort();
   assert.equal(await read.promise, 3, 'bytes read are the caller\'s');
 
