@@ -348,6 +348,8 @@ forEachSetup((s) => {
       [[p], { concurrency: 0 }, 'ERR_OUT_OF_RANGE'],
       [[p], { encoding: 'nope' }, 'ERR_INVALID_ARG_VALUE'],
       [[p], { signal: {} }, 'ERR_INVALID_ARG_TYPE'],
+      // A hole, on purpose: refused like any non-path.
+      // eslint-disable-next-line no-sparse-arrays
       [[p, , p], undefined, 'ERR_INVALID_ARG_TYPE'],
     ];
     for (const [paths, options, code] of bad) {

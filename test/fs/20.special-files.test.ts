@@ -5,11 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync, symlinkSync, mkdirSync, chmodSync } from 'node:fs';
+import { writeFileSync, symlinkSync, mkdirSync, chmodSync, rmSync } from 'node:fs';
 import * as nodeFsp from 'node:fs/promises';
 import * as uringFsp from '../../src/fs/promises.js';
 import { attempt, asRecord, assertSame, differential, impls, makeRoot, normalise } from './harness.js';
-import { rmSync } from 'node:fs';
 
 test('empty files: readFile, FileHandle.read, readFile with encoding, stat', async () => {
   const { node } = await differential(async ({ fs, path }) => {

@@ -13,7 +13,7 @@ const alphabet = (root: string) => writeFileSync(`${root}/abc`, ALPHABET);
 
 /** Opens `name` with `flags`, runs `fn`, always closes. */
 // Typed loosely: the scenarios call forms @types/node does not declare (and some invalid on purpose).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type AnyHandle = any;
 
 async function withHandle<T>(side: Side, name: string, flags: string, fn: (fh: AnyHandle) => Promise<T>): Promise<T> {

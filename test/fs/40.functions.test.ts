@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { setImmediate as immediate } from 'node:timers/promises';
-import { chmodSync, constants, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { attempt, asRecord, differential, impls, makeRoot } from './harness.js';
 
 const { COPYFILE_EXCL, F_OK, R_OK, W_OK, X_OK } = constants;

@@ -13,7 +13,7 @@ import { createWriteStream as nodeCreateWriteStream, mkdirSync, readFileSync, re
 import { createWriteStream as uringCreateWriteStream } from '../../src/fs/index.js';
 import { attempt, assertSame, hash, impls, makeRoot, normalise, type Fsp, type ImplName } from './harness.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type AnyHandle = any;
 
 let root = '';

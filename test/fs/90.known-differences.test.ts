@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { attempt, asRecord, differential, impls, makeRoot, type Side } from './harness.js';
 import { READ_CHECKS_POSITION } from '../../src/node-version.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type AnyHandle = any;
 
 async function withHandle<T>(side: Side, name: string, flags: string, fn: (fh: AnyHandle) => Promise<T>): Promise<T> {

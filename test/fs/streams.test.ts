@@ -20,7 +20,7 @@ import { fifo } from '../runtime/util.js';
 import { fdCount, fdList } from '../helpers/proc.js';
 import { quietFor, within } from '../helpers/wait.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Any = any;
 
 /** What a scenario uses of either side: node:fs's stream functions and open. */

@@ -45,6 +45,8 @@ async function listenForm(make: (typeof kinds)[number][1], args: (path: string) 
     (server.listen as (...a: unknown[]) => void)(
       ...args(path),
       function (this: unknown) {
+        // The callback's receiver is what the test checks.
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
         cbThis = this;
         resolve();
       },

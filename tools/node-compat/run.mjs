@@ -373,7 +373,7 @@ function report() {
         // With --fill the test may get further (or pass): say so when it differs.
         if (filled && v.startsWith('run')) {
           const f = verdict(cand, stock, filled, file);
-          if (f !== v) out.push(`  ${''.padEnd(9)} ${f.replace(/^run  /, 'fill ')}`);
+          if (f !== v) out.push(`  ${''.padEnd(9)} ${f.replace(/^run {2}/, 'fill ')}`);
         }
       }
     }
