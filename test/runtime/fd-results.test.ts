@@ -53,8 +53,18 @@ for (const chained of [false, true]) {
     await once(w, 'message');
     const writer = await openWriter(path);
     closeSync(writer);
-    // The open has completed in the kernel; its CQE is posted when the
-    // worker leaves the futex wait, and the worker exits without reaping it.
+    // The kernel's worker thread installs the fd, then hands the completion
+    // to the worker's task work, which posts the CQE when the worker leaves
+    // the futex wait; the worker then exits without reaping it. Wait for the
+    // fd to show, and a little more for the hand-off: an open still inside
+    // the kernel's thread when the ring is torn down can post its CQE after
+    // the teardown's reap (a known gap, not what this test is about).
+    const deadline = Date.now() + 5000;
+    while (fdsOn(path) === 0) {
+      if (Date.now() > deadline) throw new Error("the worker's open never completed");
+      await sleep(5);
+    }
+    await sleep(50);
     Atomics.store(new Int32Array(flag), 0, 1);
     Atomics.notify(new Int32Array(flag), 0);
     const [code] = await exited;
