@@ -19,18 +19,23 @@ function cp(args: string[], cwd?: string): Promise<{ code: number | null; stdout
   });
 }
 
-test('uring cp FILE DEST: the same bytes and mode; an existing DEST is overwritten', async (t) => {
+test('uring cp FILE DEST: the same bytes and mode; an existing DEST is overwritten and keeps its mode, as with cp', async (t) => {
   const d = tempDir();
   t.after(() => d.remove());
   const data = randomBytes(3 * 1024 * 1024 + 17);
   const src = d.write('src.bin', data);
   chmodSync(src, 0o640);
-  d.write('dest.bin', 'old contents, longer than nothing');
-  const r = await cp([src, d.file('dest.bin')]);
+  const r = await cp([src, d.file('new.bin')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '');
+  assert.ok(readFileSync(d.file('new.bin')).equals(data));
+  assert.equal(statSync(d.file('new.bin')).mode & 0o777, 0o640 & ~process.umask());
+  d.write('dest.bin', 'old contents, longer than nothing');
+  chmodSync(d.file('dest.bin'), 0o604);
+  const over = await cp([src, d.file('dest.bin')]);
+  assert.equal(over.code, 0, over.stderr);
   assert.ok(readFileSync(d.file('dest.bin')).equals(data));
-  assert.equal(statSync(d.file('dest.bin')).mode & 0o777, 0o640);
+  assert.equal(statSync(d.file('dest.bin')).mode & 0o777, 0o604);
 });
 
 test('uring cp A B DIR/ puts each in DIR under its own name; -v prints each and a summary', async (t) => {
@@ -76,13 +81,14 @@ test('uring cp: errors as cp(1) reports them, exit 1; the other sources are stil
   mkdirSync(d.file('out'));
   const r = await cp([d.file('missing'), a, d.file('dir'), d.file('out')]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^uring cp: ENOENT: no such file or directory, lstat '.*missing'$/m);
+  assert.match(r.stderr, /^uring cp: cannot stat '.*missing': No such file or directory$/m);
   assert.match(r.stderr, /^uring cp: -r not specified; omitting directory '.*dir'$/m);
   assert.equal(readFileSync(d.file('out/a'), 'utf8'), 'A');
 
   const clobber = await cp(['-n', a, d.file('out/a')]);
   assert.equal(clobber.code, 1);
-  assert.match(clobber.stderr, /EEXIST: file already exists, copyfile/);
+  assert.match(clobber.stderr, /^uring cp: not replacing '.*out\/a'$/m);
+  assert.equal(readFileSync(d.file('out/a'), 'utf8'), 'A');
 
   const notDir = await cp([a, a, d.file('nope')]);
   assert.equal(notDir.code, 1);
