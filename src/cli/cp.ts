@@ -4,10 +4,10 @@ import { readdir, readlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, stat, symlink } from '../fs/index.js';
-import { lstatSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, lstatSync, statSync, utimesSync } from 'node:fs';
 import { mayUseNode, nodeFallbackReason, useNode } from '../fs/fallback.js';
 import { getRuntime } from '../runtime/runtime.js';
-import { Engine, type CopyOptions } from './cp-walk.js';
+import { Engine, errText, type CopyOptions } from './cp-walk.js';
 import { startProgress } from './cp-progress.js';
 import type { Command, Io } from './main.js';
 
@@ -151,6 +151,28 @@ function ringEngine(opts: Options, io: Io): Engine | undefined {
   }
 }
 
+/** cp -p for one path: owner (when allowed), mode, times. */
+function preserveSync(from: string, to: string): void {
+  const st = statSync(from);
+  try {
+    chownSync(to, st.uid, st.gid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
+  chmodSync(to, st.mode & 0o7777);
+  utimesSync(to, st.atime, st.mtime);
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 function lstatIsDir(p: string): boolean {
   try {
     return lstatSync(p).isDirectory();
@@ -179,7 +201,7 @@ class Copier {
     try {
       st = await lstat(from);
     } catch (err) {
-      this.#fail(err);
+      this.#fail(new Error(`cannot stat '${from}': ${errText(err)}`));
       return;
     }
     if (st.isDirectory()) {
@@ -201,6 +223,7 @@ class Copier {
         });
         const names = await readdir(from);
         for (const name of names.sort()) await this.add(join(from, name), join(to, name));
+        if (this.opts.preserve) this.#dirs.push([from, to]);
       } catch (err) {
         this.#fail(err);
       }
@@ -239,7 +262,26 @@ class Copier {
 
   async #copy({ from, to, size }: Job): Promise<void> {
     try {
-      await copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
+      // cp's wording for a source it cannot read (copyFile's error names both paths).
+      try {
+        accessSync(from, constants.R_OK);
+      } catch (err) {
+        throw new Error(`cannot open '${from}' for reading: ${errText(err)}`);
+      }
+      if (sameFile(from, to)) throw new Error(`'${from}' and '${to}' are the same file`);
+      // An existing destination keeps its mode, as with cp (copyFile gives it the source's).
+      let kept: number | undefined;
+      try {
+        kept = statSync(to).mode & 0o7777;
+      } catch {}
+      try {
+        await copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
+      } catch (err) {
+        if (this.opts.noClobber && (err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`not replacing '${to}'`);
+        throw err;
+      }
+      if (kept !== undefined && !this.opts.preserve) chmodSync(to, kept);
+      if (this.opts.preserve) preserveSync(from, to);
       this.files++;
       if (this.opts.verbose) {
         // The byte count is for -v's summary only: no stat per file without it.
@@ -254,7 +296,17 @@ class Copier {
   async finish(): Promise<void> {
     await this.#pump();
     await Promise.all(this.#running);
+    // -p: directories last, deepest first, once everything inside is written.
+    for (const [from, to] of this.#dirs.reverse()) {
+      try {
+        preserveSync(from, to);
+      } catch (err) {
+        this.#fail(err);
+      }
+    }
   }
+
+  readonly #dirs: [string, string][] = [];
 }
 
 /** True when `child` is `parent` or below it (a copy into itself would never end). */
