@@ -1,0 +1,729 @@
+// `uring cp`'s engine: a tree walked a directory at a time, every file a
+// chain in the kernel.
+//
+// Where the old copier's time went (20,000 files of 1–16 KiB on tmpfs, 2.2 s
+// against GNU cp's 0.45 s; `node --cpu-prof`): 0.8 s inside io_uring_enter
+// and 0.3 s in node's fchmod, for a copy that took ten round trips through
+// JavaScript per file (lstat, open, fstat, open, fstat, fchmod on the thread
+// pool, read, write, close, close), sixteen files at a time, with the walk
+// waiting for each lstat in turn.
+//
+// Here:
+// - A directory is read whole (readdirSync: one getdents64 loop, no stat per
+//   entry) and its entries are statted together: StatxManyOp, one SQE per
+//   entry, up to STATX_GROUP per op, all in one io_uring_enter.
+// - A file of at most LANE bytes is one CopyChainOp: open source, create
+//   destination, read into a lane buffer, write, close both, six SQEs on
+//   two direct descriptors with no JavaScript between them. LANES chains
+//   are in flight. Creating a file (O_CREAT) cannot be done without
+//   blocking, so the kernel runs the rest of each chain in its io-wq
+//   workers: the copy uses both cores while this thread walks and submits.
+// - A larger file is read and written in CHUNK pieces, each a
+//   read→write chain (CopyChunkOp), LARGE_DEPTH pieces in flight per file.
+// - Directories' modes are fixed at the end (a directory without write
+//   permission for its owner is created writable first, as cp does), and
+//   with -p their times, deepest first, after everything inside is written.
+import { Buffer } from 'node:buffer';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { getSystemErrorMap } from 'node:util';
+import { native } from '../native.js';
+import { directSlots, type DirectSlots } from '../fs/direct.js';
+import { CopyChainOp, type CopyChainSink } from '../ops/copy-chain.js';
+import { CopyChunkOp, type CopyChunkSink } from '../ops/copy-chunk.js';
+import { CloseDirectOp } from '../ops/close-direct.js';
+import { StatxManyOp, STATX_BYTES, type StatxManySink } from '../ops/statx-many.js';
+import { close as closeFd, openat, read, write } from '../ops/index.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS } from '../ring/uapi.js';
+
+/** Files up to this size are one chain through a lane buffer of this size. */
+export const LANE = 256 << 10;
+/** Chains in flight (each holds a lane and two direct descriptors). */
+const LANES = 64;
+/** Paths per StatxManyOp. */
+const STATX_GROUP = 64;
+/** Directories read ahead of the copies: read the next one while fewer files than this wait for a lane. */
+const READY_LOW = LANES * 2;
+/** Larger files: pieces of CHUNK bytes, LARGE_DEPTH in flight per file, LARGE_FILES files at a time (4 MiB x 4 ran 1 GiB on tmpfs in 0.63-0.67 s, 1 MiB x 8 in 0.69-0.76 s, 256 KiB x 16 in 0.69-0.70 s). */
+const CHUNK = 4 << 20;
+const LARGE_DEPTH = 4;
+const LARGE_FILES = 2;
+
+const ECANCELED = -125;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const O_RDONLY = 0;
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_TRUNC = 0o1000;
+const TWO32 = 4294967296;
+
+export interface CopyOptions {
+  recursive: boolean;
+  noClobber: boolean;
+  preserve: boolean;
+  verbose: boolean;
+}
+
+/** Where the engine reports: each copied path (with -v), and each error (a cp-style message without the program name). */
+export interface CopyReport {
+  copied(from: string, to: string): void;
+  error(message: string): void;
+}
+
+let errorMap: Map<number, [string, string]> | undefined;
+
+/** strerror as cp prints it ("No such file or directory") for -errno or errno `n`. */
+export function strerror(n: number): string {
+  errorMap ??= getSystemErrorMap();
+  const e = errorMap.get(n < 0 ? n : -n);
+  if (e === undefined) return `Unknown error ${Math.abs(n)}`;
+  return e[1].charAt(0).toUpperCase() + e[1].slice(1);
+}
+
+/** The message of a node or uring system error as cp prints it, else the error's message. */
+export function errText(err: unknown): string {
+  const errno = (err as { errno?: unknown }).errno;
+  if (typeof errno === 'number') return strerror(errno);
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Times of a statx struct as node's utimes takes them (seconds, with the nanoseconds as a fraction). */
+function statxTime(b: Buffer, at: number): number {
+  return Number(b.readBigInt64LE(at)) + b.readUInt32LE(at + 8) / 1e9;
+}
+
+/**
+ * One directory's entries (or one source named on the command line): their
+ * source and destination paths, NUL-terminated in one buffer whose address
+ * is taken once, and their statx results. The sink of the StatxManyOps and
+ * CopyChainOps on them, which keep it (and so the memory the kernel reads
+ * and writes) alive until their last CQE.
+ */
+class Group implements StatxManySink, CopyChainSink {
+  readonly names: Buffer;
+  readonly namesAddr: number;
+  readonly srcOff: Float64Array;
+  readonly dstOff: Float64Array;
+  readonly stx: Buffer;
+  readonly stxAddr: number;
+
+  constructor(
+    readonly engine: Engine,
+    readonly src: string[],
+    readonly dst: string[],
+    /** statx flags: AT_SYMLINK_NOFOLLOW while walking, 0 for a command-line source that is followed. */
+    readonly statxFlags: number,
+  ) {
+    const n = src.length;
+    const joined = `${src.join('\0')}\0${dst.join('\0')}\0`;
+    this.names = Buffer.from(joined);
+    this.srcOff = new Float64Array(n);
+    this.dstOff = new Float64Array(n);
+    // All ASCII (as many bytes as UTF-16 units): each path is as long in
+    // bytes as in characters. Otherwise find the terminators.
+    const ascii = this.names.length === joined.length;
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      this.srcOff[i] = at;
+      at = ascii ? at + src[i]!.length + 1 : this.names.indexOf(0, at) + 1;
+    }
+    for (let i = 0; i < n; i++) {
+      this.dstOff[i] = at;
+      at = ascii ? at + dst[i]!.length + 1 : this.names.indexOf(0, at) + 1;
+    }
+    this.namesAddr = native().address(this.names);
+    this.stx = Buffer.allocUnsafeSlow(n * STATX_BYTES);
+    this.stxAddr = native().address(this.stx);
+  }
+
+  pathAddress(i: number): number {
+    return this.namesAddr + this.srcOff[i]!;
+  }
+  srcAddress(i: number): number {
+    return this.namesAddr + this.srcOff[i]!;
+  }
+  dstAddress(i: number): number {
+    return this.namesAddr + this.dstOff[i]!;
+  }
+  statxAddress(i: number): number {
+    return this.stxAddr + i * STATX_BYTES;
+  }
+  laneAddress(lane: number): number {
+    return this.engine.laneAddr[lane]!;
+  }
+  statxManyDone(op: StatxManyOp): void {
+    this.engine.statted(this, op);
+  }
+  copyChainDone(op: CopyChainOp): void {
+    this.engine.chainDone(this, op);
+  }
+
+  mode(i: number): number {
+    return this.stx.readUInt16LE(i * STATX_BYTES + 28);
+  }
+  size(i: number): number {
+    const b = i * STATX_BYTES + 40;
+    return this.stx.readUInt32LE(b) + this.stx.readUInt32LE(b + 4) * TWO32;
+  }
+  uid(i: number): number {
+    return this.stx.readUInt32LE(i * STATX_BYTES + 20);
+  }
+  gid(i: number): number {
+    return this.stx.readUInt32LE(i * STATX_BYTES + 24);
+  }
+  atime(i: number): number {
+    return statxTime(this.stx, i * STATX_BYTES + 64);
+  }
+  mtime(i: number): number {
+    return statxTime(this.stx, i * STATX_BYTES + 112);
+  }
+}
+
+interface Meta {
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  atime: number;
+  mtime: number;
+}
+
+/** Copies sources (files and, with -r, trees) on one runtime; `run` resolves when every copy and its metadata are done. */
+export class Engine implements CopyChunkSink {
+  files = 0;
+  bytes = 0;
+  failed = 0;
+  /** Bytes of regular files found so far (for progress). */
+  foundBytes = 0;
+  foundFiles = 0;
+  /** True once every directory has been read. */
+  get walked(): boolean {
+    return this.#dirs.length === 0 && this.#statxInFlight === 0;
+  }
+
+  readonly laneAddr: Float64Array;
+  readonly #laneMem: Buffer;
+  readonly #freeLanes: number[] = [];
+  readonly #slots: DirectSlots;
+  readonly #umask: number;
+
+  /** Directories to read: their source and destination. */
+  readonly #dirs: { src: string; dst: string }[] = [];
+  /** Small files statted and waiting for a lane, as (group, index) pairs from #readyHead on. */
+  #readyGroup: Group[] = [];
+  #readyIndex: number[] = [];
+  #readyHead = 0;
+  readonly #large: { g: Group; i: number }[] = [];
+  /** Directories made, for their mode (and with -p, owner and times) at the end, in the order made. */
+  readonly #dirMeta: Meta[] = [];
+
+  #statxInFlight = 0;
+  #chains = 0;
+  #largeRunning = 0;
+  #cleanups = 0;
+  #metaPending = 0;
+  #waitingForSlots = false;
+  #pumping = false;
+  #again = false;
+  #finished = false;
+  #resolve!: () => void;
+  readonly done: Promise<void>;
+  readonly #chunkBufs: Buffer[] = [];
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly opts: CopyOptions,
+    readonly report: CopyReport,
+  ) {
+    this.#slots = directSlots(runtime);
+    if (this.#slots.size < 2) throw this.#slots.unavailable ?? new Error('no direct descriptors');
+    // Buffers on a cache line (lanes.ts: misaligned reads ran slower).
+    this.#laneMem = Buffer.allocUnsafeSlow(LANES * LANE + 64);
+    const base = native().address(this.#laneMem);
+    const start = (64 - (base % 64)) % 64;
+    this.laneAddr = new Float64Array(LANES);
+    for (let l = LANES - 1; l >= 0; l--) {
+      this.laneAddr[l] = base + start + l * LANE;
+      this.#freeLanes.push(l);
+    }
+    const u = process.umask();
+    this.#umask = u;
+    this.done = new Promise((res) => (this.#resolve = res));
+  }
+
+  #fail(message: string): void {
+    this.failed++;
+    this.report.error(message);
+  }
+
+  // ------------------------------------------------------------ the sources
+
+  /** Adds a source named on the command line, to be copied to `to`. */
+  addSource(from: string, to: string): void {
+    let st: fs.Stats;
+    try {
+      st = this.opts.recursive ? fs.lstatSync(from) : fs.statSync(from);
+    } catch (err) {
+      this.#fail(`cannot stat '${from}': ${errText(err)}`);
+      return;
+    }
+    let dst: fs.Stats | undefined;
+    try {
+      dst = fs.statSync(to);
+    } catch {
+      dst = undefined;
+    }
+    if (dst !== undefined && dst.dev === st.dev && dst.ino === st.ino && !st.isSymbolicLink()) {
+      this.#fail(`'${from}' and '${to}' are the same file`);
+      return;
+    }
+    if (st.isDirectory()) {
+      if (!this.opts.recursive) {
+        this.#fail(`-r not specified; omitting directory '${from}'`);
+        return;
+      }
+      if (dst !== undefined && !dst.isDirectory()) {
+        this.#fail(`cannot overwrite non-directory '${to}' with directory '${from}'`);
+        return;
+      }
+      this.#makeDir(from, to, st.mode, st.uid, st.gid, st.atimeMs / 1000, st.mtimeMs / 1000);
+      return;
+    }
+    const g = new Group(this, [from], [to], this.opts.recursive ? AT_SYMLINK_NOFOLLOW : 0);
+    this.#statx(g, 0, 1);
+  }
+
+  /** Starts the work; `done` resolves when all of it has finished. */
+  start(): Promise<void> {
+    this.#pump();
+    return this.done;
+  }
+
+  // -------------------------------------------------------------- the walk
+
+  /** mkdir (merging into an existing directory), then the directory is read later. */
+  #makeDir(from: string, to: string, mode: number, uid: number, gid: number, atime: number, mtime: number): void {
+    const perm = mode & 0o7777;
+    try {
+      // Writable by its owner until the end, whatever its mode (cp does so too).
+      fs.mkdirSync(to, perm | 0o700);
+      this.#dirMeta.push({ path: to, mode: perm, uid, gid, atime, mtime });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      let isDir = false;
+      if (code === 'EEXIST') {
+        try {
+          isDir = fs.statSync(to).isDirectory();
+        } catch {}
+      }
+      if (!isDir) {
+        this.#fail(code === 'EEXIST' ? `cannot overwrite non-directory '${to}' with directory '${from}'` : `cannot create directory '${to}': ${errText(err)}`);
+        return;
+      }
+      // An existing directory keeps its mode, unless -p.
+      if (this.opts.preserve) this.#dirMeta.push({ path: to, mode: perm, uid, gid, atime, mtime });
+    }
+    this.#dirs.push({ src: from, dst: to });
+  }
+
+  /** Reads one directory and stats its entries. */
+  #readDir(): void {
+    const { src, dst } = this.#dirs.pop()!;
+    let names: string[];
+    try {
+      names = fs.readdirSync(src);
+    } catch (err) {
+      this.#fail(`cannot access '${src}': ${errText(err)}`);
+      return;
+    }
+    if (names.length === 0) return;
+    const g = new Group(
+      this,
+      names.map((n) => join(src, n)),
+      names.map((n) => join(dst, n)),
+      AT_SYMLINK_NOFOLLOW,
+    );
+    for (let i = 0; i < names.length; i += STATX_GROUP) this.#statx(g, i, Math.min(STATX_GROUP, names.length - i));
+  }
+
+  #statx(g: Group, first: number, count: number): void {
+    this.#statxInFlight++;
+    this.runtime.submit(new StatxManyOp(g, first, count, AT_FDCWD, g.statxFlags, STATX_BASIC_STATS));
+  }
+
+  /** A StatxManyOp's results: each entry goes where its type says. */
+  statted(g: Group, op: StatxManyOp): void {
+    this.#statxInFlight--;
+    for (let k = 0; k < op.res.length; k++) {
+      const i = op.first + k;
+      const from = g.src[i]!;
+      if (op.lostError) {
+        this.#fail(`cannot stat '${from}': ${errText(op.lostError)}`);
+        continue;
+      }
+      const res = op.res[k]!;
+      if (res < 0) {
+        this.#fail(`cannot stat '${from}': ${strerror(res)}`);
+        continue;
+      }
+      const mode = g.mode(i);
+      const type = mode & S_IFMT;
+      if (type === S_IFREG) {
+        const size = g.size(i);
+        this.foundFiles++;
+        this.foundBytes += size;
+        if (size <= LANE) {
+          this.#readyGroup.push(g);
+          this.#readyIndex.push(i);
+        } else {
+          this.#large.push({ g, i });
+        }
+      } else if (type === S_IFDIR) {
+        this.#makeDir(from, g.dst[i]!, mode, g.uid(i), g.gid(i), g.atime(i), g.mtime(i));
+      } else if (type === S_IFLNK) {
+        this.#copyLink(g, i);
+      } else {
+        this.#fail(`skipping '${from}': not a regular file`);
+      }
+    }
+    this.#pump();
+  }
+
+  #copyLink(g: Group, i: number): void {
+    const from = g.src[i]!;
+    const to = g.dst[i]!;
+    try {
+      const target = fs.readlinkSync(from);
+      try {
+        fs.symlinkSync(target, to);
+      } catch (err) {
+        // cp -r replaces an existing destination (but not with -n).
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || this.opts.noClobber) throw err;
+        fs.unlinkSync(to);
+        fs.symlinkSync(target, to);
+      }
+    } catch (err) {
+      this.#fail(`cannot create symbolic link '${to}': ${errText(err)}`);
+      return;
+    }
+    this.files++;
+    if (this.opts.verbose) this.report.copied(from, to);
+    if (this.opts.preserve) {
+      const uid = g.uid(i);
+      const gid = g.gid(i);
+      const atime = g.atime(i);
+      const mtime = g.mtime(i);
+      this.#metaPending++;
+      fs.lchown(to, uid, gid, () => {
+        fs.lutimes(to, atime, mtime, () => {
+          this.#metaPending--;
+          this.#pump();
+        });
+      });
+    }
+  }
+
+  // ---------------------------------------------------------- the pump
+
+  /** Reads directories while few files wait, starts chains while lanes and slots are free, and finishes. */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        this.#pumpOnce();
+      } while (this.#again);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#maybeFinish();
+  }
+
+  #pumpOnce(): void {
+    const rt = this.runtime;
+    while (this.#dirs.length > 0 && this.#readyGroup.length - this.#readyHead < READY_LOW && this.#statxInFlight < 4) this.#readDir();
+    const slots = this.#slots;
+    const excl = this.opts.noClobber;
+    while (this.#freeLanes.length > 0 && this.#readyHead < this.#readyGroup.length) {
+      if (slots.available < 2) {
+        if (!this.#waitingForSlots) {
+          this.#waitingForSlots = true;
+          slots.whenFree(() => {
+            this.#waitingForSlots = false;
+            this.#pump();
+          });
+        }
+        break;
+      }
+      const h = this.#readyHead++;
+      const g = this.#readyGroup[h]!;
+      const i = this.#readyIndex[h]!;
+      const lane = this.#freeLanes.pop()!;
+      const s = slots.alloc();
+      const d = slots.alloc();
+      this.#chains++;
+      rt.submit(new CopyChainOp(g, i, g.size(i), g.mode(i) & 0o777, excl, s, d, lane));
+    }
+    if (this.#readyHead > 4096 && this.#readyHead * 2 > this.#readyGroup.length) {
+      this.#readyGroup = this.#readyGroup.slice(this.#readyHead);
+      this.#readyIndex = this.#readyIndex.slice(this.#readyHead);
+      this.#readyHead = 0;
+    }
+    while (this.#largeRunning < LARGE_FILES && this.#large.length > 0) {
+      const { g, i } = this.#large.shift()!;
+      this.#largeRunning++;
+      this.#copyLarge(g.src[i]!, g.dst[i]!, g.size(i), g.mode(i) & 0o777).then((ok) => {
+        this.#largeRunning--;
+        if (ok) this.#copiedOne(g, i, g.size(i));
+        this.#pump();
+      });
+    }
+  }
+
+  #maybeFinish(): void {
+    if (this.#finished) return;
+    if (this.#dirs.length > 0 || this.#statxInFlight > 0 || this.#readyHead < this.#readyGroup.length || this.#large.length > 0) return;
+    if (this.#chains > 0 || this.#largeRunning > 0 || this.#cleanups > 0 || this.#metaPending > 0) return;
+    this.#finished = true;
+    this.#finishDirs().then(() => this.#resolve());
+  }
+
+  /** Directories' modes (and with -p owners and times), deepest first: after everything in them is written. */
+  async #finishDirs(): Promise<void> {
+    const p = fs.promises;
+    for (let k = this.#dirMeta.length - 1; k >= 0; k--) {
+      const m = this.#dirMeta[k]!;
+      try {
+        if (this.opts.preserve) {
+          await p.chown(m.path, m.uid, m.gid).catch(ignoreEperm);
+          await p.chmod(m.path, m.mode);
+          await p.utimes(m.path, m.atime, m.mtime);
+        } else if ((m.mode & 0o700) !== 0o700) {
+          await p.chmod(m.path, m.mode & ~this.#umask);
+        }
+      } catch (err) {
+        this.#fail(`preserving permissions for '${m.path}': ${errText(err)}`);
+      }
+    }
+  }
+
+  // ------------------------------------------------------ small files
+
+  /** A CopyChainOp's six (or four) CQEs are in. */
+  chainDone(g: Group, op: CopyChainOp): void {
+    this.#chains--;
+    const i = op.index;
+    if (op.lostError) {
+      // The runtime closed: the kernel may still hold the lane and slots; never reuse them.
+      this.#fail(`cannot copy '${g.src[i]}': ${errText(op.lostError)}`);
+      this.#pump();
+      return;
+    }
+    this.#freeLanes.push(op.lane);
+    if (op.closeSrcRes === ECANCELED) {
+      // A soft link failed before the closes: close whichever file was opened, then free the slots.
+      this.#cleanup(op.srcSlot, op.openSrcRes >= 0);
+      this.#cleanup(op.dstSlot, op.openDstRes >= 0);
+    } else {
+      this.#slots.release(op.srcSlot);
+      this.#slots.release(op.dstSlot);
+    }
+    const size = op.size;
+    if (op.openSrcRes < 0) this.#fail(`cannot open '${g.src[i]}' for reading: ${strerror(op.openSrcRes)}`);
+    else if (op.openDstRes < 0) this.#fail(this.opts.noClobber && op.openDstRes === -17 ? `not replacing '${g.dst[i]}'` : `cannot create regular file '${g.dst[i]}': ${strerror(op.openDstRes)}`);
+    else if (size > 0 && op.readRes < 0) this.#fail(`error reading '${g.src[i]}': ${strerror(op.readRes)}`);
+    else if (size > 0 && op.writeRes < 0) this.#fail(`error writing '${g.dst[i]}': ${strerror(op.writeRes)}`);
+    else if (size > 0 && (op.readRes < size || op.writeRes < size)) {
+      // The file shrank since statx, or a write was short: copy it again the long way, to its end.
+      this.#largeRunning++;
+      this.#copyLarge(g.src[i]!, g.dst[i]!, -1, g.mode(i) & 0o777).then((ok) => {
+        this.#largeRunning--;
+        if (ok) this.#copiedOne(g, i, size);
+        this.#pump();
+      });
+    } else this.#copiedOne(g, i, size);
+    this.#pump();
+  }
+
+  #cleanup(slot: number, open: boolean): void {
+    if (!open) {
+      this.#slots.release(slot);
+      return;
+    }
+    this.#cleanups++;
+    this.runtime.submit(
+      new CloseDirectOp(slot, (_res, lost) => {
+        this.#cleanups--;
+        if (!lost) this.#slots.release(slot);
+        this.#pump();
+      }),
+    );
+  }
+
+  #copiedOne(g: Group, i: number, size: number): void {
+    this.files++;
+    this.bytes += size;
+    if (this.opts.verbose) this.report.copied(g.src[i]!, g.dst[i]!);
+    if (this.opts.preserve) this.#preserve(g.dst[i]!, g.mode(i) & 0o7777, g.uid(i), g.gid(i), g.atime(i), g.mtime(i));
+  }
+
+  /** -p on a file: owner (when allowed), then mode (chown clears set-id bits), then times. */
+  #preserve(path: string, mode: number, uid: number, gid: number, atime: number, mtime: number): void {
+    this.#metaPending++;
+    const fail = (err: unknown) => this.#fail(`preserving times for '${path}': ${errText(err)}`);
+    fs.chown(path, uid, gid, (err) => {
+      if (err && err.code !== 'EPERM' && err.code !== 'EINVAL') fail(err);
+      fs.chmod(path, mode, (err2) => {
+        if (err2) fail(err2);
+        fs.utimes(path, atime, mtime, (err3) => {
+          if (err3) fail(err3);
+          this.#metaPending--;
+          this.#pump();
+        });
+      });
+    });
+  }
+
+  // ------------------------------------------------------ large files
+
+  #chunkWaiters = new Map<number, (op: CopyChunkOp) => void>();
+  #chunkSeq = 0;
+
+  copyChunkDone(op: CopyChunkOp): void {
+    const w = this.#chunkWaiters.get(op.lane);
+    this.#chunkWaiters.delete(op.lane);
+    w?.(op);
+  }
+
+  #chunkBuf(): Buffer {
+    return this.#chunkBufs.pop() ?? alignedBuffer(CHUNK);
+  }
+
+  /**
+   * A file through regular descriptors, CHUNK bytes at a time, LARGE_DEPTH
+   * chunks in flight; read to its end (`size` is what statx said, -1 if
+   * not to be trusted). True when copied; errors are reported here.
+   */
+  async #copyLarge(from: string, to: string, size: number, mode: number): Promise<boolean> {
+    let ifd = -1;
+    let ofd = -1;
+    let ok = false;
+    try {
+      try {
+        ifd = await openat(from, O_RDONLY, 0, { runtime: this.runtime });
+      } catch (err) {
+        this.#fail(`cannot open '${from}' for reading: ${errText(err)}`);
+        return false;
+      }
+      try {
+        ofd = await openat(to, O_WRONLY | O_CREAT | (this.opts.noClobber ? O_EXCL : O_TRUNC), mode, { runtime: this.runtime });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        this.#fail(this.opts.noClobber && code === 'EEXIST' ? `not replacing '${to}'` : `cannot create regular file '${to}': ${errText(err)}`);
+        return false;
+      }
+      ok = await this.#copyChunks(from, to, ifd, ofd, size);
+    } finally {
+      for (const fd of [ifd, ofd]) if (fd >= 0) await closeFd(fd, { runtime: this.runtime }).catch(() => {});
+    }
+    return ok;
+  }
+
+  async #copyChunks(from: string, to: string, ifd: number, ofd: number, size: number): Promise<boolean> {
+    let next = 0;
+    let eof = false;
+    let error: string | undefined;
+    const depth = size < 0 ? 1 : Math.max(1, Math.min(LARGE_DEPTH, Math.ceil(size / CHUNK)));
+    const worker = async () => {
+      const buf = this.#chunkBuf();
+      const addr = native().address(buf);
+      try {
+        while (!eof && error === undefined) {
+          const pos = next;
+          next += CHUNK;
+          const id = this.#chunkSeq++;
+          const op = await new Promise<CopyChunkOp>((res) => {
+            this.#chunkWaiters.set(id, res);
+            this.runtime.submit(new CopyChunkOp(this, ifd, ofd, addr, CHUNK, pos, id));
+          });
+          // Keep the buffer referenced until the op's last CQE (it is: `buf` is live in this frame).
+          if (op.lostError) {
+            error ??= `error reading '${from}': ${errText(op.lostError)}`;
+            return;
+          }
+          if (op.readRes < 0) {
+            error ??= `error reading '${from}': ${strerror(op.readRes)}`;
+            return;
+          }
+          let got = op.readRes;
+          let put = op.writeRes > 0 ? op.writeRes : 0;
+          if (got < CHUNK) {
+            // Short: the end of the file, or a read cut short; read the rest of the chunk, then write what was not.
+            let more = got;
+            while (more > 0 && got < CHUNK) {
+              more = await this.#rw(true, ifd, buf, got, CHUNK - got, pos + got);
+              if (more < 0) {
+                error ??= `error reading '${from}': ${strerror(more)}`;
+                return;
+              }
+              got += more;
+            }
+            if (got < CHUNK) eof = true;
+          } else if (op.writeRes < 0) {
+            error ??= `error writing '${to}': ${strerror(op.writeRes)}`;
+            return;
+          }
+          while (put < got) {
+            const n = await this.#rw(false, ofd, buf, put, got - put, pos + put);
+            if (n <= 0) {
+              error ??= `error writing '${to}': ${strerror(n < 0 ? n : -28)}`;
+              return;
+            }
+            put += n;
+          }
+        }
+      } finally {
+        this.#chunkBufs.push(buf);
+      }
+    };
+    await Promise.all(Array.from({ length: depth }, worker));
+    if (error !== undefined) {
+      this.#fail(error);
+      return false;
+    }
+    return true;
+  }
+
+  /** One read or write of a chunk's rest (rare: short transfers), as -errno or bytes. */
+  async #rw(isRead: boolean, fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+    try {
+      const o = { offset: off, length: len, position: pos, runtime: this.runtime };
+      return isRead ? await read(fd, buf, o) : await write(fd, buf, o);
+    } catch (err) {
+      const errno = (err as { errno?: number }).errno;
+      return typeof errno === 'number' ? (errno < 0 ? errno : -errno) : -5;
+    }
+  }
+}
+
+function ignoreEperm(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPERM' && err.code !== 'EINVAL') throw err;
+}
+
+/** `size` bytes on a cache line, kept alive by the returned view's buffer. */
+function alignedBuffer(size: number): Buffer {
+  const raw = Buffer.allocUnsafeSlow(size + 63);
+  const addr = native().address(raw);
+  const start = (64 - (addr % 64)) % 64;
+  return raw.subarray(start, start + size);
+}
+
