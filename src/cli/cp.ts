@@ -146,7 +146,10 @@ function ringEngine(opts: Options, io: Io): Engine | undefined {
       copied: (from, to) => io.out.write(`'${from}' -> '${to}'\n`),
       error: (message) => io.err.write(`uring cp: ${message}\n`),
     });
-  } catch {
+  } catch (err) {
+    // No ring and no fallback asked for: say so once, with how to get one,
+    // rather than a system error per file from the copier.
+    if ((err as { code?: string }).code === 'ERR_URING_UNAVAILABLE') throw err;
     return undefined;
   }
 }
