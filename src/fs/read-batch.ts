@@ -33,8 +33,7 @@ import { directSlots, type DirectSlots } from './direct.js';
 import { readWhole } from './io.js';
 import { Lanes } from './lanes.js';
 import type { Each, ReadFileSettled } from './read-files.js';
-
-const TWO32 = 4294967296;
+import { TWO32 } from '../u64.js';
 
 type Data = Buffer | string;
 

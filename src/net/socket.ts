@@ -38,6 +38,7 @@ import { InvalidArgTypeError } from '../errors.js';
 import { validateFunction, validateObject } from '../validate.js';
 import { socketAddress, type SocketAddress } from './address.js';
 import * as C from './constants.js';
+import { ECANCELED, ENOBUFS, EOPNOTSUPP } from '../errno.js';
 import { errnoError } from './errors.js';
 import { recvPool, type RecvPool } from './recv-pool.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -252,9 +253,9 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       const r = this.#receiver;
       if (!r) this.#stashEnd ??= true;
       else if (!this.#closed) guarded(() => r.end());
-    } else if (res === -C.ENOBUFS) {
+    } else if (res === -ENOBUFS) {
       this.#pool.enobufs++;
-    } else if (res !== -C.ECANCELED) {
+    } else if (res !== -ECANCELED) {
       this.#rxEnded = true;
       const r = this.#receiver;
       const err = errnoError(res, 'read');
@@ -421,14 +422,14 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (this.#sendOp !== op) return;
     this.#sendOp = undefined;
     const n = this.#sendCount;
-    if (res === -C.EOPNOTSUPP && op.zc) {
+    if (res === -EOPNOTSUPP && op.zc) {
       // This socket type cannot send zero-copy (a Unix socket): never again.
       this.zeroCopyThreshold = Infinity;
       this.#pumpWrites();
       return;
     }
     if (res < 0) {
-      const err = res === -C.ECANCELED && this.#closed ? socketClosedError() : errnoError(res, 'write');
+      const err = res === -ECANCELED && this.#closed ? socketClosedError() : errnoError(res, 'write');
       this.#writeError ??= err;
       this.#wq.finish(this.#wq.length, err);
       this.#settleEnd(err);

@@ -9,6 +9,7 @@ import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../e
 import { validateInteger } from '../validate.js';
 import { resolveHost, socketAddress } from './address.js';
 import * as C from './constants.js';
+import { ECANCELED } from '../errno.js';
 import { hostPortError, uvHostPortError } from './errors.js';
 import { socketClosedError } from './socket.js';
 import { validatePort } from './connect.js';
@@ -89,7 +90,7 @@ export class UdpSocket implements AsyncIterable<Message> {
       return await op.promise;
     } catch (err) {
       const e = err as Error & { errno?: number };
-      if (e.errno === -C.ECANCELED && this.#closed) throw socketClosedError();
+      if (e.errno === -ECANCELED && this.#closed) throw socketClosedError();
       if (e.errno !== undefined) throw hostPortError(e.errno, 'send', address, port);
       throw err;
     } finally {
@@ -114,7 +115,7 @@ export class UdpSocket implements AsyncIterable<Message> {
       return { data, address: from.address, port: from.port, family: from.family === 'IPv6' ? 'IPv6' : 'IPv4', truncated: d.truncated };
     } catch (err) {
       const e = err as Error & { errno?: number };
-      if (e.errno === -C.ECANCELED && this.#closed) throw socketClosedError();
+      if (e.errno === -ECANCELED && this.#closed) throw socketClosedError();
       if (e.errno !== undefined) throw hostPortError(e.errno, 'recvmsg');
       throw err;
     } finally {

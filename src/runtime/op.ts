@@ -33,10 +33,7 @@ import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
 import { MAX_LINKS } from '../ring/user-data.js';
-
-const ECANCELED = 125;
-const ETIME = 62;
-const EINTR = 4;
+import { ECANCELED, EINTR, ETIME } from '../errno.js';
 
 export interface OpOptions {
   signal?: AbortSignal | undefined;
