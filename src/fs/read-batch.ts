@@ -21,9 +21,8 @@
 // known: no statx). A file that fits is its place; one that does not is
 // put together from both parts, as if no place had been reserved.
 import { Buffer } from 'node:buffer';
-import { recaptureStack, systemError, UringClosedError } from '../errors.js';
+import { abortError, recaptureStack, systemError, UringClosedError } from '../errors.js';
 import { native } from '../native.js';
-import { abortError } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RunOptions } from '../ops/index.js';
 import { CancelDirectOp } from '../ops/cancel-direct.js';

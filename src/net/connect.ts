@@ -3,10 +3,10 @@
 import { native } from '../native.js';
 import { ConnectOp, SOCK_CLOEXEC, SOCK_STREAM } from '../ops/net.js';
 import { runtimeOf } from '../runtime/runtime.js';
-import { InvalidArgTypeError, OutOfRangeError, type SystemErrorInfo } from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError, SocketBadPortError, type SystemErrorInfo } from '../errors.js';
 import { ipEndpoint, resolveHost, unixEndpoint, type Endpoint } from './address.js';
 import { ETIMEDOUT } from '../errno.js';
-import { hostPortError, SocketBadPortError } from './errors.js';
+import { hostPortError } from './errors.js';
 import { Socket, type SocketOptions } from './socket.js';
 
 export interface ConnectOptions extends SocketOptions {

@@ -27,7 +27,7 @@
 //
 // Elsewhere: connecting (connect.ts), the async iterator's queue
 // (chunk-queue.ts), node:net's Socket over this one (node-socket.ts).
-import { UringError } from '../errors.js';
+import { SocketClosedError, StreamWriteAfterEndError } from '../errors.js';
 import { native } from '../native.js';
 import { ShutdownOp, SHUT_WR } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
@@ -91,13 +91,6 @@ function guarded(fn: () => void): void {
   }
 }
 
-/** Errors a socket reports for its own state, as node:net names them. */
-export function socketClosedError(): UringError {
-  return new UringError('ERR_SOCKET_CLOSED', 'Socket is closed');
-}
-export function writeAfterEndError(): UringError {
-  return new UringError('ERR_STREAM_WRITE_AFTER_END', 'write after end');
-}
 
 const F_MORE = IORING_CQE_F_MORE;
 
@@ -319,7 +312,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   writeCb(data: Uint8Array, cb?: WriteCallback): void {
     if (!(data instanceof Uint8Array)) throw new InvalidArgTypeError('data', 'an instance of Buffer or Uint8Array', data);
     if (cb !== undefined) validateFunction(cb, 'cb');
-    const err = this.#closed ? socketClosedError() : this.#ending ? writeAfterEndError() : this.#writeError;
+    const err = this.#closed ? new SocketClosedError() : this.#ending ? new StreamWriteAfterEndError() : this.#writeError;
     if (err) {
       if (cb) queueMicrotask(() => cb(err));
       return;
@@ -352,7 +345,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     const promise = new Promise<void>(capture);
     const resolve = capturedResolve;
     const reject = capturedReject;
-    const err = this.#closed ? socketClosedError() : this.#ending ? writeAfterEndError() : this.#writeError;
+    const err = this.#closed ? new SocketClosedError() : this.#ending ? new StreamWriteAfterEndError() : this.#writeError;
     if (err) queueMicrotask(() => reject(err));
     else if (bytes.byteLength === 0 && this.#wq.length === 0) queueMicrotask(resolve);
     else this.#enqueue(bytes, resolve, reject);
@@ -429,7 +422,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       return;
     }
     if (res < 0) {
-      const err = res === -ECANCELED && this.#closed ? socketClosedError() : errnoError(res, 'write');
+      const err = res === -ECANCELED && this.#closed ? new SocketClosedError() : errnoError(res, 'write');
       this.#writeError ??= err;
       this.#wq.finish(this.#wq.length, err);
       this.#settleEnd(err);
@@ -459,7 +452,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
    */
   end(): Promise<void> {
     if (this.#endDone) return this.#endDone;
-    if (this.#closed) return Promise.reject(socketClosedError());
+    if (this.#closed) return Promise.reject(new SocketClosedError());
     this.#ending = true;
     this.#endDone = new Promise<void>((resolve, reject) => {
       this.#endResolve = resolve;
@@ -510,7 +503,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (this.#closePromise) return this.#closePromise;
     this.#closed = true;
     this.#wantRead = false;
-    const err = socketClosedError();
+    const err = new SocketClosedError();
     // Writes not yet handed to the kernel fail now; the batch in flight is
     // cancelled below and fails when its CQE arrives.
     if (this.#sendOp) this.#wq.failAfter(this.#sendCount, err);
