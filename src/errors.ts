@@ -196,9 +196,10 @@ export class InvalidStateError extends UringError {
 export class SystemFailureError extends UringError {
   constructor(what: string) {
     super('ERR_SYSTEM_ERROR', `A system error occurred: ${str(what)}`);
-    this.name = 'SystemError';
   }
 }
+// Node's is named SystemError, and not as an own key.
+Object.defineProperty(SystemFailureError.prototype, 'name', { value: 'SystemError', writable: true, configurable: true });
 
 /**
  * A write on a socket whose peer ended it (its FIN came, and the socket is
