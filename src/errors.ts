@@ -71,7 +71,8 @@ export class UringError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(str(message), options);
     this.code = str(code);
-    this.name = 'Error';
+    // name stays Error.prototype's 'Error', not an own property: node's
+    // errors have only `code` as their own (Object.keys, spread, JSON).
   }
   override toString(): string {
     return `${this.name} [${this.code}]: ${this.message}`;
@@ -133,6 +134,95 @@ export class UringBufferDetachedError extends UringError {
   }
 }
 
+// Node's own codes, as node 20 words them: each an Error with `code`, named
+// 'Error', whose toString() is `Error [CODE]: message` (UringError's shape).
+
+/** ERR_SOCKET_CLOSED: an operation on a closed socket (or one never connected, node:net's resetAndDestroy()). */
+export class SocketClosedError extends UringError {
+  constructor() {
+    super('ERR_SOCKET_CLOSED', 'Socket is closed');
+  }
+}
+
+/**
+ * ERR_SOCKET_CONNECTED: connect() on a socket that is connected or
+ * connecting. uring's own: node 20's net has no such check (nor code).
+ */
+export class SocketConnectedError extends UringError {
+  constructor() {
+    super('ERR_SOCKET_CONNECTED', 'Socket is already connected');
+  }
+}
+
+/** ERR_SOCKET_CLOSED_BEFORE_CONNECTION: a write waiting for the connection, failed by destroy(). */
+export class SocketClosedBeforeConnectionError extends UringError {
+  constructor() {
+    super('ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established');
+  }
+}
+
+/** ERR_SERVER_ALREADY_LISTEN: listen() on a server that is listening. */
+export class ServerAlreadyListenError extends UringError {
+  constructor() {
+    super('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
+  }
+}
+
+/** ERR_SERVER_NOT_RUNNING: close(cb) on a server that is not listening. */
+export class ServerNotRunningError extends UringError {
+  constructor() {
+    super('ERR_SERVER_NOT_RUNNING', 'Server is not running.');
+  }
+}
+
+/** ERR_STREAM_WRITE_AFTER_END: a write after end(). */
+export class StreamWriteAfterEndError extends UringError {
+  constructor() {
+    super('ERR_STREAM_WRITE_AFTER_END', 'write after end');
+  }
+}
+
+/** ERR_INVALID_STATE: `Invalid state: ${what}`, e.g. 'The FileHandle is closed'. */
+export class InvalidStateError extends UringError {
+  constructor(what: string) {
+    super('ERR_INVALID_STATE', `Invalid state: ${str(what)}`);
+  }
+}
+
+/**
+ * ERR_SYSTEM_ERROR: a call that kept failing without an errno, e.g. a
+ * write that moved no bytes, retried. Node names it SystemError.
+ */
+export class SystemFailureError extends UringError {
+  constructor(what: string) {
+    super('ERR_SYSTEM_ERROR', `A system error occurred: ${str(what)}`);
+  }
+}
+// Node's is named SystemError, and not as an own key.
+Object.defineProperty(SystemFailureError.prototype, 'name', { value: 'SystemError', writable: true, configurable: true });
+
+/**
+ * A write on a socket whose peer ended it (its FIN came, and the socket is
+ * not half-open). As node:net's: code EPIPE but no errno or syscall, since
+ * no system call failed, and a plain `Error: message` toString.
+ */
+export class SocketEndedError extends Error {
+  readonly code = 'EPIPE';
+  constructor() {
+    super('This socket has been ended by the other party');
+  }
+}
+
+/** A FileHandle op after close(), as node:fs/promises': 'file closed', code EBADF, no errno. */
+export class FileClosedError extends Error {
+  readonly code = 'EBADF';
+  readonly syscall: string;
+  constructor(syscall: string) {
+    super('file closed');
+    this.syscall = str(syscall);
+  }
+}
+
 export class InvalidArgTypeError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_TYPE';
   constructor(name: string, expected: string, actual: unknown) {
@@ -169,11 +259,44 @@ export class InvalidIpAddressError extends TypeError {
   }
 }
 
+/** ERR_MISSING_ARGS: each name is one argument, or an array of names any one of which will do. */
+export class MissingArgsError extends TypeError {
+  readonly code = 'ERR_MISSING_ARGS';
+  constructor(...names: (string | readonly string[])[]) {
+    const each = names.map((n) => (Array.isArray(n) ? n.map((a) => `"${str(a)}"`).join(' or ') : `"${str(n)}"`));
+    const last = each.pop() ?? '""';
+    const list = each.length === 0 ? `${last} argument` : each.length === 1 ? `${each[0]} and ${last} arguments` : `${each.join(', ')}, and ${last} arguments`;
+    super(`The ${list} must be specified`);
+  }
+}
+
+/** ERR_SOCKET_BAD_PORT: `Port should be >= 0 and < 65536. Received type number (70000).` */
+export class SocketBadPortError extends RangeError {
+  readonly code = 'ERR_SOCKET_BAD_PORT';
+  constructor(name: string, port: unknown, allowZero: boolean) {
+    super(`${str(name)} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${describeType(port)}.`);
+  }
+}
+
+/** ERR_FS_FILE_TOO_LARGE: a whole-file read of a file beyond what one Buffer holds. */
+export class FileTooLargeError extends RangeError {
+  readonly code = 'ERR_FS_FILE_TOO_LARGE';
+  constructor(size: number | bigint) {
+    super(`File size (${str(size)}) is greater than 2 GiB`);
+  }
+}
+
 export class OutOfRangeError extends RangeError {
   readonly code = 'ERR_OUT_OF_RANGE';
   constructor(name: string, range: string, value: unknown) {
     super(`The value of "${str(name)}" is out of range. It must be ${str(range)}. Received ${describeValue(value)}`);
   }
+}
+
+// Node's TypeErrors and RangeErrors with a code show it as its own do:
+// `TypeError [ERR_INVALID_ARG_TYPE]: The ...` (a method, as UringError's).
+for (const C of [InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, OutOfRangeError, MissingArgsError, SocketBadPortError, FileTooLargeError]) {
+  Object.defineProperty(C.prototype, 'toString', { value: UringError.prototype.toString, writable: true, configurable: true });
 }
 
 /**
@@ -268,6 +391,12 @@ export class AbortError extends Error {
     super(str(message), options);
     this.name = 'AbortError';
   }
+}
+
+/** The AbortError for an aborted signal, as Node makes it: `cause` is the signal's reason. */
+export function abortError(signal: AbortSignal): AbortError {
+  if (!(signal instanceof AbortSignal)) throw new InvalidArgTypeError('signal', 'an instance of AbortSignal', signal);
+  return new AbortError(undefined, { cause: signal.reason });
 }
 
 /** An op's `timeout` elapsed before it completed (the kernel cancelled it). */

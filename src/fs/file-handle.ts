@@ -11,7 +11,7 @@ import type { BigIntStats, Stats } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringError, recaptureStack, systemError } from '../errors.js';
+import { FileClosedError, InvalidArgTypeError, InvalidArgValueError, InvalidStateError, OutOfRangeError, recaptureStack, systemError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { READ_CHECKS_POSITION, READ_CHECKS_POSITION_FIRST, READ_LENGTH_INT32 } from '../node-version.js';
 import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
@@ -119,13 +119,6 @@ function validateBufferArray(buffers: unknown): void {
   }
 }
 
-function fileClosed(syscall: string): Error {
-  const err = new Error('file closed') as Error & { code: string; syscall: string };
-  err.code = 'EBADF';
-  err.syscall = syscall;
-  return err;
-}
-
 export class FileHandle extends EventEmitter {
   #fd: number;
   #inflight = 0;
@@ -147,7 +140,7 @@ export class FileHandle extends EventEmitter {
 
   /** Runs `fn` holding the handle: a closed or closing handle rejects with EBADF. */
   async #use<T>(syscall: string, fn: (fd: number) => Promise<T>, caller: Function): Promise<T> {
-    if (this.#fd < 0 || this.#closing) throw recaptureStack(fileClosed(syscall), caller);
+    if (this.#fd < 0 || this.#closing) throw recaptureStack(new FileClosedError(syscall), caller);
     this.#inflight++;
     try {
       return await fn(this.#fd);
@@ -189,7 +182,7 @@ export class FileHandle extends EventEmitter {
     // (the op's, which settles with the result object itself), holding the
     // handle as #use does (#inflight until the op settles).
     const fd = this.#fd;
-    if (fd < 0 || this.#closing) return Promise.reject(recaptureStack(fileClosed('read'), this.read));
+    if (fd < 0 || this.#closing) return Promise.reject(recaptureStack(new FileClosedError('read'), this.read));
     let op: ReadResultOp<T>;
     try {
       let buffer = bufferOrOptions as T;
@@ -450,9 +443,9 @@ export class FileHandle extends EventEmitter {
    */
   readableWebStream(options?: { type?: 'bytes' }): ReadableStream<Uint8Array> {
     if (options?.type !== undefined && typeof options.type !== 'string') throw new InvalidArgTypeError('options.type', 'of type string', options.type);
-    if (this.#fd < 0) throw new UringError('ERR_INVALID_STATE', 'Invalid state: The FileHandle is closed');
-    if (this.#closing) throw new UringError('ERR_INVALID_STATE', 'Invalid state: The FileHandle is closing');
-    if (this.#locked) throw new UringError('ERR_INVALID_STATE', 'Invalid state: The FileHandle is locked');
+    if (this.#fd < 0) throw new InvalidStateError('The FileHandle is closed');
+    if (this.#closing) throw new InvalidStateError('The FileHandle is closing');
+    if (this.#locked) throw new InvalidStateError('The FileHandle is locked');
     this.#locked = true;
     return webStreamOf(this);
   }

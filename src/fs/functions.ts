@@ -5,8 +5,8 @@ import * as nodeFsp from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { constants, type BigIntStats, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
-import { constants as osConstants } from 'node:os';
 import { InvalidArgTypeError, recaptureStack, systemError } from '../errors.js';
+import { errno as E } from '../errno.js';
 import {
   close as closeFd, fstatx, ftruncate, linkat, mkdirat, openat, read, renameat, statx, symlinkat, unlinkat, write, type RunOptions,
 } from '../ops/index.js';
@@ -22,7 +22,6 @@ import { toBigIntStats, toStats } from './stats.js';
 const fsp = { rmdir: nodeFsp.rmdir, access: nodeFsp.access, copyFile: nodeFsp.copyFile };
 
 type Flags = string | number;
-const E = osConstants.errno;
 
 /** Opens a file: flags as node:fs takes them ('r', 'wx', 'a+', numbers), mode 0o666 by default. */
 export async function open(path: PathArg, flags?: Flags, mode?: fs_Mode): Promise<FileHandle> {

@@ -5,7 +5,7 @@
 // limit (MAX_RW_COUNT, just under 2 GiB) at once.
 import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
-import { AbortError, UringError } from '../errors.js';
+import { AbortError, FileTooLargeError } from '../errors.js';
 import { close, fstatx, openat, read, write, type RunOptions } from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { MAX_RW } from '../ops/rw.js';
@@ -23,13 +23,6 @@ export type WriteData =
   | ArrayBufferView
   | Iterable<string | ArrayBufferView>
   | AsyncIterable<string | ArrayBufferView>;
-
-class FileTooLargeError extends UringError {
-  constructor(size: number) {
-    super('ERR_FS_FILE_TOO_LARGE', `File size (${size}) is greater than 2 GiB`);
-    this.name = 'RangeError';
-  }
-}
 
 /** Rejects as node:fs/promises does when `signal` is aborted: an AbortError whose cause is the reason. */
 export function checkAborted(signal: AbortSignal | undefined): void {

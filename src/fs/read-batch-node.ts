@@ -4,7 +4,7 @@
 // errors and abort behaviour — and no io_uring anywhere.
 import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
-import { abortError } from '../runtime/op.js';
+import { abortError } from '../errors.js';
 import type { Each, ReadFileSettled } from './read-files.js';
 
 type Data = Buffer | string;

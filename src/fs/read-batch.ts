@@ -21,9 +21,8 @@
 // known: no statx). A file that fits is its place; one that does not is
 // put together from both parts, as if no place had been reserved.
 import { Buffer } from 'node:buffer';
-import { recaptureStack, systemError, UringClosedError } from '../errors.js';
+import { abortError, recaptureStack, systemError, UringClosedError } from '../errors.js';
 import { native } from '../native.js';
-import { abortError } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RunOptions } from '../ops/index.js';
 import { CancelDirectOp } from '../ops/cancel-direct.js';
@@ -33,8 +32,7 @@ import { directSlots, type DirectSlots } from './direct.js';
 import { readWhole } from './io.js';
 import { Lanes } from './lanes.js';
 import type { Each, ReadFileSettled } from './read-files.js';
-
-const TWO32 = 4294967296;
+import { TWO32 } from '../u64.js';
 
 type Data = Buffer | string;
 

@@ -5,8 +5,7 @@
 // one call's work on the ring is a ReadBatch (read-batch.ts), or, where the
 // drop-ins are node's, nodeBatch (read-batch-node.ts).
 import { Buffer } from 'node:buffer';
-import { InvalidArgTypeError, OutOfRangeError, recaptureStack } from '../errors.js';
-import { abortError } from '../runtime/op.js';
+import { abortError, InvalidArgTypeError, OutOfRangeError, recaptureStack } from '../errors.js';
 import { runtimeOf, type Runtime } from '../runtime/runtime.js';
 import { encodingOf, toPath, type PathArg } from './args.js';
 import { mayUseNode, useNode } from './fallback.js';

@@ -11,7 +11,7 @@ import * as nodeFs from 'node:fs';
 import { Readable, Writable, addAbortSignal, finished, type ReadableOptions, type WritableOptions } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgTypeError, OutOfRangeError, UringError } from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError, SystemFailureError } from '../errors.js';
 import { openat } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
 import { FileHandle, kClosing, kStreamRead, kStreamWrite, validateInteger } from './file-handle.js';
@@ -369,7 +369,7 @@ export class WriteStream extends Writable {
         n = 0;
       }
       if (n === 0) {
-        if (++retries > 5) throw new UringError('ERR_SYSTEM_ERROR', 'A system error occurred: write failed');
+        if (++retries > 5) throw new SystemFailureError('write failed');
         continue;
       }
       retries = 0;

@@ -3,10 +3,10 @@
 import { native } from '../native.js';
 import { ConnectOp, SOCK_CLOEXEC, SOCK_STREAM } from '../ops/net.js';
 import { runtimeOf } from '../runtime/runtime.js';
-import { InvalidArgTypeError, OutOfRangeError, type SystemErrorInfo } from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError, SocketBadPortError, type SystemErrorInfo } from '../errors.js';
 import { ipEndpoint, resolveHost, unixEndpoint, type Endpoint } from './address.js';
-import * as C from './constants.js';
-import { hostPortError, SocketBadPortError } from './errors.js';
+import { ETIMEDOUT } from '../errno.js';
+import { hostPortError } from './errors.js';
 import { Socket, type SocketOptions } from './socket.js';
 
 export interface ConnectOptions extends SocketOptions {
@@ -78,7 +78,7 @@ export async function connectTo(ep: Endpoint, options: ConnectOptions): Promise<
   } catch (err) {
     native().closeFd(fd);
     const e = err as Error & { errno?: number; code?: string };
-    if (e.code === 'ERR_URING_TIMEOUT') throw hostPortError(-C.ETIMEDOUT, 'connect', ep.address, ep.port || undefined);
+    if (e.code === 'ERR_URING_TIMEOUT') throw hostPortError(-ETIMEDOUT, 'connect', ep.address, ep.port || undefined);
     if (e.errno !== undefined) throw hostPortError(e.errno, 'connect', ep.address, ep.port || undefined);
     throw err;
   }

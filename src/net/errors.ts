@@ -2,7 +2,7 @@
 // from file errors: `connect ECONNREFUSED 127.0.0.1:80` (syscall first, no
 // description), `listen EADDRINUSE: address already in use :::80` (with it),
 // `read ECONNRESET`. `code`, `errno`, `syscall`, `address`, `port` as Node's.
-import { describeType, errnoMessage, errnoName, type UringSystemError } from '../errors.js';
+import { errnoMessage, errnoName, type UringSystemError } from '../errors.js';
 
 function details(address: string | undefined, port: number | undefined): string {
   if (port !== undefined && port > 0) return ` ${address}:${port}`;
@@ -33,12 +33,4 @@ export function uvHostPortError(res: number, syscall: string, address?: string, 
 /** Node's errnoException: `read ECONNRESET`, `write EPIPE`. */
 export function errnoError(res: number, syscall: string): UringSystemError {
   return make(`${syscall} ${errnoName(res)}`, res, syscall);
-}
-
-/** Node's ERR_SOCKET_BAD_PORT: `Port should be >= 0 and < 65536. Received type number (70000).` */
-export class SocketBadPortError extends RangeError {
-  readonly code = 'ERR_SOCKET_BAD_PORT';
-  constructor(name: string, port: unknown, allowZero: boolean) {
-    super(`${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${describeType(port)}.`);
-  }
 }

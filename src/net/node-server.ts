@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import * as nodeNet from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
-import { InvalidArgTypeError } from '../errors.js';
+import { InvalidArgTypeError, ServerAlreadyListenError, ServerNotRunningError } from '../errors.js';
 import { validateFunction } from '../validate.js';
 import { listen as listenNative, listenNow, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
 import type { Socket as NativeSocket } from './socket.js';
@@ -94,7 +94,7 @@ class NetServer extends EventEmitter {
     if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', opts.signal);
     const bindsAtOnce = opts.host === undefined;
     if (this.#native || (this.#binding && this.#bindsAtOnce)) {
-      throw Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' });
+      throw new ServerAlreadyListenError();
     }
     if (this.#binding && !bindsAtOnce) {
       if (cb) this.once('listening', cb);
@@ -218,7 +218,7 @@ class NetServer extends EventEmitter {
     if (typeof cb !== 'function') cb = undefined;
     const srv = this.#native;
     if (!srv) {
-      if (cb) this.once('close', () => cb!(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
+      if (cb) this.once('close', () => cb!(new ServerNotRunningError()));
       if (this.#binding) {
         this.#bindGen++;
         this.#binding = false;

@@ -5,7 +5,10 @@ import { Duplex } from 'node:stream';
 import * as nodeNet from 'node:net';
 import { isIP as nodeIsIP } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
-import { InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, OutOfRangeError } from '../errors.js';
+import {
+  abortError, InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, MissingArgsError, OutOfRangeError, SocketClosedBeforeConnectionError,
+  SocketClosedError, SocketConnectedError, SocketEndedError,
+} from '../errors.js';
 import { validateFunction } from '../validate.js';
 import type { AddressInfo } from './server.js';
 import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.js';
@@ -133,7 +136,8 @@ class NetSocket extends Duplex {
       else this.read(0);
     }
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', options.signal);
+      // As node:net's Socket, which names it "signal" (its listen() says "options.signal").
+      throw new InvalidArgTypeError('signal', 'an instance of AbortSignal', options.signal);
     }
     if (options.signal) {
       const signal = options.signal;
@@ -160,7 +164,7 @@ class NetSocket extends Duplex {
     const [options, cb] = normalizeConnectArgs(args);
     if (cb) this.once('connect', cb);
     if (this.#handle || this.connecting) {
-      process.nextTick(() => this.destroy(Object.assign(new Error('Socket is already connected'), { code: 'ERR_SOCKET_CONNECTED' })));
+      process.nextTick(() => this.destroy(new SocketConnectedError()));
       return this;
     }
     // As node:net: any falsy path means TCP (an http.Agent passes `path: null`).
@@ -169,7 +173,7 @@ class NetSocket extends Duplex {
     if (path) {
       if (typeof path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', path);
     } else if (port === undefined) {
-      throw Object.assign(new TypeError('The "options" or "port" or "path" argument must be specified'), { code: 'ERR_MISSING_ARGS' });
+      throw new MissingArgsError(['options', 'port', 'path']);
     } else {
       validatePort(port);
       // As node:net, before anything is looked up. The lookup option itself
@@ -231,7 +235,7 @@ class NetSocket extends Duplex {
         this.#pendingWriteCb = cb;
         return;
       }
-      cb(notConnected());
+      cb(new SocketClosedError());
       return;
     }
     this.#handed += chunk.length;
@@ -265,7 +269,7 @@ class NetSocket extends Duplex {
         this.#pendingWriteCb = cb;
         return;
       }
-      cb(notConnected());
+      cb(new SocketClosedError());
       return;
     }
     const h = this.#handle;
@@ -305,7 +309,7 @@ class NetSocket extends Duplex {
     this.#pendingWrite = undefined;
     this.#pendingWriteCb = undefined;
     if (pendingCb) {
-      this.once('close', () => pendingCb(Object.assign(new Error('Socket closed before the connection was established'), { code: 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION' })));
+      this.once('close', () => pendingCb(new SocketClosedBeforeConnectionError()));
     }
     this.#connectAbort?.abort();
     this.connecting = false;
@@ -341,7 +345,7 @@ class NetSocket extends Duplex {
     } else if (this.connecting) {
       this.once('connect', () => this.resetAndDestroy());
     } else {
-      this.destroy(notConnected());
+      this.destroy(new SocketClosedError());
     }
     return this;
   }
@@ -523,18 +527,10 @@ function onReadableEnd(this: Socket): void {
 function writeAfterFIN(this: Socket, chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
   if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding as BufferEncoding, cb);
   if (typeof encoding === 'function') cb = encoding;
-  const err = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+  const err = new SocketEndedError();
   if (cb) process.nextTick(cb, err);
   this.destroy(err);
   return false;
-}
-
-function notConnected(): Error {
-  return Object.assign(new Error('This socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
-}
-
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 /** net.connect / net.createConnection: a Socket, connecting. */

@@ -31,6 +31,7 @@ import { validateBoolean, validateInteger, validateObject } from '../validate.js
 import { BufRing } from '../ring/buf-ring.js';
 import * as U from '../ring/uapi.js';
 import { validateRuntime, type Runtime } from '../runtime/runtime.js';
+import { EEXIST, EINVAL } from '../errno.js';
 
 export interface RecvPoolOptions {
   /**
@@ -46,8 +47,6 @@ export interface RecvPoolOptions {
   incremental?: boolean;
 }
 
-const EEXIST = 17;
-const EINVAL = 22;
 const SLAB_SIZE = 64 * 1024;
 const FIRST_BGID = 0x4e00; // groups below are left to the application's own buffer rings
 const F_BUF_MORE = U.IORING_CQE_F_BUF_MORE;

@@ -18,6 +18,7 @@ import { validateObject } from '../validate.js';
 import { validateFd } from '../ops/common.js';
 import { socketAddress } from './address.js';
 import * as C from './constants.js';
+import { ECANCELED, EMFILE, ENFILE, ENOBUFS, ENOMEM } from '../errno.js';
 import { errnoError, uvHostPortError } from './errors.js';
 import { Socket, type SocketOptions } from './socket.js';
 import { endpointOf, validatePort } from './connect.js';
@@ -107,7 +108,7 @@ export class Server extends EventEmitter implements AsyncIterable<Socket>, Accep
       this.#retryMs = 0;
       if (this.#closed) native().closeFd(res);
       else this.#deliver(res);
-    } else if (res === -C.EMFILE || res === -C.ENFILE || res === -C.ENOMEM || res === -C.ENOBUFS) {
+    } else if (res === -EMFILE || res === -ENFILE || res === -ENOMEM || res === -ENOBUFS) {
       this.stats.acceptErrors++;
       this.#retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.#retryMs * 2));
       if (!this.#closed && !this.#retryTimer) {
@@ -117,7 +118,7 @@ export class Server extends EventEmitter implements AsyncIterable<Socket>, Accep
         }, this.#retryMs);
         if (this.#weak) this.#retryTimer.unref();
       }
-    } else if (res !== -C.ECANCELED && !this.#closed) {
+    } else if (res !== -ECANCELED && !this.#closed) {
       this.#fail(errnoError(res, 'accept'));
     }
     if (!(flags & IORING_CQE_F_MORE) && this.#op === op) {
@@ -130,7 +131,7 @@ export class Server extends EventEmitter implements AsyncIterable<Socket>, Accep
   _onAcceptAbandoned(op: AcceptStreamOp): void {
     if (op.slot >= 0) return; // its last CQE still comes
     if (this.#op === op) this.#op = undefined;
-    if (!this.#closed) this.#fail(errnoError(-C.ECANCELED, 'accept'));
+    if (!this.#closed) this.#fail(errnoError(-ECANCELED, 'accept'));
   }
 
   #deliver(fd: number): void {

@@ -27,7 +27,7 @@
 //
 // Elsewhere: connecting (connect.ts), the async iterator's queue
 // (chunk-queue.ts), node:net's Socket over this one (node-socket.ts).
-import { UringError } from '../errors.js';
+import { SocketClosedError, StreamWriteAfterEndError } from '../errors.js';
 import { native } from '../native.js';
 import { ShutdownOp, SHUT_WR } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
@@ -38,6 +38,7 @@ import { InvalidArgTypeError } from '../errors.js';
 import { validateFunction, validateObject } from '../validate.js';
 import { socketAddress, type SocketAddress } from './address.js';
 import * as C from './constants.js';
+import { ECANCELED, ENOBUFS, EOPNOTSUPP } from '../errno.js';
 import { errnoError } from './errors.js';
 import { recvPool, type RecvPool } from './recv-pool.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -90,13 +91,6 @@ function guarded(fn: () => void): void {
   }
 }
 
-/** Errors a socket reports for its own state, as node:net names them. */
-export function socketClosedError(): UringError {
-  return new UringError('ERR_SOCKET_CLOSED', 'Socket is closed');
-}
-export function writeAfterEndError(): UringError {
-  return new UringError('ERR_STREAM_WRITE_AFTER_END', 'write after end');
-}
 
 const F_MORE = IORING_CQE_F_MORE;
 
@@ -252,9 +246,9 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       const r = this.#receiver;
       if (!r) this.#stashEnd ??= true;
       else if (!this.#closed) guarded(() => r.end());
-    } else if (res === -C.ENOBUFS) {
+    } else if (res === -ENOBUFS) {
       this.#pool.enobufs++;
-    } else if (res !== -C.ECANCELED) {
+    } else if (res !== -ECANCELED) {
       this.#rxEnded = true;
       const r = this.#receiver;
       const err = errnoError(res, 'read');
@@ -318,7 +312,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   writeCb(data: Uint8Array, cb?: WriteCallback): void {
     if (!(data instanceof Uint8Array)) throw new InvalidArgTypeError('data', 'an instance of Buffer or Uint8Array', data);
     if (cb !== undefined) validateFunction(cb, 'cb');
-    const err = this.#closed ? socketClosedError() : this.#ending ? writeAfterEndError() : this.#writeError;
+    const err = this.#closed ? new SocketClosedError() : this.#ending ? new StreamWriteAfterEndError() : this.#writeError;
     if (err) {
       if (cb) queueMicrotask(() => cb(err));
       return;
@@ -351,7 +345,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     const promise = new Promise<void>(capture);
     const resolve = capturedResolve;
     const reject = capturedReject;
-    const err = this.#closed ? socketClosedError() : this.#ending ? writeAfterEndError() : this.#writeError;
+    const err = this.#closed ? new SocketClosedError() : this.#ending ? new StreamWriteAfterEndError() : this.#writeError;
     if (err) queueMicrotask(() => reject(err));
     else if (bytes.byteLength === 0 && this.#wq.length === 0) queueMicrotask(resolve);
     else this.#enqueue(bytes, resolve, reject);
@@ -421,14 +415,14 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (this.#sendOp !== op) return;
     this.#sendOp = undefined;
     const n = this.#sendCount;
-    if (res === -C.EOPNOTSUPP && op.zc) {
+    if (res === -EOPNOTSUPP && op.zc) {
       // This socket type cannot send zero-copy (a Unix socket): never again.
       this.zeroCopyThreshold = Infinity;
       this.#pumpWrites();
       return;
     }
     if (res < 0) {
-      const err = res === -C.ECANCELED && this.#closed ? socketClosedError() : errnoError(res, 'write');
+      const err = res === -ECANCELED && this.#closed ? new SocketClosedError() : errnoError(res, 'write');
       this.#writeError ??= err;
       this.#wq.finish(this.#wq.length, err);
       this.#settleEnd(err);
@@ -458,7 +452,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
    */
   end(): Promise<void> {
     if (this.#endDone) return this.#endDone;
-    if (this.#closed) return Promise.reject(socketClosedError());
+    if (this.#closed) return Promise.reject(new SocketClosedError());
     this.#ending = true;
     this.#endDone = new Promise<void>((resolve, reject) => {
       this.#endResolve = resolve;
@@ -509,7 +503,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (this.#closePromise) return this.#closePromise;
     this.#closed = true;
     this.#wantRead = false;
-    const err = socketClosedError();
+    const err = new SocketClosedError();
     // Writes not yet handed to the kernel fail now; the batch in flight is
     // cancelled below and fails when its CQE arrives.
     if (this.#sendOp) this.#wq.failAfter(this.#sendCount, err);

@@ -5,12 +5,12 @@ import { AF_INET, AF_INET6, RecvmsgOp, SendmsgOp, SOCK_CLOEXEC, SOCK_DGRAM } fro
 import { CloseOp } from '../ops/open.js';
 import { validateBuffer, validateFd, validateOptions } from '../ops/common.js';
 import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
-import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, SocketClosedError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { resolveHost, socketAddress } from './address.js';
 import * as C from './constants.js';
+import { ECANCELED } from '../errno.js';
 import { hostPortError, uvHostPortError } from './errors.js';
-import { socketClosedError } from './socket.js';
 import { validatePort } from './connect.js';
 
 export interface UdpOptions {
@@ -66,7 +66,7 @@ export class UdpSocket implements AsyncIterable<Message> {
 
   /** Sends one datagram to host:port; resolves with the bytes sent. */
   async send(data: ArrayBufferView | string | readonly (ArrayBufferView | string)[], port: number, host?: string): Promise<number> {
-    if (this.#closed) throw socketClosedError();
+    if (this.#closed) throw new SocketClosedError();
     const views = (Array.isArray(data) ? data : [data]).map((d: ArrayBufferView | string) => {
       if (typeof d === 'string') return Buffer.from(d);
       validateBuffer(d, 'data');
@@ -81,7 +81,7 @@ export class UdpSocket implements AsyncIterable<Message> {
     // Checked here, with nothing awaited between the check and the submit:
     // a send the ring has taken is ahead of close()'s CLOSE, and holds the
     // file until it completes.
-    if (this.#closed) throw socketClosedError();
+    if (this.#closed) throw new SocketClosedError();
     const op = new SendmsgOp(this.fd, views, sockaddr({ host: address, port }), C.MSG_NOSIGNAL);
     this.#pending.add(op);
     this.runtime.submit(op);
@@ -89,7 +89,7 @@ export class UdpSocket implements AsyncIterable<Message> {
       return await op.promise;
     } catch (err) {
       const e = err as Error & { errno?: number };
-      if (e.errno === -C.ECANCELED && this.#closed) throw socketClosedError();
+      if (e.errno === -ECANCELED && this.#closed) throw new SocketClosedError();
       if (e.errno !== undefined) throw hostPortError(e.errno, 'send', address, port);
       throw err;
     } finally {
@@ -99,7 +99,7 @@ export class UdpSocket implements AsyncIterable<Message> {
 
   /** Receives one datagram into `buffer` (default: a new one of recvBufferSize bytes). */
   async recv(buffer?: Uint8Array, options?: { signal?: AbortSignal }): Promise<Message> {
-    if (this.#closed) throw socketClosedError();
+    if (this.#closed) throw new SocketClosedError();
     const buf = buffer ?? Buffer.allocUnsafe(this.recvBufferSize);
     validateBuffer(buf);
     validateOptions(options);
@@ -114,7 +114,7 @@ export class UdpSocket implements AsyncIterable<Message> {
       return { data, address: from.address, port: from.port, family: from.family === 'IPv6' ? 'IPv6' : 'IPv4', truncated: d.truncated };
     } catch (err) {
       const e = err as Error & { errno?: number };
-      if (e.errno === -C.ECANCELED && this.#closed) throw socketClosedError();
+      if (e.errno === -ECANCELED && this.#closed) throw new SocketClosedError();
       if (e.errno !== undefined) throw hostPortError(e.errno, 'recvmsg');
       throw err;
     } finally {
@@ -136,7 +136,7 @@ export class UdpSocket implements AsyncIterable<Message> {
 
   setBroadcast(flag: boolean): void {
     // After close() the fd number may be another socket's.
-    if (this.#closed) throw socketClosedError();
+    if (this.#closed) throw new SocketClosedError();
     native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_BROADCAST, flag ? 1 : 0);
   }
 

@@ -4,6 +4,7 @@ import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringBuffer
 import { isDetached, isKnownFixedBuffer, knownAddress, viewAddress } from '../ring/structs.js';
 import type { Op, OpOptions } from '../runtime/op.js';
 import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
+import { ECANCELED } from '../errno.js';
 
 export interface RunOptions extends OpOptions {
   /** The runtime to use (default: this thread's). */
@@ -87,8 +88,6 @@ export function bufferAddress(buf: unknown, name = 'buffer'): number {
 // forEachFile's lane buffers) are marked untransferable instead.
 let detachedCount = 0;
 let warned = false;
-
-const ECANCELED = 125;
 
 /**
  * For an op its caller gave up on (aborted): whether a CQE with `res` may

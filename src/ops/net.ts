@@ -6,10 +6,12 @@ import { recaptureStack, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Msghdr, parseSockaddr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
+import { MSG_NOSIGNAL } from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
 import { detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDetached, type RunOptions } from './common.js';
 import { InvalidArgTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
+import { EALREADY, ENOENT } from '../errno.js';
 
 // The socket(2)/shutdown(2) constants callers of these ops (src/net) open and
 // shut their sockets with.
@@ -21,10 +23,6 @@ function flagsOf(options: { flags?: number } | undefined): number {
   validateInteger(flags, 'options.flags', -0x80000000, 0xffffffff);
   return flags;
 }
-
-const MSG_NOSIGNAL = 0x4000;
-const ENOENT = 2;
-const EALREADY = 114;
 
 export class ConnectOp extends PromiseOp<void> {
   constructor(readonly fd: number, readonly addr: Uint8Array, readonly info?: SystemErrorInfo) {

@@ -4,12 +4,10 @@
 // with the buffers; the sink owns the write queue and its callbacks.
 import type { Sqe } from '../ring/sqe.js';
 import { Msghdr } from '../ring/structs.js';
-import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF, IORING_OP_SENDMSG_ZC, IORING_OP_SEND_ZC } from '../ring/uapi.js';
+import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF, IORING_OP_SENDMSG_ZC, IORING_OP_SEND_ZC, MSG_NOSIGNAL, MSG_WAITALL } from '../ring/uapi.js';
 import { Op } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 
-const MSG_WAITALL = 0x100;
-const MSG_NOSIGNAL = 0x4000;
 /**
  * A closed peer is EPIPE, never SIGPIPE; MSG_WAITALL makes the kernel finish
  * the whole batch before it completes (a short send is still possible, and

@@ -5,8 +5,7 @@ import { Timespec } from '../ring/structs.js';
 import { PromiseOp } from '../runtime/op.js';
 import { OutOfRangeError } from '../errors.js';
 import { run, type RunOptions } from './common.js';
-
-const ETIME = 62;
+import { ETIME } from '../errno.js';
 
 export class TimeoutOp extends PromiseOp<boolean> {
   readonly ts: Timespec;

@@ -4,8 +4,7 @@ import {
   IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUF_MORE, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE,
   IORING_CQE_F_NOTIF, IORING_CQE_F_SOCK_NONEMPTY,
 } from './uapi.js';
-
-const TWO32 = 4294967296;
+import { TWO32 } from '../u64.js';
 
 export class Cqe {
   /** Low and high 32 bits of the user data. */

@@ -19,6 +19,7 @@ import * as R from './register.js';
 import { Sqe, type SqeMemory } from './sqe.js';
 import * as U from './uapi.js';
 import { FD_RESULTS_BIT } from './user-data.js';
+import { EAGAIN, EBADF, EBUSY, EINTR, EINVAL, EMFILE, ENFILE, ENOMEM, ENOSYS, EPERM, ETIME } from '../errno.js';
 
 export interface RingOptions {
   /** IORING_SETUP_* flags. */
@@ -42,12 +43,6 @@ export interface RingOptions {
 export const MAX_ENTRIES = 32768;
 /** The most CQ entries the kernel accepts (IORING_MAX_CQ_ENTRIES). */
 export const MAX_CQ_ENTRIES = 2 * MAX_ENTRIES;
-
-const EINTR = 4;
-const EAGAIN = 11;
-const EBUSY = 16;
-const ETIME = 62;
-const EINVAL = 22;
 
 export class Ring {
   /** The ring's file descriptor. */
@@ -288,7 +283,7 @@ export class Ring {
    * throws. For the runtime, which handles EINTR/EBUSY/EAGAIN itself.
    */
   enter(toSubmit: number, minComplete: number, flags: number, timeoutNs?: number): number {
-    if (this.#closed) return -9; // EBADF
+    if (this.#closed) return -EBADF;
     return native().enter(this.#enterFd, toSubmit, minComplete, flags | this.#enterFlags, timeoutNs);
   }
 
@@ -589,9 +584,9 @@ const HOW_TO_DO_WITHOUT = '; or set URING_FALLBACK=node to have uring/fs, uring/
 function setupError(res: number, entries: number, flags: number): Error {
   const errno = -res;
   switch (errno) {
-    case 38: // ENOSYS
+    case ENOSYS:
       return new UringUnavailableError(res, `io_uring is not available: this kernel has no io_uring_setup system call (ENOSYS). It needs Linux 5.1 or later built with CONFIG_IO_URING=y${HOW_TO_DO_WITHOUT}`);
-    case 1: { // EPERM
+    case EPERM: {
       const sysctl = readSysctl();
       if (sysctl === '2') {
         return new UringUnavailableError(res, `io_uring is disabled on this machine: kernel.io_uring_disabled = 2 (EPERM). Enable it with "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`);
@@ -601,12 +596,12 @@ function setupError(res: number, entries: number, flags: number): Error {
       }
       return new UringUnavailableError(res, `io_uring is blocked for this process (EPERM), most likely by a seccomp profile: Docker's and many container runtimes' default profiles deny io_uring_setup. Run with a profile that allows io_uring_setup, io_uring_enter and io_uring_register${HOW_TO_DO_WITHOUT}`);
     }
-    case 12: // ENOMEM
+    case ENOMEM:
       return new UringUnavailableError(res, `io_uring could not allocate a ring of ${entries} entries (ENOMEM): the locked-memory limit is too low. Raise it ("ulimit -l", or LimitMEMLOCK= for a service) or use fewer entries`);
-    case 24: // EMFILE
-    case 23: // ENFILE
+    case EMFILE:
+    case ENFILE:
       return systemError(res, 'io_uring_setup');
-    case 22: // EINVAL
+    case EINVAL:
       return Object.assign(systemError(res, 'io_uring_setup'), {
         message: `EINVAL: invalid argument, io_uring_setup: this kernel rejects setup flags 0x${flags.toString(16)} with ${entries} entries (some flags need others, e.g. DEFER_TASKRUN needs SINGLE_ISSUER)`,
       });

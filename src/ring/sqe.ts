@@ -17,6 +17,7 @@ import type { BinaryView } from '../native.js';
 import { addressOf, isBinaryView, isDetached, Timespec, putU64, type FutexWaitv, type Iovecs, type Msghdr } from './structs.js';
 import * as U from './uapi.js';
 import { INTERNAL_LO } from './user-data.js';
+import { TWO32 } from '../u64.js';
 
 /** The memory an Sqe writes into: views over the whole SQE array, and the SQ slot pins. */
 export interface SqeMemory {
@@ -33,8 +34,6 @@ export interface SqeMemory {
 export type Offset = number | bigint;
 export type PathLike = string | Uint8Array;
 export type TimespecLike = Timespec | number;
-
-const TWO32 = 4294967296;
 
 /**
  * An integer that fits a field of the SQE: typed-array stores would

@@ -7,8 +7,7 @@ import { native, type BinaryView } from '../native.js';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
 import { validateInt64, validateInteger, validateObject } from '../validate.js';
 import { AF_INET, AF_INET6, AF_UNIX } from './uapi.js';
-
-const TWO32 = 4294967296;
+import { TWO32 } from '../u64.js';
 
 const MIN_I64 = -(2n ** 63n);
 const MAX_U64 = 2n ** 64n - 1n;

@@ -28,15 +28,12 @@
 // cancelled there and settles from its CQE: cancelled, it rejects with the
 // AbortError; completed first, it resolves with its result (completion wins
 // the race: bytes read from a pipe or socket are the caller's).
-import { AbortError, InvalidArgTypeError, OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
+import { OutOfRangeError, UringTimeoutError, systemError, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { IOSQE_IO_HARDLINK, IOSQE_IO_LINK } from '../ring/uapi.js';
 import { MAX_LINKS } from '../ring/user-data.js';
-
-const ECANCELED = 125;
-const ETIME = 62;
-const EINTR = 4;
+import { ECANCELED, EINTR, ETIME } from '../errno.js';
 
 export interface OpOptions {
   signal?: AbortSignal | undefined;
@@ -361,12 +358,6 @@ export abstract class ChainOp extends Op {
     this.detachSignal?.();
     this.chainFailed(err);
   }
-}
-
-/** The AbortError for a signal, as Node makes it. */
-export function abortError(signal: AbortSignal): AbortError {
-  if (!(signal instanceof AbortSignal)) throw new InvalidArgTypeError('signal', 'an instance of AbortSignal', signal);
-  return new AbortError(undefined, { cause: signal.reason });
 }
 
 /** A multishot op (poll, accept, recv) as a queue of results consumed by an async iterator. */

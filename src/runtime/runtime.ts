@@ -17,20 +17,20 @@
 // - The op table grows with the ops in flight (up to the 2^24 slots user
 //   data can name).
 // - The poll handle keeps the process alive only while ops are in flight.
-import { AbortError, InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringClosedError, UringError, systemError } from '../errors.js';
+import { AbortError, InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringClosedError, UringError, abortError, systemError } from '../errors.js';
 import { validateInteger, validateObject } from '../validate.js';
 import { native } from '../native.js';
 import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
-import { abortError, type ChainOp, type MultishotOp, type Op } from './op.js';
+import type { ChainOp, MultishotOp, Op } from './op.js';
 import { AUX_BIT, FD_RESULTS_BIT, INTERNAL_LO, MAX_LINKS, SLOT_MASK, auxLo, linkLo, linkOf } from '../ring/user-data.js';
 import { OpTable } from './op-table.js';
+import { EAGAIN, EBUSY, EINTR } from '../errno.js';
 
 /** Rounds of flush-and-reap in one drain while the kernel holds overflowed CQEs. */
 const MAX_OVERFLOW_ROUNDS = 16;
 
-const EINTR = 4;
 /**
  * Flushes run back to back from process.nextTick before one waits for the
  * event loop (setImmediate). Ops that complete inside io_uring_enter (reads
@@ -39,8 +39,6 @@ const EINTR = 4;
  * would never run while a loop of awaited reads lasts.
  */
 const MAX_CHAINED_FLUSHES = 64;
-const EAGAIN = 11;
-const EBUSY = 16;
 
 export interface RuntimeOptions {
   /** SQ entries (default 256). */

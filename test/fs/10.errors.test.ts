@@ -241,3 +241,27 @@ test('X_OK on a directory and a file, as root', async () => {
     fileRWX: await attempt(() => fs.access(path('f'), R_OK | W_OK | X_OK)),
   }), { setup: basicTree });
 });
+
+test('a closed FileHandle: EBADF "file closed" and ERR_INVALID_STATE, the same class, toString() and own keys as node\'s', async () => {
+  const shape = (e: unknown) => {
+    const err = e as Error & { code?: unknown; syscall?: unknown };
+    return { isError: err instanceof Error, name: err.name, code: err.code, syscall: err.syscall, message: err.message, string: String(err), keys: Object.keys(err) };
+  };
+  const { node } = await differential(async ({ fs, path }) => {
+    writeFileSync(path('f'), 'data');
+    const fh = await fs.open(path('f'));
+    await fh.close();
+    const out: Record<string, unknown> = {};
+    for (const [step, fn] of [
+      ['read', () => fh.read(Buffer.alloc(4), 0, 4, 0)],
+      ['stat', () => fh.stat()],
+      ['readableWebStream', () => fh.readableWebStream()],
+    ] as const) {
+      const r = await attempt<unknown>(fn);
+      out[step] = 'error' in r ? shape(r.error) : 'resolved';
+    }
+    return out;
+  });
+  assert.deepEqual(asRecord(node).read, { isError: true, name: 'Error', code: 'EBADF', syscall: 'read', message: 'file closed', string: 'Error: file closed', keys: ['code', 'syscall'] });
+  assert.equal(asRecord(node).readableWebStream.string, 'Error [ERR_INVALID_STATE]: Invalid state: The FileHandle is closed');
+});

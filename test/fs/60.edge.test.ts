@@ -70,6 +70,10 @@ test('files over 2 GiB and 4 GiB (sparse): positional reads and writes land at t
       const [nodeErr, uringErr] = [await attempt(() => impls.node.readFile(file)), await attempt(() => impls.uring.readFile(file))];
       assertSame(normalise(uringErr, { roots: [root] }), normalise(nodeErr, { roots: [root] }), 'readFile of a 6 GiB file');
       assert.equal((nodeErr as { error: { code: string } }).error.code, 'ERR_FS_FILE_TOO_LARGE');
+      // A RangeError as node's, whose toString shows the code.
+      const [theirs, ours] = [(nodeErr as { error: Error }).error, (uringErr as { error: Error }).error];
+      assert.ok(ours instanceof RangeError);
+      assert.equal(String(ours), String(theirs));
       // truncate(path, len) with len past 2^32, then shorter again.
       await impls.uring.truncate(file, 5 * GiB);
       assert.equal(statSync(file).size, 5 * GiB);
