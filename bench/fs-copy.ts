@@ -20,7 +20,8 @@
 // the host, and touching them again costs more than the copy). Variants
 // rotate, 9 repetitions; median / min / max milliseconds and GiB/s.
 //
-//   node dist/bench/fs-copy.js [--file /tmp/uring-bench/1g] [--size-mb 1024] [--reps 9] [--json out.json]
+//   node dist/bench/fs-copy.js [--file /tmp/uring-bench/1g] [--size-mb 1024] [--reps 9] [--variants copyFile,splice]
+//     [--json out.json]
 import { existsSync, unlinkSync, writeFileSync, constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { copyFile } from '../src/fs/functions.js';
@@ -182,14 +183,17 @@ async function main(): Promise<void> {
   const reps = num(opts, 'reps', 9);
   const sizeMb = num(opts, 'size-mb', 1024);
   ensureFile(FILE, sizeMb << 20);
-  const ms = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
+  // --variants: a comma-separated list of substrings of the variant names (default all; node's is always run).
+  const only = opts.get('variants')?.split(',');
+  const list = VARIANTS.filter((v) => !only || v.name.startsWith('node ') || only.some((w) => v.name.includes(w)));
+  const ms = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const resident: number[] = [];
   const started = Date.now();
   // A throwaway copy: its pages are the ones the first measured copy reuses.
   warmAndCheck([FILE]);
   await copyReadWrite(FILE, DEST, 1 << 20, 4);
   for (let rep = 0; rep < reps; rep++) {
-    for (const v of rotated(VARIANTS, rep)) {
+    for (const v of rotated(list, rep)) {
       resident.push(warmAndCheck([FILE]));
       if (existsSync(DEST)) unlinkSync(DEST);
       const t0 = performance.now();

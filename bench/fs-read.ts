@@ -221,9 +221,10 @@ async function main(): Promise<void> {
   const sizeMb = num(opts, 'size-mb', 1024);
   ensureFile(FILE, sizeMb << 20);
   const randread = buildC('randread');
-  const fio = hasFio();
   // --variants: a comma-separated list of substrings of the variant names (default all; C is always run).
   const only = opts.get('variants')?.split(',');
+  // Look for fio (and install it) only when it is wanted: --quick runs leave it out.
+  const fio = (!only || only.some((w) => 'fio io_uring engine'.includes(w))) && hasFio();
   const list = variants(cpu, randread, fio).filter((v) => !only || v.name.startsWith('C ') || only.some((w) => v.name.includes(w)));
   const ref = 'C raw io_uring (randread.c)';
   const values = new Map<string, number[]>(list.map((v) => [v.name, []]));

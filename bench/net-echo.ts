@@ -3,7 +3,7 @@
 //
 //   node dist/bench/net-echo.js [--reps 5] [--seconds 3] [--warmup 1] [--conns 64]
 //        [--sizes 64,4096] [--only name,name] [--server-cpu 0] [--client-cpu 1]
-//        [--engine epoll|uring] [--json bench/out/net-echo.json]
+//        [--engine epoll|uring] [--load-ms 1000] [--json bench/out/net-echo.json]
 //
 // Every server starts once, pinned to --server-cpu, and stays up; then for each
 // message size, 5 repetitions, and in each repetition every server gets one
@@ -106,7 +106,9 @@ async function main(): Promise<void> {
     throw new Error(`the C io_uring server did not start: ${skipped['C io_uring']}`);
   }
 
-  const load = await backgroundLoad();
+  // --load-ms 0 skips the check (the quick gate does: it costs a second per benchmark).
+  const loadMs = Number(o.get('load-ms') ?? 1000);
+  const load = loadMs > 0 ? await backgroundLoad(loadMs) : NaN;
   if (load > 0.1) console.log(`warning: the machine was busy before the run (${(load * 100).toFixed(0)}% of a core)`);
   const pinning = hasTaskset
     ? `server on CPU ${serverCpu}, load generator (C, ${engine}) on CPU ${clientCpu}`

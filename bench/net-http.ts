@@ -6,7 +6,7 @@
 // Express on node:http.
 //
 //   node dist/bench/net-http.js [--reps 5] [--seconds 3] [--warmup 1] [--conns 64]
-//        [--only name,name] [--server-cpu 0] [--client-cpu 1]
+//        [--only name,name] [--server-cpu 0] [--client-cpu 1] [--warmup-once] [--load-ms 1000]
 //        [--json bench/out/net-http.json]
 //
 // wrk (apt-get install wrk) runs with one thread and --conns keep-alive
@@ -113,6 +113,8 @@ async function main(): Promise<void> {
   const serverCpu = Number(o.get('server-cpu') ?? 0);
   const clientCpu = Number(o.get('client-cpu') ?? 1);
   const only = o.get('only')?.split(',');
+  // --warmup-once: warm each server before its first slice only (the quick gate; wrk runs whole seconds).
+  const warmupOnce = o.get('warmup-once') === 'true';
   const jsonOut = o.get('json') ?? join(outDir, 'net-http.json');
 
   if (spawnSync('wrk', ['--version']).error) {
@@ -150,7 +152,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const load = await backgroundLoad();
+  // --load-ms 0 skips the check (the quick gate does: it costs a second per benchmark).
+  const loadMs = Number(o.get('load-ms') ?? 1000);
+  const load = loadMs > 0 ? await backgroundLoad(loadMs) : NaN;
   if (load > 0.1) console.log(`warning: the machine was busy before the run (${(load * 100).toFixed(0)}% of a core)`);
   const pinning = hasTaskset ? `server on CPU ${serverCpu}, wrk on CPU ${clientCpu}` : 'unpinned (no taskset)';
   console.log(
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < reps; rep++) {
     for (const s of rotated(servers, rep)) {
       try {
-        if (warmup > 0) await wrk(s.port, warmup, conns, clientCpu);
+        if (warmup > 0 && (rep === 0 || !warmupOnce)) await wrk(s.port, warmup, conns, clientCpu);
         const cpu0 = cpuSeconds(s.pid);
         const busy0 = allBusySeconds();
         const w = await wrk(s.port, seconds, conns, clientCpu);

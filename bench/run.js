@@ -2,6 +2,8 @@
 // `npm run bench`: every benchmark, one after another, each printing its own
 // table (and writing JSON under bench/out/). Name some to run only those:
 //   npm run bench -- nop runtime
+// `--quick` runs the regression gate instead (bench/quick.js; under a minute):
+//   npm run bench -- --quick [NAME...]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,12 +26,18 @@ const all = {
   'fs-cp': ['fs-cp.js', ['--json', join(out, 'fs-cp.json')]],
   'idle-conns': ['idle-conns.js', ['--json', join(out, 'idle-conns.json')]],
 };
-const wanted = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const wanted = argv.filter((a) => a !== '--quick');
 for (const name of wanted) {
   if (!(name in all)) {
     console.error(`unknown benchmark ${name}; have: ${Object.keys(all).join(', ')}`);
     process.exit(2);
   }
+}
+if (argv.includes('--quick')) {
+  // The regression gate: short runs, one table of ratios against bench/floors.json.
+  const { quick } = await import('./quick.js');
+  process.exit(quick(wanted, { root, all }));
 }
 let failed = 0;
 for (const [name, [file, args]] of Object.entries(all)) {

@@ -1,0 +1,184 @@
+// `npm run bench -- --quick`: the regression gate. A short run of each
+// benchmark (fewer repetitions, shorter slices, smaller data sets), then one
+// table of the headline ratios against their floors in bench/floors.json.
+// Exit 0 when every ratio is at or above its floor, 1 when one is below,
+// 2 when a benchmark failed to run or a floored ratio is missing from its
+// output (a regression outranks a failure to run: 1 wins over 2).
+// Benchmarks that need a tool that is not installed are SKIPs, not failures.
+//
+// Each benchmark's own output goes to bench/out/quick/<name>.log and its
+// JSON to bench/out/quick/<name>.json; only the summary is printed.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Median of numbers (NaN for none). */
+function median(xs) {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/** Median over repetitions of a[i] / b[i]: both measured in the same repetition. */
+const pairs = (a, b) => median((a ?? []).map((x, i) => x / b?.[i]));
+
+/** net-echo: the same, its slices matched by their repetition number. */
+function echoPairs(slices, name, base) {
+  const b = slices?.[base] ?? [];
+  return median((slices?.[name] ?? []).map((x) => x.msgs_per_s / b.find((y) => y.rep === x.rep)?.msgs_per_s));
+}
+
+const has = (cmd) => !spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error;
+
+// The quick variant of each benchmark: its arguments, how long it may take,
+// what it needs installed, and the ratios it yields from its JSON
+// ([id, value]; the ids are the keys of bench/floors.json).
+const QUICK = {
+  nop: {
+    args: ['--reps', '3', '--slice-ms', '150'],
+    ratios: (j) => j.results.map((r) => [`nop batch ${r.batch}: TS ring / C`, r.ratio]),
+  },
+  runtime: {
+    pin: true,
+    args: ['--reps', '3', '--slice-ms', '150'],
+    ratios: (j) => j.results.map((r) => [`runtime ${r.inflight} in flight: awaited nop / raw ring`, r.ratio]),
+  },
+  'net-echo': {
+    args: [
+      ['--sizes', '64,4096', '--reps', '2', '--seconds', '0.6', '--warmup', '0.2', '--load-ms', '0'],
+      ['--only', 'node:net,uring (node:net API)'],
+    ].flat(),
+    ratios: (j) =>
+      ['64', '4096'].flatMap((size) => [
+        [`echo ${size} B: uring (node:net API) / C io_uring`, j.summary[size]?.['uring (node:net API)']?.vs_c_uring.median],
+        [`echo ${size} B: uring (node:net API) / node:net`, echoPairs(j.slices[size], 'uring (node:net API)', 'node:net')],
+      ]),
+  },
+  'net-http': {
+    needs: ['wrk'],
+    args: [
+      ['--reps', '2', '--seconds', '1', '--warmup', '1', '--warmup-once', '--load-ms', '0'],
+      ['--only', 'node:http over uring/net'],
+    ].flat(),
+    ratios: (j) => [
+      ['http hello: node:http over uring/net / node:http', j.summary['node:http over uring/net']?.vs_base.median],
+    ],
+  },
+  'fs-read': {
+    args: [
+      ['--file', '/tmp/uring-bench/256m', '--size-mb', '256', '--reps', '3', '--ms', '300', '--warm-ms', '100'],
+      ['--variants', 'readMany,read() (ops),node:fs/promises'],
+    ].flat(),
+    ratios: (j) => {
+      const r = j.results;
+      const node = r['node:fs/promises FileHandle.read']?.values;
+      const many = Object.keys(r).find((k) => k.startsWith('uring readMany()'));
+      return [
+        ['randread: readMany / C', r[many]?.ratio],
+        ['randread: read() / C', r['uring read() (ops)']?.ratio],
+        ['randread: read() / node FileHandle.read', pairs(r['uring read() (ops)']?.values, node)],
+      ];
+    },
+  },
+  'fs-files': {
+    args: [
+      ['--sets', '4k', '--files', '2000', '--reps', '3', '--ms', '300', '--warm-ms', '100'],
+      ['--variants', 'readFiles,forEachFile,fs.promises.readFile,scratch buffers'],
+    ].flat(),
+    ratios: (j) => {
+      const r = j.sets['4k'].results;
+      const node = Object.keys(r).find((k) => k.startsWith('node fs.promises.readFile'));
+      const each = Object.keys(r).find((k) => k.startsWith('uring forEachFile'));
+      return [
+        ['4 KiB files: readFiles / C', r['uring readFiles']?.ratio],
+        ['4 KiB files: forEachFile / C', r[each]?.ratio],
+        ['4 KiB files: readFiles / node readFile', pairs(r['uring readFiles']?.values, r[node]?.values)],
+      ];
+    },
+  },
+  'fs-copy': {
+    args: ['--file', '/tmp/uring-bench/256m', '--size-mb', '256', '--reps', '5', '--variants', 'uring copyFile'],
+    ratios: (j) => [
+      ['copy 256 MiB: copyFile / node copyFile (speed)', j.results['uring copyFile (256 KiB x 16)']?.speedVsNode],
+    ],
+  },
+};
+
+const fmt = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join(' | ')
+      .trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)].join('\n');
+}
+
+/**
+ * Runs the quick benchmarks (all, or those in `wanted`) and prints the gate's
+ * table; resolves with the exit code. `all` is run.js's table (name -> script
+ * file), `root` the repository.
+ */
+export function quick(wanted, { root, all }) {
+  const out = join(root, 'bench', 'out', 'quick');
+  mkdirSync(out, { recursive: true });
+  const floors = JSON.parse(readFileSync(join(root, 'bench', 'floors.json'), 'utf8')).floors;
+  const rows = [['benchmark', 'ratio', 'value', 'floor', 'result']];
+  let fail = 0;
+  let broken = 0;
+  const started = performance.now();
+  for (const name of Object.keys(all)) {
+    if (wanted.length && !wanted.includes(name)) continue;
+    const q = QUICK[name];
+    if (!q) {
+      if (wanted.length) console.log(`${name}: no quick variant; not in the gate`);
+      continue;
+    }
+    const missing = (q.needs ?? []).filter((cmd) => !has(cmd));
+    if (missing.length) {
+      rows.push([name, '', '', '', `SKIP (${missing.join(', ')} not installed)`]);
+      console.log(`${name}: SKIP, ${missing.join(', ')} not installed`);
+      continue;
+    }
+    const script = join(root, 'dist', 'bench', all[name][0]);
+    const json = join(out, `${name}.json`);
+    const argv = [script, ...q.args, '--json', json];
+    // As in the full run: the runtime comparison pins itself to one core.
+    const [cmd, args] = q.pin ? ['taskset', ['-c', '1', process.execPath, ...argv]] : [process.execPath, argv];
+    const t0 = performance.now();
+    writeFileSync(json, '');
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 16 << 20 });
+    const secs = (performance.now() - t0) / 1000;
+    writeFileSync(join(out, `${name}.log`), `$ ${[cmd, ...args].join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+    let ratios;
+    try {
+      if (r.status !== 0) throw new Error(`exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
+      ratios = q.ratios(JSON.parse(readFileSync(json, 'utf8')));
+    } catch (e) {
+      broken++;
+      rows.push([name, '', '', '', 'ERROR (did not run; see the log)']);
+      console.log(`${name}: ERROR after ${secs.toFixed(1)} s: ${e.message}\n  log: ${join(out, `${name}.log`)}`);
+      continue;
+    }
+    console.log(`${name}: ${secs.toFixed(1)} s`);
+    for (const [id, value] of ratios) {
+      const f = floors[id];
+      let result = 'no floor';
+      if (!Number.isFinite(value)) {
+        result = f ? 'ERROR (missing)' : 'missing';
+        if (f) broken++;
+      } else if (f) {
+        result = value >= f.floor ? 'PASS' : 'FAIL';
+        if (value < f.floor) fail++;
+      }
+      rows.push([name, id, fmt(value), f ? fmt(f.floor) : '-', result]);
+    }
+  }
+  console.log(`\n${table(rows)}`);
+  const total = (performance.now() - started) / 1000;
+  const verdict = fail ? `${fail} below its floor` : broken ? `${broken} failed to run` : 'all at or above their floors';
+  console.log(`\nquick gate: ${verdict}; ${total.toFixed(0)} s (floors: bench/floors.json, logs: ${out})`);
+  return fail ? 1 : broken ? 2 : 0;
+}
