@@ -53,12 +53,12 @@ function ticks() {
 // ([id, value]; the ids are the keys of bench/floors.json).
 const QUICK = {
   nop: {
-    args: ['--reps', '3', '--slice-ms', '150'],
+    args: ['--reps', '5', '--slice-ms', '100'],
     ratios: (j) => j.results.map((r) => [`nop batch ${r.batch}: TS ring / C`, r.ratio]),
   },
   runtime: {
     pin: true,
-    args: ['--reps', '3', '--slice-ms', '150'],
+    args: ['--reps', '5', '--slice-ms', '100'],
     ratios: (j) => j.results.map((r) => [`runtime ${r.inflight} in flight: awaited nop / raw ring`, r.ratio]),
   },
   'net-echo': {
