@@ -129,6 +129,7 @@ const QUICK = {
       ];
     },
   },
+  'idle-conns': { none: 'memory per connection, fresh processes per repetition: too slow for a quick run' },
   'fs-copy': {
     args: ['--file', '/tmp/uring-bench/256m', '--size-mb', '256', '--reps', '5', '--variants', 'uring copyFile'],
     ratios: (j) => [
@@ -163,8 +164,10 @@ function runOnce(name, q, { root, all, out }) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 16 << 20 });
   writeFileSync(join(out, `${name}.log`), `$ ${[cmd, ...args].join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
   if (r.status !== 0) {
-    const tail = (r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ');
-    throw new Error(`exited ${r.status ?? r.signal}: ${tail}`);
+    // The error's own line (node prints its source line and a caret first), or the last lines.
+    const lines = (r.stderr || r.stdout || '').trim().split('\n');
+    const why = lines.find((l) => /^\s*(\w*Error|error)\b/.test(l)) ?? lines.slice(-3).join(' | ');
+    throw new Error(`exited ${r.status ?? r.signal}: ${why.trim()}`);
   }
   return q.ratios(JSON.parse(readFileSync(json, 'utf8')));
 }
@@ -187,17 +190,19 @@ export function quick(wanted, { root, all }) {
   let fail = 0;
   let broken = 0;
   let busiest = 0;
+  let skipped = 0;
   const started = performance.now();
   console.log(`quick gate; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ', 3).join(' ')}`);
   for (const name of Object.keys(all)) {
     if (wanted.length && !wanted.includes(name)) continue;
     const q = QUICK[name];
-    if (!q) {
-      console.log(`${name}: no quick variant; not in the gate`);
+    if (!q || q.none) {
+      rows.push([name, '', '', '', `not in the gate: ${q?.none ?? 'no quick variant yet (bench/quick.js)'}`]);
       continue;
     }
     const missing = (q.needs ?? []).filter((cmd) => !has(cmd));
     if (missing.length) {
+      skipped++;
       rows.push([name, '', '', '', `SKIP (${missing.join(', ')} not installed)`]);
       console.log(`${name}: SKIP, ${missing.join(', ')} not installed`);
       continue;
@@ -246,11 +251,8 @@ export function quick(wanted, { root, all }) {
   }
   console.log(`\n${table(rows)}`);
   const total = (performance.now() - started) / 1000;
-  const verdict = fail
-    ? `${fail} below its floor`
-    : broken
-      ? `${broken} failed to run`
-      : 'all at or above their floors';
+  let verdict = fail ? `${fail} below its floor` : broken ? `${broken} failed to run` : 'all at or above their floors';
+  if (skipped) verdict += ` (${skipped} skipped)`;
   console.log(`\nquick gate: ${verdict}; ${total.toFixed(0)} s (floors: bench/floors.json, logs: ${out})`);
   if (fail && busiest > 0.5) {
     console.log(
