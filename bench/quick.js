@@ -116,7 +116,7 @@ const QUICK = {
   'fs-files': {
     args: [
       ['--sets', '4k', '--files', '2000', '--reps', '3', '--ms', '300', '--warm-ms', '100'],
-      ['--variants', 'readFiles,forEachFile,fs.promises.readFile,scratch buffers'],
+      ['--variants', 'uring readFiles,forEachFile,fs.promises.readFile,scratch buffers'],
     ].flat(),
     ratios: (j) => {
       const r = j.sets['4k'].results;
