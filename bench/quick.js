@@ -129,6 +129,20 @@ const QUICK = {
       ];
     },
   },
+  // A tmpfs of its own: fs-cp remakes its tree when the file count differs, and the full run's is 20,000.
+  'fs-cp': {
+    args: ['--tmpfs', '/mnt/uring-cp-quick', '--files', '2000', '--big-mb', '128', '--reps', '3'],
+    ratios: (j) => {
+      const at = (job, variant) => j.results.find((r) => r.job.startsWith(job) && r.variant === variant);
+      return [
+        ['2000 files', 'cp -r 2,000 files'],
+        ['one 128 MiB', 'cp 128 MiB'],
+      ].flatMap(([job, label]) => [
+        [`${label}: uring cp / GNU cp (speed)`, at(job, 'uring cp')?.speedVsCp],
+        [`${label}: uring cp / node fs.cp (speed)`, pairs(at(job, 'node fs.cp')?.ms, at(job, 'uring cp')?.ms)],
+      ]);
+    },
+  },
   'idle-conns': { none: 'memory per connection, fresh processes per repetition: too slow for a quick run' },
   'fs-copy': {
     args: ['--file', '/tmp/uring-bench/256m', '--size-mb', '256', '--reps', '5', '--variants', 'uring copyFile'],
