@@ -25,6 +25,9 @@ forEachSetup((s) => {
     }));
     clearInterval(timer);
     await close(fd);
-    assert.ok(fired >= 10, `a 5 ms interval fired ${fired} times in 300 ms of reads`);
+    // Starved, the interval would not fire at all until the loop ended; 60
+    // is what an idle machine gives, and a busy one (2 shared cores) was
+    // seen at 9. A few fires prove the event loop turned during the reads.
+    assert.ok(fired >= 3, `a 5 ms interval fired ${fired} times in 300 ms of reads`);
   });
 });
