@@ -21,6 +21,20 @@ export function fdList(): string[] {
   return out;
 }
 
+/**
+ * Whether an IPv4 TCP socket of this network namespace listens on `port`
+ * (/proc/net/tcp: state 0A). A listener's close can complete after the call
+ * that asked for it (uring's is a CLOSE op): this says when it has.
+ */
+export function tcpListening(port: number): boolean {
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4) continue;
+    if (parseInt(f[1]!.split(':')[1]!, 16) === port && f[3] === '0A') return true;
+  }
+  return false;
+}
+
 /** The kernel threads (SQPOLL) of this process's io_uring rings. */
 export function sqpollThreads(): number {
   let n = 0;
