@@ -8,6 +8,8 @@ import { native } from '../../src/native.js';
 import { sockaddr } from '../../src/ring/structs.js';
 import { AF_INET, SOCK_STREAM, SOCK_CLOEXEC } from '../../src/ring/uapi.js';
 import { listen, type UringServer, type UringSocket, type ListenOptions } from '../../src/net/index.js';
+import { getRuntime } from '../../src/runtime/index.js';
+import { turn, waitFor } from '../helpers/wait.js';
 
 /**
  * `size` bytes in which every 4-byte word depends on its index (and `seed`),
@@ -257,17 +259,30 @@ export async function hangingPort(): Promise<{ port: number; close(): Promise<vo
   };
 }
 
-/** Records which process-level failures happen while `fn` runs (unhandled rejections, uncaught exceptions). */
+/**
+ * Records which process-level failures happen while `fn` runs (unhandled
+ * rejections, uncaught exceptions), on the default runtime.
+ */
 export async function watchProcess<T>(fn: () => Promise<T>): Promise<{ value: T; unhandled: unknown[] }> {
   const unhandled: unknown[] = [];
   const onRejection = (reason: unknown) => unhandled.push(reason);
   const onException = (err: unknown) => unhandled.push(err);
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
+  const rt = getRuntime();
+  const base = rt.inflight;
   try {
     const value = await fn();
-    // Let rejections of dropped promises surface.
-    await new Promise((r) => setTimeout(r, 20));
+    // A dropped promise rejects when the op under it completes: wait until
+    // every op started meanwhile has (the runtime's in-flight count back to
+    // where it was), then one event-loop turn: node emits
+    // 'unhandledRejection' once the microtasks of the callback that rejected
+    // the promise have run, before the next macrotask (this setImmediate).
+    await waitFor(() => rt.inflight <= base && rt.backlog === 0, {
+      timeout: 5000,
+      what: () => `the ops started meanwhile to complete (in flight ${rt.inflight}, before ${base}; backlog ${rt.backlog})`,
+    });
+    await turn();
     return { value, unhandled };
   } finally {
     process.off('unhandledRejection', onRejection);
