@@ -10,7 +10,7 @@ import { closeSync, constants, openSync, readdirSync, readlinkSync } from 'node:
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { sleep } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/unreaped-open.js', import.meta.url));
@@ -28,17 +28,18 @@ function fdsOn(path: string): number {
 }
 
 /** Opens the FIFO's write end once the worker's open waits on it (ENXIO until a reader exists). */
-async function openWriter(path: string): Promise<number> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
-      if (Date.now() > deadline) throw new Error("the worker's open of the FIFO never waited for a writer");
-      await sleep(5);
-    }
-  }
+function openWriter(path: string): Promise<number> {
+  return waitFor(
+    () => {
+      try {
+        return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+        return undefined;
+      }
+    },
+    { timeout: 5000, what: "the worker's open of the FIFO to wait for a writer" },
+  );
 }
 
 for (const chained of [false, true]) {
@@ -53,8 +54,11 @@ for (const chained of [false, true]) {
     await once(w, 'message');
     const writer = await openWriter(path);
     closeSync(writer);
-    // The open has completed in the kernel; its CQE is posted when the
-    // worker leaves the futex wait, and the worker exits without reaping it.
+    // The writer's open returning does not mean the worker's open (in a
+    // kernel worker thread) has returned too: wait until its fd is in the
+    // table. Its CQE is posted by the time the worker leaves the futex
+    // wait, and the worker exits without reaping it.
+    await waitFor(() => fdsOn(path) === 1, { timeout: 5000, what: () => `the fd the kernel opens for the worker (fds on the FIFO: ${fdsOn(path)})` });
     Atomics.store(new Int32Array(flag), 0, 1);
     Atomics.notify(new Int32Array(flag), 0);
     const [code] = await exited;
