@@ -626,7 +626,7 @@ test("node-shaped: on a Unix socket 'drop' comes without data, as node:net", { t
 
 // ------------------------------------------------------------ setTimeout
 
-test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows either way, as node:net", { timeout: 15_000 }, async () => {
+test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows either way, as node:net", { timeout: 30_000 }, async () => {
   const run = async (make: (port: number) => nodeNet.Socket | USocket) => {
     let peer!: nodeNet.Socket;
     const server = await listening(nodeNet.createServer((s) => (peer = s)), 0, '127.0.0.1');
@@ -637,8 +637,17 @@ test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows e
     peer.resume();
     const log: string[] = [];
     let last = performance.now(); // the last activity
+    // Whether the machine held this run up (a 30 ms pause stretched past
+    // 70 ms, or the timer ran very late): then a 'timeout' is no error.
+    let stalled = false;
+    const activity = () => {
+      const now = performance.now();
+      if (now - last > 70) stalled = true;
+      last = now;
+    };
     c.on('timeout', () => {
       const ms = performance.now() - last;
+      if (ms >= 400) stalled = true;
       log.push(ms >= 90 && ms < 400 ? 'timeout ~100 ms after the last activity' : `timeout ${ms.toFixed(0)} ms after the last activity`);
     });
     c.setTimeout(100);
@@ -647,14 +656,14 @@ test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows e
     // activity, well inside the 100 ms idle time, is what is tested)
     for (let i = 0; i < 10; i++) {
       peer.write('x');
-      last = performance.now();
+      activity();
       await sleep(30);
     }
     log.push('received for 300 ms');
     // sending every 30 ms for 300 ms: no timeout (timed on purpose, as above)
     for (let i = 0; i < 10; i++) {
       c.write('y');
-      last = performance.now();
+      activity();
       await sleep(30);
     }
     log.push('sent for 300 ms');
@@ -669,11 +678,17 @@ test("node-shaped: setTimeout emits 'timeout' after idle, not while data flows e
     c.destroy();
     peer.destroy();
     await closeServer(server);
-    return log;
+    return { log, stalled };
   };
-  const theirs = await run((port) => nodeNet.connect(port, '127.0.0.1'));
+  // A stalled run tells nothing about idleness: it runs again (at most 5 times).
+  const unstalled = async (make: (port: number) => nodeNet.Socket | USocket) => {
+    let r = await run(make);
+    for (let i = 1; i < 5 && r.stalled; i++) r = await run(make);
+    return r.log;
+  };
+  const theirs = await unstalled((port) => nodeNet.connect(port, '127.0.0.1'));
   assert.deepEqual(theirs, ['timeout property 100', 'received for 300 ms', 'sent for 300 ms', 'timeout ~100 ms after the last activity', 'idle 250 ms more', 'disabled']);
-  assert.deepEqual(await run((port) => connect(port, '127.0.0.1')), theirs);
+  assert.deepEqual(await unstalled((port) => connect(port, '127.0.0.1')), theirs);
 });
 
 test("node-shaped: an accepted socket's setTimeout(80, cb) calls cb once idle; the socket stays open", { timeout: 10_000 }, async () => {
