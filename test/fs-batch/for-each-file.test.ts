@@ -11,9 +11,10 @@ import { directSlots } from '../../src/fs/direct.js';
 import { getRuntime } from '../../src/runtime/index.js';
 import { tempDir, type TempDir } from '../helpers/tmp.js';
 import { allSlotsFree, makeFiles } from './util.js';
-import { fifo } from '../runtime/util.js';
+import { fifo, inKernel } from '../runtime/util.js';
 import { fdCount, fdList } from '../helpers/proc.js';
 import { forEachSetup } from '../helpers/runtimes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // A directory per setup: the tests make FIFOs and directories of fixed names.
 let dir: TempDir;
@@ -134,7 +135,10 @@ forEachSetup((s) => {
       const ac = new AbortController();
       let calls = 0;
       const p = forEachFile([...paths, dir.file('fifo')], () => calls++, { signal: ac.signal });
-      setTimeout(() => ac.abort(), 30);
+      // The regular files handed over, and everything submitted: the FIFO's read blocks in the kernel.
+      await waitFor(() => calls === 10, { what: () => `the 10 regular files to be handed over (${calls})` });
+      await inKernel(getRuntime(), 1);
+      ac.abort();
       await assert.rejects(p, { name: 'AbortError' });
       assert.equal(calls, 10, 'the regular files were handed over before the abort');
       await allSlotsFree();

@@ -21,6 +21,36 @@ export function fdList(): string[] {
   return out;
 }
 
+/**
+ * Whether an IPv4 TCP socket of this network namespace listens on `port`
+ * (/proc/net/tcp: state 0A). A listener's close can complete after the call
+ * that asked for it (uring's is a CLOSE op): this says when it has.
+ */
+export function tcpListening(port: number): boolean {
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4) continue;
+    if (parseInt(f[1]!.split(':')[1]!, 16) === port && f[3] === '0A') return true;
+  }
+  return false;
+}
+
+/**
+ * The accept queue of the IPv4 TCP listener on `port` (/proc/net/tcp shows
+ * a listener's queue length as rx_queue and its backlog as tx_queue);
+ * undefined if nothing listens there. The kernel drops SYNs once
+ * queued > backlog.
+ */
+export function tcpAcceptQueue(port: number): { queued: number; backlog: number } | undefined {
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5 || f[3] !== '0A' || parseInt(f[1]!.split(':')[1]!, 16) !== port) continue;
+    const [tx, rx] = f[4]!.split(':');
+    return { queued: parseInt(rx!, 16), backlog: parseInt(tx!, 16) };
+  }
+  return undefined;
+}
+
 /** The kernel threads (SQPOLL) of this process's io_uring rings. */
 export function sqpollThreads(): number {
   let n = 0;

@@ -12,7 +12,7 @@ import http from 'node:http';
 import * as nodeNet from 'node:net';
 import { createServer, createConnection, Socket as USocket, type Server as UServer } from '../../src/net/index.js';
 import { pattern, sha256, Reader, listening, closeServer, portOf } from './util.js';
-import { within } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const MiB = 1 << 20;
 
@@ -176,20 +176,31 @@ test('server: a chunked response arrives whole, in order, as chunked', async () 
   assert.equal(r.body.toString(), 'part 0\npart 1\npart 2\npart 3\npart 4\n');
 });
 
-/** Writes raw bytes on a node:net connection to the server (in `piece`-byte writes) and returns all it sends back, to its end. */
+/**
+ * Writes raw bytes on a node:net connection to the server (in `piece`-byte
+ * writes, each one read by the server before the next is sent) and returns
+ * all it sends back, to its end.
+ */
 async function raw(text: string, piece = Infinity): Promise<string> {
+  const accepted: USocket[] = [];
+  const onConnection = (s: USocket) => accepted.push(s);
+  listener.on('connection', onConnection);
   const sock = nodeNet.connect(port, '127.0.0.1');
   sock.setNoDelay(true);
   const reader = new Reader(sock);
   await once(sock, 'connect');
   const bytes = Buffer.from(text);
-  for (let off = 0; off < bytes.length; off += piece) {
-    sock.write(bytes.subarray(off, off + piece));
-    if (piece !== Infinity) await new Promise((r) => setTimeout(r, 1));
-  }
   try {
+    // The server's end of this connection (the listener is in this process).
+    const theirs = piece === Infinity ? undefined : await waitFor(() => accepted.find((s) => s.remotePort === sock.localPort), { timeout: 2000, what: 'the server to accept' });
+    for (let off = 0; off < bytes.length; off += piece) {
+      sock.write(bytes.subarray(off, off + piece));
+      const sent = Math.min(off + piece, bytes.length);
+      if (theirs) await waitFor(() => theirs.bytesRead >= sent || theirs.destroyed, { timeout: 2000, what: () => `the server to read ${sent} bytes (it read ${theirs.bytesRead})` });
+    }
     return (await within(reader.rest(), 5000, 'the server to end the connection')).toString();
   } finally {
+    listener.off('connection', onConnection);
     sock.destroy();
   }
 }
@@ -259,10 +270,13 @@ test('server: an idle keep-alive connection is closed after keepAliveTimeout', {
 });
 
 test('server: a client that disconnects halfway through a POST body does not disturb the next requests', { timeout: 10_000 }, async () => {
+  let bodyStarted!: () => void;
+  const started = new Promise<void>((resolve) => (bodyStarted = resolve));
   const aborted = new Promise<void>((resolve) => {
     const onRequest = (req: http.IncomingMessage) => {
       if (req.url !== '/digest') return;
       app.off('request', onRequest);
+      req.once('data', () => bodyStarted());
       req.once('close', () => resolve());
     };
     app.on('request', onRequest);
@@ -272,7 +286,8 @@ test('server: a client that disconnects halfway through a POST body does not dis
   await once(sock, 'connect');
   sock.write(`POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: ${4 * MiB}\r\n\r\n`);
   sock.write(pattern(MiB, 55));
-  await new Promise((r) => setTimeout(r, 20));
+  // Halfway: the server has the request and the first of its body.
+  await within(started, 5000, "the server's request to get body bytes");
   sock.destroy();
   await within(aborted, 5000, "the server's request to close");
   const r = await request(agentless('/hello'));

@@ -69,6 +69,7 @@ function child(body: string, nofile?: number): Child {
       while (lines.length === 0) {
         if (done) throw new Error(`the child ended without printing a line (stderr: ${stderr})`);
         if (performance.now() > deadline) throw new Error(`no line from the child after ${ms} ms (stderr: ${stderr})`);
+        // A line or the end wakes this; the 50 ms only bounds how late the deadline is seen.
         await Promise.race([new Promise<void>((r) => (wake = r)), sleep(50)]);
       }
       return lines.shift()!;
@@ -132,12 +133,14 @@ test('EMFILE: a server out of descriptors keeps its connections echoing, and acc
     import { createInterface } from 'node:readline';
     const server = await net.listen({ host: '127.0.0.1', port: 0 });
     const live = new Set();
+    let firstClosed;
+    const firstClose = new Promise((r) => (firstClosed = r));
     (async () => {
       for await (const s of server) {
         live.add(s);
         (async () => {
           try { for await (const chunk of s) await s.write(chunk); } catch {}
-          finally { live.delete(s); await s.close(); }
+          finally { live.delete(s); await s.close(); firstClosed(); }
         })();
       }
     })();
@@ -149,7 +152,7 @@ test('EMFILE: a server out of descriptors keeps its connections echoing, and acc
     await warm.write('warm');
     for await (const chunk of warm) break;
     await warm.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await firstClose; // the server's end of it too: its fd is free before the count
     const filler = [];
     for (;;) {
       try { filler.push(openSync('/dev/null', 'r')); }
@@ -337,13 +340,14 @@ for (const api of ['node', 'unread', 'native'] as const) {
     const warm = pattern(32 * MiB, 7);
     send(warm);
     assert.deepEqual(JSON.parse(await c.line(10_000)), { length: warm.length, sha256: sha256(warm) }, 'the warm-up connection');
-    await sleep(100);
+    await sleep(100); // memory over time, not an event: the RSS after the warm-up settles a little
     const base = rss(pid);
 
     const data = pattern(64 * MiB, 11);
     const sock = send(data);
     assert.equal(await c.line(), 'paused');
-    // Let the sender push all it can, watching the server's memory.
+    // Let the sender push all it can, watching the server's memory (timed on
+    // purpose: the RSS is sampled over 2 s, there is no event to wait for).
     let peak = base;
     for (let i = 0; i < 20; i++) {
       await sleep(100);

@@ -340,7 +340,8 @@ test('native: the client end()s, the node:net server sends afterwards, the clien
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => (serverGot += d));
     sock.on('end', async () => {
-      // Only after the client's FIN: several writes, spaced out, then FIN.
+      // Only after the client's FIN: several writes, spaced out (timed on
+      // purpose: separate arrivals at the half-closed client), then FIN.
       for (let i = 0; i < 3; i++) {
         sock.write(`after-fin-${i};`);
         await sleep(10);
@@ -367,7 +368,7 @@ test('native: a node:net client end()s, the uring server reads to FIN then keeps
       const req = (await drainUring(s)).toString();
       for (let i = 0; i < 3; i++) {
         await s.write(`got ${req} ${i};`);
-        await sleep(10);
+        await sleep(10); // spaced out on purpose: separate arrivals after the client's FIN
       }
       await s.end();
       await s.close();
@@ -512,7 +513,7 @@ test('node-shaped: a uring connect({ allowHalfOpen: true }) client keeps receivi
   const server = await listening(nodeNet.createServer({ allowHalfOpen: true }, (sock) => {
     sock.on('end', async () => {
       sock.write('one;');
-      await sleep(10);
+      await sleep(10); // spaced out on purpose: two arrivals after the client's end()
       sock.end('two');
     });
     sock.resume();
@@ -583,7 +584,7 @@ test('native: the writes resolve in the order they were queued', { timeout: 10_0
         assert.equal(h.length, big.length + 3 + 100_000);
       }),
       (async () => {
-        await sleep(1);
+        await sleep(1); // timed on purpose: end() comes while the writes are under way, not in their turn
         await c.end();
       })(),
     ]);

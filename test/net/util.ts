@@ -8,6 +8,9 @@ import { native } from '../../src/native.js';
 import { sockaddr } from '../../src/ring/structs.js';
 import { AF_INET, SOCK_STREAM, SOCK_CLOEXEC } from '../../src/ring/uapi.js';
 import { listen, type UringServer, type UringSocket, type ListenOptions } from '../../src/net/index.js';
+import { getRuntime } from '../../src/runtime/index.js';
+import { turn, waitFor, within } from '../helpers/wait.js';
+import { tcpAcceptQueue } from '../helpers/proc.js';
 
 /**
  * `size` bytes in which every 4-byte word depends on its index (and `seed`),
@@ -237,17 +240,19 @@ export async function hangingPort(): Promise<{ port: number; close(): Promise<vo
   const name = new Uint8Array(128);
   n.sockName(fd, name, false);
   const port = (name[2]! << 8) | name[3]!;
-  // One connection fills a queue of backlog 0; the second one's SYN is dropped
-  // already. Wait until a probe connect stays pending to be sure.
-  const fillers: nodeNet.Socket[] = [];
-  for (;;) {
-    const s = nodeNet.connect(port, '127.0.0.1');
-    s.on('error', () => {});
-    fillers.push(s);
-    const connected = await Promise.race([once(s, 'connect').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);
-    if (!connected) break;
-    if (fillers.length > 8) throw new Error('the listener keeps accepting connections');
-  }
+  // One connection fills the accept queue of a backlog of 0; once the
+  // kernel counts it there, it drops SYNs and a connect waits (retransmitting).
+  const filler = nodeNet.connect(port, '127.0.0.1');
+  filler.on('error', () => {});
+  const fillers = [filler];
+  await within(once(filler, 'connect'), 5000, 'the connection that fills the accept queue');
+  await waitFor(
+    () => {
+      const q = tcpAcceptQueue(port);
+      return q !== undefined && q.queued > q.backlog;
+    },
+    { timeout: 5000, what: () => `the accept queue to be full (${JSON.stringify(tcpAcceptQueue(port))})` },
+  );
   return {
     port,
     async close() {
@@ -257,17 +262,30 @@ export async function hangingPort(): Promise<{ port: number; close(): Promise<vo
   };
 }
 
-/** Records which process-level failures happen while `fn` runs (unhandled rejections, uncaught exceptions). */
+/**
+ * Records which process-level failures happen while `fn` runs (unhandled
+ * rejections, uncaught exceptions), on the default runtime.
+ */
 export async function watchProcess<T>(fn: () => Promise<T>): Promise<{ value: T; unhandled: unknown[] }> {
   const unhandled: unknown[] = [];
   const onRejection = (reason: unknown) => unhandled.push(reason);
   const onException = (err: unknown) => unhandled.push(err);
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
+  const rt = getRuntime();
+  const base = rt.inflight;
   try {
     const value = await fn();
-    // Let rejections of dropped promises surface.
-    await new Promise((r) => setTimeout(r, 20));
+    // A dropped promise rejects when the op under it completes: wait until
+    // every op started meanwhile has (the runtime's in-flight count back to
+    // where it was), then one event-loop turn: node emits
+    // 'unhandledRejection' once the microtasks of the callback that rejected
+    // the promise have run, before the next macrotask (this setImmediate).
+    await waitFor(() => rt.inflight <= base && rt.backlog === 0, {
+      timeout: 5000,
+      what: () => `the ops started meanwhile to complete (in flight ${rt.inflight}, before ${base}; backlog ${rt.backlog})`,
+    });
+    await turn();
     return { value, unhandled };
   } finally {
     process.off('unhandledRejection', onRejection);

@@ -119,6 +119,9 @@ test('terminating a worker with ops in flight does not crash the process', async
   // The workers' rings were torn down with them.
   await waitFor(() => fdCount() === before, { timeout: 5000, what: () => `the workers' fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}` });
   // And none of their reads lingers in the kernel to steal the FIFO's data.
+  // (Timed on purpose: the kernel cancels a gone ring's requests in its own
+  // exit work, which no event tells the end of; the pause lets it finish,
+  // and a read still armed after it would take the bytes.)
   await sleep(20);
   assert.equal(writeSync(pipe.fd, 'xyz'), 3);
   const buf = Buffer.alloc(8);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime, link, NopOp, ReadOp, WriteOp, OpenatOp, MAX_LINKS } from '../../src/index.js';
-import { drained, fifo } from './util.js';
+import { drained, fifo, inKernel } from './util.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { fdCount } from '../helpers/proc.js';
 
@@ -53,8 +53,9 @@ test('aborting a member in flight aborts the chain: the blocked op rejects with 
   read.signal = ac.signal;
   const ops = link([new NopOp(), read, new NopOp()], { runtime: rt });
   assert.equal(await within(ops[0].promise, 5000, 'first link'), 0);
-  // The read blocks on the empty FIFO; the kernel has it.
-  await new Promise((r) => setTimeout(r, 20));
+  // The read blocks on the empty FIFO; the kernel has it (and the NOP after
+  // it: a chain is one op in flight).
+  await inKernel(rt, 1);
   ac.abort('stop');
   await assert.rejects(within(read.promise, 5000, 'aborted read'), (e: Error) => e.name === 'AbortError' && e.cause === 'stop');
   await assert.rejects(within(ops[2].promise, 5000, 'link after it'), { name: 'AbortError' });
@@ -72,7 +73,7 @@ test('aborting a member of a hard chain in flight: the ops after it still run an
   read.signal = ac.signal;
   const after = new NopOp();
   link([read, after], { runtime: rt, hard: true });
-  await new Promise((r) => setTimeout(r, 20));
+  await inKernel(rt, 1); // the chain (one op): its read blocks on the empty FIFO, in the kernel
   ac.abort();
   await assert.rejects(within(read.promise, 5000, 'aborted read'), { name: 'AbortError' });
   // What the kernel did is the caller's: the hard link ran the NOP.
@@ -149,7 +150,7 @@ test('the runtime closing under a chain rejects its ops with ERR_URING_CLOSED; a
   const buf = Buffer.alloc(8);
   // The read blocks; close() cancels it, and the hard link then runs the open.
   const ops = link([new ReadOp(f.fd, buf, -1, buf), new OpenatOp(-100, join(dir, 'file'), 0, 0)], { runtime: rt, hard: true });
-  await new Promise((r) => setTimeout(r, 20));
+  await inKernel(rt, 1); // the chain, its read blocked in the kernel
   await rt.close();
   for (const op of ops) await assert.rejects(op.promise, { code: 'ERR_URING_CLOSED' });
   assert.equal(fdCount(), fds - 1, 'the open\'s fd was closed, and the ring\'s');

@@ -11,7 +11,7 @@ import {
 import { tempDir } from '../helpers/tmp.js';
 import { socketPair } from '../helpers/net.js';
 import { drained } from './util.js';
-import { within } from '../helpers/wait.js';
+import { quietFor, within } from '../helpers/wait.js';
 import { forEachSetup } from '../helpers/runtimes.js';
 
 const dir = tempDir('uring-ops-');
@@ -154,7 +154,7 @@ forEachSetup((s) => {
       fired = true;
       return v;
     });
-    await sleep(20);
+    await quietFor(20); // no data: POLLIN must not fire
     assert.equal(fired, false, 'no data yet');
     pair.client.write('x');
     assert.ok((await within(pin, 3000, 'poll POLLIN')) & POLLIN);

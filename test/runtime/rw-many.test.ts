@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { openat, readMany, writeMany, read, getRuntime } from '../../src/index.js';
 import { open as uringOpen } from '../../src/fs/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { drained, fifo } from './util.js';
+import { drained, fifo, inKernel } from './util.js';
 import { gc } from '../helpers/gc.js';
 import { SQPOLL, forEachSetup } from '../helpers/runtimes.js';
 
@@ -254,8 +254,10 @@ forEachSetup((s) => {
         const rt = getRuntime();
         // Reads of an empty FIFO wait until written: only a cancel ends them.
         const bufs = [Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1)];
+        const base = rt.inflight;
         const p = readMany(f.fd, bufs, [0, 0, 0], { signal: ac.signal });
-        setTimeout(() => ac.abort(), 20);
+        await inKernel(rt, base + 1); // the reads (one op, three SQEs) wait in the kernel: the abort cancels them there
+        ac.abort();
         await assert.rejects(p, { name: 'AbortError' });
         await drained(rt);
         assert.equal(rt.inflight, 0, 'every read was cancelled');

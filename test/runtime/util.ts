@@ -33,3 +33,16 @@ export function settleState<T>(p: Promise<T>) {
 export async function drained(rt: Runtime, ms = 5000): Promise<void> {
   await waitFor(() => rt.inflight === 0 && rt.backlog === 0, { timeout: ms, what: () => `the runtime to drain (inflight ${rt.inflight}, backlog ${rt.backlog})` });
 }
+
+/**
+ * Waits until at least `n` ops are in flight on `rt` and the kernel has
+ * taken every SQE (none waits in the backlog or the SQ, which with SQPOLL
+ * its thread empties by itself): an abort or close from then on meets the
+ * ops in the kernel, not before their submit.
+ */
+export async function inKernel(rt: Runtime, n: number, ms = 5000): Promise<void> {
+  await waitFor(() => rt.inflight >= n && rt.backlog === 0 && rt.ring.sqReady === 0, {
+    timeout: ms,
+    what: () => `${n} ops in the kernel (inflight ${rt.inflight}, backlog ${rt.backlog}, SQEs not taken ${rt.ring.sqReady})`,
+  });
+}
