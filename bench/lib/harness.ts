@@ -208,7 +208,9 @@ export function machine(): Record<string, string | number> {
   let kernel = '?';
   try {
     kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-  } catch {}
+  } catch {
+    // not Linux's /proc: the kernel stays unknown in the report
+  }
   return { node: process.version, kernel, cpu, date: new Date().toISOString() };
 }
 

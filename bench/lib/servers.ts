@@ -40,16 +40,19 @@ function skip(why: string): never {
 }
 
 /** Imports dist/src/<layer>/<file> and returns its export `name`, or skips. */
+// The export's type is whatever that build has: `any` is the honest type here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function uringExport(file: string, name: string, layer = 'net'): Promise<any> {
   const url = new URL(`../../src/${layer}/${file}`, import.meta.url);
   if (!existsSync(fileURLToPath(url))) skip(`uring's ${layer} layer is not built here (no dist/src/${layer}/${file})`);
-  const mod: any = await import(url.href);
+  const mod = (await import(url.href)) as Record<string, unknown>;
   if (typeof mod[name] !== 'function') skip(`dist/src/${layer}/${file} has no function export '${name}'`);
   return mod[name];
 }
 
 /** Express's hello world (a devDependency: skips without it). */
 async function expressHello(): Promise<http.RequestListener> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a devDependency that may be missing
   let express: any;
   try {
     express = (await import('express')).default;
@@ -108,6 +111,7 @@ function minimalHandler(socket: net.Socket): void {
 const hello = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('hello');
 
 /** Native uring sockets, each served by the function `handler(socket)` makes; one chunk at a time. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a uring Socket from whichever build is there
 async function serveNative(port: number, handler: (socket: any) => (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
   const listen = await uringExport('index.js', 'listen');
   const server = await listen({ host: HOST, port });

@@ -319,7 +319,9 @@ export class Engine implements CopyChunkSink {
       if (code === 'EEXIST') {
         try {
           isDir = fs.statSync(to).isDirectory();
-        } catch {}
+        } catch {
+          // no destination yet: not a directory
+        }
       }
       if (!isDir) {
         this.#fail(code === 'EEXIST' ? `cannot overwrite non-directory '${to}' with directory '${from}'` : `cannot create directory '${to}': ${errText(err)}`);
@@ -616,7 +618,7 @@ export class Engine implements CopyChunkSink {
   async #copyLarge(from: string, to: string, size: number, mode: number): Promise<boolean> {
     let ifd = -1;
     let ofd = -1;
-    let ok = false;
+    let ok: boolean;
     try {
       try {
         ifd = await openat(from, O_RDONLY, 0, { runtime: this.runtime });

@@ -2,9 +2,8 @@
 // flight at once (a tree of small files is where one ring beats a thread pool).
 import { readdir, readlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { constants } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, lstatSync, statSync, utimesSync } from 'node:fs';
 import { copyFile, lstat, mkdir, stat, symlink } from '../fs/index.js';
-import { accessSync, chmodSync, chownSync, lstatSync, statSync, utimesSync } from 'node:fs';
 import { mayUseNode, nodeFallbackReason, useNode } from '../fs/fallback.js';
 import { getRuntime } from '../runtime/runtime.js';
 import { Engine, errText, type CopyOptions } from './cp-walk.js';
@@ -269,18 +268,20 @@ class Copier {
       try {
         accessSync(from, constants.R_OK);
       } catch (err) {
-        throw new Error(`cannot open '${from}' for reading: ${errText(err)}`);
+        throw new Error(`cannot open '${from}' for reading: ${errText(err)}`, { cause: err });
       }
       if (sameFile(from, to)) throw new Error(`'${from}' and '${to}' are the same file`);
       // An existing destination keeps its mode, as with cp (copyFile gives it the source's).
       let kept: number | undefined;
       try {
         kept = statSync(to).mode & 0o7777;
-      } catch {}
+      } catch {
+        // no destination yet: it gets the source's mode
+      }
       try {
         await copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
       } catch (err) {
-        if (this.opts.noClobber && (err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`not replacing '${to}'`);
+        if (this.opts.noClobber && (err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`not replacing '${to}'`, { cause: err });
         throw err;
       }
       if (kept !== undefined && !this.opts.preserve) chmodSync(to, kept);

@@ -5,12 +5,11 @@
 // limit (MAX_RW_COUNT, just under 2 GiB) at once.
 import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
-import { AbortError, FileTooLargeError } from '../errors.js';
+import { AbortError, FileTooLargeError, InvalidArgTypeError } from '../errors.js';
 import { close, fstatx, openat, read, write, type RunOptions } from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { MAX_RW } from '../ops/rw.js';
 import { validateBuffer } from '../ops/common.js';
-import { InvalidArgTypeError } from '../errors.js';
 
 /** The most one read or write moves (Linux MAX_RW_COUNT): the ops' own limit. */
 export { MAX_RW };

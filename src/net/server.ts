@@ -16,13 +16,12 @@ import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js'
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { validateObject } from '../validate.js';
 import { validateFd } from '../ops/common.js';
-import { socketAddress } from './address.js';
+import { ipEndpoint, socketAddress, unixEndpoint, type Endpoint } from './address.js';
 import * as C from './constants.js';
 import { ECANCELED, EMFILE, ENFILE, ENOBUFS, ENOMEM } from '../errno.js';
 import { errnoError, uvHostPortError } from './errors.js';
 import { Socket, type SocketOptions } from './socket.js';
 import { endpointOf, validatePort } from './connect.js';
-import { ipEndpoint, unixEndpoint, type Endpoint } from './address.js';
 import { isIP } from 'node:net';
 
 export interface ListenOptions extends SocketOptions {

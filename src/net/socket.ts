@@ -27,14 +27,13 @@
 //
 // Elsewhere: connecting (connect.ts), the async iterator's queue
 // (chunk-queue.ts), node:net's Socket over this one (node-socket.ts).
-import { SocketClosedError, StreamWriteAfterEndError } from '../errors.js';
+import { InvalidArgTypeError, SocketClosedError, StreamWriteAfterEndError } from '../errors.js';
 import { native } from '../native.js';
 import { ShutdownOp, SHUT_WR } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
 import { validateBuffer, validateFd } from '../ops/common.js';
 import { capture, capturedReject, capturedResolve } from '../runtime/op.js';
 import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
-import { InvalidArgTypeError } from '../errors.js';
 import { validateFunction, validateObject } from '../validate.js';
 import { socketAddress, type SocketAddress } from './address.js';
 import * as C from './constants.js';

@@ -2,10 +2,9 @@
 // descriptors in page-aligned memory we share with the kernel. The kernel
 // takes a buffer for each receive (the CQE says which, by id); the
 // application hands it back with add() + advance() when done with its data.
-import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError, systemError } from '../errors.js';
 import { validateObject } from '../validate.js';
 import { native } from '../native.js';
-import { systemError } from '../errors.js';
 import type { Ring } from './ring.js';
 import { addressOf, putU64 } from './structs.js';
 import { validateRing } from './register.js';

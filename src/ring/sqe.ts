@@ -70,7 +70,6 @@ const W_OPFLAGS = 7; // rw_flags, fsync_flags, poll32_events, msg_flags, ...
 const W_USER = 8;
 const W_FILE_INDEX = 11; // splice_fd_in / file_index / optlen / addr_len
 const W_ADDR3 = 12; // addr3 / attr_ptr / optval
-const W_PAD2 = 14; // attr_type_mask
 
 export class Sqe {
   readonly #m: SqeMemory;

@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { dial } from '../../src/net/index.js';
 import { pattern, listening, closeServer, portOf } from './util.js';
-import { waitFor, within } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

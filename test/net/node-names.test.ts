@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nodeNet from 'node:net';
+// Both forms on purpose: the default export and the named exports must agree.
 import net from '../../src/net/index.js';
+// eslint-disable-next-line no-duplicate-imports
 import * as named from '../../src/net/index.js';
 import { sockaddr, parseSockaddr } from '../../src/ring/structs.js';
 

@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import * as nodeNet from 'node:net';
 import * as dgram from 'node:dgram';

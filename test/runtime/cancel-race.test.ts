@@ -17,7 +17,6 @@ const WAVE = 100; // rounds in flight at once
 const KINDS = ['read-pipe', 'read-pipe-timed', 'read-file', 'poll', 'openat', 'openat-creat', 'openat-timed', 'sleep'] as const;
 const WHEN = ['sync', 'microtask', 'tick', 'immediate'] as const;
 type Kind = (typeof KINDS)[number];
-type When = (typeof WHEN)[number];
 
 forEachSetup((s) => {
   const ROUNDS = s.count(ALL_ROUNDS);

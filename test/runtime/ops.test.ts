@@ -1,7 +1,7 @@
 // Every op through the default runtime, against the real kernel.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSync, closeSync, statSync, readFileSync, writeFileSync, constants } from 'node:fs';
+import { closeSync, statSync, readFileSync, writeFileSync, constants } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
