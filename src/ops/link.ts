@@ -84,7 +84,7 @@ export class LinkOp extends ChainOp {
  * no more than MAX_LINKS fit the user data); a longer one rejects every op
  * with ERR_OUT_OF_RANGE.
  */
-export function link<T extends Op[]>(ops: T, options: { hard?: boolean; runtime?: Runtime } = {}): T {
+export function link<const T extends Op[]>(ops: T, options: { hard?: boolean; runtime?: Runtime } = {}): T {
   if (!Array.isArray(ops)) throw new InvalidArgTypeError('ops', 'an array of Op', ops);
   // A for loop, not forEach: a hole must be refused too.
   for (let i = 0; i < ops.length; i++) {

@@ -287,7 +287,7 @@ forEachSetup((s) => {
     const paths = makeFiles(dir, 'shared', 32, (i) => i * 3);
     const big = Array.from({ length: slots.size + 500 }, (_, i) => paths[i % paths.length]!);
     // The first takes every slot (tiny buffers keep it cheap); the others must wait for its releases.
-    const runs = [
+    const runs: [Promise<Buffer[]>, Promise<Buffer[]>, Promise<Buffer[]>] = [
       readFiles(big, { concurrency: slots.size, bufferSize: 128 }),
       readFiles(paths, { concurrency: 8 }),
       readFiles(paths, { concurrency: 1 }),
