@@ -5,7 +5,7 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpTable, SLOT_MASK, AUX_BIT, INTERNAL_LO, LINK_SHIFT, FD_RESULTS_BIT } from '../../src/runtime/op-table.js';
-import { PromiseOp, MultishotOp, ChainOp, type Op } from '../../src/runtime/op.js';
+import { PromiseOp, MultishotOp, ChainOp, OpState, type Op } from '../../src/runtime/op.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { AbortError, UringClosedError } from '../../src/errors.js';
 import * as U from '../../src/ring/uapi.js';
@@ -211,7 +211,7 @@ describe('ChainOp', () => {
     kernel.complete(links[1]!, 0);
     assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done']);
     assert.equal(rt.inflight, 0);
-    assert.equal(op.slot, -1);
+    assert.equal(op.state, OpState.Released);
     // Stale user data of any link reaches nobody once released.
     kernel.complete(links[1]!, 0);
     assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done']);
@@ -271,7 +271,8 @@ describe('PromiseOp', () => {
     assert.equal(await ok.promise, 42);
     await assert.rejects(bad.promise, { code: 'EBADF', errno: -EBADF, syscall: 'read', message: 'EBADF: bad file descriptor, read' });
     assert.equal(rt.inflight, 0, 'both released');
-    assert.equal(ok.slot, -1);
+    assert.equal(ok.state, OpState.Released);
+    assert.equal(bad.state, OpState.Released);
   });
 
   test('complete before abandon: the result wins, exactly one outcome', async () => {
@@ -284,7 +285,7 @@ describe('PromiseOp', () => {
     assert.equal(await op.promise, 7);
     await st.idle();
     assert.deepEqual(st.outcomes, ['resolve:7']);
-    assert.equal(op.abandoned, true);
+    assert.equal(op.state, OpState.Released, 'an abandon after the last CQE changes nothing');
   });
 
   test('abandon then a late CQE: the AbortError stands, and the late CQE still frees the slot', async () => {
