@@ -12,6 +12,7 @@ import { native } from '../native.js';
 import { AcceptStreamOp, IORING_CQE_F_MORE, type AcceptSink } from '../ops/accept-multishot.js';
 import { AF_INET6, AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from '../ops/net.js';
 import { CloseOp } from '../ops/open.js';
+import { OpState } from '../runtime/op.js';
 import { runtimeOf, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { validateObject } from '../validate.js';
@@ -128,7 +129,7 @@ export class Server extends EventEmitter implements AsyncIterable<Socket>, Accep
 
   /** @internal The runtime gave up on the accept (AcceptSink). */
   _onAcceptAbandoned(op: AcceptStreamOp): void {
-    if (op.slot >= 0) return; // its last CQE still comes
+    if (op.state === OpState.Settled) return; // its last CQE still comes
     if (this.#op === op) this.#op = undefined;
     if (!this.#closed) this.#fail(errnoError(-ECANCELED, 'accept'));
   }

@@ -32,7 +32,7 @@ import { native } from '../native.js';
 import { ShutdownOp, SHUT_WR } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
 import { validateBuffer, validateFd } from '../ops/common.js';
-import { capture, capturedReject, capturedResolve } from '../runtime/op.js';
+import { OpState, capture, capturedReject, capturedResolve } from '../runtime/op.js';
 import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { validateFunction, validateObject } from '../validate.js';
 import { socketAddress, type SocketAddress } from './address.js';
@@ -267,7 +267,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
 
   /** @internal The runtime closed (or the recv never started) (RecvSink). */
   _onRecvAbandoned(op: RecvStreamOp, err: Error): void {
-    if (op.slot >= 0) return; // in flight: its CQEs still come, the last one ends it
+    if (op.state === OpState.Settled) return; // in flight: its CQEs still come, the last one ends it
     if (this.#recvOp === op) this.#recvOp = undefined;
     if (op.cancelling) {
       // A pause caught it in the backlog; resume re-arms.
@@ -387,7 +387,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     }
     const zc = this.#zeroCopy(total);
     let op = this.#spareSend;
-    if (op && op.slot < 0 && !op.abandoned) {
+    if (op && op.state === OpState.Released) {
       this.#spareSend = undefined;
       op.reuse(views, zc);
     } else {
@@ -437,7 +437,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
 
   /** @internal The runtime closed with the batch in flight, or before it started (SendSink). */
   _onSendAbandoned(op: SendBatchOp, err: Error): void {
-    if (op.slot >= 0) return; // its CQE still comes
+    if (op.state === OpState.Settled) return; // its CQE still comes
     if (this.#sendOp !== op) return;
     this.#sendOp = undefined;
     this.#writeError ??= err;

@@ -21,7 +21,7 @@ export interface AcceptSink {
 /** A server's multishot accept. */
 export class AcceptStreamOp extends Op {
   override multishot = true;
-  /** Every CQE's result is a new fd (for the teardown; abandoned multishot results go to complete()). */
+  /** Every CQE's result is a new fd (for the teardown; a given-up multishot op's results still go to complete()). */
   override resultIsFd = true;
   constructor(readonly sink: AcceptSink, readonly fd: number) {
     super();
@@ -33,8 +33,7 @@ export class AcceptStreamOp extends Op {
     this.sink._onAccept(this, res, flags);
   }
   abandon(_err: Error): void {
-    if (this.abandoned) return;
-    this.abandoned = true;
+    if (!this.markSettled()) return;
     this.sink._onAcceptAbandoned(this);
   }
 }

@@ -18,5 +18,7 @@ export class CancelDirectOp extends Op {
     sqe.prepCancelFd(this.fileSlot, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
   }
   complete(): void {}
-  abandon(): void {}
+  abandon(): void {
+    this.markSettled();
+  }
 }

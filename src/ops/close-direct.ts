@@ -20,7 +20,7 @@ export class CloseDirectOp extends Op {
     this.done(res, undefined);
   }
   abandon(err: Error): void {
-    this.abandoned = true;
+    if (!this.markSettled()) return;
     this.done(0, err);
   }
 }

@@ -1,5 +1,5 @@
 // Linked chains: ops that run one after another in the kernel, submitted together.
-import { ChainOp, Op } from '../runtime/op.js';
+import { ChainOp, Op, OpState } from '../runtime/op.js';
 import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
 import { native } from '../native.js';
@@ -9,8 +9,9 @@ import { validateObject } from '../validate.js';
 /**
  * The ops of a link() as one ChainOp: SQE k is ops[k]'s, its CQE goes to
  * ops[k], and each op settles from its own CQE as if it ran alone. The
- * chain takes one slot in the runtime; the ops never hold one (their
- * `owed` is 1 until their CQE is in, which is how link() knows them).
+ * chain takes one slot in the runtime; the ops never hold one: they are
+ * OpState.Linked until their CQE is in (or they settle otherwise), then
+ * Released.
  *
  * An abort (of any op's signal) is the chain's: before the kernel has seen
  * the chain, it is withdrawn and every op rejects with the AbortError; once
@@ -29,7 +30,7 @@ export class LinkOp extends ChainOp {
   constructor(ops: readonly Op[], hard: boolean) {
     super(ops.length, hard ? 'hard' : 'soft');
     this.#ops = ops;
-    for (const op of ops) op.owed = 1;
+    for (const op of ops) op.state = OpState.Linked;
   }
 
   prepLink(sqe: Sqe, link: number): void {
@@ -43,18 +44,19 @@ export class LinkOp extends ChainOp {
   linkResult(link: number, res: number, flags: number): void {
     const op = this.#ops[link]!;
     // Given up on its own (Runtime.cancel of the op): as after the chain's.
-    if (op.abandoned) return this.lateComplete(res, link);
-    op.owed = 0;
+    if (op.state !== OpState.Linked) return this.lateComplete(res, link);
     // Aborted in flight: the op settles from this CQE, a failure as the abort.
     if (this.cancelError !== undefined) op.cancelError = this.cancelError;
     op.complete(res, flags, 0);
+    // Its one CQE is in, whether or not complete() settled it.
+    op.state = OpState.Released;
   }
 
   chainDone(): void {}
 
   chainFailed(err: Error): void {
     for (const op of this.#ops) {
-      if (op.owed === 0) continue; // settled from its CQE already
+      if (op.state !== OpState.Linked) continue; // settled already
       if (this.cancelError !== undefined) op.cancelError = this.cancelError;
       op.abandon(err);
     }
@@ -63,7 +65,7 @@ export class LinkOp extends ChainOp {
   /** A CQE after the chain was given up (the runtime closed, or prep failed): nobody waits for it. */
   override lateComplete(res: number, link: number): void {
     const op = this.#ops[link]!;
-    op.owed = 0;
+    op.state = OpState.Released; // its CQE is in (Released already if it settled)
     // The runtime closes only the fds of ops in its table: this one is not.
     if (op.resultIsFd && res >= 0) native().closeFd(res);
     else op.lateComplete(res, 0);
@@ -94,7 +96,8 @@ export function link<const T extends Op[]>(ops: T, options: { hard?: boolean; ru
   if (options.runtime !== undefined) validateRuntime(options.runtime);
   ops.forEach((op, i) => {
     if (op.timeoutMs > 0) throw new InvalidArgValueError(`ops[${i}].timeout`, op.timeoutMs, 'is not supported inside a linked chain');
-    if (op.slot >= 0 || op.owed > 0) throw new InvalidArgValueError(`ops[${i}]`, op, 'was already submitted');
+    if (op.state !== OpState.Idle && op.state !== OpState.Released)
+      throw new InvalidArgValueError(`ops[${i}]`, op, 'was already submitted');
     if (op.links !== 1) throw new InvalidArgValueError(`ops[${i}]`, op, 'is a chain of its own');
   });
   if (new Set(ops).size !== ops.length) throw new InvalidArgValueError('ops', ops, 'must not hold an op twice');

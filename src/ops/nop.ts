@@ -7,7 +7,6 @@ import { run, type RunOptions } from './common.js';
 export class NopOp extends PromiseOp<number> {
   // Own fields, set on every op nop() makes (see RwOp in rw.ts).
   override stackAtCaller = false;
-  protected override settled = false;
   get syscall(): string {
     return 'nop';
   }

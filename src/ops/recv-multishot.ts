@@ -34,8 +34,7 @@ export class RecvStreamOp extends Op {
     this.sink._onRecv(this, res, flags);
   }
   abandon(err: Error): void {
-    if (this.abandoned) return;
-    this.abandoned = true;
+    if (!this.markSettled()) return;
     this.sink._onRecvAbandoned(this, err);
   }
 }

@@ -17,7 +17,7 @@ import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, recaptureSt
 import { viewAddress } from '../ring/structs.js';
 import { IORING_OP_READ, IORING_OP_WRITE } from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
-import { ChainOp, rejectAtCaller } from '../runtime/op.js';
+import { ChainOp, OpState, rejectAtCaller } from '../runtime/op.js';
 import { MAX_LINKS } from '../runtime/op-table.js';
 import { runtimeOf } from '../runtime/runtime.js';
 import { bufferAddress, detachedBuffer, mayHaveMoved, validateFd, validateOptions, viewDetached, type RunOptions } from './common.js';
@@ -227,8 +227,8 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
       if (signal !== undefined) g.signal = signal;
       batch.added();
       rt.submit(g);
-      // Neither started nor given up: in the backlog, to be written later.
-      if (g.slot < 0 && !g.abandoned) waiting = true;
+      // In the backlog, to be written later.
+      if (g.state === OpState.Queued) waiting = true;
     }
   } finally {
     scratchBusy = wasBusy;

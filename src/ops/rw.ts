@@ -88,12 +88,11 @@ export abstract class RwOp<T = number> extends PromiseOp<T> {
   readonly #length: number;
   readonly #address: number;
   // Own fields (PromiseOp keeps their defaults on its prototype): read()
-  // and FileHandle.read set them, and PromiseOp sets `settled`, on every
-  // op, and a property added after construction costs a map transition and
-  // often an out-of-object property store per op.
+  // and FileHandle.read set them on every op, and a property added after
+  // construction costs a map transition and often an out-of-object
+  // property store per op.
   override stackAtCaller = false;
   override onSettle: (() => void) | undefined = undefined;
-  protected override settled = false;
   constructor(
     readonly fd: number,
     target: ArrayBufferView,

@@ -45,7 +45,7 @@ export class SendBatchOp extends Op {
     this.zc = zc;
     this.msg = Array.isArray(views) ? new Msghdr({ iov: views }) : undefined;
   }
-  /** For another batch; only once the runtime has released it (slot -1) after its last CQE. */
+  /** For another batch; only once the runtime has released it (OpState.Released) after its last CQE. */
   reuse(views: Uint8Array | Uint8Array[], zc: boolean): void {
     this.res = 0;
     this.views = views;
@@ -77,8 +77,7 @@ export class SendBatchOp extends Op {
     if (!(flags & IORING_CQE_F_MORE)) this.sink._onSent(this, res);
   }
   abandon(err: Error): void {
-    if (this.abandoned) return;
-    this.abandoned = true;
+    if (!this.markSettled()) return;
     this.sink._onSendAbandoned(this, err);
   }
 }

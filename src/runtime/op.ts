@@ -1,26 +1,29 @@
-// The life of one operation, from the runtime's side.
+// The life of one operation, from the runtime's side: its `state`.
 //
-//   queued (JS backlog) -> submitted (has a slot; SQEs in the ring)
-//     -> settled: the caller has its result (or error), and
-//     -> released: every CQE the kernel owes has arrived; the slot is free.
+//   Idle -> Queued (JS backlog) -> Submitted (holds a slot; SQEs in the ring)
+//     -> Settled: the caller has its outcome, CQEs are still owed
+//     -> Released: every CQE the kernel owes has arrived; the slot is free.
 //
 // Settling and releasing are separate on purpose: an op can settle before
-// its last CQE (a ChainOp or multishot op aborted, the runtime closed), but
+// its last CQE (aborted, the runtime closed, a multishot consumer gone), but
 // it keeps every buffer, path and struct it handed the kernel referenced
 // (`keep`) until that CQE, because the kernel may still be writing into
 // them. An op that produced a file descriptor after its caller gave up has
-// that descriptor closed.
+// that descriptor closed. An op that settles at its last CQE (the usual
+// case) goes from Submitted to Released within that CQE.
 //
-// Where each stage shows (fields, not one state word: the runtime reads
-// `abandoned` and `slot` of every op kind on every CQE, and these are the
-// fields the hot path already pays for):
-//   queued     slot -1, owed 0, in Runtime's backlog
-//   submitted  slot >= 0 (Runtime.#start, the one place that starts ops),
-//              owed = CQEs still due (a link() member: 1, its chain holds the slot)
-//   settled    PromiseOp/ChainOp `settled`, MultishotOp's last CQE; or
-//              `abandoned`: the caller gave up, later CQEs go to lateComplete
-//   released   slot back to -1 when owed reaches 0 (Runtime.#completion,
-//              #withdraw, or a prep that threw in #start)
+// Who moves it (each transition in one place):
+//   Queued     Runtime.submit, when the op waits for room
+//   Submitted  Runtime.#start (the one place that starts ops), after its
+//              SQEs are written; `slot` and `owed` are valid from here on
+//   Settled    markSettled(), by the op when its caller has the outcome or
+//              gave up (from Submitted; from Idle, Queued or Linked it is
+//              Released at once: nothing is owed)
+//   Released   Runtime.#completion when `owed` reaches 0; #withdraw
+//   Idle       #withdraw of an op whose caller still waits: as if never
+//              submitted (the caller then abandons it)
+//   Linked     a link() member (ops/link.ts): its SQE is in a LinkOp's
+//              chain, which holds the slot; Released at its CQE
 //
 // Aborts never lose what the kernel did: an op the kernel has not seen yet
 // (in the backlog, or its SQE not yet published) is withdrawn and rejects
@@ -41,19 +44,38 @@ export interface OpOptions {
   timeout?: number | undefined;
 }
 
+/**
+ * Where an op is in its life (see the top of this file). The numbers are
+ * inlined (a const enum): the runtime compares them on every CQE.
+ */
+export const enum OpState {
+  /** Not submitted (or withdrawn before the kernel saw it); the caller waits. */
+  Idle = 0,
+  /** In the runtime's backlog, waiting for room in the ring. */
+  Queued = 1,
+  /** Holds a slot, its SQEs are in the ring, and the caller waits. */
+  Submitted = 2,
+  /** Holds a slot, the caller has its outcome (or gave up): CQEs still owed go to lateComplete. */
+  Settled = 3,
+  /** Holds nothing and is owed nothing: done, or given up before it started. */
+  Released = 4,
+  /** A link() member: its SQE is in a LinkOp's chain, which holds the slot. */
+  Linked = 5,
+}
+
 export abstract class Op {
-  // Only `slot` and `owed` are written for every op; the other fields'
-  // defaults live on the prototype (see the static block) and become own
-  // properties only on the ops that set them. Initializers in this base
-  // class run for every subclass (ReadOp, SendBatchOp, CloseOp, ...), so
-  // their stores see many hidden classes and go megamorphic: with eleven
-  // per-instance fields that was 5.6% of an HTTP server's CPU profile.
-  /** Slot in the op table while submitted; -1 otherwise. */
+  // Only `state`, `slot` and `owed` are written for every op; the other
+  // fields' defaults live on the prototype (see the static block) and
+  // become own properties only on the ops that set them. Initializers in
+  // this base class run for every subclass (ReadOp, SendBatchOp, CloseOp,
+  // ...), so their stores see many hidden classes and go megamorphic: with
+  // eleven per-instance fields that was 5.6% of an HTTP server's CPU profile.
+  /** Where the op is in its life; only OpState.Submitted and Settled hold a slot. */
+  state: OpState = OpState.Idle;
+  /** Slot in the op table while the op holds one (Submitted, Settled). */
   slot = -1;
   /** CQEs still owed by the kernel; the slot is released at 0. */
   owed = 0;
-  /** The caller no longer waits for this op (aborted, or the runtime closed). */
-  declare abandoned: boolean;
   /** The result (every result, for a multishot op) is a new file descriptor, to be closed if nobody takes it. */
   declare resultIsFd: boolean;
   /** Multishot: the main SQE posts CQEs with F_MORE until a last one without. */
@@ -90,7 +112,6 @@ export abstract class Op {
 
   static {
     const p = Op.prototype as unknown as Record<string, unknown>;
-    p.abandoned = false;
     p.resultIsFd = false;
     p.multishot = false;
     p.signal = undefined;
@@ -105,6 +126,19 @@ export abstract class Op {
     p.sqeEpoch = -1;
   }
 
+  /**
+   * The caller has its outcome, or gave up: Settled if the op holds a slot
+   * (its CQEs still come), else Released. False, changing nothing, if it
+   * had settled already. Every settle and abandon goes through here.
+   */
+  protected markSettled(): boolean {
+    const s = this.state;
+    if (s === OpState.Submitted) this.state = OpState.Settled;
+    else if (s === OpState.Settled || s === OpState.Released) return false;
+    else this.state = OpState.Released;
+    return true;
+  }
+
   /** SQEs this op needs in one batch (2 with a linked timeout). */
   get sqeCount(): number {
     return this.timeoutTs ? 2 : 1;
@@ -117,12 +151,12 @@ export abstract class Op {
   /** The CQE of the linked timeout (-ETIME when it fired). */
   auxComplete(_res: number): void {}
   /**
-   * A main CQE that arrived after the caller gave up (abandoned): nothing
+   * A main CQE that arrived after the caller gave up (Settled): nothing
    * to settle, but an op can still look at what the kernel did (RwOp: was
    * its buffer transferred away meanwhile).
    */
   lateComplete(_res: number, _link: number): void {}
-  /** The caller gave up (abort, close): settle now with `err`. */
+  /** The caller gave up (abort, close): settle now with `err` (markSettled). */
   abstract abandon(err: Error): void;
 }
 
@@ -161,7 +195,6 @@ export abstract class PromiseOp<T = number> extends Op {
   #resolve: (v: T) => void;
   #reject: (e: unknown) => void;
   // As in Op: rarely-set state defaults on the prototype.
-  declare protected settled: boolean;
   /** With a timeout: the main CQE, held until the timeout's CQE says why it ended. */
   declare private timed: { res: number; flags: number; seen: boolean; timedOut: boolean } | undefined;
   /**
@@ -175,7 +208,6 @@ export abstract class PromiseOp<T = number> extends Op {
 
   static {
     const p = PromiseOp.prototype as unknown as Record<string, unknown>;
-    p.settled = false;
     p.timed = undefined;
     p.stackAtCaller = false;
     p.onSettle = undefined;
@@ -248,16 +280,14 @@ export abstract class PromiseOp<T = number> extends Op {
   }
 
   protected succeed(v: T): void {
-    if (this.settled) return;
-    this.settled = true;
+    if (!this.markSettled()) return;
     this.detachSignal?.();
     this.onSettle?.();
     this.#resolve(v);
   }
 
   protected fail(e: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
+    if (!this.markSettled()) return;
     this.detachSignal?.();
     this.onSettle?.();
     if (this.stackAtCaller) this.#resolve(rejectAtCaller(e) as T);
@@ -265,7 +295,7 @@ export abstract class PromiseOp<T = number> extends Op {
   }
 
   abandon(err: Error): void {
-    this.abandoned = true;
+    // settleWith or fail moves the state (markSettled), once.
     const t = this.timed;
     if (t && t.seen && t.res >= 0) {
       // The kernel already finished the op; only the linked timeout's CQE
@@ -301,11 +331,6 @@ export type ChainLink = 'hard' | 'soft' | 'none';
 export abstract class ChainOp extends Op {
   /** IOSQE_IO_HARDLINK, IOSQE_IO_LINK or 0, on every SQE but the last. */
   readonly chainFlags: number;
-  declare protected settled: boolean;
-
-  static {
-    (ChainOp.prototype as unknown as Record<string, unknown>).settled = false;
-  }
 
   /**
    * `links` SQEs (1 .. MAX_LINKS), linked by `link`: 'hard'
@@ -344,17 +369,14 @@ export abstract class ChainOp extends Op {
   complete(res: number, flags: number, link: number): void {
     this.linkResult(link, res, flags);
     // The runtime counts `owed` down after this call: 1 is the last CQE.
-    if (this.owed === 1 && !this.settled) {
-      this.settled = true;
+    if (this.owed === 1 && this.markSettled()) {
       this.detachSignal?.();
       this.chainDone();
     }
   }
 
   abandon(err: Error): void {
-    this.abandoned = true;
-    if (this.settled) return;
-    this.settled = true;
+    if (!this.markSettled()) return;
     this.detachSignal?.();
     this.chainFailed(err);
   }
@@ -378,16 +400,19 @@ export abstract class MultishotOp<T> extends Op implements AsyncIterableIterator
 
   complete(res: number, flags: number): void {
     const more = (flags & 2) !== 0; // IORING_CQE_F_MORE
+    // Settled: the consumer is gone (return(), abort, close); the CQEs still
+    // come here, not to lateComplete, until the last one.
+    const gone = this.state === OpState.Settled;
     if (res >= 0) {
-      if (!this.abandoned) this.#push(this.result(res, flags));
-    } else if (!this.abandoned && res !== -ECANCELED) {
+      if (!gone) this.#push(this.result(res, flags));
+    } else if (!gone && res !== -ECANCELED) {
       this.#error = systemError(res, this.syscall, this.errorInfo());
     }
     if (!more) this.#finish();
   }
 
   abandon(err: Error): void {
-    this.abandoned = true;
+    if (!this.markSettled()) return;
     if (!this.#done) this.#error ??= err;
     // Abandoned before it started (the runtime closed while it waited in
     // the backlog), it gets no final CQE to detach the abort listener.
@@ -420,9 +445,15 @@ export abstract class MultishotOp<T> extends Op implements AsyncIterableIterator
       this.#error = undefined;
       this.#done = true;
       w.reject(e);
-    } else if (this.#done || this.abandoned) {
+    } else if (this.#done || this.#gone()) {
       w.resolve({ value: undefined, done: true });
     }
+  }
+
+  /** The consumer stopped or the op was given up: no more results for it. */
+  #gone(): boolean {
+    const s = this.state;
+    return s === OpState.Settled || s === OpState.Released;
   }
 
   /** Results received and not yet consumed. */
@@ -438,15 +469,15 @@ export abstract class MultishotOp<T> extends Op implements AsyncIterableIterator
       this.#done = true;
       return Promise.reject(e);
     }
-    if (this.#done || this.abandoned) return Promise.resolve({ value: undefined, done: true });
+    if (this.#done || this.#gone()) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
   }
 
   return(): Promise<IteratorResult<T>> {
-    if (!this.#done && !this.abandoned) this.onReturn?.();
-    this.abandoned = true;
+    // Settled first: a cancel that onReturn sends then finds it given up.
+    if (this.markSettled() && !this.#done) this.onReturn?.();
     this.#queue.length = 0;
     this.#wake();
     return Promise.resolve({ value: undefined, done: true });

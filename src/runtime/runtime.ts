@@ -23,7 +23,7 @@ import { native } from '../native.js';
 import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
-import type { ChainOp, MultishotOp, Op } from './op.js';
+import { OpState, type ChainOp, type MultishotOp, type Op } from './op.js';
 import { AUX_BIT, FD_RESULTS_BIT, INTERNAL_LO, MAX_LINKS, SLOT_MASK, auxLo, linkLo, linkOf } from '../ring/user-data.js';
 import { OpTable } from './op-table.js';
 import { EAGAIN, EBUSY, EINTR } from '../errno.js';
@@ -187,6 +187,7 @@ export class Runtime {
     if (op.timeoutMs > 0) op.timeoutTs = new Timespec(op.timeoutMs);
     if (op.multishot) (op as MultishotOp<unknown>).onReturn = () => this.#cancelOp(op);
     if (this.#backlogHead < this.#backlog.length || this.#owedCqes >= this.#maxInflight || !this.#start(op)) {
+      op.state = OpState.Queued;
       this.#backlog.push(op);
       this.stats.backlogged++;
     }
@@ -210,8 +211,9 @@ export class Runtime {
    * The one start path: gives `op` a slot and writes all its SQEs — its own
    * (SQE 0), its linked timeout's (AUX_BIT in the user data), or a
    * ChainOp's whole chain (SQE k with k in the user data, every one but the
-   * last linked by the chain's flag). False, with nothing taken, when the
-   * CQ budget, the table or the SQ has no room for all of them.
+   * last linked by the chain's flag), and makes it Submitted. False, with
+   * nothing taken, when the CQ budget, the table or the SQ has no room for
+   * all of them.
    */
   #start(op: Op): boolean {
     const ring = this.ring;
@@ -281,15 +283,16 @@ export class Runtime {
       // would be uncaught). The SQEs taken go to the kernel anyway, as NOPs
       // whose CQEs nobody waits for (none come: see Sqe.neutralize), so the
       // CQ budget need not count them. The op fails with the error.
+      // Never Submitted: abandon() takes it from Idle or Queued to Released.
       const mask = ring.sqEntries - 1;
       for (let j = 0; j < taken; j++) ring.sqeAt((idx + j) & mask).neutralize();
       this.#table.release(slot);
-      op.slot = -1;
       op.owed = 0;
       op.abandon(err as Error);
       this.#scheduleFlush();
       return true;
     }
+    op.state = OpState.Submitted;
     this.#owedCqes += charge(op, n);
     this.#inflight++;
     if (op.weak) this.#weakInflight++;
@@ -301,19 +304,20 @@ export class Runtime {
   /**
    * Takes back an op whose SQEs the kernel has not been shown yet (no flush
    * of the SQ since they were written): they become NOPs, the op gives up
-   * its slot and owes nothing, and it never runs. False once the kernel may
-   * have seen them: then only a cancel can stop it.
+   * its slot and owes nothing, and it never runs: Idle again if its caller
+   * still waits (who then abandons it), else Released. False once the
+   * kernel may have seen them: then only a cancel can stop it. `op` holds
+   * a slot (Submitted or Settled).
    */
   #withdraw(op: Op): boolean {
-    if (op.slot < 0 || op.sqeEpoch !== this.#sqEpoch || op.sqeIndex < 0) return false;
+    if (op.sqeEpoch !== this.#sqEpoch || op.sqeIndex < 0) return false;
     // Its SQEs are consecutive in the ring: a linked timeout right after
     // the op's own, a ChainOp's links in order. No CQE has come for any.
     const n = op.owed;
     const mask = this.ring.sqEntries - 1;
     for (let k = 0; k < n; k++) this.ring.sqeAt((op.sqeIndex + k) & mask).neutralize();
-    op.sqeIndex = -1;
     this.#table.release(op.slot);
-    op.slot = -1;
+    op.state = op.state === OpState.Settled ? OpState.Released : OpState.Idle;
     op.owed = 0;
     this.#owedCqes -= charge(op, n);
     this.#inflight--;
@@ -415,7 +419,7 @@ export class Runtime {
     if (op === undefined) return; // internal, or stale (cannot happen with generations)
     if (lo & AUX_BIT) {
       op.auxComplete(res);
-    } else if (op.abandoned && !op.multishot) {
+    } else if (op.state === OpState.Settled && !op.multishot) {
       // The caller is gone. A descriptor it would have been handed is closed.
       if (op.resultIsFd && res >= 0) native().closeFd(res);
       else op.lateComplete(res, linkOf(lo));
@@ -427,7 +431,7 @@ export class Runtime {
     if (!op.multishot || lo & AUX_BIT) this.#owedCqes--;
     if (--op.owed > 0) return;
     this.#table.release(op.slot);
-    op.slot = -1;
+    op.state = OpState.Released;
     this.#inflight--;
     if (op.weak) this.#weakInflight--;
     if (this.#inflight === this.#weakInflight) this.#idle();
@@ -450,7 +454,8 @@ export class Runtime {
     const q = this.#backlog;
     while (this.#backlogHead < q.length && this.#owedCqes < this.#maxInflight) {
       const op = q[this.#backlogHead]!;
-      if (!op.abandoned && !this.#start(op)) break;
+      // Given up while it waited (Released): skipped.
+      if (op.state === OpState.Queued && !this.#start(op)) break;
       q[this.#backlogHead++] = undefined as unknown as Op;
     }
     if (this.#backlogHead === q.length) {
@@ -482,15 +487,15 @@ export class Runtime {
    * with an AbortError.
    */
   cancel(op: Op): void {
-    if (op.slot >= 0 && !this.#withdraw(op)) this.#cancelOp(op);
-    else if (!op.abandoned) op.abandon(new AbortError());
+    if (holdsSlot(op) && !this.#withdraw(op)) this.#cancelOp(op);
+    else if (op.state !== OpState.Released) op.abandon(new AbortError());
   }
 
   /** Makes an op (submitted or not) keep the process alive, or not, while in flight. */
   setWeak(op: Op, weak: boolean): void {
     if (op.weak === weak) return;
     op.weak = weak;
-    if (op.slot < 0) return;
+    if (!holdsSlot(op)) return;
     this.#weakInflight += weak ? 1 : -1;
     this.#ref(this.#inflight > this.#weakInflight);
   }
@@ -513,7 +518,7 @@ export class Runtime {
    */
   #abort(op: Op): void {
     const err = abortError(op.signal!);
-    if (op.slot >= 0 && !this.#withdraw(op)) {
+    if (holdsSlot(op) && !this.#withdraw(op)) {
       if (op.settlesFromCqe && !this.#closed) {
         op.cancelError = err;
         this.#cancelOp(op);
@@ -528,7 +533,7 @@ export class Runtime {
 
   /** Cancels `op` in the kernel if it is there (its CQEs still arrive and are ignored). */
   #cancelOp(op: Op): void {
-    if (op.slot < 0 || this.#closed) return;
+    if (!holdsSlot(op) || this.#closed) return;
     // Each SQE of a chain has its own user data: whichever is running is
     // cancelled (the links after it then fail, or with hard links run on).
     for (let k = 0; k < op.links; k++) this.#cancelSlot(linkLo(op.slot, k));
@@ -614,6 +619,12 @@ export class Runtime {
     this.#eventfd = -1;
     if (defaultRuntime === this) defaultRuntime = undefined;
   }
+}
+
+/** Submitted or Settled: the op has a slot, and its SQEs are in the ring. */
+function holdsSlot(op: Op): boolean {
+  const s = op.state;
+  return s === OpState.Submitted || s === OpState.Settled;
 }
 
 /**

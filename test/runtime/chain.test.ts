@@ -6,7 +6,7 @@ import { mkdtempSync, openSync, closeSync, fstatSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nop } from '../../src/index.js';
-import { ChainOp } from '../../src/runtime/op.js';
+import { ChainOp, OpState } from '../../src/runtime/op.js';
 import type { Sqe } from '../../src/ring/sqe.js';
 import { IORING_SQ_CQ_OVERFLOW } from '../../src/ring/uapi.js';
 import { drained, fifo } from './util.js';
@@ -82,7 +82,7 @@ forEachSetup((s) => {
     assert.equal(readFileSync(path, 'utf8'), 'hello, chain');
     assert.equal(chain.doneCalls, 1);
     assert.equal(chain.failCalls, 0);
-    assert.equal(chain.slot, -1, 'the slot is released after the last CQE');
+    assert.equal(chain.state, OpState.Released, 'the slot is released after the last CQE');
     assert.equal(rt.inflight, 0);
     assert.equal(rt.stats.completions, 3);
   });
@@ -126,12 +126,12 @@ forEachSetup((s) => {
     assert.equal(chain.results[1], undefined, 'the read blocks');
     ac.abort();
     assert.equal(chain.failCalls, 1, 'rejected at once');
-    assert.ok(chain.slot >= 0, 'the slot is held until every CQE is in');
+    assert.equal(chain.state, OpState.Settled, 'the slot is held until every CQE is in');
     assert.equal(inflight(), 1);
     await assert.rejects(chain.promise, { name: 'AbortError' });
     // The read's cancel must reach the kernel, or the read blocks forever.
     await drained(rt);
-    assert.equal(chain.slot, -1);
+    assert.equal(chain.state, OpState.Released);
     assert.equal(chain.doneCalls, 0, 'one outcome: the abort');
     assert.equal(chain.failCalls, 1);
     // Aborted before it was submitted: rejects without a slot.

@@ -5,7 +5,7 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpTable, SLOT_MASK, AUX_BIT, INTERNAL_LO, LINK_SHIFT, FD_RESULTS_BIT } from '../../src/runtime/op-table.js';
-import { PromiseOp, MultishotOp, ChainOp, type Op } from '../../src/runtime/op.js';
+import { PromiseOp, MultishotOp, ChainOp, OpState, type Op } from '../../src/runtime/op.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { AbortError, UringClosedError } from '../../src/errors.js';
 import * as U from '../../src/ring/uapi.js';
@@ -13,6 +13,7 @@ import type { Sqe } from '../../src/ring/sqe.js';
 import { fakeKernel, type SubmittedSqe } from '../helpers/fake-kernel.js';
 import { turn } from '../helpers/wait.js';
 import { settleState } from './util.js';
+import { link } from '../../src/ops/link.js';
 
 const F_MORE = U.IORING_CQE_F_MORE;
 const ECANCELED = 125;
@@ -211,7 +212,7 @@ describe('ChainOp', () => {
     kernel.complete(links[1]!, 0);
     assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done']);
     assert.equal(rt.inflight, 0);
-    assert.equal(op.slot, -1);
+    assert.equal(op.state, OpState.Released);
     // Stale user data of any link reaches nobody once released.
     kernel.complete(links[1]!, 0);
     assert.deepEqual(op.log, ['2:-125', '0:5', '1:0', 'done']);
@@ -271,7 +272,8 @@ describe('PromiseOp', () => {
     assert.equal(await ok.promise, 42);
     await assert.rejects(bad.promise, { code: 'EBADF', errno: -EBADF, syscall: 'read', message: 'EBADF: bad file descriptor, read' });
     assert.equal(rt.inflight, 0, 'both released');
-    assert.equal(ok.slot, -1);
+    assert.equal(ok.state, OpState.Released);
+    assert.equal(bad.state, OpState.Released);
   });
 
   test('complete before abandon: the result wins, exactly one outcome', async () => {
@@ -284,7 +286,7 @@ describe('PromiseOp', () => {
     assert.equal(await op.promise, 7);
     await st.idle();
     assert.deepEqual(st.outcomes, ['resolve:7']);
-    assert.equal(op.abandoned, true);
+    assert.equal(op.state, OpState.Released, 'an abandon after the last CQE changes nothing');
   });
 
   test('abandon then a late CQE: the AbortError stands, and the late CQE still frees the slot', async () => {
@@ -336,6 +338,97 @@ describe('PromiseOp', () => {
       await st.idle();
       assert.deepEqual(st.outcomes, [expect]);
     }
+  });
+});
+
+describe('OpState: where an op is, one field', () => {
+  test('Idle, Submitted as soon as its SQE is written, Released at its CQE', async () => {
+    const op = new TestOp();
+    assert.equal(op.state, OpState.Idle);
+    rt.submit(op);
+    assert.equal(op.state, OpState.Submitted, 'started in submit, before the flush');
+    await turn();
+    const [main] = kernel.take();
+    kernel.complete(main!, 1);
+    assert.equal(op.state, OpState.Released);
+    assert.equal(await op.promise, 1);
+  });
+
+  test('Queued while the CQ budget is spent; Released unstarted when given up there', async () => {
+    await rt.close();
+    rt = new Runtime({ entries: 2, cqEntries: 2 });
+    const ops = [new TestOp(), new TestOp(), new TestOp(), new TestOp()];
+    for (const op of ops) rt.submit(op);
+    assert.deepEqual(
+      ops.map((o) => o.state),
+      [OpState.Submitted, OpState.Submitted, OpState.Queued, OpState.Queued],
+    );
+    rt.cancel(ops[3]!);
+    assert.equal(ops[3]!.state, OpState.Released, 'nothing owed: released at once');
+    await assert.rejects(ops[3]!.promise, { name: 'AbortError' });
+    await turn();
+    const first = kernel.take();
+    kernel.complete(first[0]!, 0);
+    kernel.complete(first[1]!, 0);
+    await turn();
+    assert.equal(ops[2]!.state, OpState.Submitted, 'started from the backlog');
+    assert.equal(ops[3]!.state, OpState.Released, 'skipped');
+    const rest = kernel.take().filter((s) => s.lo !== INTERNAL_LO);
+    assert.equal(rest.length, 1);
+    kernel.complete(rest[0]!, 0);
+    assert.deepEqual(
+      ops.map((o) => o.state),
+      [OpState.Released, OpState.Released, OpState.Released, OpState.Released],
+    );
+  });
+
+  test('withdrawn before the kernel saw it: Released at once, the slot free', () => {
+    const ac = new AbortController();
+    const op = new TestOp();
+    op.signal = ac.signal;
+    rt.submit(op);
+    assert.equal(op.state, OpState.Submitted);
+    ac.abort();
+    assert.equal(op.state, OpState.Released);
+    assert.equal(rt.inflight, 0);
+    return assert.rejects(op.promise, { name: 'AbortError' });
+  });
+
+  test('given up in flight: Settled until its last CQE, then Released', async () => {
+    const op = new TestOp();
+    const { main } = await start(op);
+    op.abandon(new AbortError());
+    assert.equal(op.state, OpState.Settled);
+    await assert.rejects(op.promise, { name: 'AbortError' });
+    kernel.complete(main, 5);
+    assert.equal(op.state, OpState.Released);
+  });
+
+  test('a multishot op after return(): Settled, its CQEs swallowed, Released by the last', async () => {
+    const op = new TestMulti();
+    const { main } = await start(op);
+    await op.return();
+    assert.equal(op.state, OpState.Settled);
+    kernel.complete(main, 1, F_MORE);
+    assert.equal(op.buffered, 0);
+    kernel.complete(main, -ECANCELED, 0);
+    assert.equal(op.state, OpState.Released);
+  });
+
+  test('link() members: Linked while the chain holds the slot, Released at their CQE', async () => {
+    const a = new TestOp();
+    const b = new TestOp();
+    link([a, b], { runtime: rt });
+    assert.deepEqual([a.state, b.state], [OpState.Linked, OpState.Linked]);
+    assert.throws(() => link([a], { runtime: rt }), { code: 'ERR_INVALID_ARG_VALUE' }, 'already in a chain');
+    await turn();
+    const sqes = kernel.take().filter((s) => s.lo !== INTERNAL_LO);
+    assert.equal(sqes.length, 2);
+    kernel.complete(sqes[0]!, 3);
+    assert.deepEqual([a.state, b.state], [OpState.Released, OpState.Linked]);
+    kernel.complete(sqes[1]!, 4);
+    assert.deepEqual([a.state, b.state], [OpState.Released, OpState.Released]);
+    assert.deepEqual(await Promise.all([a.promise, b.promise]), [3, 4]);
   });
 });
 
