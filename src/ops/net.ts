@@ -2,14 +2,13 @@
 // recv, sendmsg, recvmsg, shutdown, and cancelling everything on an fd.
 // src/net builds sockets, servers and node:net compatibility on these and on
 // its own multishot ops.
-import { recaptureStack, type SystemErrorInfo } from '../errors.js';
+import { InvalidArgTypeError, recaptureStack, type SystemErrorInfo } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Msghdr, parseSockaddr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import { MSG_NOSIGNAL } from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
 import { detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDetached, type RunOptions } from './common.js';
-import { InvalidArgTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { EALREADY, ENOENT } from '../errno.js';
 

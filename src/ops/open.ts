@@ -1,11 +1,10 @@
 // openat and close.
-import { recaptureStack } from '../errors.js';
+import { InvalidArgTypeError, recaptureStack } from '../errors.js';
 import { constants } from 'node:fs';
 import type { Sqe } from '../ring/sqe.js';
 import { AT_FDCWD } from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
 import type { SystemErrorInfo } from '../errors.js';
-import { InvalidArgTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { run, validateFd, type RunOptions } from './common.js';
 

@@ -1,9 +1,8 @@
 // poll: one readiness event, or a stream of them (multishot).
-import { recaptureStack } from '../errors.js';
+import { InvalidArgTypeError, recaptureStack } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { MultishotOp, PromiseOp } from '../runtime/op.js';
 import { run, validateFd, type RunOptions } from './common.js';
-import { InvalidArgTypeError } from '../errors.js';
 
 function validateMask(mask: unknown): asserts mask is number {
   if (typeof mask !== 'number' || !Number.isInteger(mask) || mask < 0) throw new InvalidArgTypeError('mask', 'a non-negative integer (POLLIN, POLLOUT, ...)', mask);

@@ -1,10 +1,9 @@
 // read, write, readv, writev on a file descriptor.
-import { recaptureStack } from '../errors.js';
+import { InvalidArgTypeError, OutOfRangeError, recaptureStack } from '../errors.js';
 import { Iovecs, viewAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
 import { PromiseOp } from '../runtime/op.js';
-import { InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { bufferAddress, detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDetached, type RunOptions } from './common.js';
 
 /** Offsets are numbers or bigints; -1 (or null) means the file's current position. */

@@ -1,11 +1,10 @@
 // statx: file status, the kernel filling a 256-byte struct statx.
-import { recaptureStack } from '../errors.js';
+import { InvalidArgTypeError, recaptureStack } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { parseStatx, STATX_SIZE, type StatxResult } from '../ring/structs.js';
 import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, STATX_BTIME } from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
 import type { SystemErrorInfo } from '../errors.js';
-import { InvalidArgTypeError } from '../errors.js';
 import { run, validateFd, type RunOptions } from './common.js';
 
 export class StatxOp extends PromiseOp<StatxResult> {

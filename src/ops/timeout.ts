@@ -1,9 +1,8 @@
 // Timers in the kernel: sleep(ms) and the raw timeout op.
-import { recaptureStack } from '../errors.js';
+import { OutOfRangeError, recaptureStack } from '../errors.js';
 import type { Sqe } from '../ring/sqe.js';
 import { Timespec } from '../ring/structs.js';
 import { PromiseOp } from '../runtime/op.js';
-import { OutOfRangeError } from '../errors.js';
 import { run, type RunOptions } from './common.js';
 import { ETIME } from '../errno.js';
 

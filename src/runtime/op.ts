@@ -163,8 +163,11 @@ export abstract class Op {
 // One shared executor: `new Promise(capture)` hands over its resolve and
 // reject in capturedResolve/capturedReject (read them right after) without
 // allocating a closure per promise. The ops use it, and so do the sockets.
+// `any`: one executor serves every PromiseOp<T>, whatever its T.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export let capturedResolve: (v?: any) => void = () => {};
 export let capturedReject: (e: unknown) => void = () => {};
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function capture(res: (v?: any) => void, rej: (e: unknown) => void): void {
   capturedResolve = res;
   capturedReject = rej;
