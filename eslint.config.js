@@ -48,7 +48,11 @@ export default tseslint.config(
     },
   },
   // CommonJS fixtures show uring under code written the CommonJS way.
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   // Tests may poke at internals with `any`, and drop a reference (x = undefined)
   // so that the GC may collect what it held.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-useless-assignment': 'off' } },

@@ -24,7 +24,6 @@ export function num(opts: Map<string, string>, name: string, def: number): numbe
   return n;
 }
 
-
 /** argv pinned to `cpu` (none when cpu < 0 or taskset is missing). */
 export function pinned(cpu: number, argv: string[]): [string, string[]] {
   return cpu >= 0 && hasTaskset ? ['taskset', ['-c', String(cpu), ...argv]] : [argv[0]!, argv.slice(1)];
@@ -37,8 +36,16 @@ export function pinned(cpu: number, argv: string[]): [string, string[]] {
  */
 export function slice<T>(argv: string[], cpu: number, env?: NodeJS.ProcessEnv, timeoutMs = 120_000): T {
   const [cmd, args] = pinned(cpu, argv);
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: env ?? process.env, timeout: timeoutMs, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    env: env ?? process.env,
+    timeout: timeoutMs,
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0)
+    throw new Error(
+      `${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`,
+    );
   const out = r.stdout.trim();
   const last = out.slice(out.lastIndexOf('\n') + 1);
   return JSON.parse(last.startsWith('{') && last.endsWith('}') ? last : out.slice(out.indexOf('{'))) as T;
@@ -82,7 +89,11 @@ export function residency(paths: string[]): number {
   let size = 0;
   // fincore takes many files at once; in groups, to keep argv short.
   for (let i = 0; i < paths.length; i += 500) {
-    const out = execFileSync('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'PAGES,SIZE', ...paths.slice(i, i + 500)], { encoding: 'utf8' });
+    const out = execFileSync(
+      'fincore',
+      ['--bytes', '--noheadings', '--raw', '--output', 'PAGES,SIZE', ...paths.slice(i, i + 500)],
+      { encoding: 'utf8' },
+    );
     for (const line of out.trim().split('\n')) {
       const [p, s] = line.trim().split(/\s+/).map(Number);
       pages += p!;
@@ -119,7 +130,11 @@ export function rotated<T>(xs: T[], rep: number): T[] {
 /** A plain-text table: first row is the header; columns padded to their widest cell. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join(' | ')
+      .trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -138,7 +153,13 @@ export function summarize(values: Map<string, number[]>, ref: string): Map<strin
   const r = values.get(ref) ?? [];
   for (const [name, xs] of values) {
     const ratios = xs.map((x, i) => x / r[i]!).filter(Number.isFinite);
-    out.set(name, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), ratio: median(ratios), values: xs });
+    out.set(name, {
+      median: median(xs),
+      min: Math.min(...xs),
+      max: Math.max(...xs),
+      ratio: median(ratios),
+      values: xs,
+    });
   }
   return out;
 }
@@ -148,7 +169,9 @@ export const kfmt = (v: number): string => (Number.isFinite(v) ? `${(v / 1000).t
 
 export function machine(): Record<string, string | number> {
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
-  const fs = spawnSync('df', ['--output=fstype,source', '/tmp'], { encoding: 'utf8' }).stdout?.trim().split('\n')[1]?.trim() ?? '?';
+  const fs =
+    spawnSync('df', ['--output=fstype,source', '/tmp'], { encoding: 'utf8' }).stdout?.trim().split('\n')[1]?.trim() ??
+    '?';
   return {
     node: process.version,
     kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
@@ -161,7 +184,11 @@ export function machine(): Record<string, string | number> {
 }
 
 /** Runs `fn` repeatedly (whole calls) for `warmMs`, then for `ms`; resolves with units done per second. */
-export async function timed(fn: () => Promise<number> | number, warmMs: number, ms: number): Promise<{ perSec: number; units: number; seconds: number }> {
+export async function timed(
+  fn: () => Promise<number> | number,
+  warmMs: number,
+  ms: number,
+): Promise<{ perSec: number; units: number; seconds: number }> {
   let t0 = performance.now();
   while (performance.now() - t0 < warmMs) await fn();
   let units = 0;

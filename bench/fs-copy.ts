@@ -42,7 +42,13 @@ const DEST = `${FILE}.copy`;
  * (copyFile's loop, parametrized), into `dest` opened with O_TRUNC; with
  * `truncate`, also ftruncate(dest, 0) after the open, as libuv does.
  */
-export async function copyReadWrite(src: string, dest: string, chunk: number, depth: number, truncate = false): Promise<void> {
+export async function copyReadWrite(
+  src: string,
+  dest: string,
+  chunk: number,
+  depth: number,
+  truncate = false,
+): Promise<void> {
   const ifd = await openat(src, constants.O_RDONLY);
   try {
     const st = await statx(src);
@@ -92,7 +98,13 @@ class PipeOp extends PromiseOp<[number, number]> {
 }
 
 class SpliceOp extends PromiseOp<number> {
-  constructor(readonly fdIn: number, readonly offIn: number, readonly fdOut: number, readonly offOut: number, readonly len: number) {
+  constructor(
+    readonly fdIn: number,
+    readonly offIn: number,
+    readonly fdOut: number,
+    readonly offOut: number,
+    readonly len: number,
+  ) {
     super();
   }
   get syscall(): string {
@@ -205,14 +217,25 @@ async function main(): Promise<void> {
   await getRuntime().close();
   const m = machine();
   const gib = sizeMb / 1024;
-  console.log(`Copying a ${sizeMb} MiB file in the page cache (${FILE}, ${m.fs}); node ${m.node}, Linux ${m.kernel}, ${m.cpu}, ${m.cores} cores, load ${m.load}`);
-  console.log(`one process, unpinned; ${reps} repetitions, variants rotated; source residency min ${(Math.min(...resident) * 100).toFixed(1)}%; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `Copying a ${sizeMb} MiB file in the page cache (${FILE}, ${m.fs}); node ${m.node}, Linux ${m.kernel}, ${m.cpu}, ${m.cores} cores, load ${m.load}`,
+  );
+  console.log(
+    `one process, unpinned; ${reps} repetitions, variants rotated; source residency min ${(Math.min(...resident) * 100).toFixed(1)}%; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   const node = ms.get('node fs.promises.copyFile')!;
   const rows = [['variant', 'ms median', 'min', 'max', 'GiB/s (median)', 'speed vs node']];
   const results: Record<string, unknown> = {};
   for (const [name, xs] of ms) {
     const ratio = median(xs.map((x, i) => node[i]! / x));
-    rows.push([name, median(xs).toFixed(0), Math.min(...xs).toFixed(0), Math.max(...xs).toFixed(0), (gib / (median(xs) / 1000)).toFixed(2), ratio.toFixed(2)]);
+    rows.push([
+      name,
+      median(xs).toFixed(0),
+      Math.min(...xs).toFixed(0),
+      Math.max(...xs).toFixed(0),
+      (gib / (median(xs) / 1000)).toFixed(2),
+      ratio.toFixed(2),
+    ]);
     results[name] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), speedVsNode: ratio, values: xs };
   }
   console.log(table(rows));

@@ -57,7 +57,12 @@ function ensureTree(dir: string, n: number): void {
     mkdirSync(sub, { recursive: true });
     for (let i = 0; i < 50 && made < n; i++, made++) {
       const r = rnd();
-      const size = r < 0.05 ? Math.floor(rnd() * 1024) : r < 0.95 ? 1024 + Math.floor(rnd() * 15 * 1024) : 16384 + Math.floor(rnd() * 184 * 1024);
+      const size =
+        r < 0.05
+          ? Math.floor(rnd() * 1024)
+          : r < 0.95
+            ? 1024 + Math.floor(rnd() * 15 * 1024)
+            : 16384 + Math.floor(rnd() * 184 * 1024);
       writeFileSync(join(sub, `f${i}.ts`), data.subarray(0, size));
     }
   }
@@ -91,7 +96,11 @@ const variants: Variant[] = [
   { name: 'GNU cp', argv: (s, d) => ['cp', '-r', s, d] },
   {
     name: 'node fs.cp',
-    argv: (s, d) => [process.execPath, '-e', `require('fs').promises.cp(${JSON.stringify(s)}, ${JSON.stringify(d)}, { recursive: true }).catch((e) => { console.error(e); process.exit(1); })`],
+    argv: (s, d) => [
+      process.execPath,
+      '-e',
+      `require('fs').promises.cp(${JSON.stringify(s)}, ${JSON.stringify(d)}, { recursive: true }).catch((e) => { console.error(e); process.exit(1); })`,
+    ],
   },
 ];
 
@@ -136,13 +145,19 @@ for (const [dir, type] of places) {
     // Ratio as speed against cp: cp's time over the variant's, per repetition.
     const cpTimes = times.get('GNU cp')!;
     const speed = new Map<string, number[]>();
-    for (const [name, xs] of times) speed.set(name, xs.map((x, i) => cpTimes[i]! / x));
+    for (const [name, xs] of times)
+      speed.set(
+        name,
+        xs.map((x, i) => cpTimes[i]! / x),
+      );
     const s = summarize(times, 'GNU cp');
     const sp = summarize(speed, 'GNU cp');
     const rows = [['variant', 'ms median', 'min', 'max', 'speed vs GNU cp']];
-    for (const [name, v] of s) rows.push([name, v.median.toFixed(0), v.min.toFixed(0), v.max.toFixed(0), sp.get(name)!.median.toFixed(2)]);
+    for (const [name, v] of s)
+      rows.push([name, v.median.toFixed(0), v.min.toFixed(0), v.max.toFixed(0), sp.get(name)!.median.toFixed(2)]);
     console.log(`\n${job} on ${type} (${dir})\n${table(rows)}`);
-    for (const [name, v] of s) results.push({ fs: type, job, variant: name, ms: v.values, medianMs: v.median, speedVsCp: sp.get(name)!.median });
+    for (const [name, v] of s)
+      results.push({ fs: type, job, variant: name, ms: v.values, medianMs: v.median, speedVsCp: sp.get(name)!.median });
   }
 }
 const json = opts.get('json');

@@ -34,7 +34,21 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { forEachFile, readFiles } from '../src/fs/read-files.js';
 import { getRuntime } from '../src/runtime/index.js';
-import { buildC, kfmt, machine, median, num, options, residency, rotated, slice, summarize, table, timed, warm } from './fs-common.js';
+import {
+  buildC,
+  kfmt,
+  machine,
+  median,
+  num,
+  options,
+  residency,
+  rotated,
+  slice,
+  summarize,
+  table,
+  timed,
+  warm,
+} from './fs-common.js';
 
 const opts = options();
 const DIR = opts.get('dir') ?? '/tmp/uring-bench';
@@ -67,7 +81,8 @@ function ensureSet(set: FileSet): void {
   if (existsSync(last) && statSync(last).size === set.size) return;
   mkdirSync(set.dir, { recursive: true });
   const data = randomBytes(set.size + 4096);
-  for (let i = 0; i < set.count; i++) writeFileSync(join(set.dir, String(i)), data.subarray(i % 4096, (i % 4096) + set.size));
+  for (let i = 0; i < set.count; i++)
+    writeFileSync(join(set.dir, String(i)), data.subarray(i % 4096, (i % 4096) + set.size));
 }
 
 interface SliceResult {
@@ -84,11 +99,15 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
   let r: { units: number; seconds: number };
   switch (variant) {
     case 'uring-readfiles':
-      r = await timed(async () => {
-        const bufs = await readFiles(paths, { concurrency: DEPTH });
-        check += bufs[n - 1]!.length;
-        return n;
-      }, WARM, MS);
+      r = await timed(
+        async () => {
+          const bufs = await readFiles(paths, { concurrency: DEPTH });
+          check += bufs[n - 1]!.length;
+          return n;
+        },
+        WARM,
+        MS,
+      );
       await getRuntime().close();
       break;
     case 'uring-foreach': {
@@ -99,53 +118,69 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
       const onFile = (data: Buffer) => {
         bytes += data.length;
       };
-      r = await timed(async () => {
-        await forEachFile(paths, onFile, { concurrency: DEPTH });
-        return n;
-      }, WARM, MS);
+      r = await timed(
+        async () => {
+          await forEachFile(paths, onFile, { concurrency: DEPTH });
+          return n;
+        },
+        WARM,
+        MS,
+      );
       check += bytes;
       await getRuntime().close();
       break;
     }
     case 'node-readfile': {
-      r = await timed(async () => {
-        let next = 0;
-        const out = new Array<Buffer>(n);
-        const worker = async () => {
-          while (next < n) {
-            const i = next++;
-            out[i] = await fsp.readFile(paths[i]!);
-          }
-        };
-        await Promise.all(Array.from({ length: DEPTH }, worker));
-        check += out[n - 1]!.length;
-        return n;
-      }, WARM, MS);
+      r = await timed(
+        async () => {
+          let next = 0;
+          const out = new Array<Buffer>(n);
+          const worker = async () => {
+            while (next < n) {
+              const i = next++;
+              out[i] = await fsp.readFile(paths[i]!);
+            }
+          };
+          await Promise.all(Array.from({ length: DEPTH }, worker));
+          check += out[n - 1]!.length;
+          return n;
+        },
+        WARM,
+        MS,
+      );
       break;
     }
     case 'node-readfilesync':
-      r = await timed(() => {
-        const out = new Array<Buffer>(n);
-        for (let i = 0; i < n; i++) out[i] = readFileSync(paths[i]!);
-        check += out[n - 1]!.length;
-        return n;
-      }, WARM, MS);
+      r = await timed(
+        () => {
+          const out = new Array<Buffer>(n);
+          for (let i = 0; i < n; i++) out[i] = readFileSync(paths[i]!);
+          check += out[n - 1]!.length;
+          return n;
+        },
+        WARM,
+        MS,
+      );
       break;
     case 'js-buffers-only': {
       // No I/O at all: a Buffer of the file's size per file, filled from a
       // cache-hot template and held to the end of the pass. What handing
       // back fresh memory alone costs.
       const template = Buffer.alloc(set.size, 1);
-      r = await timed(() => {
-        const out = new Array<Buffer>(n);
-        for (let i = 0; i < n; i++) {
-          const b = Buffer.allocUnsafeSlow(set.size);
-          template.copy(b);
-          out[i] = b;
-        }
-        check += out[n - 1]!.length;
-        return n;
-      }, WARM, MS);
+      r = await timed(
+        () => {
+          const out = new Array<Buffer>(n);
+          for (let i = 0; i < n; i++) {
+            const b = Buffer.allocUnsafeSlow(set.size);
+            template.copy(b);
+            out[i] = b;
+          }
+          check += out[n - 1]!.length;
+          return n;
+        },
+        WARM,
+        MS,
+      );
       break;
     }
     case 'js-chunks-only': {
@@ -153,28 +188,32 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
       // most 8 KiB as views cut from 64 KiB chunks, larger ones a Buffer each.
       const template = Buffer.alloc(set.size, 1);
       const chunked = set.size <= 8 * 1024;
-      r = await timed(() => {
-        const out = new Array<Buffer>(n);
-        let chunk = Buffer.alloc(0);
-        let off = 0;
-        for (let i = 0; i < n; i++) {
-          if (!chunked) {
-            const b = Buffer.allocUnsafeSlow(set.size);
-            template.copy(b);
-            out[i] = b;
-            continue;
+      r = await timed(
+        () => {
+          const out = new Array<Buffer>(n);
+          let chunk = Buffer.alloc(0);
+          let off = 0;
+          for (let i = 0; i < n; i++) {
+            if (!chunked) {
+              const b = Buffer.allocUnsafeSlow(set.size);
+              template.copy(b);
+              out[i] = b;
+              continue;
+            }
+            if (off + set.size > chunk.length) {
+              chunk = Buffer.allocUnsafeSlow(64 * 1024);
+              off = 0;
+            }
+            template.copy(chunk, off);
+            out[i] = chunk.subarray(off, off + set.size);
+            off += (set.size + 7) & ~7;
           }
-          if (off + set.size > chunk.length) {
-            chunk = Buffer.allocUnsafeSlow(64 * 1024);
-            off = 0;
-          }
-          template.copy(chunk, off);
-          out[i] = chunk.subarray(off, off + set.size);
-          off += (set.size + 7) & ~7;
-        }
-        check += out[n - 1]!.length;
-        return n;
-      }, WARM, MS);
+          check += out[n - 1]!.length;
+          return n;
+        },
+        WARM,
+        MS,
+      );
       break;
     }
     default:
@@ -194,14 +233,38 @@ interface Variant {
 }
 
 function variants(cpu: number, cbin: string): Variant[] {
-  const node = (v: string): Variant['run'] => (set) =>
-    slice<SliceResult>([process.execPath, self, '--child', v, '--set', set.name, '--files', String(set.count), '--dir', DIR, '--ms', String(MS), '--warm-ms', String(WARM), '--depth', String(DEPTH)], cpu);
-  const c = (keep: boolean): Variant['run'] => (set) => {
-    const argv = [cbin, set.dir, String(set.count), String(BUFFER + 1), String(DEPTH), String(WARM), String(MS)];
-    const r = slice<SliceResult & { errors: number }>(keep ? [...argv, 'keep'] : argv, cpu);
-    if (r.errors) throw new Error(`readfiles.c: ${r.errors} errors`);
-    return r;
-  };
+  const node =
+    (v: string): Variant['run'] =>
+    (set) =>
+      slice<SliceResult>(
+        [
+          process.execPath,
+          self,
+          '--child',
+          v,
+          '--set',
+          set.name,
+          '--files',
+          String(set.count),
+          '--dir',
+          DIR,
+          '--ms',
+          String(MS),
+          '--warm-ms',
+          String(WARM),
+          '--depth',
+          String(DEPTH),
+        ],
+        cpu,
+      );
+  const c =
+    (keep: boolean): Variant['run'] =>
+    (set) => {
+      const argv = [cbin, set.dir, String(set.count), String(BUFFER + 1), String(DEPTH), String(WARM), String(MS)];
+      const r = slice<SliceResult & { errors: number }>(keep ? [...argv, 'keep'] : argv, cpu);
+      if (r.errors) throw new Error(`readfiles.c: ${r.errors} errors`);
+      return r;
+    };
   return [
     { name: 'uring readFiles', run: node('uring-readfiles') },
     { name: 'uring forEachFile (a view of a reused buffer per file)', run: node('uring-foreach') },
@@ -210,7 +273,7 @@ function variants(cpu: number, cbin: string): Variant[] {
     { name: 'C raw io_uring, scratch buffers (readfiles.c)', run: c(false) },
     { name: 'C raw io_uring, keeps every file (readfiles.c keep)', run: c(true) },
     { name: 'no I/O: node allocating and filling the Buffers only', run: node('js-buffers-only') },
-    { name: 'no I/O: the same in readFiles\' layout (64 KiB chunks for files <= 8 KiB)', run: node('js-chunks-only') },
+    { name: "no I/O: the same in readFiles' layout (64 KiB chunks for files <= 8 KiB)", run: node('js-chunks-only') },
   ];
 }
 
@@ -232,8 +295,12 @@ async function main(): Promise<void> {
   const m = machine();
   const started = Date.now();
   const report: Record<string, unknown> = {};
-  console.log(`Reading whole files hot in the page cache (${DIR}, ${m.fs}); node ${m.node}, Linux ${m.kernel}, ${m.cpu}, ${m.cores} cores, load ${m.load}`);
-  console.log(`every slice a fresh process pinned to CPU ${cpu}: ${WARM} ms of warm-up passes, then whole passes for ${MS} ms; ${reps} repetitions, variants interleaved; ${DEPTH} files in flight`);
+  console.log(
+    `Reading whole files hot in the page cache (${DIR}, ${m.fs}); node ${m.node}, Linux ${m.kernel}, ${m.cpu}, ${m.cores} cores, load ${m.load}`,
+  );
+  console.log(
+    `every slice a fresh process pinned to CPU ${cpu}: ${WARM} ms of warm-up passes, then whole passes for ${MS} ms; ${reps} repetitions, variants interleaved; ${DEPTH} files in flight`,
+  );
   for (const set of SETS.filter((s) => wanted.includes(s.name))) {
     ensureSet(set);
     const paths = pathsOf(set);
@@ -249,7 +316,9 @@ async function main(): Promise<void> {
       }
     }
     const s = summarize(values, ref);
-    console.log(`\n${set.count.toLocaleString('en')} files of ${set.size / 1024} KiB; residency of a 2% sample before the slices: min ${(Math.min(...resident) * 100).toFixed(1)}%`);
+    console.log(
+      `\n${set.count.toLocaleString('en')} files of ${set.size / 1024} KiB; residency of a 2% sample before the slices: min ${(Math.min(...resident) * 100).toFixed(1)}%`,
+    );
     const keepRef = s.get('C raw io_uring, keeps every file (readfiles.c keep)');
     const rows = [['variant', 'files/s median', 'min', 'max', 'ratio to C', 'ratio to C keep']];
     for (const [name, x] of s) {
@@ -261,7 +330,11 @@ async function main(): Promise<void> {
   }
   console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const json = opts.get('json');
-  if (json) writeFileSync(json, JSON.stringify({ machine: m, dir: DIR, ms: MS, warmMs: WARM, reps, cpu, depth: DEPTH, sets: report }, null, 2));
+  if (json)
+    writeFileSync(
+      json,
+      JSON.stringify({ machine: m, dir: DIR, ms: MS, warmMs: WARM, reps, cpu, depth: DEPTH, sets: report }, null, 2),
+    );
 }
 
 await main();

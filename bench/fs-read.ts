@@ -20,7 +20,19 @@ import { openat, read, readMany } from '../src/ops/index.js';
 import { open as uringOpen } from '../src/fs/index.js';
 import { getRuntime } from '../src/runtime/index.js';
 import {
-  buildC, ensureFile, kfmt, machine, num, options, pinned, rotated, slice, summarize, table, timed, warmAndCheck,
+  buildC,
+  ensureFile,
+  kfmt,
+  machine,
+  num,
+  options,
+  pinned,
+  rotated,
+  slice,
+  summarize,
+  table,
+  timed,
+  warmAndCheck,
 } from './fs-common.js';
 
 const BS = 4096;
@@ -126,10 +138,14 @@ async function child(variant: string): Promise<SliceResult> {
       const blocks = Math.floor(statSync(FILE).size / BS);
       const buf = Buffer.alloc(BS);
       const c0 = process.cpuUsage();
-      const r = await timed(() => {
-        for (let i = 0; i < 256; i++) readSync(fd, buf, 0, BS, Math.floor(Math.random() * blocks) * BS);
-        return 256;
-      }, WARM, MS);
+      const r = await timed(
+        () => {
+          for (let i = 0; i < 256; i++) readSync(fd, buf, 0, BS, Math.floor(Math.random() * blocks) * BS);
+          return 256;
+        },
+        WARM,
+        MS,
+      );
       const c = process.cpuUsage(c0);
       closeSync(fd);
       // A busy loop throughout: the counted part's share of the CPU time is its share of the time.
@@ -155,7 +171,10 @@ function cSlice(argv: string[], cpu: number): SliceResult {
   if (!hasTime) return slice<SliceResult>(argv, cpu);
   const [cmd, args] = pinned(cpu, ['/usr/bin/time', '-f', 'cpu %U %S', ...argv]);
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`,
+    );
   const out = r.stdout.trim();
   const res = JSON.parse(out.slice(out.lastIndexOf('\n') + 1)) as SliceResult;
   const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
@@ -177,14 +196,39 @@ interface Variant {
 }
 
 function variants(cpu: number, randread: string, fio: boolean): Variant[] {
-  const node = (v: string, env?: NodeJS.ProcessEnv): Variant['run'] => () =>
-    slice<SliceResult>([process.execPath, self, '--child', v, '--file', FILE, '--ms', String(MS), '--warm-ms', String(WARM), '--depth', String(DEPTH)], cpu, env);
+  const node =
+    (v: string, env?: NodeJS.ProcessEnv): Variant['run'] =>
+    () =>
+      slice<SliceResult>(
+        [
+          process.execPath,
+          self,
+          '--child',
+          v,
+          '--file',
+          FILE,
+          '--ms',
+          String(MS),
+          '--warm-ms',
+          String(WARM),
+          '--depth',
+          String(DEPTH),
+        ],
+        cpu,
+        env,
+      );
   const list: Variant[] = [
     { name: 'uring read() (ops)', run: node('uring-read') },
     { name: `uring readMany(), batches of ${DEPTH}`, run: node('uring-readmany') },
     { name: 'uring FileHandle.read', run: node('uring-filehandle') },
-    { name: 'node:fs/promises FileHandle.read', run: node('node-filehandle', { ...process.env, UV_USE_IO_URING: '0' }) },
-    { name: 'node FileHandle.read, UV_USE_IO_URING=1', run: node('node-filehandle', { ...process.env, UV_USE_IO_URING: '1' }) },
+    {
+      name: 'node:fs/promises FileHandle.read',
+      run: node('node-filehandle', { ...process.env, UV_USE_IO_URING: '0' }),
+    },
+    {
+      name: 'node FileHandle.read, UV_USE_IO_URING=1',
+      run: node('node-filehandle', { ...process.env, UV_USE_IO_URING: '1' }),
+    },
     { name: 'node readSync loop (depth 1)', run: node('node-readsync') },
     {
       name: 'C raw io_uring (randread.c)',
@@ -195,10 +239,25 @@ function variants(cpu: number, randread: string, fio: boolean): Variant[] {
     list.push({
       name: 'fio io_uring engine',
       run: () => {
-        const r = slice<{ jobs: { usr_cpu: number; sys_cpu: number; read: { iops: number; runtime: number; total_ios: number } }[] }>(
+        const r = slice<{
+          jobs: { usr_cpu: number; sys_cpu: number; read: { iops: number; runtime: number; total_ios: number } }[];
+        }>(
           // --invalidate=0: by default fio drops the file's pages from the page cache first.
-          ['fio', '--name=r', `--filename=${FILE}`, '--rw=randread', '--bs=4k', '--ioengine=io_uring', `--iodepth=${DEPTH}`,
-            '--direct=0', '--invalidate=0', `--ramp_time=${WARM}ms`, `--runtime=${MS}ms`, '--time_based', '--output-format=json'],
+          [
+            'fio',
+            '--name=r',
+            `--filename=${FILE}`,
+            '--rw=randread',
+            '--bs=4k',
+            '--ioengine=io_uring',
+            `--iodepth=${DEPTH}`,
+            '--direct=0',
+            '--invalidate=0',
+            `--ramp_time=${WARM}ms`,
+            `--runtime=${MS}ms`,
+            '--time_based',
+            '--output-format=json',
+          ],
           cpu,
         );
         const job = r.jobs[0]!;
@@ -225,7 +284,9 @@ async function main(): Promise<void> {
   const only = opts.get('variants')?.split(',');
   // Look for fio (and install it) only when it is wanted: --quick runs leave it out.
   const fio = (!only || only.some((w) => 'fio io_uring engine'.includes(w))) && hasFio();
-  const list = variants(cpu, randread, fio).filter((v) => !only || v.name.startsWith('C ') || only.some((w) => v.name.includes(w)));
+  const list = variants(cpu, randread, fio).filter(
+    (v) => !only || v.name.startsWith('C ') || only.some((w) => v.name.includes(w)),
+  );
   const ref = 'C raw io_uring (randread.c)';
   const values = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const perCpu = new Map<string, number[]>(list.map((v) => [v.name, []]));
@@ -242,20 +303,39 @@ async function main(): Promise<void> {
   }
   const s = summarize(values, ref);
   const m = machine();
-  console.log(`Random ${BS} B reads, ${DEPTH} in flight, from a ${sizeMb} MiB file in the page cache (${FILE}, ${m.fs})`);
-  console.log(`node ${m.node}, Linux ${m.kernel}, ${m.cpu}, ${m.cores} cores, load ${m.load}; every slice a fresh process pinned to CPU ${cpu}, ${WARM} ms warm-up + ${MS} ms measured; ${reps} repetitions, variants interleaved`);
-  console.log(`page-cache residency before the slices: min ${(Math.min(...resident) * 100).toFixed(1)}%, median ${(resident.sort()[resident.length >> 1]! * 100).toFixed(1)}%; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `Random ${BS} B reads, ${DEPTH} in flight, from a ${sizeMb} MiB file in the page cache (${FILE}, ${m.fs})`,
+  );
+  console.log(
+    `node ${m.node}, Linux ${m.kernel}, ${m.cpu}, ${m.cores} cores, load ${m.load}; every slice a fresh process pinned to CPU ${cpu}, ${WARM} ms warm-up + ${MS} ms measured; ${reps} repetitions, variants interleaved`,
+  );
+  console.log(
+    `page-cache residency before the slices: min ${(Math.min(...resident) * 100).toFixed(1)}%, median ${(resident.sort()[resident.length >> 1]! * 100).toFixed(1)}%; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   const rows = [['variant', 'reads/s median', 'min', 'max', 'ratio to C']];
   for (const [name, x] of s) rows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), x.ratio.toFixed(2)]);
   console.log(table(rows));
   const sc = summarize(perCpu, ref);
   console.log('\nper CPU-second (user + system of the counted part):');
   const crows = [['variant', 'reads/CPU-s median', 'min', 'max', 'ratio to C']];
-  for (const [name, x] of sc) crows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), Number.isFinite(x.ratio) ? x.ratio.toFixed(2) : '-']);
+  for (const [name, x] of sc)
+    crows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), Number.isFinite(x.ratio) ? x.ratio.toFixed(2) : '-']);
   console.log(table(crows));
   const json = opts.get('json');
   if (json) {
-    const out = { machine: m, file: FILE, sizeMb, depth: DEPTH, ms: MS, warmMs: WARM, reps, cpu, resident, results: Object.fromEntries(s), perCpuSecond: Object.fromEntries(sc) };
+    const out = {
+      machine: m,
+      file: FILE,
+      sizeMb,
+      depth: DEPTH,
+      ms: MS,
+      warmMs: WARM,
+      reps,
+      cpu,
+      resident,
+      results: Object.fromEntries(s),
+      perCpuSecond: Object.fromEntries(sc),
+    };
     writeFileSync(json, JSON.stringify(out, null, 2));
   }
 }

@@ -117,12 +117,20 @@ interface Proc {
 }
 
 function start(args: string[], nodeFlags: string[] = []): Proc {
-  const proc = spawn(process.execPath, [...nodeFlags, self, ...args], { stdio: ['pipe', 'pipe', 'inherit'], timeout: 300_000, killSignal: 'SIGKILL' });
+  const proc = spawn(process.execPath, [...nodeFlags, self, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    timeout: 300_000,
+    killSignal: 'SIGKILL',
+  });
   const lines = createInterface({ input: proc.stdout! });
   const queue: string[] = [];
   const waiters: ((l: string) => void)[] = [];
   lines.on('line', (l) => (waiters.length ? waiters.shift()!(l) : queue.push(l)));
-  return { proc, lines, next: () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))) };
+  return {
+    proc,
+    lines,
+    next: () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))),
+  };
 }
 
 async function mem(server: Proc): Promise<Mem> {
@@ -201,7 +209,8 @@ async function main(): Promise<void> {
     // Rotated so no kind always runs first.
     for (let k = 0; k < KINDS.length; k++) rows.push(await measure(KINDS[(k + r) % KINDS.length]!, n));
   }
-  const fmt = (xs: number[], f: (x: number) => string) => `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+  const fmt = (xs: number[], f: (x: number) => string) =>
+    `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
   const kib = (x: number) => (x / 1024).toFixed(2);
   console.log(`${n.toLocaleString('en')} idle connections, ${reps} repetitions: median (min–max)`);
   console.log('kind            RSS KiB/conn         JS heap+external KiB/conn   new client echo ms');
@@ -210,10 +219,21 @@ async function main(): Promise<void> {
     const mine = rows.filter((r) => r.kind === kind);
     med[kind] = median(mine.map((r) => r.rssPerConn));
     console.log(
-      `${kind.padEnd(15)} ${fmt(mine.map((r) => r.rssPerConn), kib).padEnd(20)} ${fmt(mine.map((r) => r.jsPerConn), kib).padEnd(27)} ${fmt(mine.map((r) => r.echoMs), (x) => x.toFixed(1))}`,
+      `${kind.padEnd(15)} ${fmt(
+        mine.map((r) => r.rssPerConn),
+        kib,
+      ).padEnd(20)} ${fmt(
+        mine.map((r) => r.jsPerConn),
+        kib,
+      ).padEnd(27)} ${fmt(
+        mine.map((r) => r.echoMs),
+        (x) => x.toFixed(1),
+      )}`,
     );
   }
-  console.log(`RSS per connection against node:net: uring-node ${(med['uring-node']! / med['node-net']!).toFixed(2)}x, uring-native ${(med['uring-native']! / med['node-net']!).toFixed(2)}x`);
+  console.log(
+    `RSS per connection against node:net: uring-node ${(med['uring-node']! / med['node-net']!).toFixed(2)}x, uring-native ${(med['uring-native']! / med['node-net']!).toFixed(2)}x`,
+  );
   const json = opts.get('json');
   if (json) writeFileSync(json, JSON.stringify({ n, reps, rows }, null, 2));
 }

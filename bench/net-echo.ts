@@ -167,7 +167,9 @@ function summarize(bySize: Record<string, Slice[]>, seconds: number) {
           server_cpu_us_per_msg: median(cpuPerMsg),
           server_cpu_use: median(xs.map((x) => x.server_cpu_s / x.seconds)),
           loadgen_cpu_use: median(xs.map((x) => x.loadgen_cpu_s / x.seconds)),
-          other_cpu_use: median(xs.map((x) => Math.max(0, x.all_cpu_busy_s - x.server_cpu_s - x.loadgen_cpu_s) / x.seconds)),
+          other_cpu_use: median(
+            xs.map((x) => Math.max(0, x.all_cpu_busy_s - x.server_cpu_s - x.loadgen_cpu_s) / x.seconds),
+          ),
           p50_us: median(xs.map((x) => x.p50_us)),
           p99_us: median(xs.map((x) => x.p99_us)),
           errors: xs.reduce((a, x) => a + x.errors, 0),
@@ -216,4 +218,3 @@ if (process.argv[2] === '--serve') {
     process.exit(1);
   });
 }
-

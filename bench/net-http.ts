@@ -135,7 +135,12 @@ async function main(): Promise<void> {
     { name: 'Express on uring/http', argv: node('express-uring'), base: 'Express on node:http' },
   ];
   const variants = all.filter(
-    (v) => !only || only.includes(v.name) || v.name === 'C io_uring minimal' || v.name === 'node:http' || all.some((w) => only.includes(w.name) && w.base === v.name),
+    (v) =>
+      !only ||
+      only.includes(v.name) ||
+      v.name === 'C io_uring minimal' ||
+      v.name === 'node:http' ||
+      all.some((w) => only.includes(w.name) && w.base === v.name),
   );
   const baseOf = Object.fromEntries(all.map((v) => [v.name, v.base ?? 'node:http']));
   pinSelf(clientCpu);
@@ -222,10 +227,18 @@ function summarize(slices: Record<string, Slice[]>, baseOf: Record<string, strin
 }
 
 function report(sum: ReturnType<typeof summarize>): void {
-  const range = (r: { median: number; min: number; max: number }) => `${fixed(r.median)} (${fixed(r.min)}-${fixed(r.max)})`;
+  const range = (r: { median: number; min: number; max: number }) =>
+    `${fixed(r.median)} (${fixed(r.min)}-${fixed(r.max)})`;
   const cBase = sum['C io_uring minimal']?.server_cpu_us_per_req ?? NaN;
   const header = [
-    ['server', 'req/s median (min-max)', 'vs C minimal', 'vs node:http (Express: vs Express on node)', 'CPU/req', 'vs C'],
+    [
+      'server',
+      'req/s median (min-max)',
+      'vs C minimal',
+      'vs node:http (Express: vs Express on node)',
+      'CPU/req',
+      'vs C',
+    ],
     ['server CPU', 'wrk CPU', 'other CPU', 'p50/p99 µs'],
   ].flat();
   const rows = [header];

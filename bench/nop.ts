@@ -24,7 +24,9 @@ const hasTaskset = spawnSync('taskset', ['-c', String(CPU), 'true']).status === 
 /** One C slice in a child pinned to CPU: ops/s. */
 function cSlice(batch: number): number {
   const cmd = hasTaskset ? 'taskset' : bin;
-  const argv = hasTaskset ? ['-c', String(CPU), bin, String(batch), String(SLICE_MS)] : [String(batch), String(SLICE_MS)];
+  const argv = hasTaskset
+    ? ['-c', String(CPU), bin, String(batch), String(SLICE_MS)]
+    : [String(batch), String(SLICE_MS)];
   const out = execFileSync(cmd, argv, { encoding: 'utf8' }).trim().split(/\s+/);
   return Number(out[0]) / Number(out[1]);
 }
@@ -55,11 +57,15 @@ if (hasTaskset) {
 }
 const ring = new Ring(256, { cqEntries: 512 });
 tsSlice(ring, 32); // warm the JIT
-console.log(`NOPs: uring's TypeScript ring vs C on raw syscalls; ${REPS} x ${SLICE_MS} ms slices, alternating, ${hasTaskset ? `both on CPU ${CPU}` : 'unpinned'}; node ${process.version}`);
+console.log(
+  `NOPs: uring's TypeScript ring vs C on raw syscalls; ${REPS} x ${SLICE_MS} ms slices, alternating, ${hasTaskset ? `both on CPU ${CPU}` : 'unpinned'}; node ${process.version}`,
+);
 console.log('batch | TypeScript median (min-max)       | C median (min-max)                 | TS/C');
 const results = [];
 for (const batch of [1, 32, 256]) {
-  const ts: number[] = [], c: number[] = [], ratios: number[] = [];
+  const ts: number[] = [],
+    c: number[] = [],
+    ratios: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
     const a = cSlice(batch);
     const b = tsSlice(ring, batch);
@@ -74,7 +80,10 @@ for (const batch of [1, 32, 256]) {
     ratio: median(ratios),
   };
   results.push(row);
-  console.log(`${String(batch).padStart(5)} | ${fmt(row.ts.median)} (${fmt(row.ts.min)}-${fmt(row.ts.max)}) | ${fmt(row.c.median)} (${fmt(row.c.min)}-${fmt(row.c.max)}) | ${row.ratio.toFixed(2)}`);
+  console.log(
+    `${String(batch).padStart(5)} | ${fmt(row.ts.median)} (${fmt(row.ts.min)}-${fmt(row.ts.max)}) | ${fmt(row.c.median)} (${fmt(row.c.min)}-${fmt(row.c.max)}) | ${row.ratio.toFixed(2)}`,
+  );
 }
 ring.close();
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ node: process.version, sliceMs: SLICE_MS, reps: REPS, results }, null, 2));
+if (jsonOut)
+  writeFileSync(jsonOut, JSON.stringify({ node: process.version, sliceMs: SLICE_MS, reps: REPS, results }, null, 2));

@@ -50,7 +50,10 @@ for (const [name, [file, args]] of Object.entries(all)) {
   }
   console.log(`== ${name}`);
   // The NOP and runtime comparisons pin themselves and their C child to one core.
-  const cmd = name === 'runtime' ? ['taskset', ['-c', '1', process.execPath, script, ...args]] : [process.execPath, [script, ...args]];
+  const cmd =
+    name === 'runtime'
+      ? ['taskset', ['-c', '1', process.execPath, script, ...args]]
+      : [process.execPath, [script, ...args]];
   const r = spawnSync(cmd[0], cmd[1], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }

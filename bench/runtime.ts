@@ -57,10 +57,14 @@ const rt = new Runtime({ entries: 256 });
 ringSlice(ring, 32, 200);
 await runtimeSlice(rt, 32, 200);
 
-console.log(`awaited NOPs (runtime) vs the raw ring, ${REPS} x ${SLICE_MS} ms slices, interleaved; node ${process.version}`);
+console.log(
+  `awaited NOPs (runtime) vs the raw ring, ${REPS} x ${SLICE_MS} ms slices, interleaved; node ${process.version}`,
+);
 console.log('in flight | runtime median (min-max)        | raw ring median (min-max)       | ratio (median of pairs)');
 for (const n of [1, 32, 256]) {
-  const rr: number[] = [], rw: number[] = [], ratios: number[] = [];
+  const rr: number[] = [],
+    rw: number[] = [],
+    ratios: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
     const a = (ringSlice(ring, n, SLICE_MS) * 1000) / SLICE_MS;
     const b = ((await runtimeSlice(rt, n, SLICE_MS)) * 1000) / SLICE_MS;
@@ -81,4 +85,5 @@ for (const n of [1, 32, 256]) {
 }
 ring.close();
 await rt.close();
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ node: process.version, sliceMs: SLICE_MS, reps: REPS, results }, null, 2));
+if (jsonOut)
+  writeFileSync(jsonOut, JSON.stringify({ node: process.version, sliceMs: SLICE_MS, reps: REPS, results }, null, 2));

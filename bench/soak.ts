@@ -47,7 +47,9 @@ async function main(): Promise<void> {
   const loadgen = buildC('loadgen');
   const server = await startServer(kind, [process.execPath, netEcho, '--serve', kind, String(await freePort())], 0);
   process.on('exit', () => server.child.kill('SIGKILL'));
-  console.log(`soak: ${kind}, ${conns} connections x ${size} B ping-pong, ${minutes} min in ${slice} s slices; node ${process.version}`);
+  console.log(
+    `soak: ${kind}, ${conns} connections x ${size} B ping-pong, ${minutes} min in ${slice} s slices; node ${process.version}`,
+  );
 
   const samples: Sample[] = [{ at: 0, echoes: 0, errors: 0, rssMiB: rssMiB(server.pid), fds: fds(server.pid) }];
   const t0 = Date.now();
@@ -55,7 +57,21 @@ async function main(): Promise<void> {
   let errors = 0;
   let failedSlices = 0;
   while (Date.now() - t0 < minutes * 60_000) {
-    const [cmd, args] = pinned(1, [loadgen, '-c', String(conns), '-s', String(size), '-w', '0', '-d', String(slice), '-p', String(server.pid), '127.0.0.1', String(server.port)]);
+    const [cmd, args] = pinned(1, [
+      loadgen,
+      '-c',
+      String(conns),
+      '-s',
+      String(size),
+      '-w',
+      '0',
+      '-d',
+      String(slice),
+      '-p',
+      String(server.pid),
+      '127.0.0.1',
+      String(server.port),
+    ]);
     const r = await run(cmd, args, (slice + 30) * 1000);
     const line = r.stdout.trim().split('\n').pop() ?? '';
     if (r.code !== 0 || !line.startsWith('{')) {
@@ -79,12 +95,21 @@ async function main(): Promise<void> {
   const first = samples[1] ?? samples[0]!;
   const pick = [samples[0]!, first, samples[Math.floor(samples.length / 2)]!, samples[samples.length - 1]!];
   console.log('\n      at   echoes (total)   errors   RSS MiB   fds');
-  for (const [label, s] of [['start', pick[0]], ['slice 1', pick[1]], ['middle', pick[2]], ['end', pick[3]]] as const) {
-    console.log(`${label.padEnd(8)} ${s!.at.toFixed(0).padStart(4)} s ${s!.echoes.toLocaleString('en').padStart(15)} ${String(s!.errors).padStart(8)} ${s!.rssMiB.toFixed(1).padStart(9)} ${String(s!.fds).padStart(5)}`);
+  for (const [label, s] of [
+    ['start', pick[0]],
+    ['slice 1', pick[1]],
+    ['middle', pick[2]],
+    ['end', pick[3]],
+  ] as const) {
+    console.log(
+      `${label.padEnd(8)} ${s!.at.toFixed(0).padStart(4)} s ${s!.echoes.toLocaleString('en').padStart(15)} ${String(s!.errors).padStart(8)} ${s!.rssMiB.toFixed(1).padStart(9)} ${String(s!.fds).padStart(5)}`,
+    );
   }
   const end = pick[3]!;
   const leaked = end.fds - first.fds;
-  console.log(`\n${echoes.toLocaleString('en')} echoes, ${errors} bad, ${failedSlices} failed slices; fds ${first.fds} after slice 1, ${end.fds} at the end; RSS ${first.rssMiB.toFixed(1)} -> ${end.rssMiB.toFixed(1)} MiB`);
+  console.log(
+    `\n${echoes.toLocaleString('en')} echoes, ${errors} bad, ${failedSlices} failed slices; fds ${first.fds} after slice 1, ${end.fds} at the end; RSS ${first.rssMiB.toFixed(1)} -> ${end.rssMiB.toFixed(1)} MiB`,
+  );
   if (errors > 0 || failedSlices > 0 || leaked > 0 || echoes === 0) {
     console.log('FAIL');
     process.exit(1);

@@ -14,7 +14,15 @@ import { once } from 'node:events';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { systemError } from '../src/errors.js';
 import {
-  Ring, Sqe, sockaddr, parseSockaddr, addressOf, AF_INET, SOCK_STREAM, SOCK_NONBLOCK, POLLIN,
+  Ring,
+  Sqe,
+  sockaddr,
+  parseSockaddr,
+  addressOf,
+  AF_INET,
+  SOCK_STREAM,
+  SOCK_NONBLOCK,
+  POLLIN,
   SOCKET_URING_OP_GETSOCKNAME,
 } from '../src/ring/index.js'; // in your code: from 'uring/ring'
 
@@ -41,9 +49,18 @@ function check(res: number, what: string): number {
 }
 
 // 1. socket(), bind() and listen(), each as a ring request. Port 0: the kernel picks one.
-const fd = check(run((s) => s.prepSocket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK)), 'socket');
-check(run((s) => s.prepBind(fd, sockaddr({ host: '127.0.0.1', port: 0 }))), 'bind');
-check(run((s) => s.prepListen(fd, 16)), 'listen');
+const fd = check(
+  run((s) => s.prepSocket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK)),
+  'socket',
+);
+check(
+  run((s) => s.prepBind(fd, sockaddr({ host: '127.0.0.1', port: 0 }))),
+  'bind',
+);
+check(
+  run((s) => s.prepListen(fd, 16)),
+  'listen',
+);
 
 // Which port? Newer kernels answer getsockname through the ring; 6.18 says
 // EOPNOTSUPP, and then the socket's line in /proc/net/tcp tells us.
@@ -57,10 +74,15 @@ const res = run((s) => {
 let port = res === 0 ? parseSockaddr(name, nameLen[0])!.port : 0;
 if (res < 0) {
   const inode = /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/self/fd/${fd}`))![1];
-  const line = readFileSync('/proc/net/tcp', 'utf8').split('\n').map((l) => l.trim().split(/\s+/)).find((c) => c[9] === inode)!;
+  const line = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((c) => c[9] === inode)!;
   port = Number.parseInt(line[1]!.split(':')[1]!, 16);
 }
-console.log(`listening on 127.0.0.1:${port} (fd ${fd}, port found ${res === 0 ? 'through the ring' : 'in /proc/net/tcp'})`);
+console.log(
+  `listening on 127.0.0.1:${port} (fd ${fd}, port found ${res === 0 ? 'through the ring' : 'in /proc/net/tcp'})`,
+);
 
 // 2. The seed: a poll request, tagged with our user data, submitted.
 const poll = ring.getSqe()!;
@@ -72,13 +94,18 @@ ring.submit();
 const client1 = net.connect(port, '127.0.0.1');
 await once(client1, 'connect');
 let cqe = ring.waitCqe();
-console.log(`completion: user data 0x${cqe.userData.toString(16)}, res ${cqe.res} (${cqe.res & POLLIN ? 'POLLIN' : '?'})`);
+console.log(
+  `completion: user data 0x${cqe.userData.toString(16)}, res ${cqe.res} (${cqe.res & POLLIN ? 'POLLIN' : '?'})`,
+);
 ring.cqeSeen(cqe);
 
 // 3. Accept the waiting connection through the ring; the kernel fills in the peer's address.
 const peer = new Uint8Array(128);
 const peerLen = new Uint32Array([peer.length]);
-const conn1 = check(run((s) => s.prepAccept(fd, peer, peerLen)), 'accept');
+const conn1 = check(
+  run((s) => s.prepAccept(fd, peer, peerLen)),
+  'accept',
+);
 const addr = parseSockaddr(peer, peerLen[0])!;
 console.log(`accepted fd ${conn1}, peer ${addr.address}:${addr.port} (the client's port: ${client1.localPort})`);
 
@@ -101,13 +128,22 @@ for (;;) {
   if (Date.now() > deadline) throw new Error('no completion within 5 s');
   await new Promise(setImmediate); // one turn of the event loop
 }
-console.log(`completion: user data 0x${cqe.userData.toString(16)}, res ${cqe.res}, after ${peeks} peeks and ${enters - entersBefore} io_uring_enter calls`);
+console.log(
+  `completion: user data 0x${cqe.userData.toString(16)}, res ${cqe.res}, after ${peeks} peeks and ${enters - entersBefore} io_uring_enter calls`,
+);
 ring.cqeSeen(cqe);
-const conn2 = check(run((s) => s.prepAccept(fd, null, null)), 'accept');
+const conn2 = check(
+  run((s) => s.prepAccept(fd, null, null)),
+  'accept',
+);
 console.log(`accepted fd ${conn2}`);
 
 // 5. Close the accepted sockets and the listener through the ring, then the ring itself.
-for (const f of [conn1, conn2, fd]) check(run((s) => s.prepClose(f)), 'close');
+for (const f of [conn1, conn2, fd])
+  check(
+    run((s) => s.prepClose(f)),
+    'close',
+  );
 client1.destroy();
 client2.destroy();
 ring.close();

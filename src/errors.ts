@@ -47,7 +47,8 @@ export interface UringSystemError extends Error {
 export function systemError(res: number, syscall: string, info?: SystemErrorInfo): UringSystemError {
   validateInteger(res, 'res', -0x7fffffff, 0x7fffffff);
   if (typeof syscall !== 'string') throw new InvalidArgTypeError('syscall', 'of type string', syscall);
-  if (info !== undefined && (info === null || typeof info !== 'object')) throw new InvalidArgTypeError('info', 'of type object', info);
+  if (info !== undefined && (info === null || typeof info !== 'object'))
+    throw new InvalidArgTypeError('info', 'of type object', info);
   const errno = -Math.abs(res);
   const code = errnoName(errno);
   let message = `${code}: ${errnoMessage(errno)}, ${syscall}`;
@@ -101,7 +102,10 @@ export class UringPrivilegedRingError extends UringError {
   constructor(syscall: string, rings: readonly string[]) {
     // Like every class here, built from any values without throwing (they are exported).
     const names = Array.isArray(rings) ? rings.map(str) : [str(rings)];
-    super('ERR_URING_PRIVILEGED_RING', `Cannot change credentials (process.${str(syscall)}) while an io_uring ring that keeps them is open: ${names.join('; ')}. Close it first: its ops would go on with the credentials it was created with`);
+    super(
+      'ERR_URING_PRIVILEGED_RING',
+      `Cannot change credentials (process.${str(syscall)}) while an io_uring ring that keeps them is open: ${names.join('; ')}. Close it first: its ops would go on with the credentials it was created with`,
+    );
     this.syscall = str(syscall);
     this.rings = names;
   }
@@ -128,7 +132,10 @@ export class UringBufferDetachedError extends UringError {
   /** What the kernel reported (bytes moved, or -errno) before the detach was seen. */
   readonly result: number;
   constructor(syscall: string, result: number) {
-    super('ERR_URING_BUFFER_DETACHED', `The buffer of a ${str(syscall)} was detached (transferred away) while the kernel was using it: its memory was no longer the buffer's, and may have been freed and reused. Do not transfer a buffer until the operation using it has settled`);
+    super(
+      'ERR_URING_BUFFER_DETACHED',
+      `The buffer of a ${str(syscall)} was detached (transferred away) while the kernel was using it: its memory was no longer the buffer's, and may have been freed and reused. Do not transfer a buffer until the operation using it has settled`,
+    );
     this.syscall = str(syscall);
     this.result = result;
   }
@@ -199,7 +206,11 @@ export class SystemFailureError extends UringError {
   }
 }
 // Node's is named SystemError, and not as an own key.
-Object.defineProperty(SystemFailureError.prototype, 'name', { value: 'SystemError', writable: true, configurable: true });
+Object.defineProperty(SystemFailureError.prototype, 'name', {
+  value: 'SystemError',
+  writable: true,
+  configurable: true,
+});
 
 /**
  * A write on a socket whose peer ended it (its FIN came, and the socket is
@@ -265,7 +276,12 @@ export class MissingArgsError extends TypeError {
   constructor(...names: (string | readonly string[])[]) {
     const each = names.map((n) => (Array.isArray(n) ? n.map((a) => `"${str(a)}"`).join(' or ') : `"${str(n)}"`));
     const last = each.pop() ?? '""';
-    const list = each.length === 0 ? `${last} argument` : each.length === 1 ? `${each[0]} and ${last} arguments` : `${each.join(', ')}, and ${last} arguments`;
+    const list =
+      each.length === 0
+        ? `${last} argument`
+        : each.length === 1
+          ? `${each[0]} and ${last} arguments`
+          : `${each.join(', ')}, and ${last} arguments`;
     super(`The ${list} must be specified`);
   }
 }
@@ -295,8 +311,20 @@ export class OutOfRangeError extends RangeError {
 
 // Node's TypeErrors and RangeErrors with a code show it as its own do:
 // `TypeError [ERR_INVALID_ARG_TYPE]: The ...` (a method, as UringError's).
-for (const C of [InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, OutOfRangeError, MissingArgsError, SocketBadPortError, FileTooLargeError]) {
-  Object.defineProperty(C.prototype, 'toString', { value: UringError.prototype.toString, writable: true, configurable: true });
+for (const C of [
+  InvalidArgTypeError,
+  InvalidArgValueError,
+  InvalidIpAddressError,
+  OutOfRangeError,
+  MissingArgsError,
+  SocketBadPortError,
+  FileTooLargeError,
+]) {
+  Object.defineProperty(C.prototype, 'toString', {
+    value: UringError.prototype.toString,
+    writable: true,
+    configurable: true,
+  });
 }
 
 /**

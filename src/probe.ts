@@ -9,19 +9,46 @@ import { native, type SetupParams } from './native.js';
 import { disabledBy } from './opt-out.js';
 import { Ring } from './ring/ring.js';
 import {
-  FEATURE_NAMES, OPCODE_NAMES, SETUP_FLAG_NAMES,
-  IORING_SETUP_ATTACH_WQ, IORING_SETUP_CLAMP, IORING_SETUP_COOP_TASKRUN, IORING_SETUP_CQE32,
-  IORING_SETUP_CQE_MIXED, IORING_SETUP_CQSIZE, IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_HYBRID_IOPOLL,
-  IORING_SETUP_IOPOLL, IORING_SETUP_NO_MMAP, IORING_SETUP_NO_SQARRAY, IORING_SETUP_R_DISABLED,
-  IORING_SETUP_REGISTERED_FD_ONLY, IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_SQ_AFF, IORING_SETUP_SQE128,
-  IORING_SETUP_SQE_MIXED, IORING_SETUP_SQPOLL, IORING_SETUP_SUBMIT_ALL, IORING_SETUP_TASKRUN_FLAG,
+  FEATURE_NAMES,
+  OPCODE_NAMES,
+  SETUP_FLAG_NAMES,
+  IORING_SETUP_ATTACH_WQ,
+  IORING_SETUP_CLAMP,
+  IORING_SETUP_COOP_TASKRUN,
+  IORING_SETUP_CQE32,
+  IORING_SETUP_CQE_MIXED,
+  IORING_SETUP_CQSIZE,
+  IORING_SETUP_DEFER_TASKRUN,
+  IORING_SETUP_HYBRID_IOPOLL,
+  IORING_SETUP_IOPOLL,
+  IORING_SETUP_NO_MMAP,
+  IORING_SETUP_NO_SQARRAY,
+  IORING_SETUP_R_DISABLED,
+  IORING_SETUP_REGISTERED_FD_ONLY,
+  IORING_SETUP_SINGLE_ISSUER,
+  IORING_SETUP_SQ_AFF,
+  IORING_SETUP_SQE128,
+  IORING_SETUP_SQE_MIXED,
+  IORING_SETUP_SQPOLL,
+  IORING_SETUP_SUBMIT_ALL,
+  IORING_SETUP_TASKRUN_FLAG,
 } from './ring/uapi.js';
 
 /** The IORING_FEAT_* bits uring cannot work without. */
 export const REQUIRED_FEATURES: readonly string[] = ['NODROP', 'EXT_ARG'];
 /** The opcodes the runtime, fs and net layers are built on. */
 export const REQUIRED_OPCODES: readonly string[] = [
-  'READ', 'WRITE', 'OPENAT', 'CLOSE', 'STATX', 'ASYNC_CANCEL', 'LINK_TIMEOUT', 'ACCEPT', 'RECV', 'SEND', 'POLL_ADD',
+  'READ',
+  'WRITE',
+  'OPENAT',
+  'CLOSE',
+  'STATX',
+  'ASYNC_CANCEL',
+  'LINK_TIMEOUT',
+  'ACCEPT',
+  'RECV',
+  'SEND',
+  'POLL_ADD',
 ];
 
 /** One setup flag set, tried on a ring of 4 entries. */
@@ -121,7 +148,8 @@ export function probe(): ProbeReport {
     const e = err as { code?: string; message?: string };
     report.ring.error = { code: String(e.code ?? 'ERR_UNKNOWN'), message: String(e.message ?? err) };
     // Opted out: new Ring() refused before any system call; the message says so.
-    report.verdict = report.disabledBy !== null ? report.ring.error.message : `io_uring is unavailable: ${report.ring.error.message}`;
+    report.verdict =
+      report.disabledBy !== null ? report.ring.error.message : `io_uring is unavailable: ${report.ring.error.message}`;
     return report;
   }
   try {
@@ -177,7 +205,7 @@ function flagTrials(ringFd: number): FlagTrial[] {
     { flags: IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN },
     {
       flags: IORING_SETUP_NO_MMAP,
-      skip: 'n/a: the program would provide the ring memory; uring maps the kernel\'s',
+      skip: "n/a: the program would provide the ring memory; uring maps the kernel's",
     },
     {
       flags: IORING_SETUP_REGISTERED_FD_ONLY,
@@ -230,7 +258,9 @@ function readIntFile(path: string): number | null {
 /** RLIMIT_MEMLOCK from /proc/self/limits ("Max locked memory  <soft>  <hard>  bytes"). */
 function readMemlock(): ProbeReport['memlock'] {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max locked memory'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max locked memory'));
     if (!line) return null;
     const [soft, hard] = line.slice('Max locked memory'.length).trim().split(/\s+/);
     const value = (s: string | undefined) => (s === 'unlimited' ? s : Number(s));

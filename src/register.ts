@@ -85,15 +85,26 @@ const kRegister = Symbol.for('uring.register');
 const kRouted = Symbol('uring.register.listener');
 const kMaxConnections = Symbol('uring.register.maxConnections');
 
-type Routed = NetNs.Server & { [kRouted]?: UringNetServer; [kMaxConnections]?: number | undefined; _unref?: boolean; _handle?: unknown };
+type Routed = NetNs.Server & {
+  [kRouted]?: UringNetServer;
+  [kMaxConnections]?: number | undefined;
+  _unref?: boolean;
+  _handle?: unknown;
+};
 
 function parseParts(): Part[] {
   const raw = process.env.URING_REGISTER;
   if (raw === undefined || raw.trim() === '' || raw.trim() === 'all') return [...PARTS];
-  const asked = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const asked = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
   const unknown = asked.filter((s) => !(PARTS as readonly string[]).includes(s) && s !== 'none');
   if (unknown.length > 0) {
-    process.emitWarning(`URING_REGISTER: unknown part(s) ${unknown.join(', ')} ignored (known: ${PARTS.join(', ')}, all, none)`, { code: 'URING_REGISTER_UNKNOWN_PART' });
+    process.emitWarning(
+      `URING_REGISTER: unknown part(s) ${unknown.join(', ')} ignored (known: ${PARTS.join(', ')}, all, none)`,
+      { code: 'URING_REGISTER_UNKNOWN_PART' },
+    );
   }
   return PARTS.filter((p) => asked.includes(p));
 }
@@ -131,11 +142,14 @@ function register(): void {
   const reason = fallbackReason();
   if (reason !== undefined) {
     stats.fallback = reason;
-    process.emitWarning(`uring/register: ${reason}; ${parts.join(', ')} stay node's own`, { code: 'URING_REGISTER_FALLBACK' });
+    process.emitWarning(`uring/register: ${reason}; ${parts.join(', ')} stay node's own`, {
+      code: 'URING_REGISTER_FALLBACK',
+    });
     return;
   }
   stats.parts = parts;
-  if (parts.includes('http') || parts.includes('net')) patchServers(parts.includes('http'), parts.includes('net'), stats);
+  if (parts.includes('http') || parts.includes('net'))
+    patchServers(parts.includes('http'), parts.includes('net'), stats);
   if (parts.includes('client')) patchClients(stats);
   if (parts.includes('fs')) patchFsPromises();
 }
@@ -182,7 +196,8 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
   function listen(this: Routed, ...args: unknown[]): Routed {
     let inner = this[kRouted];
     if (!inner) {
-      if (!routes(this, args, httpPart, netPart)) return orig.listen.apply(this, args as Parameters<typeof orig.listen>) as Routed;
+      if (!routes(this, args, httpPart, netPart))
+        return orig.listen.apply(this, args as Parameters<typeof orig.listen>) as Routed;
       inner = uringListener(this);
       inner.on('connection', () => stats.connections++);
       inner.maxConnections = this[kMaxConnections];
@@ -283,7 +298,23 @@ function patchClients(stats: RegisterStats): void {
 
 function patchFsPromises(): void {
   // The ring-backed ones; the rest of uring/fs/promises is node's own already.
-  const names = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'unlink', 'rmdir', 'rename', 'mkdir', 'symlink', 'link', 'truncate', 'access', 'copyFile'] as const;
+  const names = [
+    'open',
+    'readFile',
+    'writeFile',
+    'appendFile',
+    'stat',
+    'lstat',
+    'unlink',
+    'rmdir',
+    'rename',
+    'mkdir',
+    'symlink',
+    'link',
+    'truncate',
+    'access',
+    'copyFile',
+  ] as const;
   for (const name of names) fsPromises[name] = uringFsp[name];
   syncBuiltinESMExports();
 }

@@ -4,7 +4,12 @@
 import { InvalidArgTypeError, OutOfRangeError } from './errors.js';
 
 /** node's validateInteger: a number (ERR_INVALID_ARG_TYPE), an integer within [min, max] (ERR_OUT_OF_RANGE). */
-export function validateInteger(v: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): asserts v is number {
+export function validateInteger(
+  v: unknown,
+  name: string,
+  min = Number.MIN_SAFE_INTEGER,
+  max = Number.MAX_SAFE_INTEGER,
+): asserts v is number {
   if (typeof v !== 'number') throw new InvalidArgTypeError(name, 'of type number', v);
   if (!Number.isInteger(v)) throw new OutOfRangeError(name, 'an integer', v);
   if (v < min || v > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, v);

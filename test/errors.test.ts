@@ -27,7 +27,14 @@ const cases: [string, unknown[], Error][] = [
 
 function shape(e: Error): Record<string, unknown> {
   const kind = e instanceof TypeError ? 'TypeError' : e instanceof RangeError ? 'RangeError' : 'Error';
-  return { kind, name: e.name, code: (e as { code?: unknown }).code, message: e.message, string: String(e), keys: Object.keys(e) };
+  return {
+    kind,
+    name: e.name,
+    code: (e as { code?: unknown }).code,
+    message: e.message,
+    string: String(e),
+    keys: Object.keys(e),
+  };
 }
 
 test("every error class for a node code: node's class, name, message, toString() and own keys", () => {
@@ -40,34 +47,60 @@ test("every error class for a node code: node's class, name, message, toString()
       return { kind, name: e.name, code: e.code, message: e.message, string: String(e), keys: Object.keys(e) };
     });
     process.stdout.write(JSON.stringify(out));`;
-  const theirs = JSON.parse(execFileSync(process.execPath, ['--expose-internals', '-e', script, JSON.stringify(cases.map(([c, a]) => [c, a]))], { encoding: 'utf8' })) as Record<string, unknown>[];
+  const theirs = JSON.parse(
+    execFileSync(
+      process.execPath,
+      ['--expose-internals', '-e', script, JSON.stringify(cases.map(([c, a]) => [c, a]))],
+      { encoding: 'utf8' },
+    ),
+  ) as Record<string, unknown>[];
   cases.forEach(([code], i) => assert.deepEqual(shape(cases[i]![2]), theirs[i], code));
 });
 
 test('the errors node builds by hand: EPIPE after the peer ended, EBADF on a closed FileHandle, AbortError', async () => {
   // node:net's and node:fs/promises' own plain Errors with a code (no [CODE] in toString()).
   assert.deepEqual(shape(new E.SocketEndedError()), {
-    kind: 'Error', name: 'Error', code: 'EPIPE', message: 'This socket has been ended by the other party',
-    string: 'Error: This socket has been ended by the other party', keys: ['code'],
+    kind: 'Error',
+    name: 'Error',
+    code: 'EPIPE',
+    message: 'This socket has been ended by the other party',
+    string: 'Error: This socket has been ended by the other party',
+    keys: ['code'],
   });
   const closed = new E.FileClosedError('read');
-  assert.deepEqual({ ...shape(closed), syscall: closed.syscall }, {
-    kind: 'Error', name: 'Error', code: 'EBADF', message: 'file closed', string: 'Error: file closed', keys: ['code', 'syscall'], syscall: 'read',
-  });
+  assert.deepEqual(
+    { ...shape(closed), syscall: closed.syscall },
+    {
+      kind: 'Error',
+      name: 'Error',
+      code: 'EBADF',
+      message: 'file closed',
+      string: 'Error: file closed',
+      keys: ['code', 'syscall'],
+      syscall: 'read',
+    },
+  );
   // One AbortError: abortError(signal) makes it, the reason as its cause, shaped as node's own.
   const ac = new AbortController();
   ac.abort('why');
-  const theirs = await setTimeout(1, undefined, { signal: ac.signal }).then(() => assert.fail('resolved'), (e: Error) => e);
+  const theirs = await setTimeout(1, undefined, { signal: ac.signal }).then(
+    () => assert.fail('resolved'),
+    (e: Error) => e,
+  );
   const ours = E.abortError(ac.signal);
   assert.ok(ours instanceof E.AbortError);
   assert.deepEqual(shape(ours), shape(theirs));
   assert.equal(ours.cause, theirs.cause);
 });
 
-test('SystemFailureError: ERR_SYSTEM_ERROR named SystemError, as node\'s', () => {
+test("SystemFailureError: ERR_SYSTEM_ERROR named SystemError, as node's", () => {
   const e = new E.SystemFailureError('write failed');
   assert.deepEqual(shape(e), {
-    kind: 'Error', name: 'SystemError', code: 'ERR_SYSTEM_ERROR', message: 'A system error occurred: write failed',
-    string: 'SystemError [ERR_SYSTEM_ERROR]: A system error occurred: write failed', keys: ['code'],
+    kind: 'Error',
+    name: 'SystemError',
+    code: 'ERR_SYSTEM_ERROR',
+    message: 'A system error occurred: write failed',
+    string: 'SystemError [ERR_SYSTEM_ERROR]: A system error occurred: write failed',
+    keys: ['code'],
   });
 });

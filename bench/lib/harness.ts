@@ -35,7 +35,9 @@ export function buildC(name: string): string {
   const bin = join(outDir, name);
   const newest = Math.max(
     statSync(src).mtimeMs,
-    ...readdirSync(dir).filter((f) => f.endsWith('.h')).map((f) => statSync(join(dir, f)).mtimeMs),
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.h'))
+      .map((f) => statSync(join(dir, f)).mtimeMs),
   );
   if (existsSync(bin) && statSync(bin).mtimeMs >= newest) return bin;
   mkdirSync(outDir, { recursive: true });
@@ -193,7 +195,11 @@ export const fixed = (v: number, d = 2): string => (Number.isFinite(v) ? v.toFix
 /** A plain-text table: first row is the header; columns padded to their widest cell. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join(' | ')
+      .trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)].join('\n');
 }
 

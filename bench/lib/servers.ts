@@ -111,8 +111,11 @@ function minimalHandler(socket: net.Socket): void {
 const hello = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('hello');
 
 /** Native uring sockets, each served by the function `handler(socket)` makes; one chunk at a time. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a uring Socket from whichever build is there
-async function serveNative(port: number, handler: (socket: any) => (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
+async function serveNative(
+  port: number,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a uring Socket from whichever build is there
+  handler: (socket: any) => (chunk: Uint8Array) => Promise<void> | void,
+): Promise<void> {
   const listen = await uringExport('index.js', 'listen');
   const server = await listen({ host: HOST, port });
   ready(port);
@@ -172,7 +175,9 @@ export async function serve(kind: string, port: number): Promise<void> {
       return;
     }
     case 'express-uring':
-      (await uringExport('index.js', 'createServer', 'http'))(await expressHello()).listen(port, HOST, () => ready(port));
+      (await uringExport('index.js', 'createServer', 'http'))(await expressHello()).listen(port, HOST, () =>
+        ready(port),
+      );
       return;
     case 'min-node-net':
       net.createServer(minimalHandler).listen(port, HOST, () => ready(port));

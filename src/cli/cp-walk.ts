@@ -324,7 +324,11 @@ export class Engine implements CopyChunkSink {
         }
       }
       if (!isDir) {
-        this.#fail(code === 'EEXIST' ? `cannot overwrite non-directory '${to}' with directory '${from}'` : `cannot create directory '${to}': ${errText(err)}`);
+        this.#fail(
+          code === 'EEXIST'
+            ? `cannot overwrite non-directory '${to}' with directory '${from}'`
+            : `cannot create directory '${to}': ${errText(err)}`,
+        );
         return;
       }
       // An existing directory keeps its mode, unless -p.
@@ -452,7 +456,8 @@ export class Engine implements CopyChunkSink {
 
   #pumpOnce(): void {
     const rt = this.runtime;
-    while (this.#dirs.length > 0 && this.#readyGroup.length - this.#readyHead < READY_LOW && this.#statxInFlight < 4) this.#readDir();
+    while (this.#dirs.length > 0 && this.#readyGroup.length - this.#readyHead < READY_LOW && this.#statxInFlight < 4)
+      this.#readDir();
     const slots = this.#slots;
     const excl = this.opts.noClobber;
     while (this.#freeLanes.length > 0 && this.#readyHead < this.#readyGroup.length) {
@@ -493,7 +498,13 @@ export class Engine implements CopyChunkSink {
 
   #maybeFinish(): void {
     if (this.#finished) return;
-    if (this.#dirs.length > 0 || this.#statxInFlight > 0 || this.#readyHead < this.#readyGroup.length || this.#large.length > 0) return;
+    if (
+      this.#dirs.length > 0 ||
+      this.#statxInFlight > 0 ||
+      this.#readyHead < this.#readyGroup.length ||
+      this.#large.length > 0
+    )
+      return;
     if (this.#chains > 0 || this.#largeRunning > 0 || this.#cleanups > 0 || this.#metaPending > 0) return;
     this.#finished = true;
     this.#finishDirs().then(() => this.#resolve());
@@ -541,7 +552,12 @@ export class Engine implements CopyChunkSink {
     }
     const size = op.size;
     if (op.openSrcRes < 0) this.#fail(`cannot open '${g.src[i]}' for reading: ${strerror(op.openSrcRes)}`);
-    else if (op.openDstRes < 0) this.#fail(this.opts.noClobber && op.openDstRes === -17 ? `not replacing '${g.dst[i]}'` : `cannot create regular file '${g.dst[i]}': ${strerror(op.openDstRes)}`);
+    else if (op.openDstRes < 0)
+      this.#fail(
+        this.opts.noClobber && op.openDstRes === -17
+          ? `not replacing '${g.dst[i]}'`
+          : `cannot create regular file '${g.dst[i]}': ${strerror(op.openDstRes)}`,
+      );
     else if (size > 0 && op.readRes < 0) this.#fail(`error reading '${g.src[i]}': ${strerror(op.readRes)}`);
     else if (size > 0 && op.writeRes < 0) this.#fail(`error writing '${g.dst[i]}': ${strerror(op.writeRes)}`);
     else if (size > 0 && (op.readRes < size || op.writeRes < size)) {
@@ -627,10 +643,16 @@ export class Engine implements CopyChunkSink {
         return false;
       }
       try {
-        ofd = await openat(to, O_WRONLY | O_CREAT | (this.opts.noClobber ? O_EXCL : O_TRUNC), mode, { runtime: this.runtime });
+        ofd = await openat(to, O_WRONLY | O_CREAT | (this.opts.noClobber ? O_EXCL : O_TRUNC), mode, {
+          runtime: this.runtime,
+        });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        this.#fail(this.opts.noClobber && code === 'EEXIST' ? `not replacing '${to}'` : `cannot create regular file '${to}': ${errText(err)}`);
+        this.#fail(
+          this.opts.noClobber && code === 'EEXIST'
+            ? `not replacing '${to}'`
+            : `cannot create regular file '${to}': ${errText(err)}`,
+        );
         return false;
       }
       ok = await this.#copyChunks(from, to, ifd, ofd, size);
@@ -728,4 +750,3 @@ function alignedBuffer(size: number): Buffer {
   const start = (64 - (addr % 64)) % 64;
   return raw.subarray(start, start + size);
 }
-

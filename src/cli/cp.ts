@@ -73,11 +73,16 @@ async function cp(args: string[], io: Io): Promise<number> {
     }
   }
   if (paths.length < 2) {
-    io.err.write(`uring cp: ${paths.length === 0 ? 'missing SOURCE and DEST' : `missing DEST after '${paths[0]}'`}\n\n${USAGE}`);
+    io.err.write(
+      `uring cp: ${paths.length === 0 ? 'missing SOURCE and DEST' : `missing DEST after '${paths[0]}'`}\n\n${USAGE}`,
+    );
     return 2;
   }
   const dest = paths.pop()!;
-  const destIsDir = await stat(dest).then((s) => s.isDirectory(), () => false);
+  const destIsDir = await stat(dest).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (paths.length > 1 && !destIsDir) {
     io.err.write(`uring cp: target '${dest}' is not a directory\n`);
     return 1;
@@ -111,8 +116,13 @@ async function cp(args: string[], io: Io): Promise<number> {
   if (opts.verbose) {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const mib = c.bytes / (1024 * 1024);
-    io.out.write(`${c.files} file${c.files === 1 ? '' : 's'}, ${mib.toFixed(1)} MiB in ${ms.toFixed(0)} ms` +
-      (ms > 0 ? ` (${(mib / (ms / 1000)).toFixed(0)} MiB/s)` : '') + (c.failed ? `; ${c.failed} failed` : '') + via() + '\n');
+    io.out.write(
+      `${c.files} file${c.files === 1 ? '' : 's'}, ${mib.toFixed(1)} MiB in ${ms.toFixed(0)} ms` +
+        (ms > 0 ? ` (${(mib / (ms / 1000)).toFixed(0)} MiB/s)` : '') +
+        (c.failed ? `; ${c.failed} failed` : '') +
+        via() +
+        '\n',
+    );
   }
   return c.failed ? 1 : 0;
 }
@@ -191,7 +201,10 @@ class Copier {
   readonly #queue: Job[] = [];
   readonly #running = new Set<Promise<void>>();
 
-  constructor(readonly opts: Options, readonly io: Io) {}
+  constructor(
+    readonly opts: Options,
+    readonly io: Io,
+  ) {}
 
   #fail(err: unknown): void {
     this.failed++;
@@ -281,7 +294,8 @@ class Copier {
       try {
         await copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
       } catch (err) {
-        if (this.opts.noClobber && (err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`not replacing '${to}'`, { cause: err });
+        if (this.opts.noClobber && (err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new Error(`not replacing '${to}'`, { cause: err });
         throw err;
       }
       if (kept !== undefined && !this.opts.preserve) chmodSync(to, kept);

@@ -36,8 +36,8 @@ export function usage(): string {
     ...lines,
     '',
     'Options:',
-    '  -h, --help     show this help (or a command\'s: uring <command> --help)',
-    '  -v, --version  show uring\'s version',
+    "  -h, --help     show this help (or a command's: uring <command> --help)",
+    "  -v, --version  show uring's version",
     '',
     'Environment:',
     '  URING_DISABLE=1      never use io_uring (no io_uring system call at all):',
@@ -52,7 +52,10 @@ export function usage(): string {
  *
  * @returns the exit code: 0, 1 (io_uring unavailable), or 2 (usage error)
  */
-export async function main(argv: readonly string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined) {
     io.err.write(usage());
@@ -80,6 +83,8 @@ export async function main(argv: readonly string[], io: Io = { out: process.stdo
 
 function version(): string {
   // dist/src/cli/main.js -> package.json
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }

@@ -7,7 +7,7 @@ export const probeCommand: Command = {
   usage: [
     'Usage: uring probe [--json]',
     '',
-    'Creates a few small rings to find the kernel\'s io_uring features, accepted',
+    "Creates a few small rings to find the kernel's io_uring features, accepted",
     'setup flags and supported opcodes, and gives a verdict.',
     '',
     'Options:',
@@ -45,18 +45,31 @@ export function formatReport(r: ProbeReport): string {
   const d = r.sysctl.ioUringDisabled;
   const g = r.sysctl.ioUringGroup;
   section('sysctl', [
-    row('kernel.io_uring_disabled', d === null ? 'absent (before Linux 6.6 there is no such switch)' : `${d} (${DISABLED[d] ?? 'unknown value'})`),
+    row(
+      'kernel.io_uring_disabled',
+      d === null ? 'absent (before Linux 6.6 there is no such switch)' : `${d} (${DISABLED[d] ?? 'unknown value'})`,
+    ),
     row('kernel.io_uring_group', g === null ? 'absent' : g === -1 ? '-1 (no group)' : String(g)),
-    row('memlock', r.memlock === null
-      ? 'unknown'
-      : `${bytes(r.memlock.soft)} soft, ${bytes(r.memlock.hard)} hard (caps registered buffers; rings are charged to the memory cgroup)`),
+    row(
+      'memlock',
+      r.memlock === null
+        ? 'unknown'
+        : `${bytes(r.memlock.soft)} soft, ${bytes(r.memlock.hard)} hard (caps registered buffers; rings are charged to the memory cgroup)`,
+    ),
   ]);
 
-  if (r.disabledBy !== null) section('opt-out', [row('disabled by', `${r.disabledBy} (no io_uring system call was made)`)]);
+  if (r.disabledBy !== null)
+    section('opt-out', [row('disabled by', `${r.disabledBy} (no io_uring system call was made)`)]);
 
-  section('ring', r.ring.created
-    ? [row('created', 'yes')]
-    : [row('created', `no (${r.ring.error?.code ?? 'unknown error'})`), ...wrap((r.ring.error?.message ?? '').split(' '))]);
+  section(
+    'ring',
+    r.ring.created
+      ? [row('created', 'yes')]
+      : [
+          row('created', `no (${r.ring.error?.code ?? 'unknown error'})`),
+          ...wrap((r.ring.error?.message ?? '').split(' ')),
+        ],
+  );
 
   if (!r.ring.created) {
     section('features', ['  (none known: no ring could be created)']);
@@ -67,13 +80,22 @@ export function formatReport(r: ProbeReport): string {
     const tried = r.setupFlags.filter((f) => f.accepted !== null);
     const accepted = tried.filter((f) => f.accepted).length;
     const flagWidth = Math.max(...r.setupFlags.map((f) => f.name.length)) + 2;
-    section(`setup flags (${accepted} of ${tried.length} sets tried accepted)`, r.setupFlags.map((f) => {
-      const verdict = f.accepted === null ? '' : f.accepted ? 'accepted' : `rejected (${f.code})`;
-      const note = f.note === undefined ? '' : verdict ? `  ${f.note}` : f.note;
-      return `  ${f.name.padEnd(flagWidth)}${verdict}${note}`;
-    }));
-    section(`opcodes supported (${r.opcodes.supported.length}; this kernel's last opcode is ${r.opcodes.lastOp})`, wrap(r.opcodes.supported));
-    section(`opcodes unsupported (${r.opcodes.unsupported.length})`, r.opcodes.unsupported.length ? wrap(r.opcodes.unsupported) : ['  (none)']);
+    section(
+      `setup flags (${accepted} of ${tried.length} sets tried accepted)`,
+      r.setupFlags.map((f) => {
+        const verdict = f.accepted === null ? '' : f.accepted ? 'accepted' : `rejected (${f.code})`;
+        const note = f.note === undefined ? '' : verdict ? `  ${f.note}` : f.note;
+        return `  ${f.name.padEnd(flagWidth)}${verdict}${note}`;
+      }),
+    );
+    section(
+      `opcodes supported (${r.opcodes.supported.length}; this kernel's last opcode is ${r.opcodes.lastOp})`,
+      wrap(r.opcodes.supported),
+    );
+    section(
+      `opcodes unsupported (${r.opcodes.unsupported.length})`,
+      r.opcodes.unsupported.length ? wrap(r.opcodes.unsupported) : ['  (none)'],
+    );
   }
 
   section('verdict', wrap(r.verdict.split(' ')));
@@ -88,7 +110,11 @@ const DISABLED: Record<number, string> = {
 
 function bytes(n: number | 'unlimited'): string {
   if (n === 'unlimited') return 'unlimited';
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (n >= size && n % size === 0) return `${n / size} ${unit}`;
   }
   return `${n} bytes`;

@@ -17,13 +17,13 @@ const USAGE = [
   '',
   'Serves the files under DIR (default: the current directory) over HTTP.',
   'node:http parses the requests; the connections are uring/net sockets and the',
-  'files are opened, stat\'ed and read through io_uring. GET and HEAD, byte',
+  "files are opened, stat'ed and read through io_uring. GET and HEAD, byte",
   'ranges, If-Modified-Since, index.html or a listing for directories.',
   '',
   'Options:',
   '  -p, --port N     port to listen on (default 8080; 0 picks a free one)',
   '  -H, --host H     address to listen on (default 127.0.0.1)',
-  '  -q, --quiet      don\'t log requests',
+  "  -q, --quiet      don't log requests",
   '',
   'Stops on SIGINT or SIGTERM (exit code 0). Exit code 2 on a usage error, 1 when',
   'it cannot listen.',
@@ -91,7 +91,8 @@ function parseArgs(args: string[], io: Io): ServeOptions | number {
     if (a === '-p' || a === '--port') {
       const v = args[++i];
       const n = Number(v);
-      if (v === undefined || !/^\d+$/.test(v) || n > 65535) return bad(`${a} takes a port from 0 to 65535${v === undefined ? '' : `, not '${v}'`}`);
+      if (v === undefined || !/^\d+$/.test(v) || n > 65535)
+        return bad(`${a} takes a port from 0 to 65535${v === undefined ? '' : `, not '${v}'`}`);
       opts.port = n;
     } else if (a === '-H' || a === '--host') {
       const v = args[++i];
@@ -155,7 +156,11 @@ async function serve(opts: ServeOptions, io: Io): Promise<number> {
 }
 
 function send(res: http.ServerResponse, status: number, body: string, headers: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -237,7 +242,12 @@ function parseRange(header: string, size: number): { start: number; end: number 
   return { start, end };
 }
 
-async function sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, st: { size: number; mtime: Date }): Promise<void> {
+async function sendFile(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  file: string,
+  st: { size: number; mtime: Date },
+): Promise<void> {
   const lastModified = st.mtime.toUTCString();
   const since = req.headers['if-modified-since'];
   if (since && Math.floor(st.mtime.getTime() / 1000) <= Math.floor(Date.parse(since) / 1000)) {

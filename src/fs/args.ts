@@ -53,7 +53,8 @@ export function parseFlags(flags: unknown, def = 'r'): number {
 export function parseMode(mode: unknown, def: number, name = 'mode'): number {
   let v = mode ?? def;
   if (typeof v === 'string') {
-    if (!/^[0-7]+$/.test(v)) throw new InvalidArgValueError(name, v, 'must be a 32-bit unsigned integer or an octal string');
+    if (!/^[0-7]+$/.test(v))
+      throw new InvalidArgValueError(name, v, 'must be a 32-bit unsigned integer or an octal string');
     v = parseInt(v, 8);
   }
   if (typeof v !== 'number') throw new InvalidArgTypeError(name, 'of type number', v);
@@ -70,10 +71,12 @@ export function toPath(path: unknown, name = 'path'): string {
   if (typeof path === 'string') p = path;
   else if (path instanceof URL) p = fileURLToPath(path);
   else if (path instanceof Uint8Array) {
-    if (path.byteLength === 0 && isDetached(path.buffer)) throw new InvalidArgValueError(name, path, 'must not be a detached ArrayBuffer');
+    if (path.byteLength === 0 && isDetached(path.buffer))
+      throw new InvalidArgValueError(name, path, 'must not be a detached ArrayBuffer');
     p = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
   } else throw new InvalidArgTypeError(name, 'of type string or an instance of Buffer or URL', path);
-  if (p.includes('\0')) throw new InvalidArgValueError(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+  if (p.includes('\0'))
+    throw new InvalidArgValueError(name, path, 'must be a string, Uint8Array, or URL without null bytes');
   return p;
 }
 

@@ -10,7 +10,10 @@ export { mayUseNode, nodeFallbackReason, setNodeFallback, useNode };
  * `ours`, or `theirs` when useNode() says so. With neither the fallback nor
  * the opt-out on (the default) the cost is two flag checks per call.
  */
-export function withFallback<F extends (...args: never[]) => Promise<unknown>>(ours: F, theirs: (...args: never[]) => Promise<unknown>): F {
+export function withFallback<F extends (...args: never[]) => Promise<unknown>>(
+  ours: F,
+  theirs: (...args: never[]) => Promise<unknown>,
+): F {
   const f = (...args: Parameters<F>): Promise<unknown> => {
     if (!mayUseNode()) return ours(...args);
     let node: boolean;

@@ -11,10 +11,29 @@ import type { BigIntStats, Stats } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import { FileClosedError, InvalidArgTypeError, InvalidArgValueError, InvalidStateError, OutOfRangeError, recaptureStack, systemError } from '../errors.js';
+import {
+  FileClosedError,
+  InvalidArgTypeError,
+  InvalidArgValueError,
+  InvalidStateError,
+  OutOfRangeError,
+  recaptureStack,
+  systemError,
+} from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { READ_CHECKS_POSITION, READ_CHECKS_POSITION_FIRST, READ_LENGTH_INT32 } from '../node-version.js';
-import { close as closeFd, fstatx, fsync, read, readv, write, writev, ftruncate, fallocate, type RunOptions } from '../ops/index.js';
+import {
+  close as closeFd,
+  fstatx,
+  fsync,
+  read,
+  readv,
+  write,
+  writev,
+  ftruncate,
+  fallocate,
+  type RunOptions,
+} from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { readMany, writeMany, type Positions } from '../ops/rw-many.js';
 import { bufferAddress, run, validateBuffer } from '../ops/common.js';
@@ -191,16 +210,22 @@ export class FileHandle extends EventEmitter {
       let pos: unknown = position;
       if (!ArrayBuffer.isView(buffer)) {
         // read(options)
-        if (bufferOrOptions !== undefined && bufferOrOptions !== null && (typeof bufferOrOptions !== 'object' || Array.isArray(bufferOrOptions))) {
+        if (
+          bufferOrOptions !== undefined &&
+          bufferOrOptions !== null &&
+          (typeof bufferOrOptions !== 'object' || Array.isArray(bufferOrOptions))
+        ) {
           throw new InvalidArgTypeError('options', 'of type object', bufferOrOptions);
         }
         const o = (bufferOrOptions ?? {}) as RwOptions & { buffer?: T };
         buffer = o.buffer ?? (Buffer.alloc(kDefaultReadSize) as unknown as T);
-        if (!ArrayBuffer.isView(buffer)) throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
+        if (!ArrayBuffer.isView(buffer))
+          throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
       }
       // A DataView over a detached buffer throws on byteLength: refused as such.
       if (buffer instanceof DataView) validateBuffer(buffer, 'buffer');
-      if (buffer !== bufferOrOptions) ({ offset, len, pos } = fromOptions((bufferOrOptions ?? {}) as RwOptions, buffer));
+      if (buffer !== bufferOrOptions)
+        ({ offset, len, pos } = fromOptions((bufferOrOptions ?? {}) as RwOptions, buffer));
       if (offset !== null && typeof offset === 'object') {
         // read(buffer, options)
         ({ offset, len, pos } = fromOptions(offset as RwOptions, buffer));
@@ -249,68 +274,89 @@ export class FileHandle extends EventEmitter {
     lengthOrEncoding?: number | BufferEncoding | null,
     position?: Position,
   ): Promise<WriteResult<T>> {
-    return this.#use('write', async (fd) => {
-      // A DataView over a detached buffer throws on byteLength: refused as such.
-      if (data instanceof DataView) validateBuffer(data, 'buffer');
-      if ((data as { byteLength?: unknown } | null)?.byteLength === 0) return { bytesWritten: 0, buffer: data };
-      if (ArrayBuffer.isView(data)) {
-        let offset: unknown = offsetOrOptions;
-        let len: unknown = lengthOrEncoding;
-        let pos: unknown = position;
-        if (typeof offset === 'object') {
-          // write(buffer, options); null is an empty options object here
-          ({ offset, len, pos } = fromOptions((offsetOrOptions ?? {}) as RwOptions, data));
+    return this.#use(
+      'write',
+      async (fd) => {
+        // A DataView over a detached buffer throws on byteLength: refused as such.
+        if (data instanceof DataView) validateBuffer(data, 'buffer');
+        if ((data as { byteLength?: unknown } | null)?.byteLength === 0) return { bytesWritten: 0, buffer: data };
+        if (ArrayBuffer.isView(data)) {
+          let offset: unknown = offsetOrOptions;
+          let len: unknown = lengthOrEncoding;
+          let pos: unknown = position;
+          if (typeof offset === 'object') {
+            // write(buffer, options); null is an empty options object here
+            ({ offset, len, pos } = fromOptions((offsetOrOptions ?? {}) as RwOptions, data));
+          }
+          if (offset === null || offset === undefined) offset = 0;
+          else validateInteger(offset, 'offset', 0);
+          const off = offset as number;
+          if (typeof len !== 'number') len = data.byteLength - off;
+          const n = len as number;
+          if (off > data.byteLength) throw new OutOfRangeError('offset', `<= ${data.byteLength}`, off);
+          if (n > data.byteLength - off) throw new OutOfRangeError('length', `<= ${data.byteLength - off}`, n);
+          if (n < 0) throw new OutOfRangeError('length', '>= 0', n);
+          validateInteger(n, 'length', 0, 0x7fffffff);
+          const at = positionOf(pos);
+          const bytesWritten = await write(fd, data, { ...this.#runtimeOptions, offset: off, length: n, position: at });
+          if (shortAtCurrentPosition(at, bytesWritten, n))
+            await restorePosition(fd, bytesWritten, this.#runtimeOptions);
+          return { bytesWritten, buffer: data };
         }
-        if (offset === null || offset === undefined) offset = 0;
-        else validateInteger(offset, 'offset', 0);
-        const off = offset as number;
-        if (typeof len !== 'number') len = data.byteLength - off;
-        const n = len as number;
-        if (off > data.byteLength) throw new OutOfRangeError('offset', `<= ${data.byteLength}`, off);
-        if (n > data.byteLength - off) throw new OutOfRangeError('length', `<= ${data.byteLength - off}`, n);
-        if (n < 0) throw new OutOfRangeError('length', '>= 0', n);
-        validateInteger(n, 'length', 0, 0x7fffffff);
-        const at = positionOf(pos);
-        const bytesWritten = await write(fd, data, { ...this.#runtimeOptions, offset: off, length: n, position: at });
-        if (shortAtCurrentPosition(at, bytesWritten, n)) await restorePosition(fd, bytesWritten, this.#runtimeOptions);
+        if (typeof data !== 'string')
+          throw new InvalidArgTypeError(
+            'buffer',
+            'of type string or an instance of Buffer, TypedArray, or DataView',
+            data,
+          );
+        // write(string, position, encoding): an unknown encoding is utf8, as in node.
+        const enc =
+          typeof lengthOrEncoding === 'string' && Buffer.isEncoding(lengthOrEncoding) ? lengthOrEncoding : 'utf8';
+        if (enc.toLowerCase() === 'hex' && data.length % 2 !== 0) {
+          throw new InvalidArgValueError('encoding', lengthOrEncoding, `is invalid for data of length ${data.length}`);
+        }
+        const buf = Buffer.from(data, enc);
+        const at = positionOf(offsetOrOptions);
+        const bytesWritten = await write(fd, buf, { ...this.#runtimeOptions, position: at });
+        if (shortAtCurrentPosition(at, bytesWritten, buf.byteLength))
+          await restorePosition(fd, bytesWritten, this.#runtimeOptions);
         return { bytesWritten, buffer: data };
-      }
-      if (typeof data !== 'string') throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
-      // write(string, position, encoding): an unknown encoding is utf8, as in node.
-      const enc = typeof lengthOrEncoding === 'string' && Buffer.isEncoding(lengthOrEncoding) ? lengthOrEncoding : 'utf8';
-      if (enc.toLowerCase() === 'hex' && data.length % 2 !== 0) {
-        throw new InvalidArgValueError('encoding', lengthOrEncoding, `is invalid for data of length ${data.length}`);
-      }
-      const buf = Buffer.from(data, enc);
-      const at = positionOf(offsetOrOptions);
-      const bytesWritten = await write(fd, buf, { ...this.#runtimeOptions, position: at });
-      if (shortAtCurrentPosition(at, bytesWritten, buf.byteLength)) await restorePosition(fd, bytesWritten, this.#runtimeOptions);
-      return { bytesWritten, buffer: data };
-    }, this.write);
+      },
+      this.write,
+    );
   }
 
   /** node's readv. Transferring one of `buffers` before it settles: see read(). */
   readv<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesRead: number; buffers: T }> {
-    return this.#use('readv', async (fd) => {
-      validateBufferArray(buffers);
-      const bytesRead = await readv(fd, buffers, positionOf(position), this.#runtimeOptions).catch((err) => {
-        throw renamedSyscall(err, 'read');
-      });
-      return { bytesRead, buffers };
-    }, this.readv);
+    return this.#use(
+      'readv',
+      async (fd) => {
+        validateBufferArray(buffers);
+        const bytesRead = await readv(fd, buffers, positionOf(position), this.#runtimeOptions).catch((err) => {
+          throw renamedSyscall(err, 'read');
+        });
+        return { bytesRead, buffers };
+      },
+      this.readv,
+    );
   }
 
   writev<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesWritten: number; buffers: T }> {
-    return this.#use('writev', async (fd) => {
-      validateBufferArray(buffers);
-      if (buffers.length === 0) return { bytesWritten: 0, buffers };
-      const at = positionOf(position);
-      const bytesWritten = await writev(fd, buffers, at, this.#runtimeOptions).catch((err) => {
-        throw renamedSyscall(err, 'write');
-      });
-      if (shortAtCurrentPosition(at, bytesWritten, byteLengthOf(buffers))) await restorePosition(fd, bytesWritten, this.#runtimeOptions);
-      return { bytesWritten, buffers };
-    }, this.writev);
+    return this.#use(
+      'writev',
+      async (fd) => {
+        validateBufferArray(buffers);
+        if (buffers.length === 0) return { bytesWritten: 0, buffers };
+        const at = positionOf(position);
+        const bytesWritten = await writev(fd, buffers, at, this.#runtimeOptions).catch((err) => {
+          throw renamedSyscall(err, 'write');
+        });
+        if (shortAtCurrentPosition(at, bytesWritten, byteLengthOf(buffers)))
+          await restorePosition(fd, bytesWritten, this.#runtimeOptions);
+        return { bytesWritten, buffers };
+      },
+      this.writev,
+    );
   }
 
   /**
@@ -323,8 +369,16 @@ export class FileHandle extends EventEmitter {
    * this costs a fraction of a `read()` per buffer (README: Performance).
    * Transferring one of `buffers` before it settles: see read().
    */
-  readMany(buffers: readonly ArrayBufferView[], positions: Positions, options?: { signal?: AbortSignal }): Promise<number[]> {
-    return this.#use('read', (fd) => readMany(fd, buffers, positions, this.#opts(optionsObject<{ signal?: AbortSignal }>(options).signal)), this.readMany);
+  readMany(
+    buffers: readonly ArrayBufferView[],
+    positions: Positions,
+    options?: { signal?: AbortSignal },
+  ): Promise<number[]> {
+    return this.#use(
+      'read',
+      (fd) => readMany(fd, buffers, positions, this.#opts(optionsObject<{ signal?: AbortSignal }>(options).signal)),
+      this.readMany,
+    );
   }
 
   /**
@@ -332,18 +386,30 @@ export class FileHandle extends EventEmitter {
    * `positions`, as readMany reads (together, in any order, one promise).
    * Resolves with the bytes written from each; a short write is not continued.
    */
-  writeMany(buffers: readonly ArrayBufferView[], positions: Positions, options?: { signal?: AbortSignal }): Promise<number[]> {
-    return this.#use('write', (fd) => writeMany(fd, buffers, positions, this.#opts(optionsObject<{ signal?: AbortSignal }>(options).signal)), this.writeMany);
+  writeMany(
+    buffers: readonly ArrayBufferView[],
+    positions: Positions,
+    options?: { signal?: AbortSignal },
+  ): Promise<number[]> {
+    return this.#use(
+      'write',
+      (fd) => writeMany(fd, buffers, positions, this.#opts(optionsObject<{ signal?: AbortSignal }>(options).signal)),
+      this.writeMany,
+    );
   }
 
   stat(options?: { bigint?: false }): Promise<Stats>;
   stat(options: { bigint: true }): Promise<BigIntStats>;
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-    return this.#use('fstat', async (fd) => {
-      const s = await fstatx(fd, this.#runtimeOptions);
-      return options?.bigint ? toBigIntStats(s) : toStats(s);
-    }, this.stat);
+    return this.#use(
+      'fstat',
+      async (fd) => {
+        const s = await fstatx(fd, this.#runtimeOptions);
+        return options?.bigint ? toBigIntStats(s) : toStats(s);
+      },
+      this.stat,
+    );
   }
 
   sync(): Promise<void> {
@@ -355,10 +421,14 @@ export class FileHandle extends EventEmitter {
   }
 
   truncate(len = 0): Promise<void> {
-    return this.#use('ftruncate', async (fd) => {
-      validateInteger(len, 'len', Number.MIN_SAFE_INTEGER);
-      await ftruncate(fd, Math.max(0, len), this.#runtimeOptions);
-    }, this.truncate);
+    return this.#use(
+      'ftruncate',
+      async (fd) => {
+        validateInteger(len, 'len', Number.MIN_SAFE_INTEGER);
+        await ftruncate(fd, Math.max(0, len), this.#runtimeOptions);
+      },
+      this.truncate,
+    );
   }
 
   /** fallocate(2): reserves [offset, offset + len) so later writes there cannot fail with ENOSPC. */
@@ -367,23 +437,39 @@ export class FileHandle extends EventEmitter {
   }
 
   /** Reads from the current position to the end of the file. */
-  readFile(options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<string | Buffer> {
-    return this.#use('readFile', async (fd) => {
-      const o = optionsObject<{ signal: AbortSignal }>(options);
-      const enc = encodingOf(options);
-      const buf = await readAll(fd, this.#opts(o.signal));
-      return enc ? buf.toString(enc) : buf;
-    }, this.readFile);
+  readFile(
+    options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null,
+  ): Promise<string | Buffer> {
+    return this.#use(
+      'readFile',
+      async (fd) => {
+        const o = optionsObject<{ signal: AbortSignal }>(options);
+        const enc = encodingOf(options);
+        const buf = await readAll(fd, this.#opts(o.signal));
+        return enc ? buf.toString(enc) : buf;
+      },
+      this.readFile,
+    );
   }
 
-  writeFile(data: WriteData, options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<void> {
-    return this.#use('writeFile', async (fd) => {
-      const o = optionsObject<{ signal: AbortSignal }>(options);
-      await writeAll(fd, data, encodingOf(options) ?? 'utf8', this.#opts(o.signal));
-    }, this.writeFile);
+  writeFile(
+    data: WriteData,
+    options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null,
+  ): Promise<void> {
+    return this.#use(
+      'writeFile',
+      async (fd) => {
+        const o = optionsObject<{ signal: AbortSignal }>(options);
+        await writeAll(fd, data, encodingOf(options) ?? 'utf8', this.#opts(o.signal));
+      },
+      this.writeFile,
+    );
   }
 
-  appendFile(data: WriteData, options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<void> {
+  appendFile(
+    data: WriteData,
+    options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null,
+  ): Promise<void> {
     return this.writeFile(data, options);
   }
 
@@ -442,7 +528,8 @@ export class FileHandle extends EventEmitter {
    * when it ends.
    */
   readableWebStream(options?: { type?: 'bytes' }): ReadableStream<Uint8Array> {
-    if (options?.type !== undefined && typeof options.type !== 'string') throw new InvalidArgTypeError('options.type', 'of type string', options.type);
+    if (options?.type !== undefined && typeof options.type !== 'string')
+      throw new InvalidArgTypeError('options.type', 'of type string', options.type);
     if (this.#fd < 0) throw new InvalidStateError('The FileHandle is closed');
     if (this.#closing) throw new InvalidStateError('The FileHandle is closing');
     if (this.#locked) throw new InvalidStateError('The FileHandle is locked');
@@ -459,15 +546,21 @@ export class FileHandle extends EventEmitter {
   }
 
   [kStreamWrite](buffers: ArrayBufferView[], position: number, signal: AbortSignal): Promise<number> {
-    return this.#use('write', async (fd) => {
-      const n = buffers.length === 1
-        ? await write(fd, buffers[0]!, { ...this.#opts(signal), position })
-        : await writev(fd, buffers, position, this.#opts(signal)).catch((err) => {
-          throw renamedSyscall(err, 'write');
-        });
-      if (shortAtCurrentPosition(position, n, byteLengthOf(buffers))) await restorePosition(fd, n, this.#runtimeOptions);
-      return n;
-    }, this.write);
+    return this.#use(
+      'write',
+      async (fd) => {
+        const n =
+          buffers.length === 1
+            ? await write(fd, buffers[0]!, { ...this.#opts(signal), position })
+            : await writev(fd, buffers, position, this.#opts(signal)).catch((err) => {
+                throw renamedSyscall(err, 'write');
+              });
+        if (shortAtCurrentPosition(position, n, byteLengthOf(buffers)))
+          await restorePosition(fd, n, this.#runtimeOptions);
+        return n;
+      },
+      this.write,
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -8,7 +8,19 @@ import { promisify } from 'node:util';
 import { InvalidArgTypeError, recaptureStack, systemError } from '../errors.js';
 import { errno as E } from '../errno.js';
 import {
-  close as closeFd, fstatx, ftruncate, linkat, mkdirat, openat, read, renameat, statx, symlinkat, unlinkat, write, type RunOptions,
+  close as closeFd,
+  fstatx,
+  ftruncate,
+  linkat,
+  mkdirat,
+  openat,
+  read,
+  renameat,
+  statx,
+  symlinkat,
+  unlinkat,
+  write,
+  type RunOptions,
 } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
 import { FileHandle } from './file-handle.js';
@@ -36,7 +48,8 @@ export async function open(path: PathArg, flags?: Flags, mode?: fs_Mode): Promis
 type fs_Mode = number | string;
 
 function validateSignal(signal: unknown): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
 }
 
 interface ReadFileOptions {
@@ -46,7 +59,10 @@ interface ReadFileOptions {
 }
 
 /** Reads a whole file (or a FileHandle from its current position). */
-export async function readFile(path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null): Promise<string | Buffer> {
+export async function readFile(
+  path: PathArg | FileHandle,
+  options?: ReadFileOptions | BufferEncoding | null,
+): Promise<string | Buffer> {
   try {
     const o = optionsObject<ReadFileOptions>(options);
     const enc = encodingOf(options);
@@ -76,11 +92,17 @@ interface WriteFileOptions {
   flush?: boolean;
 }
 
-async function writeFileImpl(path: PathArg | FileHandle, data: WriteData, options: WriteFileOptions | BufferEncoding | null | undefined, defFlag: string): Promise<void> {
+async function writeFileImpl(
+  path: PathArg | FileHandle,
+  data: WriteData,
+  options: WriteFileOptions | BufferEncoding | null | undefined,
+  defFlag: string,
+): Promise<void> {
   const o = optionsObject<WriteFileOptions>(options);
   const enc = encodingOf(options) ?? 'utf8';
   validateSignal(o.signal);
-  if (o.flush !== undefined && o.flush !== null && typeof o.flush !== 'boolean') throw new InvalidArgTypeError('options.flush', 'of type boolean', o.flush);
+  if (o.flush !== undefined && o.flush !== null && typeof o.flush !== 'boolean')
+    throw new InvalidArgTypeError('options.flush', 'of type boolean', o.flush);
   // Then the data: a view, an iterable, or a string.
   if (typeof data !== 'string' && !ArrayBuffer.isView(data) && !isCustomIterable(data)) {
     throw new InvalidArgTypeError('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
@@ -103,7 +125,11 @@ async function writeFileImpl(path: PathArg | FileHandle, data: WriteData, option
 }
 
 /** Writes a whole file (replacing it; flag 'w' by default). */
-export async function writeFile(path: PathArg | FileHandle, data: WriteData, options?: WriteFileOptions | BufferEncoding | null): Promise<void> {
+export async function writeFile(
+  path: PathArg | FileHandle,
+  data: WriteData,
+  options?: WriteFileOptions | BufferEncoding | null,
+): Promise<void> {
   try {
     await writeFileImpl(path, data, options, 'w');
   } catch (err) {
@@ -112,7 +138,11 @@ export async function writeFile(path: PathArg | FileHandle, data: WriteData, opt
 }
 
 /** Appends to a file (flag 'a' by default), creating it if needed. */
-export async function appendFile(path: PathArg | FileHandle, data: WriteData, options?: WriteFileOptions | BufferEncoding | null): Promise<void> {
+export async function appendFile(
+  path: PathArg | FileHandle,
+  data: WriteData,
+  options?: WriteFileOptions | BufferEncoding | null,
+): Promise<void> {
   try {
     await writeFileImpl(path, data, options, 'a');
   } catch (err) {
@@ -166,7 +196,10 @@ export async function unlink(path: PathArg): Promise<void> {
   }
 }
 
-export async function rmdir(path: PathArg, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): Promise<void> {
+export async function rmdir(
+  path: PathArg,
+  options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number },
+): Promise<void> {
   try {
     // Recursive removal is a directory walk io_uring has no op for.
     if (options?.recursive) return await fsp.rmdir(toPath(path), options);
@@ -188,11 +221,15 @@ export async function rename(oldPath: PathArg, newPath: PathArg): Promise<void> 
  * mkdir; with `recursive`, creates missing parents and resolves with the
  * first directory created (undefined if none was), as node:fs does.
  */
-export async function mkdir(path: PathArg, options?: { recursive?: boolean; mode?: fs_Mode } | fs_Mode): Promise<string | undefined> {
+export async function mkdir(
+  path: PathArg,
+  options?: { recursive?: boolean; mode?: fs_Mode } | fs_Mode,
+): Promise<string | undefined> {
   try {
     const o = typeof options === 'object' && options !== null ? options : { mode: options };
     const p = toPath(path);
-    if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new InvalidArgTypeError('options.recursive', 'of type boolean', o.recursive);
+    if (o.recursive !== undefined && typeof o.recursive !== 'boolean')
+      throw new InvalidArgTypeError('options.recursive', 'of type boolean', o.recursive);
     const mode = parseMode(o.mode, 0o777);
     if (!o.recursive) {
       await mkdirat(p, mode);
@@ -226,7 +263,8 @@ async function mkdirRecursive(path: string, mode: number): Promise<string | unde
       first ??= next;
       continue;
     }
-    if (errno === -E.EACCES || errno === -E.ENOSPC || errno === -E.ENOTDIR || errno === -E.EPERM) throw systemError(errno, 'mkdir', { path: next });
+    if (errno === -E.EACCES || errno === -E.ENOSPC || errno === -E.ENOTDIR || errno === -E.EPERM)
+      throw systemError(errno, 'mkdir', { path: next });
     if (errno === -E.ENOENT) {
       const slash = next.lastIndexOf('/');
       const parent = slash < 0 ? next : next.slice(0, slash);
@@ -411,7 +449,8 @@ async function copyRange(ifd: number, ofd: number, size: number): Promise<void> 
       }
       if (got < COPY_CHUNK) eof = true;
       let put = 0;
-      while (put < got) put += await write(ofd, buf, { offset: put, length: Math.min(got - put, MAX_RW), position: pos + put });
+      while (put < got)
+        put += await write(ofd, buf, { offset: put, length: Math.min(got - put, MAX_RW), position: pos + put });
     }
   };
   // No more workers (each with a buffer) than the file has chunks; at least

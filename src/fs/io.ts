@@ -18,10 +18,7 @@ export const kIoMaxLength = 2 ** 31 - 1;
 const kChunk = 64 * 1024;
 
 export type WriteData =
-  | string
-  | ArrayBufferView
-  | Iterable<string | ArrayBufferView>
-  | AsyncIterable<string | ArrayBufferView>;
+  string | ArrayBufferView | Iterable<string | ArrayBufferView> | AsyncIterable<string | ArrayBufferView>;
 
 /** Rejects as node:fs/promises does when `signal` is aborted: an AbortError whose cause is the reason. */
 export function checkAborted(signal: AbortSignal | undefined): void {
@@ -40,7 +37,12 @@ export async function readAll(fd: number, options?: RunOptions): Promise<Buffer>
   const buf = Buffer.allocUnsafeSlow(size + 1);
   let total = 0;
   for (;;) {
-    const n = await read(fd, buf, { ...options, offset: total, length: Math.min(buf.length - total, MAX_RW), position: -1 });
+    const n = await read(fd, buf, {
+      ...options,
+      offset: total,
+      length: Math.min(buf.length - total, MAX_RW),
+      position: -1,
+    });
     if (n === 0) break;
     total += n;
     if (total === buf.length) return readChunks(fd, [buf], total, options);
@@ -76,7 +78,12 @@ export async function readWhole(path: string, options: RunOptions): Promise<Buff
  * there: see ops/position.ts, so that the next write fails as write(2)'s
  * would instead of landing over this one). Resolves with the bytes written.
  */
-export async function writeBuffer(fd: number, buf: ArrayBufferView, options?: RunOptions, position?: number): Promise<number> {
+export async function writeBuffer(
+  fd: number,
+  buf: ArrayBufferView,
+  options?: RunOptions,
+  position?: number,
+): Promise<number> {
   let off = 0;
   const len = buf.byteLength;
   while (off < len) {
@@ -107,7 +114,13 @@ export function isCustomIterable(data: unknown): data is Iterable<unknown> | Asy
  * Writes a string, a buffer, or every chunk of an (async) iterable, from
  * `position` when given (see writeBuffer), else at the current position.
  */
-export async function writeAll(fd: number, data: WriteData, encoding: BufferEncoding, options?: RunOptions, position?: number): Promise<void> {
+export async function writeAll(
+  fd: number,
+  data: WriteData,
+  encoding: BufferEncoding,
+  options?: RunOptions,
+  position?: number,
+): Promise<void> {
   checkAborted(options?.signal);
   if (typeof data === 'string' || ArrayBuffer.isView(data)) {
     if (typeof data !== 'string') validateBuffer(data, 'data');

@@ -17,8 +17,12 @@ type Data = Buffer | string;
  * completes (from a microtask, as the ring's), errors to `each.onError`.
  */
 export function nodeBatch(
-  list: readonly string[], encoding: BufferEncoding | null, concurrency: number, signal: AbortSignal | undefined,
-  settle: boolean, each: Each | undefined,
+  list: readonly string[],
+  encoding: BufferEncoding | null,
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  settle: boolean,
+  each: Each | undefined,
 ): Promise<(Data | ReadFileSettled<Data>)[]> {
   return new Promise((resolve, reject) => {
     const results = each ? [] : new Array<Data | ReadFileSettled<Data>>(list.length);
@@ -45,28 +49,31 @@ export function nodeBatch(
       while (!over && running < concurrency && next < list.length) {
         const i = next++;
         running++;
-        readFile(list[i]!, { encoding, signal: io.signal }).then((data) => {
-          running--;
-          if (over) return;
-          try {
-            if (each) each.onFile(data, i, list[i]!);
-            else results[i] = settle ? { status: 'fulfilled', path: list[i]!, value: data } : data;
-          } catch (err) {
-            end(err);
-            return;
-          }
-          pump();
-        }, (err: Error) => {
-          running--;
-          if (over) return;
-          try {
-            fail(err, i);
-          } catch (thrown) {
-            end(thrown); // onError threw
-            return;
-          }
-          pump();
-        });
+        readFile(list[i]!, { encoding, signal: io.signal }).then(
+          (data) => {
+            running--;
+            if (over) return;
+            try {
+              if (each) each.onFile(data, i, list[i]!);
+              else results[i] = settle ? { status: 'fulfilled', path: list[i]!, value: data } : data;
+            } catch (err) {
+              end(err);
+              return;
+            }
+            pump();
+          },
+          (err: Error) => {
+            running--;
+            if (over) return;
+            try {
+              fail(err, i);
+            } catch (thrown) {
+              end(thrown); // onError threw
+              return;
+            }
+            pump();
+          },
+        );
       }
       if (!over && running === 0 && next === list.length) end();
     };

@@ -43,8 +43,7 @@ export interface ReadFilesOptions {
 
 /** One file's outcome with `settle: true`: Promise.allSettled's shape, with the path. */
 export type ReadFileSettled<T> =
-  | { status: 'fulfilled'; path: string; value: T }
-  | { status: 'rejected'; path: string; reason: Error };
+  { status: 'fulfilled'; path: string; value: T } | { status: 'rejected'; path: string; reason: Error };
 
 type Data = Buffer | string;
 
@@ -87,24 +86,45 @@ type Data = Buffer | string;
  * }
  * ```
  */
-export function readFiles(paths: readonly PathArg[], options?: (ReadFilesOptions & { encoding?: null; settle?: false }) | null): Promise<Buffer[]>;
-export function readFiles(paths: readonly PathArg[], options: (ReadFilesOptions & { encoding: BufferEncoding; settle?: false }) | BufferEncoding): Promise<string[]>;
-export function readFiles(paths: readonly PathArg[], options: ReadFilesOptions & { encoding?: null; settle: true }): Promise<ReadFileSettled<Buffer>[]>;
-export function readFiles(paths: readonly PathArg[], options: ReadFilesOptions & { encoding: BufferEncoding; settle: true }): Promise<ReadFileSettled<string>[]>;
-export function readFiles(paths: readonly PathArg[], options?: ReadFilesOptions | BufferEncoding | null): Promise<(Data | ReadFileSettled<Data>)[]>;
-export async function readFiles(paths: readonly PathArg[], options?: ReadFilesOptions | BufferEncoding | null): Promise<(Data | ReadFileSettled<Data>)[]> {
+export function readFiles(
+  paths: readonly PathArg[],
+  options?: (ReadFilesOptions & { encoding?: null; settle?: false }) | null,
+): Promise<Buffer[]>;
+export function readFiles(
+  paths: readonly PathArg[],
+  options: (ReadFilesOptions & { encoding: BufferEncoding; settle?: false }) | BufferEncoding,
+): Promise<string[]>;
+export function readFiles(
+  paths: readonly PathArg[],
+  options: ReadFilesOptions & { encoding?: null; settle: true },
+): Promise<ReadFileSettled<Buffer>[]>;
+export function readFiles(
+  paths: readonly PathArg[],
+  options: ReadFilesOptions & { encoding: BufferEncoding; settle: true },
+): Promise<ReadFileSettled<string>[]>;
+export function readFiles(
+  paths: readonly PathArg[],
+  options?: ReadFilesOptions | BufferEncoding | null,
+): Promise<(Data | ReadFileSettled<Data>)[]>;
+export async function readFiles(
+  paths: readonly PathArg[],
+  options?: ReadFilesOptions | BufferEncoding | null,
+): Promise<(Data | ReadFileSettled<Data>)[]> {
   try {
     const o: ReadFilesOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
     if (typeof o !== 'object') throw new InvalidArgTypeError('options', 'of type object or a string', options);
     const a = batchArgs(paths, o);
     if (a === undefined) return [];
     const settle = o.settle === true;
-    const results = a.runtime === undefined
-      ? await nodeBatch(a.list, a.encoding, a.concurrency, a.signal, settle, undefined)
-      : await new ReadBatch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, settle, undefined).promise;
+    const results =
+      a.runtime === undefined
+        ? await nodeBatch(a.list, a.encoding, a.concurrency, a.signal, settle, undefined)
+        : await new ReadBatch(a.runtime, a.list, a.encoding, a.bufferSize, a.concurrency, a.signal, settle, undefined)
+            .promise;
     if (settle) {
       // Errors were made in the completion loop: give them the caller's stack.
-      for (const r of results as ReadFileSettled<Data>[]) if (r.status === 'rejected') recaptureStack(r.reason, readFiles);
+      for (const r of results as ReadFileSettled<Data>[])
+        if (r.status === 'rejected') recaptureStack(r.reason, readFiles);
     }
     return results;
   } catch (err) {
@@ -169,15 +189,28 @@ export interface ForEachFileOptions {
  * });
  * ```
  */
-export function forEachFile(paths: readonly PathArg[], onFile: FileCallback<Buffer>, options?: (ForEachFileOptions & { encoding?: null }) | null): Promise<void>;
-export function forEachFile(paths: readonly PathArg[], onFile: FileCallback<string>, options: (ForEachFileOptions & { encoding: BufferEncoding }) | BufferEncoding): Promise<void>;
-export async function forEachFile(paths: readonly PathArg[], onFile: FileCallback<Buffer> | FileCallback<string>, options?: ForEachFileOptions | BufferEncoding | null): Promise<void> {
+export function forEachFile(
+  paths: readonly PathArg[],
+  onFile: FileCallback<Buffer>,
+  options?: (ForEachFileOptions & { encoding?: null }) | null,
+): Promise<void>;
+export function forEachFile(
+  paths: readonly PathArg[],
+  onFile: FileCallback<string>,
+  options: (ForEachFileOptions & { encoding: BufferEncoding }) | BufferEncoding,
+): Promise<void>;
+export async function forEachFile(
+  paths: readonly PathArg[],
+  onFile: FileCallback<Buffer> | FileCallback<string>,
+  options?: ForEachFileOptions | BufferEncoding | null,
+): Promise<void> {
   try {
     if (typeof onFile !== 'function') throw new InvalidArgTypeError('onFile', 'of type function', onFile);
     const o: ForEachFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
     if (typeof o !== 'object') throw new InvalidArgTypeError('options', 'of type object or a string', options);
     const onError = o.onError;
-    if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgTypeError('options.onError', 'of type function', onError);
+    if (onError !== undefined && typeof onError !== 'function')
+      throw new InvalidArgTypeError('options.onError', 'of type function', onError);
     const a = batchArgs(paths, o);
     if (a === undefined) return;
     const each: Each = { onFile: onFile as FileCallback<Data>, onError, caller: forEachFile };
@@ -215,9 +248,11 @@ function batchArgs(paths: readonly PathArg[], o: ReadFilesOptions | ForEachFileO
     throw new OutOfRangeError('options.bufferSize', `an integer >= 1 && <= ${MAX_BUFFER_SIZE}`, bufferSize);
   }
   const concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new OutOfRangeError('options.concurrency', 'an integer >= 1', concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new OutOfRangeError('options.concurrency', 'an integer >= 1', concurrency);
   const signal = o.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
   if (list.length === 0) return undefined;
   // A runtime given is checked and used; without one, the node fallback may stand in for the ring.

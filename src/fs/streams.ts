@@ -39,12 +39,16 @@ interface CommonOptions {
   fs?: unknown;
 }
 
-export interface ReadStreamOptions extends CommonOptions, Omit<ReadableOptions, keyof CommonOptions | 'read' | 'destroy' | 'construct'> {
+export interface ReadStreamOptions
+  extends CommonOptions, Omit<ReadableOptions, keyof CommonOptions | 'read' | 'destroy' | 'construct'> {
   /** The last byte to read (inclusive). */
   end?: number;
 }
 
-export interface WriteStreamOptions extends CommonOptions, Omit<WritableOptions, keyof CommonOptions | 'write' | 'writev' | 'destroy' | 'construct' | 'final'> {
+export interface WriteStreamOptions
+  extends
+    CommonOptions,
+    Omit<WritableOptions, keyof CommonOptions | 'write' | 'writev' | 'destroy' | 'construct' | 'final'> {
   /** fsync(2) the file before closing it. */
   flush?: boolean;
 }
@@ -72,13 +76,15 @@ function targetOf(path: unknown, fd: unknown): Target {
     return { path: shown, openPath: Buffer.isBuffer(path) ? path : p, handle: null, given: false };
   }
   if (fd instanceof FileHandle) return { path: undefined, openPath: undefined, handle: fd, given: true };
-  if (typeof fd !== 'number') throw new InvalidArgTypeError('options.fd', 'of type number or an instance of FileHandle', fd);
+  if (typeof fd !== 'number')
+    throw new InvalidArgTypeError('options.fd', 'of type number or an instance of FileHandle', fd);
   validateInteger(fd, 'fd', 0, 0x7fffffff);
   return { path: undefined, openPath: undefined, handle: new FileHandle(fd), given: false };
 }
 
 function validateSignal(signal: unknown): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
 }
 
 function startOf(start: unknown): number | undefined {
@@ -91,7 +97,13 @@ function startOf(start: unknown): number | undefined {
  * A stream's _construct: opens its path unless it was given a descriptor or
  * handle (or was destroyed first), then 'open' and 'ready', as node's.
  */
-function openTarget(stream: ReadStream | WriteStream, t: Target, signal: AbortSignal, defFlags: string, cb: Callback): void {
+function openTarget(
+  stream: ReadStream | WriteStream,
+  t: Target,
+  signal: AbortSignal,
+  defFlags: string,
+  cb: Callback,
+): void {
   if (t.handle || stream.destroyed) {
     cb();
     return;
@@ -152,7 +164,11 @@ function closeTarget(t: Target, onHandleClose: () => void, flush: boolean, err: 
  */
 function baseOptions<T extends CommonOptions>(o: T): Omit<T, 'signal'> & { autoDestroy: boolean; emitClose: boolean } {
   const { signal: _, ...rest } = o;
-  return { ...rest, autoDestroy: o.autoClose === undefined ? true : !!o.autoClose, emitClose: o.emitClose === undefined ? true : o.emitClose };
+  return {
+    ...rest,
+    autoDestroy: o.autoClose === undefined ? true : !!o.autoClose,
+    emitClose: o.emitClose === undefined ? true : o.emitClose,
+  };
 }
 
 /** Destroys `stream` with an AbortError when `signal` aborts (at once if it has). */
@@ -161,7 +177,13 @@ function baseOptions<T extends CommonOptions>(o: T): Omit<T, 'signal'> & { autoD
  * until a path is open), and path, flags and mode only when it opens a path.
  * A handle the caller gave closes the stream when it closes.
  */
-function adoptTarget(stream: ReadStream | WriteStream, t: Target, o: CommonOptions, defFlags: string, onHandleClose: () => void): void {
+function adoptTarget(
+  stream: ReadStream | WriteStream,
+  t: Target,
+  o: CommonOptions,
+  defFlags: string,
+  onHandleClose: () => void,
+): void {
   stream.fd = t.handle ? t.handle.fd : null;
   if (!t.handle) {
     stream.path = t.path;
@@ -177,7 +199,10 @@ function watchSignal(stream: Readable | Writable, signal: AbortSignal | undefine
 
 /** The stream state's autoDestroy, which node's fs streams call autoClose. */
 function state(stream: Readable | Writable): { autoDestroy: boolean } {
-  const s = stream as unknown as { _readableState?: { autoDestroy: boolean }; _writableState?: { autoDestroy: boolean } };
+  const s = stream as unknown as {
+    _readableState?: { autoDestroy: boolean };
+    _writableState?: { autoDestroy: boolean };
+  };
   return (s._writableState ?? s._readableState)!;
 }
 
@@ -214,7 +239,11 @@ export class ReadStream extends Readable {
       validateInteger(end, 'end', 0);
       if (start !== undefined && start > end) throw new OutOfRangeError('start', `<= "end" (here: ${end})`, start);
     }
-    super({ ...baseOptions(o), encoding: o.encoding ?? undefined, highWaterMark: o.highWaterMark ?? kReadHighWaterMark });
+    super({
+      ...baseOptions(o),
+      encoding: o.encoding ?? undefined,
+      highWaterMark: o.highWaterMark ?? kReadHighWaterMark,
+    });
     this.#target = target;
     adoptTarget(this, target, o, 'r', this.#onHandleClose);
     this.start = start;
@@ -259,7 +288,13 @@ export class ReadStream extends Readable {
         if (this.pos !== undefined) this.pos += bytesRead;
         this.bytesRead += bytesRead;
         // A short read (a pipe, the end of the file) keeps a copy, not the whole buffer, alive.
-        this.push(bytesRead === len ? buf : bytesRead > len >>> 1 ? buf.subarray(0, bytesRead) : Buffer.from(buf.subarray(0, bytesRead)));
+        this.push(
+          bytesRead === len
+            ? buf
+            : bytesRead > len >>> 1
+              ? buf.subarray(0, bytesRead)
+              : Buffer.from(buf.subarray(0, bytesRead)),
+        );
       },
       (err: Error) => {
         if (!this.destroyed) this.destroy(handle[kClosing] ? undefined : err);
@@ -269,7 +304,11 @@ export class ReadStream extends Readable {
 
   override destroy(error?: Error, ...rest: unknown[]): this {
     this.#io.abort();
-    return (Readable.prototype.destroy as (this: Readable, e?: Error, ...r: unknown[]) => this).call(this, error, ...rest);
+    return (Readable.prototype.destroy as (this: Readable, e?: Error, ...r: unknown[]) => this).call(
+      this,
+      error,
+      ...rest,
+    );
   }
 
   override _destroy(err: Error | null, cb: Callback): void {
@@ -315,7 +354,8 @@ export class WriteStream extends Writable {
     const target = targetOf(path, o.fd);
     const start = startOf(o.start);
     validateSignal(o.signal);
-    if (o.flush !== undefined && o.flush !== null && typeof o.flush !== 'boolean') throw new InvalidArgTypeError('options.flush', 'of type boolean', o.flush);
+    if (o.flush !== undefined && o.flush !== null && typeof o.flush !== 'boolean')
+      throw new InvalidArgTypeError('options.flush', 'of type boolean', o.flush);
     const { encoding: _, ...rest } = baseOptions(o);
     super({ ...rest, decodeStrings: true });
     if (encoding) this.setDefaultEncoding(encoding);
@@ -375,7 +415,7 @@ export class WriteStream extends Writable {
       retries = 0;
       this.bytesWritten += n;
       if (this.pos !== undefined) this.pos += n;
-      for (let left = n; left > 0; ) {
+      for (let left = n; left > 0;) {
         const rest = bufs[i]!.length - skip;
         if (left < rest) {
           skip += left;
@@ -390,7 +430,11 @@ export class WriteStream extends Writable {
 
   override destroy(error?: Error, ...rest: unknown[]): this {
     this.#io.abort();
-    return (Writable.prototype.destroy as (this: Writable, e?: Error, ...r: unknown[]) => this).call(this, error, ...rest);
+    return (Writable.prototype.destroy as (this: Writable, e?: Error, ...r: unknown[]) => this).call(
+      this,
+      error,
+      ...rest,
+    );
   }
 
   override _destroy(err: Error | null, cb: Callback): void {
@@ -463,22 +507,37 @@ export function webStreamOf(handle: FileHandle): ReadableStream<Uint8Array> {
  * createReadStream through the ring. Where the drop-ins are node's (see
  * fallback.ts), node:fs's own stream, unless a uring FileHandle is given.
  */
-export function createReadStream(path: PathArg | FileHandle | undefined, options?: ReadStreamOptions | BufferEncoding): ReadStream {
+export function createReadStream(
+  path: PathArg | FileHandle | undefined,
+  options?: ReadStreamOptions | BufferEncoding,
+): ReadStream {
   if (mayUseNode() && !ringHandleGiven(path, options) && useNode()) {
-    return nodeFs.createReadStream(path as nodeFs.PathLike, options as Parameters<typeof nodeFs.createReadStream>[1]) as unknown as ReadStream;
+    return nodeFs.createReadStream(
+      path as nodeFs.PathLike,
+      options as Parameters<typeof nodeFs.createReadStream>[1],
+    ) as unknown as ReadStream;
   }
   return new ReadStream(path, options);
 }
 
 /** A WriteStream to `path` (or to a FileHandle, or `options.fd`): node:fs's createWriteStream through the ring (or node's own, as createReadStream). */
-export function createWriteStream(path: PathArg | FileHandle | undefined, options?: WriteStreamOptions | BufferEncoding): WriteStream {
+export function createWriteStream(
+  path: PathArg | FileHandle | undefined,
+  options?: WriteStreamOptions | BufferEncoding,
+): WriteStream {
   if (mayUseNode() && !ringHandleGiven(path, options) && useNode()) {
-    return nodeFs.createWriteStream(path as nodeFs.PathLike, options as Parameters<typeof nodeFs.createWriteStream>[1]) as unknown as WriteStream;
+    return nodeFs.createWriteStream(
+      path as nodeFs.PathLike,
+      options as Parameters<typeof nodeFs.createWriteStream>[1],
+    ) as unknown as WriteStream;
   }
   return new WriteStream(path, options);
 }
 
 /** A uring FileHandle (made while a ring was at hand) can only be read by our streams. */
 function ringHandleGiven(path: unknown, options: unknown): boolean {
-  return path instanceof FileHandle || (options !== null && typeof options === 'object' && (options as { fd?: unknown }).fd instanceof FileHandle);
+  return (
+    path instanceof FileHandle ||
+    (options !== null && typeof options === 'object' && (options as { fd?: unknown }).fd instanceof FileHandle)
+  );
 }

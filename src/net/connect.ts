@@ -39,7 +39,11 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
 }
 
 /** Where `options` point: resolved through DNS when `host` is a name. */
-export async function endpointOf(options: { host?: string; port?: number; path?: string | null; family?: number }, defaultHost: string, portName = 'Port'): Promise<Endpoint> {
+export async function endpointOf(
+  options: { host?: string; port?: number; path?: string | null; family?: number },
+  defaultHost: string,
+  portName = 'Port',
+): Promise<Endpoint> {
   // null (an http.Agent's `path: null`) is no path, as node:net's falsy check.
   if (options.path !== undefined && options.path !== null) {
     if (typeof options.path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', options.path);
@@ -54,11 +58,14 @@ export async function endpointOf(options: { host?: string; port?: number; path?:
 
 /** Connects a TCP or Unix stream socket. */
 export async function connect(options: ConnectOptions): Promise<Socket> {
-  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgTypeError('options', 'of type object', options);
   const { signal, timeout } = options;
   runtimeOf(options.runtime);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw new OutOfRangeError('options.timeout', 'a number > 0', timeout);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0)))
+    throw new OutOfRangeError('options.timeout', 'a number > 0', timeout);
   const ep = await endpointOf(options, 'localhost');
   return connectTo(ep, options);
 }

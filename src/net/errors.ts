@@ -27,7 +27,13 @@ export function hostPortError(res: number, syscall: string, address?: string, po
 
 /** Node's uvExceptionWithHostPort: `listen EADDRINUSE: address already in use :::80`. */
 export function uvHostPortError(res: number, syscall: string, address?: string, port?: number): UringSystemError {
-  return make(`${syscall} ${errnoName(res)}: ${errnoMessage(res)}${details(address, port)}`, res, syscall, address, port);
+  return make(
+    `${syscall} ${errnoName(res)}: ${errnoMessage(res)}${details(address, port)}`,
+    res,
+    syscall,
+    address,
+    port,
+  );
 }
 
 /** Node's errnoException: `read ECONNRESET`, `write EPIPE`. */

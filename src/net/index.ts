@@ -36,7 +36,14 @@ export {
   BoundSocket,
   _TransferredBoundSocket,
 } from './node.js';
-export type { SocketConstructorOptions, NetConnectOptions, TcpConnectOptions, IpcConnectOptions, ServerOptions, NodeListenOptions } from './node.js';
+export type {
+  SocketConstructorOptions,
+  NetConnectOptions,
+  TcpConnectOptions,
+  IpcConnectOptions,
+  ServerOptions,
+  NodeListenOptions,
+} from './node.js';
 export { dial, listen, bindUdp, configureRecvPool, UringSocket, UringServer, UdpSocket, DEFAULT_ZERO_COPY_THRESHOLD };
 export { setNodeFallback, setUringDisabled };
 export type { SocketOptions, Receiver, WriteCallback } from './socket.js';

@@ -14,7 +14,10 @@ import { mayUseNode, useNode } from '../runtime/fallback.js';
  * Node's own tests call `net.Server(...)`): a Proxy whose call constructs.
  * `instanceof`, subclassing and the statics go to the class itself.
  */
-export function callableClass<C extends new (...args: never[]) => object>(cls: C, name: string): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
+export function callableClass<C extends new (...args: never[]) => object>(
+  cls: C,
+  name: string,
+): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
   Object.defineProperty(cls, 'name', { value: name });
   return new Proxy(cls, {
     apply: (target, _this, args: unknown[]) => Reflect.construct(target, args),

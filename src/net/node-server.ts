@@ -6,7 +6,13 @@ import * as nodeNet from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
 import { InvalidArgTypeError, ServerAlreadyListenError, ServerNotRunningError } from '../errors.js';
 import { validateFunction } from '../validate.js';
-import { listen as listenNative, listenNow, Server as NativeServer, type AddressInfo, type ListenOptions as NativeListenOptions } from './server.js';
+import {
+  listen as listenNative,
+  listenNow,
+  Server as NativeServer,
+  type AddressInfo,
+  type ListenOptions as NativeListenOptions,
+} from './server.js';
 import type { Socket as NativeSocket } from './socket.js';
 import { validatePort } from './connect.js';
 import { callableClass, nodeInstead } from './node-common.js';
@@ -54,7 +60,10 @@ class NetServer extends EventEmitter {
       throw new InvalidArgTypeError('options', 'of type object', options);
     }
     if ((typeof options !== 'object' || options?.runtime === undefined) && nodeInstead()) {
-      return new nodeNet.Server(options as nodeNet.ServerOpts, connectionListener as unknown as (s: nodeNet.Socket) => void) as unknown as Server;
+      return new nodeNet.Server(
+        options as nodeNet.ServerOpts,
+        connectionListener as unknown as (s: nodeNet.Socket) => void,
+      ) as unknown as Server;
     }
     super();
     if (typeof options === 'function') {
@@ -77,7 +86,8 @@ class NetServer extends EventEmitter {
     let opts: NodeListenOptions;
     const a0 = args[0];
     if (a0 !== null && typeof a0 === 'object') opts = a0 as NodeListenOptions;
-    else if (typeof a0 === 'string' && !/^\d+$/.test(a0)) opts = { path: a0, ...(typeof args[1] === 'number' ? { backlog: args[1] } : {}) };
+    else if (typeof a0 === 'string' && !/^\d+$/.test(a0))
+      opts = { path: a0, ...(typeof args[1] === 'number' ? { backlog: args[1] } : {}) };
     else {
       opts = { port: (a0 as number | undefined) ?? 0 };
       if (typeof args[1] === 'string') opts.host = args[1];
@@ -91,7 +101,8 @@ class NetServer extends EventEmitter {
     // node:net would have bound; one with a host joins the bind in flight;
     // one without takes over (the earlier bind's socket is closed).
     // As node:net, before anything is bound (it was used only once listening, and threw there).
-    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', opts.signal);
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
+      throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', opts.signal);
     const bindsAtOnce = opts.host === undefined;
     if (this.#native || (this.#binding && this.#bindsAtOnce)) {
       throw new ServerAlreadyListenError();
@@ -101,7 +112,9 @@ class NetServer extends EventEmitter {
       return this;
     }
     const nativeOpts: NativeListenOptions = {
-      ...(opts.path !== undefined ? { path: opts.path } : { port: opts.port === undefined ? 0 : validatePort(opts.port, 'options.port') }),
+      ...(opts.path !== undefined
+        ? { path: opts.path }
+        : { port: opts.port === undefined ? 0 : validatePort(opts.port, 'options.port') }),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
       ...(opts.reusePort !== undefined ? { reusePort: opts.reusePort } : {}),
@@ -179,7 +192,8 @@ class NetServer extends EventEmitter {
       }
       const data = Object.create(null) as Record<string, string | number>;
       if (local) Object.assign(data, { localAddress: local.address, localPort: local.port, localFamily: local.family });
-      if (remote && remote.family !== 'Unix') Object.assign(data, { remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family });
+      if (remote && remote.family !== 'Unix')
+        Object.assign(data, { remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family });
       this.emit('drop', data);
       return;
     }
@@ -275,7 +289,10 @@ class NetServer extends EventEmitter {
 export const Server = callableClass(NetServer, 'Server');
 export type Server = NetServer;
 
-export function createServer(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void): Server {
+export function createServer(
+  options?: ServerOptions | ((socket: Socket) => void),
+  connectionListener?: (socket: Socket) => void,
+): Server {
   return new Server(options, connectionListener);
 }
 

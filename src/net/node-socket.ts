@@ -6,8 +6,16 @@ import * as nodeNet from 'node:net';
 import { isIP as nodeIsIP } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
 import {
-  abortError, InvalidArgTypeError, InvalidArgValueError, InvalidIpAddressError, MissingArgsError, OutOfRangeError, SocketClosedBeforeConnectionError,
-  SocketClosedError, SocketConnectedError, SocketEndedError,
+  abortError,
+  InvalidArgTypeError,
+  InvalidArgValueError,
+  InvalidIpAddressError,
+  MissingArgsError,
+  OutOfRangeError,
+  SocketClosedBeforeConnectionError,
+  SocketClosedError,
+  SocketConnectedError,
+  SocketEndedError,
 } from '../errors.js';
 import { validateFunction } from '../validate.js';
 import type { AddressInfo } from './server.js';
@@ -180,7 +188,8 @@ class NetSocket extends Duplex {
       // is not used yet (connect resolves through dns.lookup).
       const o = options as { localAddress?: unknown; localPort?: unknown; lookup?: unknown; host?: unknown };
       if (o.localAddress && !nodeIsIP(String(o.localAddress))) throw new InvalidIpAddressError(o.localAddress);
-      if (o.localPort && typeof o.localPort !== 'number') throw new InvalidArgTypeError('options.localPort', 'of type number', o.localPort);
+      if (o.localPort && typeof o.localPort !== 'number')
+        throw new InvalidArgTypeError('options.localPort', 'of type number', o.localPort);
       if (o.lookup !== undefined && o.lookup !== null) validateFunction(o.lookup, 'options.lookup');
     }
     if (options.timeout) this.setTimeout(options.timeout);
@@ -191,7 +200,12 @@ class NetSocket extends Duplex {
     this.#connectAbort = new AbortController();
     const signal = this.#connectAbort.signal;
     const runtime = this.#runtime ?? options.runtime;
-    const where = (path ? { path } : { ...options, path: undefined }) as { host?: string; port?: number; path?: string; family?: number };
+    const where = (path ? { path } : { ...options, path: undefined }) as {
+      host?: string;
+      port?: number;
+      path?: string;
+      family?: number;
+    };
     (async () => {
       const ep = await endpointOf(where, 'localhost');
       return connectTo(ep, { signal, ...(runtime ? { runtime } : {}) });
@@ -524,7 +538,12 @@ function onReadableEnd(this: Socket): void {
   if (!this.allowHalfOpen) this.write = writeAfterFIN as Socket['write'];
 }
 
-function writeAfterFIN(this: Socket, chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+function writeAfterFIN(
+  this: Socket,
+  chunk: unknown,
+  encoding?: BufferEncoding | ((err?: Error | null) => void),
+  cb?: (err?: Error | null) => void,
+): boolean {
   if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding as BufferEncoding, cb);
   if (typeof encoding === 'function') cb = encoding;
   const err = new SocketEndedError();

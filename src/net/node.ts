@@ -21,7 +21,16 @@ import { isIP as nodeIsIP, isIPv4, isIPv6 } from 'node:net';
 import type { NetSocket } from './node-socket.js';
 import type { NetServer } from './node-server.js';
 
-export { Socket, Stream, connect, createConnection, type SocketConstructorOptions, type TcpConnectOptions, type IpcConnectOptions, type NetConnectOptions } from './node-socket.js';
+export {
+  Socket,
+  Stream,
+  connect,
+  createConnection,
+  type SocketConstructorOptions,
+  type TcpConnectOptions,
+  type IpcConnectOptions,
+  type NetConnectOptions,
+} from './node-socket.js';
 export { Server, createServer, type ServerOptions, type NodeListenOptions } from './node-server.js';
 
 export { isIPv4, isIPv6 };
@@ -41,7 +50,10 @@ export const {
   BlockList,
   SocketAddress,
 } = nodeNet;
-const nodeNetInternals = nodeNet as unknown as { _normalizeArgs: (args: unknown[]) => unknown[]; _setSimultaneousAccepts: (handle: unknown) => void };
+const nodeNetInternals = nodeNet as unknown as {
+  _normalizeArgs: (args: unknown[]) => unknown[];
+  _setSimultaneousAccepts: (handle: unknown) => void;
+};
 export const _normalizeArgs = nodeNetInternals._normalizeArgs;
 export const _setSimultaneousAccepts = nodeNetInternals._setSimultaneousAccepts;
 // Node 24.22 adds BoundSocket (and the class a worker receives it as): node's

@@ -302,9 +302,11 @@ export function listenNow(options: ListenOptions = {}): Server | undefined {
 }
 
 function listenParams(options: ListenOptions): { backlog: number; runtime: Runtime } {
-  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgTypeError('options', 'of type object', options);
   const backlog = options.backlog ?? 511;
-  if (!Number.isInteger(backlog) || backlog < 0) throw new OutOfRangeError('options.backlog', 'an integer >= 0', backlog);
+  if (!Number.isInteger(backlog) || backlog < 0)
+    throw new OutOfRangeError('options.backlog', 'an integer >= 0', backlog);
   return { backlog, runtime: runtimeOf(options.runtime) };
 }
 
@@ -314,7 +316,8 @@ function bindAndListen(ep: Endpoint, options: ListenOptions, backlog: number, ru
   if (ep.domain !== AF_UNIX) {
     setopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1, ep.address, ep.port);
     if (options.reusePort) setopt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1, ep.address, ep.port);
-    if (ep.domain === AF_INET6 && options.ipv6Only !== undefined) setopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, options.ipv6Only ? 1 : 0, ep.address, ep.port);
+    if (ep.domain === AF_INET6 && options.ipv6Only !== undefined)
+      setopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, options.ipv6Only ? 1 : 0, ep.address, ep.port);
   }
   let rc = native().bind(fd, ep.sockaddr);
   if (rc === 0) rc = native().listen(fd, backlog);

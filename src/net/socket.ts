@@ -90,7 +90,6 @@ function guarded(fn: () => void): void {
   }
 }
 
-
 const F_MORE = IORING_CQE_F_MORE;
 
 export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
@@ -309,9 +308,14 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
    * The bytes must not change until then.
    */
   writeCb(data: Uint8Array, cb?: WriteCallback): void {
-    if (!(data instanceof Uint8Array)) throw new InvalidArgTypeError('data', 'an instance of Buffer or Uint8Array', data);
+    if (!(data instanceof Uint8Array))
+      throw new InvalidArgTypeError('data', 'an instance of Buffer or Uint8Array', data);
     if (cb !== undefined) validateFunction(cb, 'cb');
-    const err = this.#closed ? new SocketClosedError() : this.#ending ? new StreamWriteAfterEndError() : this.#writeError;
+    const err = this.#closed
+      ? new SocketClosedError()
+      : this.#ending
+        ? new StreamWriteAfterEndError()
+        : this.#writeError;
     if (err) {
       if (cb) queueMicrotask(() => cb(err));
       return;
@@ -326,7 +330,11 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     this.#enqueue(data, cb, undefined);
   }
 
-  #enqueue(data: Uint8Array, cb: WriteCallback | (() => void) | undefined, reject: ((e: Error) => void) | undefined): void {
+  #enqueue(
+    data: Uint8Array,
+    cb: WriteCallback | (() => void) | undefined,
+    reject: ((e: Error) => void) | undefined,
+  ): void {
     this.#wq.push(data, cb, reject);
     if (!this.#sendOp) this.#pumpWrites();
   }
@@ -344,7 +352,11 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     const promise = new Promise<void>(capture);
     const resolve = capturedResolve;
     const reject = capturedReject;
-    const err = this.#closed ? new SocketClosedError() : this.#ending ? new StreamWriteAfterEndError() : this.#writeError;
+    const err = this.#closed
+      ? new SocketClosedError()
+      : this.#ending
+        ? new StreamWriteAfterEndError()
+        : this.#writeError;
     if (err) queueMicrotask(() => reject(err));
     else if (bytes.byteLength === 0 && this.#wq.length === 0) queueMicrotask(resolve);
     else this.#enqueue(bytes, resolve, reject);
@@ -362,7 +374,9 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      views.forEach((v, i) => this.writeCb(v, i === views.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
+      views.forEach((v, i) =>
+        this.writeCb(v, i === views.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined),
+      );
       if (views.length === 0) resolve();
     });
   }
@@ -404,7 +418,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (this.zeroCopyThreshold === undefined) {
       if (total < DEFAULT_ZERO_COPY_THRESHOLD) return false;
       const peer = this.remoteAddress;
-      this.zeroCopyThreshold = !peer || peer.family === 'Unix' || isLoopback(peer.address) ? Infinity : DEFAULT_ZERO_COPY_THRESHOLD;
+      this.zeroCopyThreshold =
+        !peer || peer.family === 'Unix' || isLoopback(peer.address) ? Infinity : DEFAULT_ZERO_COPY_THRESHOLD;
     }
     return total >= this.zeroCopyThreshold && zeroCopySupported(this.runtime);
   }
@@ -467,7 +482,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     this.runtime.submit(op);
     op.promise.then(
       () => this.#settleEnd(),
-      (err: Error & { errno?: number }) => this.#settleEnd(err.errno !== undefined ? errnoError(err.errno, 'shutdown') : err),
+      (err: Error & { errno?: number }) =>
+        this.#settleEnd(err.errno !== undefined ? errnoError(err.errno, 'shutdown') : err),
     );
   }
 
@@ -541,7 +557,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     initialDelay = keepAliveDelay(initialDelay);
     if (this.#closed) return this;
     native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_KEEPALIVE, enable ? 1 : 0);
-    if (enable && initialDelay > 0) native().setsockopt(this.fd, C.IPPROTO_TCP, C.TCP_KEEPIDLE, Math.max(1, Math.floor(initialDelay / 1000)));
+    if (enable && initialDelay > 0)
+      native().setsockopt(this.fd, C.IPPROTO_TCP, C.TCP_KEEPIDLE, Math.max(1, Math.floor(initialDelay / 1000)));
     return this;
   }
 

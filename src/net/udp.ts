@@ -65,7 +65,11 @@ export class UdpSocket implements AsyncIterable<Message> {
   }
 
   /** Sends one datagram to host:port; resolves with the bytes sent. */
-  async send(data: ArrayBufferView | string | readonly (ArrayBufferView | string)[], port: number, host?: string): Promise<number> {
+  async send(
+    data: ArrayBufferView | string | readonly (ArrayBufferView | string)[],
+    port: number,
+    host?: string,
+  ): Promise<number> {
     if (this.#closed) throw new SocketClosedError();
     const views = (Array.isArray(data) ? data : [data]).map((d: ArrayBufferView | string) => {
       if (typeof d === 'string') return Buffer.from(d);
@@ -111,7 +115,13 @@ export class UdpSocket implements AsyncIterable<Message> {
       const d = await op.promise;
       const from = d.from ?? { family: 'IPv4' as const, address: '', port: 0 };
       const data = Buffer.from(buf.buffer, buf.byteOffset, d.bytes);
-      return { data, address: from.address, port: from.port, family: from.family === 'IPv6' ? 'IPv6' : 'IPv4', truncated: d.truncated };
+      return {
+        data,
+        address: from.address,
+        port: from.port,
+        family: from.family === 'IPv6' ? 'IPv6' : 'IPv4',
+        truncated: d.truncated,
+      };
     } catch (err) {
       const e = err as Error & { errno?: number };
       if (e.errno === -ECANCELED && this.#closed) throw new SocketClosedError();
@@ -167,12 +177,15 @@ export class UdpSocket implements AsyncIterable<Message> {
 
 /** Creates a UDP socket bound to host:port (port 0: the kernel picks). */
 export async function bindUdp(options: UdpOptions = {}): Promise<UdpSocket> {
-  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgTypeError('options', 'of type object', options);
   const runtime = runtimeOf(options.runtime);
   const type = options.type ?? 'udp4';
-  if (type !== 'udp4' && type !== 'udp6') throw new InvalidArgValueError('options.type', type, "must be 'udp4' or 'udp6'");
+  if (type !== 'udp4' && type !== 'udp6')
+    throw new InvalidArgValueError('options.type', type, "must be 'udp4' or 'udp6'");
   const recvBufferSize = options.recvBufferSize ?? 65536;
-  if (!Number.isInteger(recvBufferSize) || recvBufferSize < 1) throw new OutOfRangeError('options.recvBufferSize', 'an integer >= 1', recvBufferSize);
+  if (!Number.isInteger(recvBufferSize) || recvBufferSize < 1)
+    throw new OutOfRangeError('options.recvBufferSize', 'an integer >= 1', recvBufferSize);
   const port = validatePort(options.port ?? 0, 'Port');
   const family = type === 'udp6' ? 6 : 4;
   const { address } = await resolveHost(options.host ?? (family === 6 ? '::' : '0.0.0.0'), family);

@@ -23,7 +23,10 @@ export class AcceptStreamOp extends Op {
   override multishot = true;
   /** Every CQE's result is a new fd (for the teardown; a given-up multishot op's results still go to complete()). */
   override resultIsFd = true;
-  constructor(readonly sink: AcceptSink, readonly fd: number) {
+  constructor(
+    readonly sink: AcceptSink,
+    readonly fd: number,
+  ) {
     super();
   }
   prep(sqe: Sqe): void {

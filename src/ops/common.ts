@@ -13,10 +13,12 @@ export interface RunOptions extends OpOptions {
 
 export function validateOptions(options: RunOptions | undefined): void {
   if (options === undefined) return;
-  if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgTypeError('options', 'of type object', options);
   const { signal, timeout, runtime } = options;
   if (runtime !== undefined) validateRuntime(runtime);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', signal);
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout))) {
     throw new OutOfRangeError('options.timeout', 'a finite number > 0', timeout);
   }
@@ -50,22 +52,28 @@ export function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
  * and growable SharedArrayBuffers.
  */
 export function validateBuffer(buf: unknown, name = 'buffer'): asserts buf is ArrayBufferView {
-  if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
+  if (!ArrayBuffer.isView(buf))
+    throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
   // A buffer an op has used before: the checks below passed then, and only
   // detaching can change their answer (which isKnownFixedBuffer sees).
   if (isKnownFixedBuffer(buf.buffer)) return;
   const ab = buf.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean; detached?: boolean };
-  if (ab.resizable || ab.growable) throw new InvalidArgValueError(name, buf, 'must not be backed by a resizable or growable buffer (the kernel may still be using it)');
+  if (ab.resizable || ab.growable)
+    throw new InvalidArgValueError(
+      name,
+      buf,
+      'must not be backed by a resizable or growable buffer (the kernel may still be using it)',
+    );
   if (isDetached(ab)) throw new InvalidArgValueError(name, buf, 'must not be a detached ArrayBuffer');
 }
-
 
 /**
  * validateBuffer, and the address of the view's first byte: for a buffer
  * seen before, both from one look at its cached base.
  */
 export function bufferAddress(buf: unknown, name = 'buffer'): number {
-  if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
+  if (!ArrayBuffer.isView(buf))
+    throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, or DataView', buf);
   const a = knownAddress(buf);
   if (a >= 0) return a;
   validateBuffer(buf, name);

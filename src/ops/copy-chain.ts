@@ -25,7 +25,14 @@
 // The sink, reachable from the op until its last CQE, keeps that memory
 // alive and must not reuse a lane before the op's last CQE.
 import type { Sqe } from '../ring/sqe.js';
-import { AT_FDCWD, IORING_OP_OPENAT, IORING_OP_READ, IORING_OP_WRITE, IOSQE_FIXED_FILE, IOSQE_IO_HARDLINK } from '../ring/uapi.js';
+import {
+  AT_FDCWD,
+  IORING_OP_OPENAT,
+  IORING_OP_READ,
+  IORING_OP_WRITE,
+  IOSQE_FIXED_FILE,
+  IOSQE_IO_HARDLINK,
+} from '../ring/uapi.js';
 import { ChainOp } from '../runtime/op.js';
 
 const O_WRONLY = 0o1;

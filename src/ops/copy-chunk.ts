@@ -35,7 +35,13 @@ export class CopyChunkOp extends ChainOp {
   }
 
   prepLink(sqe: Sqe, link: number): void {
-    sqe.prepRw(link === 0 ? IORING_OP_READ : IORING_OP_WRITE, link === 0 ? this.srcFd : this.dstFd, this.bufAddress, this.len, this.pos);
+    sqe.prepRw(
+      link === 0 ? IORING_OP_READ : IORING_OP_WRITE,
+      link === 0 ? this.srcFd : this.dstFd,
+      this.bufAddress,
+      this.len,
+      this.pos,
+    );
   }
 
   linkResult(link: number, res: number): void {

@@ -6,7 +6,10 @@ import { PromiseOp } from '../runtime/op.js';
 import { run, validateFd, type RunOptions } from './common.js';
 
 export class FsyncOp extends PromiseOp<void> {
-  constructor(readonly fd: number, readonly datasync: boolean) {
+  constructor(
+    readonly fd: number,
+    readonly datasync: boolean,
+  ) {
     super();
   }
   get syscall(): string {

@@ -1,6 +1,18 @@
 // Every op as a Promise (or an async iterator for multishot ops).
 export { nop, NopOp } from './nop.js';
-export { read, write, readv, writev, readOp, writeOp, ReadOp, WriteOp, VectorOp, type RwOptions, type Position } from './rw.js';
+export {
+  read,
+  write,
+  readv,
+  writev,
+  readOp,
+  writeOp,
+  ReadOp,
+  WriteOp,
+  VectorOp,
+  type RwOptions,
+  type Position,
+} from './rw.js';
 export { readMany, writeMany, type Positions } from './rw-many.js';
 export { fsync, FsyncOp } from './fsync.js';
 export { poll, pollMultishot, PollOp, PollMultishotOp } from './poll.js';
@@ -10,4 +22,23 @@ export { sleep, timeout, TimeoutOp } from './timeout.js';
 export { link } from './link.js';
 export { validateOptions, detachedBufferCount, type RunOptions } from './common.js';
 export { unlinkat, renameat, mkdirat, symlinkat, linkat, ftruncate, fallocate, PathOp } from './path.js';
-export { accept, connect, send, recv, sendmsg, recvmsg, shutdown, cancelFd, AcceptOp, ConnectOp, SendOp, RecvOp, SendmsgOp, RecvmsgOp, ShutdownOp, CancelFdOp, type Accepted, type Datagram } from './net.js';
+export {
+  accept,
+  connect,
+  send,
+  recv,
+  sendmsg,
+  recvmsg,
+  shutdown,
+  cancelFd,
+  AcceptOp,
+  ConnectOp,
+  SendOp,
+  RecvOp,
+  SendmsgOp,
+  RecvmsgOp,
+  ShutdownOp,
+  CancelFdOp,
+  type Accepted,
+  type Datagram,
+} from './net.js';

@@ -95,7 +95,8 @@ export function link<const T extends Op[]>(ops: T, options: { hard?: boolean; ru
   validateObject(options, 'options');
   if (options.runtime !== undefined) validateRuntime(options.runtime);
   ops.forEach((op, i) => {
-    if (op.timeoutMs > 0) throw new InvalidArgValueError(`ops[${i}].timeout`, op.timeoutMs, 'is not supported inside a linked chain');
+    if (op.timeoutMs > 0)
+      throw new InvalidArgValueError(`ops[${i}].timeout`, op.timeoutMs, 'is not supported inside a linked chain');
     if (op.state !== OpState.Idle && op.state !== OpState.Released)
       throw new InvalidArgValueError(`ops[${i}]`, op, 'was already submitted');
     if (op.links !== 1) throw new InvalidArgValueError(`ops[${i}]`, op, 'is a chain of its own');
@@ -109,7 +110,11 @@ export function link<const T extends Op[]>(ops: T, options: { hard?: boolean; ru
   const most = rt.maxLinks;
   if (ops.length > most) {
     // Rejects, as a chain the ring could never take always has.
-    const err = new OutOfRangeError('ops.length', `<= ${most} (what this runtime's ring can take in one submit)`, ops.length);
+    const err = new OutOfRangeError(
+      'ops.length',
+      `<= ${most} (what this runtime's ring can take in one submit)`,
+      ops.length,
+    );
     for (const op of ops) op.abandon(err);
     return ops;
   }

@@ -8,7 +8,15 @@ import { Msghdr, parseSockaddr, type SocketAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import { MSG_NOSIGNAL } from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
-import { detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDetached, type RunOptions } from './common.js';
+import {
+  detachedBuffer,
+  mayHaveMoved,
+  run,
+  validateBuffer,
+  validateFd,
+  viewDetached,
+  type RunOptions,
+} from './common.js';
 import { validateInteger } from '../validate.js';
 import { EALREADY, ENOENT } from '../errno.js';
 
@@ -24,7 +32,11 @@ function flagsOf(options: { flags?: number } | undefined): number {
 }
 
 export class ConnectOp extends PromiseOp<void> {
-  constructor(readonly fd: number, readonly addr: Uint8Array, readonly info?: SystemErrorInfo) {
+  constructor(
+    readonly fd: number,
+    readonly addr: Uint8Array,
+    readonly info?: SystemErrorInfo,
+  ) {
     super();
   }
   get syscall(): string {
@@ -59,7 +71,10 @@ export class AcceptOp extends PromiseOp<Accepted> {
   override resultIsFd = true;
   readonly addr = new Uint8Array(128);
   readonly addrlen = new Uint32Array([128]);
-  constructor(readonly fd: number, readonly flags: number) {
+  constructor(
+    readonly fd: number,
+    readonly flags: number,
+  ) {
     super();
   }
   get syscall(): string {
@@ -84,7 +99,11 @@ export async function accept(fd: number, options?: RunOptions): Promise<Accepted
 }
 
 export class SendOp extends PromiseOp<number> {
-  constructor(readonly fd: number, readonly view: ArrayBufferView, readonly flags: number) {
+  constructor(
+    readonly fd: number,
+    readonly view: ArrayBufferView,
+    readonly flags: number,
+  ) {
     super();
   }
   get syscall(): string {
@@ -96,7 +115,11 @@ export class SendOp extends PromiseOp<number> {
 }
 
 /** send(2) (with MSG_NOSIGNAL: a closed peer is EPIPE, never SIGPIPE); resolves with the bytes sent. */
-export async function send(fd: number, buffer: ArrayBufferView, options?: RunOptions & { flags?: number }): Promise<number> {
+export async function send(
+  fd: number,
+  buffer: ArrayBufferView,
+  options?: RunOptions & { flags?: number },
+): Promise<number> {
   try {
     validateFd(fd);
     validateBuffer(buffer);
@@ -107,7 +130,11 @@ export async function send(fd: number, buffer: ArrayBufferView, options?: RunOpt
 }
 
 export class RecvOp extends PromiseOp<number> {
-  constructor(readonly fd: number, readonly view: ArrayBufferView, readonly flags: number) {
+  constructor(
+    readonly fd: number,
+    readonly view: ArrayBufferView,
+    readonly flags: number,
+  ) {
     super();
   }
   get syscall(): string {
@@ -127,7 +154,11 @@ export class RecvOp extends PromiseOp<number> {
 }
 
 /** recv(2) into `buffer`; resolves with the bytes received (0 at end of stream). */
-export async function recv(fd: number, buffer: ArrayBufferView, options?: RunOptions & { flags?: number }): Promise<number> {
+export async function recv(
+  fd: number,
+  buffer: ArrayBufferView,
+  options?: RunOptions & { flags?: number },
+): Promise<number> {
   try {
     validateFd(fd);
     validateBuffer(buffer);
@@ -148,7 +179,11 @@ export interface Datagram {
 export class RecvmsgOp extends PromiseOp<Datagram> {
   readonly name = new Uint8Array(128);
   readonly msg: Msghdr;
-  constructor(readonly fd: number, readonly view: ArrayBufferView, readonly flags: number) {
+  constructor(
+    readonly fd: number,
+    readonly view: ArrayBufferView,
+    readonly flags: number,
+  ) {
     super();
     this.msg = new Msghdr({ name: this.name, iov: [view] });
   }
@@ -172,7 +207,11 @@ export class RecvmsgOp extends PromiseOp<Datagram> {
 }
 
 /** recvmsg(2) of one datagram into `buffer`, with its sender. */
-export async function recvmsg(fd: number, buffer: ArrayBufferView, options?: RunOptions & { flags?: number }): Promise<Datagram> {
+export async function recvmsg(
+  fd: number,
+  buffer: ArrayBufferView,
+  options?: RunOptions & { flags?: number },
+): Promise<Datagram> {
   try {
     validateFd(fd);
     validateBuffer(buffer);
@@ -184,7 +223,13 @@ export async function recvmsg(fd: number, buffer: ArrayBufferView, options?: Run
 
 export class SendmsgOp extends PromiseOp<number> {
   readonly msg: Msghdr;
-  constructor(readonly fd: number, readonly views: readonly ArrayBufferView[], readonly to: Uint8Array | undefined, readonly flags: number, readonly info?: SystemErrorInfo) {
+  constructor(
+    readonly fd: number,
+    readonly views: readonly ArrayBufferView[],
+    readonly to: Uint8Array | undefined,
+    readonly flags: number,
+    readonly info?: SystemErrorInfo,
+  ) {
     super();
     this.msg = new Msghdr(to ? { name: to, iov: views } : { iov: views });
   }
@@ -200,7 +245,12 @@ export class SendmsgOp extends PromiseOp<number> {
 }
 
 /** sendmsg(2) of `buffers` (gathered), to the encoded address `to` when given (UDP). */
-export async function sendmsg(fd: number, buffers: readonly ArrayBufferView[], to?: Uint8Array, options?: RunOptions & { flags?: number }): Promise<number> {
+export async function sendmsg(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  to?: Uint8Array,
+  options?: RunOptions & { flags?: number },
+): Promise<number> {
   try {
     validateFd(fd);
     if (!Array.isArray(buffers)) throw new InvalidArgTypeError('buffers', 'an ArrayBufferView[]', buffers);
@@ -213,7 +263,10 @@ export async function sendmsg(fd: number, buffers: readonly ArrayBufferView[], t
 }
 
 export class ShutdownOp extends PromiseOp<void> {
-  constructor(readonly fd: number, readonly how: number) {
+  constructor(
+    readonly fd: number,
+    readonly how: number,
+  ) {
     super();
   }
   get syscall(): string {

@@ -12,7 +12,12 @@ const O_CLOEXEC = 0o2000000;
 
 export class OpenatOp extends PromiseOp<number> {
   override resultIsFd = true;
-  constructor(readonly dirfd: number, readonly path: string | Uint8Array, readonly flags: number, readonly mode: number) {
+  constructor(
+    readonly dirfd: number,
+    readonly path: string | Uint8Array,
+    readonly flags: number,
+    readonly mode: number,
+  ) {
     super();
   }
   get syscall(): string {
@@ -36,9 +41,15 @@ export interface OpenatOptions extends RunOptions {
  * file descriptor. If the caller aborts and the open still completes, the
  * descriptor is closed for them.
  */
-export async function openat(path: string | Uint8Array, flags = constants.O_RDONLY, mode = 0o666, options?: OpenatOptions): Promise<number> {
+export async function openat(
+  path: string | Uint8Array,
+  flags = constants.O_RDONLY,
+  mode = 0o666,
+  options?: OpenatOptions,
+): Promise<number> {
   try {
-    if (typeof path !== 'string' && !(path instanceof Uint8Array)) throw new InvalidArgTypeError('path', 'of type string or an instance of Buffer', path);
+    if (typeof path !== 'string' && !(path instanceof Uint8Array))
+      throw new InvalidArgTypeError('path', 'of type string or an instance of Buffer', path);
     // Checked here, for the names: the SQE's fields would refuse them as opFlags and len.
     validateInteger(flags, 'flags', -0x80000000, 0xffffffff);
     validateInteger(mode, 'mode', 0, 0xffffffff);

@@ -43,12 +43,29 @@ const MAX_OFF = 2n ** 63n - 1n;
 /** unlinkat(2): removes a file (or, with `dir`, an empty directory). Async: a throwing options getter rejects. */
 export async function unlinkat(path: string, options?: RunOptions & { dir?: boolean }): Promise<void> {
   const dir = options?.dir === true;
-  return runPath(new PathOp(dir ? 'rmdir' : 'unlink', (s) => s.prepUnlinkat(AT_FDCWD, path, dir ? AT_REMOVEDIR : 0), path), options, unlinkat);
+  return runPath(
+    new PathOp(dir ? 'rmdir' : 'unlink', (s) => s.prepUnlinkat(AT_FDCWD, path, dir ? AT_REMOVEDIR : 0), path),
+    options,
+    unlinkat,
+  );
 }
 
 /** renameat2(2); `flags` RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
-export async function renameat(oldPath: string, newPath: string, options?: RunOptions & { flags?: number }): Promise<void> {
-  return runPath(new PathOp('rename', (s) => s.prepRenameat(AT_FDCWD, oldPath, AT_FDCWD, newPath, options?.flags ?? 0), oldPath, newPath), options, renameat);
+export async function renameat(
+  oldPath: string,
+  newPath: string,
+  options?: RunOptions & { flags?: number },
+): Promise<void> {
+  return runPath(
+    new PathOp(
+      'rename',
+      (s) => s.prepRenameat(AT_FDCWD, oldPath, AT_FDCWD, newPath, options?.flags ?? 0),
+      oldPath,
+      newPath,
+    ),
+    options,
+    renameat,
+  );
 }
 
 /** mkdirat(2). */
@@ -59,12 +76,29 @@ export async function mkdirat(path: string, mode = 0o777, options?: RunOptions):
 
 /** symlinkat(2): creates `path` pointing at `target`. */
 export async function symlinkat(target: string, path: string, options?: RunOptions): Promise<void> {
-  return runPath(new PathOp('symlink', (s) => s.prepSymlinkat(target, AT_FDCWD, path), target, path), options, symlinkat);
+  return runPath(
+    new PathOp('symlink', (s) => s.prepSymlinkat(target, AT_FDCWD, path), target, path),
+    options,
+    symlinkat,
+  );
 }
 
 /** linkat(2): a new hard link `newPath` to `existingPath`. */
-export async function linkat(existingPath: string, newPath: string, options?: RunOptions & { flags?: number }): Promise<void> {
-  return runPath(new PathOp('link', (s) => s.prepLinkat(AT_FDCWD, existingPath, AT_FDCWD, newPath, options?.flags ?? 0), existingPath, newPath), options, linkat);
+export async function linkat(
+  existingPath: string,
+  newPath: string,
+  options?: RunOptions & { flags?: number },
+): Promise<void> {
+  return runPath(
+    new PathOp(
+      'link',
+      (s) => s.prepLinkat(AT_FDCWD, existingPath, AT_FDCWD, newPath, options?.flags ?? 0),
+      existingPath,
+      newPath,
+    ),
+    options,
+    linkat,
+  );
 }
 
 /** ftruncate(2). */
@@ -75,7 +109,13 @@ export async function ftruncate(fd: number, len: number | bigint = 0, options?: 
 }
 
 /** fallocate(2): reserves (mode 0) or punches space in a file. */
-export async function fallocate(fd: number, offset: number | bigint, len: number | bigint, mode = 0, options?: RunOptions): Promise<void> {
+export async function fallocate(
+  fd: number,
+  offset: number | bigint,
+  len: number | bigint,
+  mode = 0,
+  options?: RunOptions,
+): Promise<void> {
   validateFd(fd);
   validateInt64(offset, 'offset', 0n, MAX_OFF);
   validateInt64(len, 'len', 0n, MAX_OFF);

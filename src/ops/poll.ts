@@ -5,11 +5,15 @@ import { MultishotOp, PromiseOp } from '../runtime/op.js';
 import { run, validateFd, type RunOptions } from './common.js';
 
 function validateMask(mask: unknown): asserts mask is number {
-  if (typeof mask !== 'number' || !Number.isInteger(mask) || mask < 0) throw new InvalidArgTypeError('mask', 'a non-negative integer (POLLIN, POLLOUT, ...)', mask);
+  if (typeof mask !== 'number' || !Number.isInteger(mask) || mask < 0)
+    throw new InvalidArgTypeError('mask', 'a non-negative integer (POLLIN, POLLOUT, ...)', mask);
 }
 
 export class PollOp extends PromiseOp<number> {
-  constructor(readonly fd: number, readonly mask: number) {
+  constructor(
+    readonly fd: number,
+    readonly mask: number,
+  ) {
     super();
   }
   get syscall(): string {
@@ -32,7 +36,10 @@ export async function poll(fd: number, mask: number, options?: RunOptions): Prom
 }
 
 export class PollMultishotOp extends MultishotOp<number> {
-  constructor(readonly fd: number, readonly mask: number) {
+  constructor(
+    readonly fd: number,
+    readonly mask: number,
+  ) {
     super();
   }
   get syscall(): string {
@@ -51,7 +58,11 @@ export class PollMultishotOp extends MultishotOp<number> {
  * time it becomes ready. Ends when the kernel ends the poll; breaking out of
  * the loop (or aborting) cancels it.
  */
-export function pollMultishot(fd: number, mask: number, options?: Omit<RunOptions, 'timeout'>): AsyncIterableIterator<number> {
+export function pollMultishot(
+  fd: number,
+  mask: number,
+  options?: Omit<RunOptions, 'timeout'>,
+): AsyncIterableIterator<number> {
   validateFd(fd);
   validateMask(mask);
   return run(new PollMultishotOp(fd, mask), options && { ...options, timeout: undefined });

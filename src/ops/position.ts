@@ -88,5 +88,9 @@ export async function restorePosition(fd: number, written: number, options?: Run
   // Failing here would lose the write's result; the position then stays
   // where the kernel left it, as it did before this existed.
   if (flags < 0) return;
-  n.lseek(fd, (flags & constants.O_APPEND) !== 0 ? 0 : written, (flags & constants.O_APPEND) !== 0 ? SEEK_END : SEEK_CUR);
+  n.lseek(
+    fd,
+    (flags & constants.O_APPEND) !== 0 ? 0 : written,
+    (flags & constants.O_APPEND) !== 0 ? SEEK_END : SEEK_CUR,
+  );
 }

@@ -24,7 +24,11 @@ export class RecvStreamOp extends Op {
   override multishot = true;
   /** The sink asked the runtime to cancel it (a paused reader). */
   cancelling = false;
-  constructor(readonly sink: RecvSink, readonly fd: number, readonly bgid: number) {
+  constructor(
+    readonly sink: RecvSink,
+    readonly fd: number,
+    readonly bgid: number,
+  ) {
     super();
   }
   prep(sqe: Sqe): void {

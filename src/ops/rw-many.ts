@@ -20,7 +20,15 @@ import type { Sqe } from '../ring/sqe.js';
 import { ChainOp, OpState, rejectAtCaller } from '../runtime/op.js';
 import { MAX_LINKS } from '../runtime/op-table.js';
 import { runtimeOf } from '../runtime/runtime.js';
-import { bufferAddress, detachedBuffer, mayHaveMoved, validateFd, validateOptions, viewDetached, type RunOptions } from './common.js';
+import {
+  bufferAddress,
+  detachedBuffer,
+  mayHaveMoved,
+  validateFd,
+  validateOptions,
+  viewDetached,
+  type RunOptions,
+} from './common.js';
 import { MAX_RW } from './rw.js';
 
 /** `positions` as reads and writes take them: numbers, bigints, or a typed array of them. */
@@ -134,7 +142,11 @@ class Batch {
 
 /** Reads or writes `count` entries of a batch from `from` on: unlinked SQEs, one op. */
 class Group extends ChainOp {
-  constructor(readonly batch: Batch, readonly from: number, count: number) {
+  constructor(
+    readonly batch: Batch,
+    readonly from: number,
+    count: number,
+  ) {
     super(count, 'none');
   }
   prepLink(sqe: Sqe, link: number): void {
@@ -150,7 +162,8 @@ class Group extends ChainOp {
   }
   /** The batch was given up (abort) before this CQE: a transfer meanwhile is still reported. */
   override lateComplete(res: number, link: number): void {
-    if (mayHaveMoved(res) && viewDetached(this.batch.buffers[this.from + link]!)) detachedBuffer(this.batch.syscall, res);
+    if (mayHaveMoved(res) && viewDetached(this.batch.buffers[this.from + link]!))
+      detachedBuffer(this.batch.syscall, res);
   }
   chainDone(): void {
     this.batch.groupDone();
@@ -171,16 +184,28 @@ function checkPosition(p: unknown, i: number): number {
   throw new OutOfRangeError(`positions[${i}]`, `an integer >= 0 && <= ${Number.MAX_SAFE_INTEGER}`, p);
 }
 
-function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positions, options: RunOptions | undefined, opcode: number, syscall: string): Promise<number[]> {
+function many(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  positions: Positions,
+  options: RunOptions | undefined,
+  opcode: number,
+  syscall: string,
+): Promise<number[]> {
   validateFd(fd);
   if (!Array.isArray(buffers)) throw new InvalidArgTypeError('buffers', 'an instance of Array', buffers);
-  if (!Array.isArray(positions) && !ArrayBuffer.isView(positions)) throw new InvalidArgTypeError('positions', 'an instance of Array or a typed array', positions);
+  if (!Array.isArray(positions) && !ArrayBuffer.isView(positions))
+    throw new InvalidArgTypeError('positions', 'an instance of Array or a typed array', positions);
   const n = buffers.length;
   if (positions.length !== n) throw new OutOfRangeError('positions.length', `${n} (one per buffer)`, positions.length);
   validateOptions(options);
   if (options?.timeout !== undefined) {
     // A linked timeout covers one SQE, not a batch of unlinked ones.
-    throw new InvalidArgValueError('options.timeout', options.timeout, 'is not supported for a batch: use signal: AbortSignal.timeout(ms)');
+    throw new InvalidArgValueError(
+      'options.timeout',
+      options.timeout,
+      'is not supported for a batch: use signal: AbortSignal.timeout(ms)',
+    );
   }
   const rt = runtimeOf(options?.runtime);
   if (n === 0) return Promise.resolve([]);
@@ -265,7 +290,12 @@ function many(fd: number, buffers: readonly ArrayBufferView[], positions: Positi
  * const n = await readMany(fd, bufs, offsets); // n[i] bytes in bufs[i]
  * ```
  */
-export function readMany(fd: number, buffers: readonly ArrayBufferView[], positions: Positions, options?: RunOptions): Promise<number[]> {
+export function readMany(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  positions: Positions,
+  options?: RunOptions,
+): Promise<number[]> {
   try {
     return many(fd, buffers, positions, options, IORING_OP_READ, 'read');
   } catch (err) {
@@ -279,7 +309,12 @@ export function readMany(fd: number, buffers: readonly ArrayBufferView[], positi
  * bytes written from each (a short write is not continued, as with write()).
  * Writes whose ranges overlap land in no defined order.
  */
-export function writeMany(fd: number, buffers: readonly ArrayBufferView[], positions: Positions, options?: RunOptions): Promise<number[]> {
+export function writeMany(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  positions: Positions,
+  options?: RunOptions,
+): Promise<number[]> {
   try {
     return many(fd, buffers, positions, options, IORING_OP_WRITE, 'write');
   } catch (err) {

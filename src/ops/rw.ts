@@ -4,7 +4,16 @@ import { Iovecs, viewAddress } from '../ring/structs.js';
 import * as U from '../ring/uapi.js';
 import type { Sqe } from '../ring/sqe.js';
 import { PromiseOp } from '../runtime/op.js';
-import { bufferAddress, detachedBuffer, mayHaveMoved, run, validateBuffer, validateFd, viewDetached, type RunOptions } from './common.js';
+import {
+  bufferAddress,
+  detachedBuffer,
+  mayHaveMoved,
+  run,
+  validateBuffer,
+  validateFd,
+  viewDetached,
+  type RunOptions,
+} from './common.js';
 
 /** Offsets are numbers or bigints; -1 (or null) means the file's current position. */
 export type Position = number | bigint | null;
@@ -21,13 +30,15 @@ export interface RwOptions extends RunOptions {
 export const MAX_RW = 0x7ffff000; // what the kernel moves in one read/write (MAX_RW_COUNT)
 
 function checkOffset(buf: ArrayBufferView, offset: number): number {
-  if (!Number.isInteger(offset) || offset < 0 || offset > buf.byteLength) throw new OutOfRangeError('offset', `>= 0 && <= ${buf.byteLength}`, offset);
+  if (!Number.isInteger(offset) || offset < 0 || offset > buf.byteLength)
+    throw new OutOfRangeError('offset', `>= 0 && <= ${buf.byteLength}`, offset);
   return offset;
 }
 
 function checkLength(buf: ArrayBufferView, offset: number, length: number | undefined): number {
   const len = length ?? buf.byteLength - offset;
-  if (!Number.isInteger(len) || len < 0 || offset + len > buf.byteLength) throw new OutOfRangeError('length', `>= 0 && <= ${buf.byteLength - offset}`, length);
+  if (!Number.isInteger(len) || len < 0 || offset + len > buf.byteLength)
+    throw new OutOfRangeError('length', `>= 0 && <= ${buf.byteLength - offset}`, length);
   return Math.min(len, MAX_RW);
 }
 
@@ -47,7 +58,8 @@ export function toPosition(p: Position | undefined): number | bigint {
   }
   if (typeof p !== 'number') throw new InvalidArgTypeError('position', 'of type number or bigint', p);
   if (!Number.isInteger(p)) throw new OutOfRangeError('position', 'an integer', p);
-  if (p < -1 || p > Number.MAX_SAFE_INTEGER) throw new OutOfRangeError('position', `>= -1 && <= ${Number.MAX_SAFE_INTEGER}`, p);
+  if (p < -1 || p > Number.MAX_SAFE_INTEGER)
+    throw new OutOfRangeError('position', `>= -1 && <= ${Number.MAX_SAFE_INTEGER}`, p);
   return p;
 }
 const pos = toPosition;
@@ -174,7 +186,15 @@ export class WriteOp extends RwOp<number> {
 
 /** The op for read/write(fd, buffer, options), arguments checked (throws). */
 function rwOp<O extends RwOp<number>>(
-  Kind: new (fd: number, t: ArrayBufferView, p: number | bigint, k: ArrayBufferView, s: number, l: number, a: number) => O,
+  Kind: new (
+    fd: number,
+    t: ArrayBufferView,
+    p: number | bigint,
+    k: ArrayBufferView,
+    s: number,
+    l: number,
+    a: number,
+  ) => O,
   fd: number,
   buffer: ArrayBufferView,
   options: RwOptions | undefined,
@@ -237,7 +257,12 @@ export function writeOp(fd: number, buffer: ArrayBufferView, options?: RwOptions
 }
 
 export class VectorOp extends PromiseOp<number> {
-  constructor(readonly fd: number, readonly iov: Iovecs, readonly position: number | bigint, readonly writing: boolean) {
+  constructor(
+    readonly fd: number,
+    readonly iov: Iovecs,
+    readonly position: number | bigint,
+    readonly writing: boolean,
+  ) {
     super();
   }
   get syscall(): string {
@@ -261,7 +286,13 @@ export class VectorOp extends PromiseOp<number> {
   }
 }
 
-function vector(fd: number, buffers: readonly ArrayBufferView[], position: Position | undefined, writing: boolean, options?: RunOptions): Promise<number> {
+function vector(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  position: Position | undefined,
+  writing: boolean,
+  options?: RunOptions,
+): Promise<number> {
   validateFd(fd);
   if (!Array.isArray(buffers)) throw new InvalidArgTypeError('buffers', 'an ArrayBufferView[]', buffers);
   for (let i = 0; i < buffers.length; i++) validateBuffer(buffers[i], `buffers[${i}]`); // holes too
@@ -274,7 +305,12 @@ function vector(fd: number, buffers: readonly ArrayBufferView[], position: Posit
  * settles lets the kernel write into freed memory; a readv that sees it
  * rejects with ERR_URING_BUFFER_DETACHED.
  */
-export async function readv(fd: number, buffers: readonly ArrayBufferView[], position?: Position, options?: RunOptions): Promise<number> {
+export async function readv(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  position?: Position,
+  options?: RunOptions,
+): Promise<number> {
   try {
     return await vector(fd, buffers, position, false, options);
   } catch (err) {
@@ -283,7 +319,12 @@ export async function readv(fd: number, buffers: readonly ArrayBufferView[], pos
 }
 
 /** Gather write from `buffers` in order; resolves with the total bytes written. */
-export async function writev(fd: number, buffers: readonly ArrayBufferView[], position?: Position, options?: RunOptions): Promise<number> {
+export async function writev(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  position?: Position,
+  options?: RunOptions,
+): Promise<number> {
   try {
     return await vector(fd, buffers, position, true, options);
   } catch (err) {

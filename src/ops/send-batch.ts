@@ -4,7 +4,14 @@
 // with the buffers; the sink owns the write queue and its callbacks.
 import type { Sqe } from '../ring/sqe.js';
 import { Msghdr } from '../ring/structs.js';
-import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF, IORING_OP_SENDMSG_ZC, IORING_OP_SEND_ZC, MSG_NOSIGNAL, MSG_WAITALL } from '../ring/uapi.js';
+import {
+  IORING_CQE_F_MORE,
+  IORING_CQE_F_NOTIF,
+  IORING_OP_SENDMSG_ZC,
+  IORING_OP_SEND_ZC,
+  MSG_NOSIGNAL,
+  MSG_WAITALL,
+} from '../ring/uapi.js';
 import { Op } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 
@@ -39,7 +46,12 @@ export class SendBatchOp extends Op {
   /** One buffer (a send), or several (a sendmsg); referenced until the last CQE. */
   views: Uint8Array | Uint8Array[];
   zc: boolean;
-  constructor(readonly sink: SendSink, readonly fd: number, views: Uint8Array | Uint8Array[], zc: boolean) {
+  constructor(
+    readonly sink: SendSink,
+    readonly fd: number,
+    views: Uint8Array | Uint8Array[],
+    zc: boolean,
+  ) {
     super();
     this.views = views;
     this.zc = zc;

@@ -9,7 +9,13 @@ import { run, validateFd, type RunOptions } from './common.js';
 
 export class StatxOp extends PromiseOp<StatxResult> {
   readonly buf = new Uint8Array(STATX_SIZE);
-  constructor(readonly dirfd: number, readonly path: string, readonly flags: number, readonly mask: number, readonly name: string) {
+  constructor(
+    readonly dirfd: number,
+    readonly path: string,
+    readonly flags: number,
+    readonly mask: number,
+    readonly name: string,
+  ) {
     super();
   }
   get syscall(): string {
@@ -40,7 +46,13 @@ export async function statx(path: string, options?: StatxOptions): Promise<Statx
     if (typeof path !== 'string') throw new InvalidArgTypeError('path', 'of type string', path);
     const flags = options?.noFollow ? AT_SYMLINK_NOFOLLOW : 0;
     const dirfd = options?.dirfd ?? AT_FDCWD;
-    const op = new StatxOp(dirfd, path, flags, options?.mask ?? (STATX_BASIC_STATS | STATX_BTIME), options?.noFollow ? 'lstat' : 'stat');
+    const op = new StatxOp(
+      dirfd,
+      path,
+      flags,
+      options?.mask ?? STATX_BASIC_STATS | STATX_BTIME,
+      options?.noFollow ? 'lstat' : 'stat',
+    );
     return await run(op, options).promise;
   } catch (err) {
     throw recaptureStack(err as Error, statx);
@@ -51,7 +63,7 @@ export async function statx(path: string, options?: StatxOptions): Promise<Statx
 export async function fstatx(fd: number, options?: RunOptions & { mask?: number }): Promise<StatxResult> {
   try {
     validateFd(fd);
-    const op = new StatxOp(fd, '', AT_EMPTY_PATH, options?.mask ?? (STATX_BASIC_STATS | STATX_BTIME), 'fstat');
+    const op = new StatxOp(fd, '', AT_EMPTY_PATH, options?.mask ?? STATX_BASIC_STATS | STATX_BTIME, 'fstat');
     return await run(op, options).promise;
   } catch (err) {
     throw recaptureStack(err as Error, fstatx);

@@ -8,7 +8,10 @@ import { ETIME } from '../errno.js';
 
 export class TimeoutOp extends PromiseOp<boolean> {
   readonly ts: Timespec;
-  constructor(ms: number, readonly count: number) {
+  constructor(
+    ms: number,
+    readonly count: number,
+  ) {
     super();
     this.ts = new Timespec(ms);
   }
@@ -28,7 +31,8 @@ export class TimeoutOp extends PromiseOp<boolean> {
 }
 
 function validateMs(ms: unknown): asserts ms is number {
-  if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw new OutOfRangeError('ms', 'a finite number >= 0', ms);
+  if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms))
+    throw new OutOfRangeError('ms', 'a finite number >= 0', ms);
 }
 
 /** Resolves after `ms` milliseconds, timed by the kernel. */

@@ -8,7 +8,12 @@ import { native } from '../native.js';
 import type { Ring } from './ring.js';
 import { addressOf, putU64 } from './structs.js';
 import { validateRing } from './register.js';
-import { IORING_REGISTER_PBUF_RING, IORING_REGISTER_PBUF_STATUS, IORING_UNREGISTER_PBUF_RING, IOU_PBUF_RING_INC } from './uapi.js';
+import {
+  IORING_REGISTER_PBUF_RING,
+  IORING_REGISTER_PBUF_STATUS,
+  IORING_UNREGISTER_PBUF_RING,
+  IOU_PBUF_RING_INC,
+} from './uapi.js';
 
 export interface BufRingOptions {
   /** IOU_PBUF_RING_INC: buffers may be consumed a part at a time. */
@@ -37,7 +42,8 @@ export class BufRing {
     if (!Number.isInteger(entries) || entries < 1 || entries > 32768 || (entries & (entries - 1)) !== 0) {
       throw new OutOfRangeError('entries', 'a power of two from 1 to 32768', entries);
     }
-    if (!Number.isInteger(bgid) || bgid < 0 || bgid > 0xffff) throw new OutOfRangeError('bgid', '>= 0 && <= 65535', bgid);
+    if (!Number.isInteger(bgid) || bgid < 0 || bgid > 0xffff)
+      throw new OutOfRangeError('bgid', '>= 0 && <= 65535', bgid);
     const page = native().pageSize;
     const size = Math.ceil((entries * 16) / page) * page;
     const mem = native().alignedAlloc(size);
@@ -65,7 +71,8 @@ export class BufRing {
    */
   add(buf: Uint8Array, bid: number, offset = 0): void {
     if (!(buf instanceof Uint8Array)) throw new InvalidArgTypeError('buf', 'an instance of Uint8Array', buf);
-    if (!Number.isInteger(bid) || bid < 0 || bid >= this.entries) throw new OutOfRangeError('bid', `>= 0 && < ${this.entries}`, bid);
+    if (!Number.isInteger(bid) || bid < 0 || bid >= this.entries)
+      throw new OutOfRangeError('bid', `>= 0 && < ${this.entries}`, bid);
     const addr = addressOf(buf);
     this.#bufs[bid] = buf;
     this.#addrs[bid] = addr;

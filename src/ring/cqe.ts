@@ -1,8 +1,12 @@
 // A completion queue entry, copied out of the ring: the kernel may reuse the
 // slot as soon as the head moves past it, so nothing here points into it.
 import {
-  IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUF_MORE, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE,
-  IORING_CQE_F_NOTIF, IORING_CQE_F_SOCK_NONEMPTY,
+  IORING_CQE_BUFFER_SHIFT,
+  IORING_CQE_F_BUF_MORE,
+  IORING_CQE_F_BUFFER,
+  IORING_CQE_F_MORE,
+  IORING_CQE_F_NOTIF,
+  IORING_CQE_F_SOCK_NONEMPTY,
 } from './uapi.js';
 import { TWO32 } from '../u64.js';
 

@@ -122,8 +122,10 @@ function isRingFd(fd: number): boolean {
 }
 
 function describe(fd: number, kind: number, thread: number): string {
-  const what = [kind & KEEPS_SQPOLL ? 'SQPOLL' : '', kind & KEEPS_PERSONALITY ? 'a registered personality' : ''].filter(Boolean).join(' and ') ||
-    'SQPOLL or a personality';
+  const what =
+    [kind & KEEPS_SQPOLL ? 'SQPOLL' : '', kind & KEEPS_PERSONALITY ? 'a registered personality' : '']
+      .filter(Boolean)
+      .join(' and ') || 'SQPOLL or a personality';
   const where = thread === threadId ? 'this thread' : thread === 0 ? 'the main thread' : `worker thread ${thread}`;
   return `ring fd ${fd} with ${what} (${where})`;
 }
@@ -147,7 +149,8 @@ export function credentialKeepingRings(): string[] {
   }
   const overflow = Atomics.load(table, OVERFLOW);
   if (overflow > 0) out.push(`${overflow} more ring(s) with SQPOLL or a personality`);
-  for (const fd of sqpollRingFds()) if (!known.has(fd)) out.push(`ring fd ${fd} with SQPOLL (not made by uring in a thread it can see)`);
+  for (const fd of sqpollRingFds())
+    if (!known.has(fd)) out.push(`ring fd ${fd} with SQPOLL (not made by uring in a thread it can see)`);
   return out;
 }
 

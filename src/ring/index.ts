@@ -6,7 +6,19 @@ export { BufRing, type BufRingOptions } from './buf-ring.js';
 export { Probe, probeRing } from './probe.js';
 export * from './register.js';
 export {
-  Timespec, Iovecs, Msghdr, FutexWaitv, sockaddr, parseSockaddr, openHow, epollEvent, parseStatx,
-  addressOf, writeU64, STATX_SIZE, type SocketAddress, type StatxResult,
+  Timespec,
+  Iovecs,
+  Msghdr,
+  FutexWaitv,
+  sockaddr,
+  parseSockaddr,
+  openHow,
+  epollEvent,
+  parseStatx,
+  addressOf,
+  writeU64,
+  STATX_SIZE,
+  type SocketAddress,
+  type StatxResult,
 } from './structs.js';
 export * from './uapi.js';

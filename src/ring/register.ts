@@ -22,7 +22,8 @@ function fdArray(fds: readonly number[] | Int32Array, name = 'fds'): Int32Array 
   if (!Array.isArray(fds)) throw new InvalidArgTypeError(name, 'an array of integers or an Int32Array', fds);
   fds.forEach((fd, i) => {
     if (!Number.isInteger(fd)) throw new InvalidArgTypeError(`${name}[${i}]`, 'an integer', fd);
-    if (fd < -0x80000000 || fd > 0x7fffffff) throw new OutOfRangeError(`${name}[${i}]`, '>= -2147483648 && <= 2147483647', fd);
+    if (fd < -0x80000000 || fd > 0x7fffffff)
+      throw new OutOfRangeError(`${name}[${i}]`, '>= -2147483648 && <= 2147483647', fd);
   });
   return Int32Array.from(fds);
 }
@@ -79,7 +80,8 @@ export function registerFileAllocRange(ring: Ring, offset: number, len: number):
  */
 export function registerBuffers(ring: Ring, buffers: readonly ArrayBufferView[]): void {
   validateRing(ring);
-  if (!Array.isArray(buffers) || buffers.length === 0) throw new InvalidArgTypeError('buffers', 'a non-empty array of ArrayBufferView', buffers);
+  if (!Array.isArray(buffers) || buffers.length === 0)
+    throw new InvalidArgTypeError('buffers', 'a non-empty array of ArrayBufferView', buffers);
   const iov = new Uint32Array(buffers.length * 4);
   buffers.forEach((b, i) => {
     if (!ArrayBuffer.isView(b)) throw new InvalidArgTypeError(`buffers[${i}]`, 'an ArrayBufferView', b);

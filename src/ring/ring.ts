@@ -7,7 +7,13 @@
 // Ring indexes are free-running u32 counters: differences are taken `>>> 0`,
 // slots are `index & mask`.
 import { readFileSync } from 'node:fs';
-import { InvalidArgTypeError, OutOfRangeError, UringClosedError, UringUnavailableError, systemError } from '../errors.js';
+import {
+  InvalidArgTypeError,
+  OutOfRangeError,
+  UringClosedError,
+  UringUnavailableError,
+  systemError,
+} from '../errors.js';
 import { validateFunction, validateInteger } from '../validate.js';
 import { native, type SetupParams, type SetupResult } from '../native.js';
 import { disabledBy } from '../opt-out.js';
@@ -86,13 +92,20 @@ export class Ring {
 
   constructor(entries = 256, options: RingOptions = {}) {
     if (!Number.isInteger(entries)) throw new InvalidArgTypeError('entries', 'an integer', entries);
-    if (entries < 1 || entries > MAX_ENTRIES) throw new OutOfRangeError('entries', `>= 1 && <= ${MAX_ENTRIES}`, entries);
-    if (options === null || typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
+    if (entries < 1 || entries > MAX_ENTRIES)
+      throw new OutOfRangeError('entries', `>= 1 && <= ${MAX_ENTRIES}`, entries);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgTypeError('options', 'of type object', options);
     const params: SetupParams = { flags: options.flags ?? 0 };
-    if (!Number.isInteger(params.flags) || params.flags! < 0) throw new InvalidArgTypeError('options.flags', 'a non-negative integer', options.flags);
+    if (!Number.isInteger(params.flags) || params.flags! < 0)
+      throw new InvalidArgTypeError('options.flags', 'a non-negative integer', options.flags);
     if (options.cqEntries !== undefined) {
       if (!Number.isInteger(options.cqEntries) || options.cqEntries < entries || options.cqEntries > MAX_CQ_ENTRIES) {
-        throw new OutOfRangeError('options.cqEntries', `>= entries (${entries}) && <= ${MAX_CQ_ENTRIES}`, options.cqEntries);
+        throw new OutOfRangeError(
+          'options.cqEntries',
+          `>= entries (${entries}) && <= ${MAX_CQ_ENTRIES}`,
+          options.cqEntries,
+        );
       }
       params.cqEntries = options.cqEntries;
       params.flags! |= U.IORING_SETUP_CQSIZE;
@@ -103,7 +116,8 @@ export class Ring {
       params.flags! |= U.IORING_SETUP_SQ_AFF;
     }
     if (options.attachWq !== undefined) {
-      if (!(options.attachWq instanceof Ring)) throw new InvalidArgTypeError('options.attachWq', 'an instance of Ring', options.attachWq);
+      if (!(options.attachWq instanceof Ring))
+        throw new InvalidArgTypeError('options.attachWq', 'an instance of Ring', options.attachWq);
       params.wqFd = options.attachWq.fd;
       params.flags! |= U.IORING_SETUP_ATTACH_WQ;
     }
@@ -205,12 +219,12 @@ export class Ring {
   getSqeIndex(): number {
     if (this.#closed) throw new UringClosedError();
     const tail = this.#sqeTail;
-    if (((tail - this.#sqHeadCache) >>> 0) >= this.sqEntries) {
+    if ((tail - this.#sqHeadCache) >>> 0 >= this.sqEntries) {
       // Looks full: see how far the kernel has got. Acquire: with SQPOLL the
       // kernel thread moves khead concurrently, and a slot is free only once
       // the kernel has finished reading it.
       this.#sqHeadCache = Atomics.load(this.#sq, this.#kSqHead);
-      if (((tail - this.#sqHeadCache) >>> 0) >= this.sqEntries) return -1;
+      if ((tail - this.#sqHeadCache) >>> 0 >= this.sqEntries) return -1;
     }
     const idx = tail & this.#sqMask;
     this.#sqeTail = (tail + 1) >>> 0;
@@ -245,7 +259,8 @@ export class Ring {
    */
   sqeAt(index: number): Sqe {
     // (The runtime's hot path passes getSqeIndex()'s result: the check is two compares.)
-    if (typeof index !== 'number' || !(index >= 0 && index < this.sqEntries && Number.isInteger(index))) validateInteger(index, 'index', 0, this.sqEntries - 1);
+    if (typeof index !== 'number' || !(index >= 0 && index < this.sqEntries && Number.isInteger(index)))
+      validateInteger(index, 'index', 0, this.sqEntries - 1);
     return this.#sqeObjs[index]!;
   }
 
@@ -455,7 +470,10 @@ export class Ring {
         // consumed past this batch's tail.
         while (((tail - this.#cqHead) | 0) > 0) {
           const o = this.#cqes + (this.#cqHead & this.#cqMask) * this.#cqeWords;
-          const lo = c[o]!, hi = c[o + 1]!, res = ci[o + 2]!, flags = c[o + 3]!;
+          const lo = c[o]!,
+            hi = c[o + 1]!,
+            res = ci[o + 2]!,
+            flags = c[o + 3]!;
           // Our head moves before the call, so a nested drain starts after
           // this CQE; the kernel's copy is published once per batch below.
           this.#cqHead = (this.#cqHead + 1) >>> 0;
@@ -561,13 +579,19 @@ function setupWithFallback(entries: number, params: SetupParams): SetupResult {
   // may kill the process on io_uring_setup).
   const off = disabledBy();
   if (off !== undefined) {
-    throw new UringUnavailableError(0, `io_uring is disabled by ${off}: uring makes no io_uring system call, and uring/fs, uring/fs/promises and uring/net use node's own modules. Unset URING_DISABLE (or call setUringDisabled(false)) to use io_uring`);
+    throw new UringUnavailableError(
+      0,
+      `io_uring is disabled by ${off}: uring makes no io_uring system call, and uring/fs, uring/fs/promises and uring/net use node's own modules. Unset URING_DISABLE (or call setUringDisabled(false)) to use io_uring`,
+    );
   }
   let bin;
   try {
     bin = native();
   } catch (err) {
-    const e = new UringUnavailableError(0, `The uring native addon could not be loaded (${(err as Error).message}). Run "npm rebuild uring" (it needs g++, make and python3)`);
+    const e = new UringUnavailableError(
+      0,
+      `The uring native addon could not be loaded (${(err as Error).message}). Run "npm rebuild uring" (it needs g++, make and python3)`,
+    );
     (e as Error).cause = err;
     throw e;
   }
@@ -579,25 +603,41 @@ function setupWithFallback(entries: number, params: SetupParams): SetupResult {
 }
 
 /** The two ways to go on without io_uring, added to the "not here" messages. */
-const HOW_TO_DO_WITHOUT = '; or set URING_FALLBACK=node to have uring/fs, uring/fs/promises and uring/net use node\'s own modules where io_uring is unavailable, or URING_DISABLE=1 never to try io_uring (where a seccomp profile kills on io_uring_setup)';
+const HOW_TO_DO_WITHOUT =
+  "; or set URING_FALLBACK=node to have uring/fs, uring/fs/promises and uring/net use node's own modules where io_uring is unavailable, or URING_DISABLE=1 never to try io_uring (where a seccomp profile kills on io_uring_setup)";
 
 function setupError(res: number, entries: number, flags: number): Error {
   const errno = -res;
   switch (errno) {
     case ENOSYS:
-      return new UringUnavailableError(res, `io_uring is not available: this kernel has no io_uring_setup system call (ENOSYS). It needs Linux 5.1 or later built with CONFIG_IO_URING=y${HOW_TO_DO_WITHOUT}`);
+      return new UringUnavailableError(
+        res,
+        `io_uring is not available: this kernel has no io_uring_setup system call (ENOSYS). It needs Linux 5.1 or later built with CONFIG_IO_URING=y${HOW_TO_DO_WITHOUT}`,
+      );
     case EPERM: {
       const sysctl = readSysctl();
       if (sysctl === '2') {
-        return new UringUnavailableError(res, `io_uring is disabled on this machine: kernel.io_uring_disabled = 2 (EPERM). Enable it with "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`);
+        return new UringUnavailableError(
+          res,
+          `io_uring is disabled on this machine: kernel.io_uring_disabled = 2 (EPERM). Enable it with "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`,
+        );
       }
       if (sysctl === '1') {
-        return new UringUnavailableError(res, `io_uring is restricted on this machine: kernel.io_uring_disabled = 1 allows only the group in kernel.io_uring_group (EPERM). Add this user to that group, or set "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`);
+        return new UringUnavailableError(
+          res,
+          `io_uring is restricted on this machine: kernel.io_uring_disabled = 1 allows only the group in kernel.io_uring_group (EPERM). Add this user to that group, or set "sysctl -w kernel.io_uring_disabled=0" (as root)${HOW_TO_DO_WITHOUT}`,
+        );
       }
-      return new UringUnavailableError(res, `io_uring is blocked for this process (EPERM), most likely by a seccomp profile: Docker's and many container runtimes' default profiles deny io_uring_setup. Run with a profile that allows io_uring_setup, io_uring_enter and io_uring_register${HOW_TO_DO_WITHOUT}`);
+      return new UringUnavailableError(
+        res,
+        `io_uring is blocked for this process (EPERM), most likely by a seccomp profile: Docker's and many container runtimes' default profiles deny io_uring_setup. Run with a profile that allows io_uring_setup, io_uring_enter and io_uring_register${HOW_TO_DO_WITHOUT}`,
+      );
     }
     case ENOMEM:
-      return new UringUnavailableError(res, `io_uring could not allocate a ring of ${entries} entries (ENOMEM): the locked-memory limit is too low. Raise it ("ulimit -l", or LimitMEMLOCK= for a service) or use fewer entries`);
+      return new UringUnavailableError(
+        res,
+        `io_uring could not allocate a ring of ${entries} entries (ENOMEM): the locked-memory limit is too low. Raise it ("ulimit -l", or LimitMEMLOCK= for a service) or use fewer entries`,
+      );
     case EMFILE:
     case ENFILE:
       return systemError(res, 'io_uring_setup');

@@ -14,7 +14,16 @@ import { Buffer } from 'node:buffer';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import type { BinaryView } from '../native.js';
-import { addressOf, isBinaryView, isDetached, Timespec, putU64, type FutexWaitv, type Iovecs, type Msghdr } from './structs.js';
+import {
+  addressOf,
+  isBinaryView,
+  isDetached,
+  Timespec,
+  putU64,
+  type FutexWaitv,
+  type Iovecs,
+  type Msghdr,
+} from './structs.js';
 import * as U from './uapi.js';
 import { INTERNAL_LO } from './user-data.js';
 import { TWO32 } from '../u64.js';
@@ -79,7 +88,12 @@ export class Sqe {
   readonly index: number;
 
   constructor(memory: SqeMemory, index: number) {
-    if (memory === null || typeof memory !== 'object' || !(memory.u32 instanceof Uint32Array) || !Number.isInteger(memory.wordsPerSqe)) {
+    if (
+      memory === null ||
+      typeof memory !== 'object' ||
+      !(memory.u32 instanceof Uint32Array) ||
+      !Number.isInteger(memory.wordsPerSqe)
+    ) {
       throw new InvalidArgTypeError('memory', 'the SqeMemory of a Ring (ring.sqeMemory)', memory);
     }
     field(index, 'index', 0, Math.floor(memory.u32.length / memory.wordsPerSqe) - 1);
@@ -182,7 +196,8 @@ export class Sqe {
   }
   /** io_uring_sqe_set_data64 with a number (up to 2^53): no BigInt on the hot path. */
   setUserData(v: number): this {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) validateInteger(v, 'userData', 0, Number.MAX_SAFE_INTEGER);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      validateInteger(v, 'userData', 0, Number.MAX_SAFE_INTEGER);
     const u = this.#m.u32;
     u[this.#w + W_USER] = v % TWO32;
     u[this.#w + W_USER + 1] = (v / TWO32) >>> 0;
@@ -196,7 +211,7 @@ export class Sqe {
   setUserWords(lo: number, hi: number): this {
     // Cheap on the hot path; anything but a u32 gets Node's codes (the
     // typeofs first: `>>>` throws a bare TypeError on a bigint or Symbol).
-    if (typeof lo !== 'number' || typeof hi !== 'number' || (lo >>> 0) !== lo || (hi >>> 0) !== hi) {
+    if (typeof lo !== 'number' || typeof hi !== 'number' || lo >>> 0 !== lo || hi >>> 0 !== hi) {
       validateInteger(lo, 'lo', 0, U32);
       validateInteger(hi, 'hi', 0, U32);
     }
@@ -256,7 +271,8 @@ export class Sqe {
   /** Address of `view` (pinned to the slot), validated. */
   #buf(view: BinaryView | null | undefined, name: string): number {
     if (view === null || view === undefined) return 0;
-    if (!isBinaryView(view)) throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', view);
+    if (!isBinaryView(view))
+      throw new InvalidArgTypeError(name, 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', view);
     const a = addressOf(view, name);
     this.#pin(view);
     return a;
@@ -292,12 +308,15 @@ export class Sqe {
   #path(path: PathLike, name = 'path'): number {
     let b: Uint8Array;
     if (typeof path === 'string') {
-      if (path.includes('\0')) throw new InvalidArgValueError(name, path, 'must be a string or Uint8Array without null bytes');
+      if (path.includes('\0'))
+        throw new InvalidArgValueError(name, path, 'must be a string or Uint8Array without null bytes');
       b = Buffer.from(`${path}\0`);
     } else if (path instanceof Uint8Array) {
-      if (path.byteLength === 0 && isDetached(path.buffer)) throw new InvalidArgValueError(name, path, 'must not be a detached ArrayBuffer');
+      if (path.byteLength === 0 && isDetached(path.buffer))
+        throw new InvalidArgValueError(name, path, 'must not be a detached ArrayBuffer');
       const nul = path.indexOf(0);
-      if (nul >= 0 && nul !== path.length - 1) throw new InvalidArgValueError(name, path, 'must be a string or Uint8Array without null bytes');
+      if (nul >= 0 && nul !== path.length - 1)
+        throw new InvalidArgValueError(name, path, 'must be a string or Uint8Array without null bytes');
       b = nul === path.length - 1 ? path : Buffer.concat([path, Buffer.alloc(1)]);
     } else {
       throw new InvalidArgTypeError(name, 'of type string or an instance of Buffer or Uint8Array', path);
@@ -499,7 +518,8 @@ export class Sqe {
   prepEpollWait(fd: number, events: Uint8Array, maxevents: number, flags = 0): this {
     this.#need(events, 'events');
     field(maxevents, 'maxevents', 0, U32);
-    if (maxevents * 12 > events.byteLength) throw new OutOfRangeError('maxevents', `<= ${Math.floor(events.byteLength / 12)}`, maxevents);
+    if (maxevents * 12 > events.byteLength)
+      throw new OutOfRangeError('maxevents', `<= ${Math.floor(events.byteLength / 12)}`, maxevents);
     this.prepRw(U.IORING_OP_EPOLL_WAIT, fd, this.#buf(events, 'events'), maxevents, 0);
     this.opFlags = flags;
     return this;
@@ -634,7 +654,13 @@ export class Sqe {
   }
   /** io_uring_prep_symlinkat. */
   prepSymlinkat(target: PathLike, newdirfd: number, linkpath: PathLike): this {
-    return this.prepRw(U.IORING_OP_SYMLINKAT, newdirfd, this.#path(target, 'target'), 0, this.#path(linkpath, 'linkpath'));
+    return this.prepRw(
+      U.IORING_OP_SYMLINKAT,
+      newdirfd,
+      this.#path(target, 'target'),
+      0,
+      this.#path(linkpath, 'linkpath'),
+    );
   }
   /** io_uring_prep_symlink. */
   prepSymlink(target: PathLike, linkpath: PathLike): this {
@@ -670,7 +696,13 @@ export class Sqe {
   /** io_uring_prep_fgetxattr: the value is written into `value` at completion. */
   prepFgetxattr(fd: number, name: PathLike, value: Uint8Array): this {
     this.#need(value, 'value');
-    return this.prepRw(U.IORING_OP_FGETXATTR, fd, this.#path(name, 'name'), value.byteLength, this.#buf(value, 'value'));
+    return this.prepRw(
+      U.IORING_OP_FGETXATTR,
+      fd,
+      this.#path(name, 'name'),
+      value.byteLength,
+      this.#buf(value, 'value'),
+    );
   }
   /** io_uring_prep_getxattr. */
   prepGetxattr(name: PathLike, value: Uint8Array, path: PathLike): this {
@@ -699,7 +731,8 @@ export class Sqe {
   }
   /** io_uring_prep_pipe: the kernel writes the two new fds into `fds` at completion. */
   prepPipe(fds: Int32Array, pipeFlags = 0): this {
-    if (!(fds instanceof Int32Array) || fds.length < 2) throw new InvalidArgValueError('fds', fds, 'must be an Int32Array of length 2');
+    if (!(fds instanceof Int32Array) || fds.length < 2)
+      throw new InvalidArgValueError('fds', fds, 'must be an Int32Array of length 2');
     this.prepRw(U.IORING_OP_PIPE, 0, this.#buf(fds, 'fds'), 0, 0);
     this.opFlags = pipeFlags;
     return this;
@@ -753,7 +786,13 @@ export class Sqe {
     return this;
   }
   /** io_uring_prep_accept_direct. */
-  prepAcceptDirect(fd: number, addr: Uint8Array | null, addrlen: Uint32Array | null, flags: number, fileIndex: number): this {
+  prepAcceptDirect(
+    fd: number,
+    addr: Uint8Array | null,
+    addrlen: Uint32Array | null,
+    flags: number,
+    fileIndex: number,
+  ): this {
     this.prepAccept(fd, addr, addrlen, flags);
     return this.#targetFixed(fileIndex);
   }
@@ -764,7 +803,12 @@ export class Sqe {
     return this;
   }
   /** io_uring_prep_multishot_accept_direct. */
-  prepMultishotAcceptDirect(fd: number, addr: Uint8Array | null = null, addrlen: Uint32Array | null = null, flags = 0): this {
+  prepMultishotAcceptDirect(
+    fd: number,
+    addr: Uint8Array | null = null,
+    addrlen: Uint32Array | null = null,
+    flags = 0,
+  ): this {
     this.prepMultishotAccept(fd, addr, addrlen, flags);
     return this.#targetFixed(U.IORING_FILE_INDEX_ALLOC);
   }
@@ -808,7 +852,14 @@ export class Sqe {
     return this;
   }
   /** io_uring_prep_send_zc_fixed: from registered buffer `bufIndex`. */
-  prepSendZcFixed(fd: number, buf: ArrayBufferView, nbytes: number | undefined, flags: number, zcFlags: number, bufIndex: number): this {
+  prepSendZcFixed(
+    fd: number,
+    buf: ArrayBufferView,
+    nbytes: number | undefined,
+    flags: number,
+    zcFlags: number,
+    bufIndex: number,
+  ): this {
     this.prepSendZc(fd, buf, nbytes, flags, field(zcFlags, 'zcFlags', 0, U16) | U.IORING_RECVSEND_FIXED_BUF);
     this.bufIndex = bufIndex;
     return this;
@@ -897,7 +948,8 @@ export class Sqe {
   // ---- provided buffers (the legacy, SQE-based kind; see BufRing for rings)
   /** io_uring_prep_provide_buffers: `nr` buffers of `len` bytes from `buf`, ids from `bid`. */
   prepProvideBuffers(buf: ArrayBufferView, len: number, nr: number, bufGroup: number, bid: number): this {
-    if (!ArrayBuffer.isView(buf)) throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray or DataView', buf);
+    if (!ArrayBuffer.isView(buf))
+      throw new InvalidArgTypeError('buffer', 'an instance of Buffer, TypedArray or DataView', buf);
     field(len, 'len', 0, U32);
     field(nr, 'nr', 0, U16 + 1);
     if (len * nr > buf.byteLength) throw new OutOfRangeError('len * nr', `<= ${buf.byteLength}`, len * nr);
@@ -975,30 +1027,69 @@ export class Sqe {
 
 /** Every opcode has a prep; this maps each to the prep methods that issue it (for docs and tests). */
 export const PREPS_BY_OPCODE: Readonly<Record<string, readonly (keyof Sqe)[]>> = {
-  NOP: ['prepNop'], READV: ['prepReadv', 'prepReadv2'], WRITEV: ['prepWritev', 'prepWritev2'],
-  FSYNC: ['prepFsync'], READ_FIXED: ['prepReadFixed'], WRITE_FIXED: ['prepWriteFixed'],
-  POLL_ADD: ['prepPollAdd', 'prepPollMultishot'], POLL_REMOVE: ['prepPollRemove', 'prepPollUpdate'],
-  SYNC_FILE_RANGE: ['prepSyncFileRange'], SENDMSG: ['prepSendmsg'], RECVMSG: ['prepRecvmsg', 'prepRecvmsgMultishot'],
-  TIMEOUT: ['prepTimeout'], TIMEOUT_REMOVE: ['prepTimeoutRemove', 'prepTimeoutUpdate'],
+  NOP: ['prepNop'],
+  READV: ['prepReadv', 'prepReadv2'],
+  WRITEV: ['prepWritev', 'prepWritev2'],
+  FSYNC: ['prepFsync'],
+  READ_FIXED: ['prepReadFixed'],
+  WRITE_FIXED: ['prepWriteFixed'],
+  POLL_ADD: ['prepPollAdd', 'prepPollMultishot'],
+  POLL_REMOVE: ['prepPollRemove', 'prepPollUpdate'],
+  SYNC_FILE_RANGE: ['prepSyncFileRange'],
+  SENDMSG: ['prepSendmsg'],
+  RECVMSG: ['prepRecvmsg', 'prepRecvmsgMultishot'],
+  TIMEOUT: ['prepTimeout'],
+  TIMEOUT_REMOVE: ['prepTimeoutRemove', 'prepTimeoutUpdate'],
   ACCEPT: ['prepAccept', 'prepAcceptDirect', 'prepMultishotAccept', 'prepMultishotAcceptDirect'],
-  ASYNC_CANCEL: ['prepCancel', 'prepCancel64', 'prepCancelFd'], LINK_TIMEOUT: ['prepLinkTimeout'],
-  CONNECT: ['prepConnect'], FALLOCATE: ['prepFallocate'], OPENAT: ['prepOpenat', 'prepOpenatDirect'],
-  CLOSE: ['prepClose', 'prepCloseDirect'], FILES_UPDATE: ['prepFilesUpdate'], STATX: ['prepStatx'],
-  READ: ['prepRead', 'prepReadProvided'], WRITE: ['prepWrite'], FADVISE: ['prepFadvise', 'prepFadvise64'],
-  MADVISE: ['prepMadvise', 'prepMadvise64'], SEND: ['prepSend', 'prepSendto', 'prepSendBundle'],
-  RECV: ['prepRecv', 'prepRecvMultishot'], OPENAT2: ['prepOpenat2', 'prepOpenat2Direct'],
-  EPOLL_CTL: ['prepEpollCtl'], SPLICE: ['prepSplice'], PROVIDE_BUFFERS: ['prepProvideBuffers'],
-  REMOVE_BUFFERS: ['prepRemoveBuffers'], TEE: ['prepTee'], SHUTDOWN: ['prepShutdown'],
-  RENAMEAT: ['prepRenameat', 'prepRename'], UNLINKAT: ['prepUnlinkat', 'prepUnlink'],
-  MKDIRAT: ['prepMkdirat', 'prepMkdir'], SYMLINKAT: ['prepSymlinkat', 'prepSymlink'],
+  ASYNC_CANCEL: ['prepCancel', 'prepCancel64', 'prepCancelFd'],
+  LINK_TIMEOUT: ['prepLinkTimeout'],
+  CONNECT: ['prepConnect'],
+  FALLOCATE: ['prepFallocate'],
+  OPENAT: ['prepOpenat', 'prepOpenatDirect'],
+  CLOSE: ['prepClose', 'prepCloseDirect'],
+  FILES_UPDATE: ['prepFilesUpdate'],
+  STATX: ['prepStatx'],
+  READ: ['prepRead', 'prepReadProvided'],
+  WRITE: ['prepWrite'],
+  FADVISE: ['prepFadvise', 'prepFadvise64'],
+  MADVISE: ['prepMadvise', 'prepMadvise64'],
+  SEND: ['prepSend', 'prepSendto', 'prepSendBundle'],
+  RECV: ['prepRecv', 'prepRecvMultishot'],
+  OPENAT2: ['prepOpenat2', 'prepOpenat2Direct'],
+  EPOLL_CTL: ['prepEpollCtl'],
+  SPLICE: ['prepSplice'],
+  PROVIDE_BUFFERS: ['prepProvideBuffers'],
+  REMOVE_BUFFERS: ['prepRemoveBuffers'],
+  TEE: ['prepTee'],
+  SHUTDOWN: ['prepShutdown'],
+  RENAMEAT: ['prepRenameat', 'prepRename'],
+  UNLINKAT: ['prepUnlinkat', 'prepUnlink'],
+  MKDIRAT: ['prepMkdirat', 'prepMkdir'],
+  SYMLINKAT: ['prepSymlinkat', 'prepSymlink'],
   LINKAT: ['prepLinkat', 'prepLink'],
   MSG_RING: ['prepMsgRing', 'prepMsgRingCqeFlags', 'prepMsgRingFd', 'prepMsgRingFdAlloc'],
-  FSETXATTR: ['prepFsetxattr'], SETXATTR: ['prepSetxattr'], FGETXATTR: ['prepFgetxattr'], GETXATTR: ['prepGetxattr'],
-  SOCKET: ['prepSocket', 'prepSocketDirect', 'prepSocketDirectAlloc'], URING_CMD: ['prepUringCmd', 'prepCmdSock'],
-  SEND_ZC: ['prepSendZc', 'prepSendZcFixed'], SENDMSG_ZC: ['prepSendmsgZc'], READ_MULTISHOT: ['prepReadMultishot'],
-  WAITID: ['prepWaitid'], FUTEX_WAIT: ['prepFutexWait'], FUTEX_WAKE: ['prepFutexWake'], FUTEX_WAITV: ['prepFutexWaitv'],
-  FIXED_FD_INSTALL: ['prepFixedFdInstall'], FTRUNCATE: ['prepFtruncate'], BIND: ['prepBind'], LISTEN: ['prepListen'],
-  RECV_ZC: ['prepRecvZc'], EPOLL_WAIT: ['prepEpollWait'], READV_FIXED: ['prepReadvFixed'],
-  WRITEV_FIXED: ['prepWritevFixed'], PIPE: ['prepPipe', 'prepPipeDirect'], NOP128: ['prepNop128'],
+  FSETXATTR: ['prepFsetxattr'],
+  SETXATTR: ['prepSetxattr'],
+  FGETXATTR: ['prepFgetxattr'],
+  GETXATTR: ['prepGetxattr'],
+  SOCKET: ['prepSocket', 'prepSocketDirect', 'prepSocketDirectAlloc'],
+  URING_CMD: ['prepUringCmd', 'prepCmdSock'],
+  SEND_ZC: ['prepSendZc', 'prepSendZcFixed'],
+  SENDMSG_ZC: ['prepSendmsgZc'],
+  READ_MULTISHOT: ['prepReadMultishot'],
+  WAITID: ['prepWaitid'],
+  FUTEX_WAIT: ['prepFutexWait'],
+  FUTEX_WAKE: ['prepFutexWake'],
+  FUTEX_WAITV: ['prepFutexWaitv'],
+  FIXED_FD_INSTALL: ['prepFixedFdInstall'],
+  FTRUNCATE: ['prepFtruncate'],
+  BIND: ['prepBind'],
+  LISTEN: ['prepListen'],
+  RECV_ZC: ['prepRecvZc'],
+  EPOLL_WAIT: ['prepEpollWait'],
+  READV_FIXED: ['prepReadvFixed'],
+  WRITEV_FIXED: ['prepWritevFixed'],
+  PIPE: ['prepPipe', 'prepPipeDirect'],
+  NOP128: ['prepNop128'],
   URING_CMD128: ['prepUringCmd128'],
 };

@@ -46,7 +46,11 @@ export function addressOf(view: BinaryView, name = 'buffer'): number {
   const a = native().address(view);
   if (a < 0) {
     // Shown by its buffer: util.inspect (in the error's message) throws on a detached DataView.
-    throw new InvalidArgValueError(name, view instanceof DataView ? view.buffer : view, 'must not be a detached ArrayBuffer');
+    throw new InvalidArgValueError(
+      name,
+      view instanceof DataView ? view.buffer : view,
+      'must not be a detached ArrayBuffer',
+    );
   }
   return a;
 }
@@ -154,7 +158,8 @@ export class Timespec {
     return t;
   }
   setMs(ms: number): this {
-    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw new OutOfRangeError('ms', '>= 0 and finite', ms);
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms))
+      throw new OutOfRangeError('ms', '>= 0 and finite', ms);
     const sec = Math.floor(ms / 1000);
     if (sec > Number.MAX_SAFE_INTEGER) throw new OutOfRangeError('ms', `<= ${Number.MAX_SAFE_INTEGER * 1000}`, ms);
     putU64(this.buffer, 0, sec, 'ms');
@@ -192,12 +197,23 @@ export class Iovecs {
 }
 
 /** Encodes a socket address: `{ host, port }` (IPv4 or IPv6) or `{ path }` (Unix). */
-export function sockaddr(addr: { host?: string; port?: number; path?: string; flowinfo?: number; scopeId?: number }): Buffer {
+export function sockaddr(addr: {
+  host?: string;
+  port?: number;
+  path?: string;
+  flowinfo?: number;
+  scopeId?: number;
+}): Buffer {
   validateObject(addr, 'addr');
   if (addr.path !== undefined) {
     if (typeof addr.path !== 'string') throw new InvalidArgTypeError('addr.path', 'of type string', addr.path);
     // A NUL first makes an abstract socket; one inside would cut the path short (and 'a\0b' bind 'a').
-    if (addr.path.includes('\0', 1)) throw new InvalidArgValueError('path', addr.path, 'must not contain null bytes (but the first, for an abstract socket)');
+    if (addr.path.includes('\0', 1))
+      throw new InvalidArgValueError(
+        'path',
+        addr.path,
+        'must not contain null bytes (but the first, for an abstract socket)',
+      );
     const p = Buffer.from(addr.path);
     if (p.length > 107) throw new OutOfRangeError('path', 'at most 107 bytes', addr.path);
     const b = Buffer.alloc(110);
@@ -259,7 +275,8 @@ export interface SocketAddress {
 /** Decodes a socket address the kernel wrote (accept, recvmsg, getsockname). */
 export function parseSockaddr(buf: Uint8Array, len?: number): SocketAddress | null {
   if (!(buf instanceof Uint8Array)) throw new InvalidArgTypeError('buf', 'an instance of Uint8Array', buf);
-  if (buf.byteLength === 0 && isDetached(buf.buffer)) throw new InvalidArgValueError('buf', buf, 'must not be a detached ArrayBuffer');
+  if (buf.byteLength === 0 && isDetached(buf.buffer))
+    throw new InvalidArgValueError('buf', buf, 'must not be a detached ArrayBuffer');
   if (len === undefined) len = buf.byteLength;
   else validateInteger(len, 'len', 0);
   const b = Buffer.from(buf.buffer, buf.byteOffset, Math.min(len, buf.byteLength));
@@ -283,12 +300,19 @@ export function parseSockaddr(buf: Uint8Array, len?: number): SocketAddress | nu
 
 function compressIpv6(groups: string[]): string {
   // The longest run of zero groups (two or more) becomes '::', as node prints it.
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+  let best = -1,
+    bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(':');
@@ -296,7 +320,8 @@ function compressIpv6(groups: string[]): string {
   // ::ffff:a.b.c.d (a dual-stack listener's IPv4 peers), and the old
   // "compatible" ::a.b.c.d (six zero groups; ::2 stays ::2).
   if (best === 0 && (bestLen === 6 || (bestLen === 5 && groups[5] === 'ffff'))) {
-    const hi = parseInt(groups[6]!, 16), lo = parseInt(groups[7]!, 16);
+    const hi = parseInt(groups[6]!, 16),
+      lo = parseInt(groups[7]!, 16);
     const v4 = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
     return bestLen === 5 ? `::ffff:${v4}` : `::${v4}`;
   }
@@ -316,7 +341,8 @@ export class Msghdr {
   constructor(opts: { name?: Uint8Array; iov: readonly ArrayBufferView[]; control?: Uint8Array; flags?: number }) {
     validateObject(opts, 'opts');
     for (const k of ['name', 'control'] as const) {
-      if (opts[k] !== undefined && !(opts[k] instanceof Uint8Array)) throw new InvalidArgTypeError(`opts.${k}`, 'an instance of Uint8Array', opts[k]);
+      if (opts[k] !== undefined && !(opts[k] instanceof Uint8Array))
+        throw new InvalidArgTypeError(`opts.${k}`, 'an instance of Uint8Array', opts[k]);
     }
     if (opts.flags !== undefined) validateInteger(opts.flags, 'opts.flags', -0x80000000, 0xffffffff);
     this.iov = new Iovecs(opts.iov);
@@ -370,10 +396,12 @@ export class FutexWaitv {
   readonly buffer: Uint32Array;
   readonly words: readonly ArrayBufferView[];
   constructor(entries: readonly { word: Uint32Array | Int32Array; value: number; flags: number }[]) {
-    if (!Array.isArray(entries)) throw new InvalidArgTypeError('entries', 'an array of { word, value, flags }', entries);
+    if (!Array.isArray(entries))
+      throw new InvalidArgTypeError('entries', 'an array of { word, value, flags }', entries);
     entries.forEach((e, i) => {
       validateObject(e, `entries[${i}]`);
-      if (!(e.word instanceof Uint32Array || e.word instanceof Int32Array)) throw new InvalidArgTypeError(`entries[${i}].word`, 'an instance of Uint32Array or Int32Array', e.word);
+      if (!(e.word instanceof Uint32Array || e.word instanceof Int32Array))
+        throw new InvalidArgTypeError(`entries[${i}].word`, 'an instance of Uint32Array or Int32Array', e.word);
       validateInteger(e.value, `entries[${i}].value`, -0x80000000, 0xffffffff);
       validateInteger(e.flags, `entries[${i}].flags`, 0, 0xffffffff);
     });
@@ -414,7 +442,8 @@ export const STATX_SIZE = 256;
 
 export function parseStatx(buf: Uint8Array): StatxResult {
   if (!(buf instanceof Uint8Array)) throw new InvalidArgTypeError('buf', 'an instance of Uint8Array', buf);
-  if (buf.byteLength < STATX_SIZE) throw new InvalidArgValueError('buf', buf, `must be at least ${STATX_SIZE} bytes long`);
+  if (buf.byteLength < STATX_SIZE)
+    throw new InvalidArgValueError('buf', buf, `must be at least ${STATX_SIZE} bytes long`);
   const d = new DataView(buf.buffer, buf.byteOffset, STATX_SIZE);
   const ts = (o: number) => ({ sec: d.getBigInt64(o, true), nsec: d.getUint32(o + 8, true) });
   return {

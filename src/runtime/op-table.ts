@@ -9,7 +9,15 @@
 import { validateInteger } from '../validate.js';
 import { FD_RESULTS_BIT, GEN_MASK, INTERNAL_LO, SLOT_MASK } from '../ring/user-data.js';
 
-export { SLOT_MASK, AUX_BIT, LINK_SHIFT, LINK_MASK, MAX_LINKS, INTERNAL_LO, FD_RESULTS_BIT } from '../ring/user-data.js';
+export {
+  SLOT_MASK,
+  AUX_BIT,
+  LINK_SHIFT,
+  LINK_MASK,
+  MAX_LINKS,
+  INTERNAL_LO,
+  FD_RESULTS_BIT,
+} from '../ring/user-data.js';
 
 export class OpTable<T extends object> {
   /** Slots the table has now; it grows up to maxCapacity as ops need them. */

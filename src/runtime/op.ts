@@ -342,7 +342,8 @@ export abstract class ChainOp extends Op {
    */
   constructor(links: number, link: ChainLink) {
     super();
-    if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS) throw new OutOfRangeError('links', `an integer >= 1 && <= ${MAX_LINKS}`, links);
+    if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS)
+      throw new OutOfRangeError('links', `an integer >= 1 && <= ${MAX_LINKS}`, links);
     this.links = links;
     this.chainFlags = link === 'hard' ? IOSQE_IO_HARDLINK : link === 'soft' ? IOSQE_IO_LINK : 0;
   }

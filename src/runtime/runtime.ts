@@ -17,14 +17,32 @@
 // - The op table grows with the ops in flight (up to the 2^24 slots user
 //   data can name).
 // - The poll handle keeps the process alive only while ops are in flight.
-import { AbortError, InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, UringClosedError, UringError, abortError, systemError } from '../errors.js';
+import {
+  AbortError,
+  InvalidArgTypeError,
+  InvalidArgValueError,
+  OutOfRangeError,
+  UringClosedError,
+  UringError,
+  abortError,
+  systemError,
+} from '../errors.js';
 import { validateInteger, validateObject } from '../validate.js';
 import { native } from '../native.js';
 import { Ring, type RingOptions } from '../ring/ring.js';
 import * as U from '../ring/uapi.js';
 import { Timespec } from '../ring/structs.js';
 import { OpState, type ChainOp, type MultishotOp, type Op } from './op.js';
-import { AUX_BIT, FD_RESULTS_BIT, INTERNAL_LO, MAX_LINKS, SLOT_MASK, auxLo, linkLo, linkOf } from '../ring/user-data.js';
+import {
+  AUX_BIT,
+  FD_RESULTS_BIT,
+  INTERNAL_LO,
+  MAX_LINKS,
+  SLOT_MASK,
+  auxLo,
+  linkLo,
+  linkOf,
+} from '../ring/user-data.js';
 import { OpTable } from './op-table.js';
 import { EAGAIN, EBUSY, EINTR } from '../errno.js';
 
@@ -201,7 +219,9 @@ export class Runtime {
     }
     const most = this.maxLinks;
     if (op.links > most) {
-      op.abandon(new OutOfRangeError('links', `<= ${most} (what this runtime's ring can take in one submit)`, op.links));
+      op.abandon(
+        new OutOfRangeError('links', `<= ${most} (what this runtime's ring can take in one submit)`, op.links),
+      );
       return false;
     }
     return true;
@@ -562,7 +582,11 @@ export class Runtime {
     if (ring.sqSpaceLeft < 1) this.#submitNow();
     let idx = ring.getSqeIndex();
     if (idx < 0 && ring.flags & U.IORING_SETUP_SQPOLL) {
-      ring.enter(0, 0, U.IORING_ENTER_SQ_WAIT | (ring.sqFlags & U.IORING_SQ_NEED_WAKEUP ? U.IORING_ENTER_SQ_WAKEUP : 0));
+      ring.enter(
+        0,
+        0,
+        U.IORING_ENTER_SQ_WAIT | (ring.sqFlags & U.IORING_SQ_NEED_WAKEUP ? U.IORING_ENTER_SQ_WAKEUP : 0),
+      );
       idx = ring.getSqeIndex();
     }
     return idx;
@@ -598,7 +622,10 @@ export class Runtime {
       // One cancel for everything: ANY | ALL.
       const idx = this.#sqeNow();
       if (idx >= 0) {
-        ring.sqeAt(idx).prepCancel64(0, U.IORING_ASYNC_CANCEL_ANY | U.IORING_ASYNC_CANCEL_ALL).setUserWords(INTERNAL_LO, 0);
+        ring
+          .sqeAt(idx)
+          .prepCancel64(0, U.IORING_ASYNC_CANCEL_ANY | U.IORING_ASYNC_CANCEL_ALL)
+          .setUserWords(INTERNAL_LO, 0);
       }
       this.#submitNow();
       this.#drain();

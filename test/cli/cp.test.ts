@@ -3,7 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, chmodSync, existsSync, readdirSync, utimesSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+  existsSync,
+  readdirSync,
+  utimesSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +24,11 @@ import { LANE } from '../../src/cli/cp-walk.js';
 
 const bin = fileURLToPath(new URL('../../../bin/uring.js', import.meta.url));
 
-function cp(args: string[], cwd?: string, uid?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cp(
+  args: string[],
+  cwd?: string,
+  uid?: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, 'cp', ...args], { timeout: 30_000, cwd, uid, gid: uid }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
@@ -214,20 +230,24 @@ test('uring cp refuses to copy a file onto itself, as cp does', async (t) => {
   assert.equal(readFileSync(y, 'utf8'), 'in dir');
 });
 
-test('uring cp: an unreadable file is reported as cp reports it, the rest is copied (as a non-root user)', { skip: process.getuid?.() !== 0 && 'needs root to run the copy as another user' }, async (t) => {
-  const d = tempDir();
-  t.after(() => d.remove());
-  chmodSync(d.path, 0o777);
-  const tree = d.file('tree');
-  mkdirSync(tree);
-  writeFileSync(join(tree, 'ok'), 'fine');
-  writeFileSync(join(tree, 'secret'), 'nope');
-  chmodSync(join(tree, 'secret'), 0o600);
-  chmodSync(tree, 0o755);
-  const nobody = 65534;
-  const r = await cp(['-r', tree, d.file('out')], undefined, nobody);
-  assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^uring cp: cannot open '.*tree\/secret' for reading: Permission denied$/m);
-  assert.equal(readFileSync(d.file('out/ok'), 'utf8'), 'fine');
-  assert.ok(!existsSync(d.file('out/secret')), 'no empty destination for a source that could not be opened');
-});
+test(
+  'uring cp: an unreadable file is reported as cp reports it, the rest is copied (as a non-root user)',
+  { skip: process.getuid?.() !== 0 && 'needs root to run the copy as another user' },
+  async (t) => {
+    const d = tempDir();
+    t.after(() => d.remove());
+    chmodSync(d.path, 0o777);
+    const tree = d.file('tree');
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'ok'), 'fine');
+    writeFileSync(join(tree, 'secret'), 'nope');
+    chmodSync(join(tree, 'secret'), 0o600);
+    chmodSync(tree, 0o755);
+    const nobody = 65534;
+    const r = await cp(['-r', tree, d.file('out')], undefined, nobody);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^uring cp: cannot open '.*tree\/secret' for reading: Permission denied$/m);
+    assert.equal(readFileSync(d.file('out/ok'), 'utf8'), 'fine');
+    assert.ok(!existsSync(d.file('out/secret')), 'no empty destination for a source that could not be opened');
+  },
+);

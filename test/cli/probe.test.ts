@@ -119,22 +119,26 @@ test('probe(): blocked (EPERM) says why', () => {
   assert.match(r.verdict, /^io_uring is unavailable: .*EPERM/);
 });
 
-test('probe(): a kernel without a feature uring needs is not usable, and the verdict names it', { skip: needsUring }, () => {
-  const real = native();
-  const fake: NativeBinding = {
-    ...real,
-    setup(entries, params) {
-      const r = real.setup(entries, params);
-      return typeof r === 'number' ? r : { ...r, features: r.features & ~IORING_FEAT_EXT_ARG };
-    },
-  };
-  const r = withBinding(fake, probe);
-  assert.equal(r.ring.created, true);
-  assert.equal(r.usable, false);
-  assert.deepEqual(r.missing, { features: ['EXT_ARG'], opcodes: [] });
-  assert.ok(!r.features.includes('EXT_ARG'));
-  assert.match(r.verdict, /^io_uring is too old for uring on this kernel .*missing feature EXT_ARG$/);
-});
+test(
+  'probe(): a kernel without a feature uring needs is not usable, and the verdict names it',
+  { skip: needsUring },
+  () => {
+    const real = native();
+    const fake: NativeBinding = {
+      ...real,
+      setup(entries, params) {
+        const r = real.setup(entries, params);
+        return typeof r === 'number' ? r : { ...r, features: r.features & ~IORING_FEAT_EXT_ARG };
+      },
+    };
+    const r = withBinding(fake, probe);
+    assert.equal(r.ring.created, true);
+    assert.equal(r.usable, false);
+    assert.deepEqual(r.missing, { features: ['EXT_ARG'], opcodes: [] });
+    assert.ok(!r.features.includes('EXT_ARG'));
+    assert.match(r.verdict, /^io_uring is too old for uring on this kernel .*missing feature EXT_ARG$/);
+  },
+);
 
 test('main(["probe"]) exits 1 and prints the reason when io_uring is unavailable', async () => {
   const fake = { setup: () => -38 } as unknown as NativeBinding;
@@ -159,7 +163,16 @@ test('bin/uring.js is executable', () => {
 test('uring probe: the readable report, exit 0', { skip: needsUring }, async () => {
   const { code, stdout, stderr } = await run(['probe']);
   assert.equal(code, 0, stderr);
-  for (const section of ['kernel', 'sysctl', 'ring', 'features', 'setup flags', 'opcodes supported', 'opcodes unsupported', 'verdict']) {
+  for (const section of [
+    'kernel',
+    'sysctl',
+    'ring',
+    'features',
+    'setup flags',
+    'opcodes supported',
+    'opcodes unsupported',
+    'verdict',
+  ]) {
     assert.match(stdout, new RegExp(`^${section}( \\(.*\\))?$`, 'm'), `section ${section}`);
   }
   assert.match(stdout, /^ {2}kernel\.io_uring_disabled +\d/m);

@@ -55,7 +55,10 @@ function raw(request: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
     let out = '';
-    s.setEncoding('utf8').on('data', (d) => (out += d)).on('end', () => resolve(out)).on('error', reject);
+    s.setEncoding('utf8')
+      .on('data', (d) => (out += d))
+      .on('end', () => resolve(out))
+      .on('error', reject);
     s.write(request); // not end(): node:http answers a half-closed connection with nothing (httpAllowHalfOpen is off)
   });
 }
@@ -75,7 +78,9 @@ test('GET a small and a 5 MiB file: the bytes, the length and the type', async (
 });
 
 test('50 concurrent GETs of the big file all come back whole', async () => {
-  const bodies = await Promise.all(Array.from({ length: 50 }, () => fetch(`${base}big.bin`).then((r) => r.arrayBuffer())));
+  const bodies = await Promise.all(
+    Array.from({ length: 50 }, () => fetch(`${base}big.bin`).then((r) => r.arrayBuffer())),
+  );
   for (const body of bodies) assert.ok(Buffer.from(body).equals(big));
 });
 
@@ -123,7 +128,12 @@ test('404, 405, and nothing outside the root however the path is spelled', async
   const post = await fetch(`${base}hello.txt`, { method: 'POST', body: 'x' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.get('allow'), 'GET, HEAD');
-  for (const path of ['/../../../../etc/passwd', '/..%2f..%2f..%2f..%2fetc%2fpasswd', '/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/hello.txt%00']) {
+  for (const path of [
+    '/../../../../etc/passwd',
+    '/..%2f..%2f..%2f..%2fetc%2fpasswd',
+    '/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+    '/hello.txt%00',
+  ]) {
     const res = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     const status = Number(/^HTTP\/1\.1 (\d+)/.exec(res)?.[1]);
     assert.ok(status === 403 || status === 404, `${path}: ${res.split('\r\n')[0]}`);
@@ -135,20 +145,21 @@ test('requests are logged; SIGTERM stops the server and it exits 0', async () =>
   assert.match(log, /^GET \/hello\.txt 200$/m);
   assert.match(log, /^GET \/nope 404$/m);
   child.kill('SIGTERM');
-  const [code] = await Promise.race([
+  const [code] = (await Promise.race([
     once(child, 'exit'),
     new Promise((_, reject) => setTimeout(() => reject(new Error('no exit 5 s after SIGTERM')), 5000)),
-  ]) as [number];
+  ])) as [number];
   assert.equal(code, 0);
 });
 
 test('usage errors exit 2; a directory that is not there exits 1', async () => {
-  const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const c = spawn(process.execPath, [bin, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    c.on('exit', (code) => resolve({ code, stderr }));
-  });
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const c = spawn(process.execPath, [bin, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      c.on('exit', (code) => resolve({ code, stderr }));
+    });
   assert.equal((await run(['--port', 'x'])).code, 2);
   assert.equal((await run(['--bogus'])).code, 2);
   const missing = await run([dir.file('missing'), '--port', '0']);

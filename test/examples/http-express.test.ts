@@ -21,7 +21,9 @@ test('http-express: Express answers GET and a JSON POST over uring/net, and exit
     child.stdout.setEncoding('utf8');
     const [line] = (await Promise.race([
       once(child.stdout, 'data'),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no "listening" line in 10 s; stderr: ${stderr}`)), 10_000)),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no "listening" line in 10 s; stderr: ${stderr}`)), 10_000),
+      ),
     ])) as [string];
     const m = /^listening on (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(line);
     assert.ok(m, `first line: ${line}`);
@@ -34,7 +36,11 @@ test('http-express: Express answers GET and a JSON POST over uring/net, and exit
 
     const payload = { n: 42, list: Array.from({ length: 1000 }, (_, i) => i), text: 'ü'.repeat(5000) };
     const sent = JSON.stringify(payload);
-    const post = await request(new URL('echo', base).href, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sent });
+    const post = await request(new URL('echo', base).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: sent,
+    });
     assert.equal(post.status, 200);
     assert.deepEqual(JSON.parse(post.body), { youSent: payload, bytes: Buffer.byteLength(sent) });
 

@@ -39,7 +39,10 @@ forEachSetup((s) => {
       seen[index]!++;
       copies[index] = Buffer.from(data);
     });
-    assert.ok(seen.every((n) => n === 1), 'each file once');
+    assert.ok(
+      seen.every((n) => n === 1),
+      'each file once',
+    );
     copies.forEach((c, i) => assert.ok(c.equals(readFileSync(paths[i]!)), `file ${i} (${c.length} bytes)`));
     assert.equal(fdCount(), fds, `no fd left open: ${fdList().join(', ')}`);
     await allSlotsFree();
@@ -49,23 +52,37 @@ forEachSetup((s) => {
     const paths = makeFiles(dir, 'reuse', 200, () => 1000);
     const views: Buffer[] = [];
     const firstBytes: Buffer[] = [];
-    await forEachFile(paths, (data) => {
-      views.push(data);
-      firstBytes.push(Buffer.from(data));
-    }, { concurrency: 4 });
+    await forEachFile(
+      paths,
+      (data) => {
+        views.push(data);
+        firstBytes.push(Buffer.from(data));
+      },
+      { concurrency: 4 },
+    );
     // 4 lanes, 200 files: at most 4 distinct memories, each reused, and what
     // a view shows now is the last file read into its lane.
     assert.ok(new Set(views.map((v) => v.buffer)).size <= 4, 'no memory per file');
-    assert.ok(views.some((v, i) => !v.equals(firstBytes[i]!)), 'a kept view shows a later file');
+    assert.ok(
+      views.some((v, i) => !v.equals(firstBytes[i]!)),
+      'a kept view shows a later file',
+    );
   });
 
   test('encoding: strings, as readFileSync decodes them; the empty list resolves at once', async () => {
     const paths = [dir.write('t1', 'héllo\n'), dir.write('t2', ''), dir.write('t3', 'x'.repeat(70_000))];
     const got = new Array<string>(3);
-    await forEachFile(paths, (s, i) => {
-      got[i] = s;
-    }, 'utf8');
-    assert.deepEqual(got, paths.map((p) => readFileSync(p, 'utf8')));
+    await forEachFile(
+      paths,
+      (s, i) => {
+        got[i] = s;
+      },
+      'utf8',
+    );
+    assert.deepEqual(
+      got,
+      paths.map((p) => readFileSync(p, 'utf8')),
+    );
     let calls = 0;
     await forEachFile([], () => calls++);
     assert.equal(calls, 0);
@@ -74,9 +91,13 @@ forEachSetup((s) => {
   test('files of unknown size (/proc) are read to the end', async () => {
     const paths = ['/proc/self/status', '/proc/self/maps'];
     const got: string[] = [];
-    await forEachFile(paths, (s, i) => {
-      got[i] = s;
-    }, { encoding: 'utf8' });
+    await forEachFile(
+      paths,
+      (s, i) => {
+        got[i] = s;
+      },
+      { encoding: 'utf8' },
+    );
     assert.match(got[0]!, /^Name:/);
     assert.ok(got[1]!.endsWith('\n') && got[1]!.includes('['), 'maps read whole');
   });
@@ -95,11 +116,14 @@ forEachSetup((s) => {
       ['ENOENT', 20, dir.file('missing')],
       ['EISDIR', 21, dir.path],
     ]);
-    await assert.rejects(forEachFile(paths, () => {}), (err: NodeJS.ErrnoException) => {
-      assert.ok(err.code === 'ENOENT' || err.code === 'EISDIR', String(err.code));
-      assert.ok(err.path === dir.file('missing') || err.path === dir.path);
-      return true;
-    });
+    await assert.rejects(
+      forEachFile(paths, () => {}),
+      (err: NodeJS.ErrnoException) => {
+        assert.ok(err.code === 'ENOENT' || err.code === 'EISDIR', String(err.code));
+        assert.ok(err.path === dir.file('missing') || err.path === dir.path);
+        return true;
+      },
+    );
     await allSlotsFree();
   });
 
@@ -107,9 +131,16 @@ forEachSetup((s) => {
     const paths = makeFiles(dir, 'throw', 300, () => 64);
     const boom = new Error('boom');
     let calls = 0;
-    await assert.rejects(forEachFile(paths, () => {
-      if (++calls === 10) throw boom;
-    }, { concurrency: 8 }), (err) => err === boom);
+    await assert.rejects(
+      forEachFile(
+        paths,
+        () => {
+          if (++calls === 10) throw boom;
+        },
+        { concurrency: 8 },
+      ),
+      (err) => err === boom,
+    );
     await allSlotsFree();
     assert.ok(calls === 10, `no callback after the throw (${calls})`);
   });
@@ -119,9 +150,16 @@ forEachSetup((s) => {
     const rt = s.runtime({ entries: 16 });
     let calls = 0;
     let closing: Promise<void> | undefined;
-    await assert.rejects(forEachFile(paths, () => {
-      if (++calls === 5) closing = rt.close();
-    }, { runtime: rt, concurrency: 8 }), { code: 'ERR_URING_CLOSED' });
+    await assert.rejects(
+      forEachFile(
+        paths,
+        () => {
+          if (++calls === 5) closing = rt.close();
+        },
+        { runtime: rt, concurrency: 8 },
+      ),
+      { code: 'ERR_URING_CLOSED' },
+    );
     await closing;
     assert.ok(rt.closed);
   });
@@ -129,7 +167,10 @@ forEachSetup((s) => {
   test('abort: before the call and while a read is blocked in the kernel (a FIFO)', async () => {
     const paths = makeFiles(dir, 'abort', 10, () => 10);
     const reason = new Error('stop');
-    await assert.rejects(forEachFile(paths, () => {}, { signal: AbortSignal.abort(reason) }), { name: 'AbortError', cause: reason });
+    await assert.rejects(
+      forEachFile(paths, () => {}, { signal: AbortSignal.abort(reason) }),
+      { name: 'AbortError', cause: reason },
+    );
     const f = fifo(dir.file('fifo'));
     try {
       const ac = new AbortController();
@@ -147,7 +188,7 @@ forEachSetup((s) => {
     }
   });
 
-  test('bad arguments reject (never throw) with node\'s codes', async () => {
+  test("bad arguments reject (never throw) with node's codes", async () => {
     const cases: [() => Promise<unknown>, string][] = [
       [() => forEachFile('a' as unknown as string[], () => {}), 'ERR_INVALID_ARG_TYPE'],
       [() => forEachFile(['a'], undefined as unknown as () => void), 'ERR_INVALID_ARG_TYPE'],
@@ -177,9 +218,13 @@ forEachSetup((s) => {
           assert.equal(directSlots(rt).size, 0);
         }
         const got = new Array<Buffer>(paths.length);
-        await forEachFile(paths, (d, i) => {
-          got[i] = Buffer.from(d);
-        }, { runtime: rt });
+        await forEachFile(
+          paths,
+          (d, i) => {
+            got[i] = Buffer.from(d);
+          },
+          { runtime: rt },
+        );
         got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i}`));
       } finally {
         await rt.close();

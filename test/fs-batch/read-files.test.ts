@@ -34,7 +34,12 @@ function assertDisjoint(bufs: Buffer[]): void {
     }
   }
   bufs.forEach((b, i) => b.fill(i % 251));
-  bufs.forEach((b, i) => assert.ok(b.every((x) => x === i % 251), `result ${i} was changed by writing another`));
+  bufs.forEach((b, i) =>
+    assert.ok(
+      b.every((x) => x === i % 251),
+      `result ${i} was changed by writing another`,
+    ),
+  );
 }
 
 forEachSetup((s) => {
@@ -66,7 +71,10 @@ forEachSetup((s) => {
   test('empty files come back as empty Buffers (or empty strings)', async () => {
     const paths = makeFiles(dir, 'empty', 5, () => 0);
     const got = await readFiles(paths);
-    assert.deepEqual(got.map((b) => b.length), [0, 0, 0, 0, 0]);
+    assert.deepEqual(
+      got.map((b) => b.length),
+      [0, 0, 0, 0, 0],
+    );
     assert.deepEqual(await readFiles(paths, 'utf8'), ['', '', '', '', '']);
     assert.deepEqual(await readFiles([]), []);
   });
@@ -76,7 +84,9 @@ forEachSetup((s) => {
     const paths = sizes.map((n, i) => dir.write(`around-${i}`, randomBytes(n)));
     for (const bufferSize of [4096, 4097, 1, 64 * 1024]) {
       const got = await readFiles(paths, { bufferSize });
-      got.forEach((buf, i) => assert.ok(buf.equals(readFileSync(paths[i]!)), `size ${sizes[i]} with bufferSize ${bufferSize}`));
+      got.forEach((buf, i) =>
+        assert.ok(buf.equals(readFileSync(paths[i]!)), `size ${sizes[i]} with bufferSize ${bufferSize}`),
+      );
     }
     // The default buffer: a file of exactly 64 KiB is read by its chain alone; one byte more is not.
     const edge = [65535, 65536, 65537, 3 << 20].map((n, i) => dir.write(`edge-${i}`, randomBytes(n)));
@@ -100,7 +110,10 @@ forEachSetup((s) => {
     const got = await readFiles(paths);
     got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i}`));
     const shared = new Set(got.map((b) => b.buffer));
-    assert.ok(shared.size < got.length / 4, `small results share chunks (${shared.size} ArrayBuffers for ${got.length} files)`);
+    assert.ok(
+      shared.size < got.length / 4,
+      `small results share chunks (${shared.size} ArrayBuffers for ${got.length} files)`,
+    );
     for (const b of got) {
       assert.ok(b.buffer.byteLength <= 64 * 1024, `a small result holds at most 64 KiB (${b.buffer.byteLength})`);
       assert.equal(b.byteOffset % 8, 0);
@@ -116,7 +129,24 @@ forEachSetup((s) => {
 
   test('a mix of tiny, chunk-sized, exact-bufferSize, larger and empty files, with and without encoding', async () => {
     const bufferSize = 16 * 1024;
-    const sizes = [1, 0, 7, 8191, 8192, 8193, 8200, bufferSize - 1, bufferSize, bufferSize + 1, 3 * bufferSize, 0, 100, 64 * 1024, 65537, 5];
+    const sizes = [
+      1,
+      0,
+      7,
+      8191,
+      8192,
+      8193,
+      8200,
+      bufferSize - 1,
+      bufferSize,
+      bufferSize + 1,
+      3 * bufferSize,
+      0,
+      100,
+      64 * 1024,
+      65537,
+      5,
+    ];
     const paths = sizes.map((n, i) => dir.write(`mix-${i}`, randomBytes(n)));
     const withMissing = [...paths.slice(0, 8), dir.file('mix-missing'), ...paths.slice(8)];
     for (const bs of [bufferSize, undefined]) {
@@ -124,9 +154,14 @@ forEachSetup((s) => {
       got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `size ${sizes[i]}, bufferSize ${bs}`));
       assertDisjoint(got);
       const hex = await readFiles(paths, { bufferSize: bs, encoding: 'hex' });
-      assert.deepEqual(hex, paths.map((p) => readFileSync(p, 'hex')));
+      assert.deepEqual(
+        hex,
+        paths.map((p) => readFileSync(p, 'hex')),
+      );
       for (const encoding of [null, 'latin1'] as const) {
-        const settled = (await readFiles(withMissing, { bufferSize: bs, settle: true, encoding })) as ReadFileSettled<Buffer | string>[];
+        const settled = (await readFiles(withMissing, { bufferSize: bs, settle: true, encoding })) as ReadFileSettled<
+          Buffer | string
+        >[];
         assert.equal(settled.length, withMissing.length);
         settled.forEach((r, i) => {
           assert.equal(r.path, withMissing[i]);
@@ -155,9 +190,14 @@ forEachSetup((s) => {
     const paths = sizes.map((n, i) => dir.write(`split-${i}`, randomBytes(n)));
     for (const concurrency of [1, 3, 64]) {
       const got = await readFiles(paths, { concurrency });
-      got.forEach((b, i) => assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i} (${sizes[i]} bytes), concurrency ${concurrency}`));
+      got.forEach((b, i) =>
+        assert.ok(b.equals(readFileSync(paths[i]!)), `file ${i} (${sizes[i]} bytes), concurrency ${concurrency}`),
+      );
       assertDisjoint(got);
-      assert.deepEqual(await readFiles(paths, { concurrency, encoding: 'base64' }), paths.map((p) => readFileSync(p, 'base64')));
+      assert.deepEqual(
+        await readFiles(paths, { concurrency, encoding: 'base64' }),
+        paths.map((p) => readFileSync(p, 'base64')),
+      );
     }
     await allSlotsFree();
   });
@@ -173,7 +213,10 @@ forEachSetup((s) => {
     const all = [...r1, ...r2, ...r3];
     const files = [...small, ...big, ...other];
     all.forEach((b, i) => assert.ok(b.equals(readFileSync(files[i]!)), `${files[i]} after the later batches`));
-    assert.deepEqual(r4, [...small.slice(0, 10), ...big.slice(0, 10)].map((p) => readFileSync(p, 'latin1')));
+    assert.deepEqual(
+      r4,
+      [...small.slice(0, 10), ...big.slice(0, 10)].map((p) => readFileSync(p, 'latin1')),
+    );
     assertDisjoint(all);
     await allSlotsFree();
   });
@@ -182,18 +225,30 @@ forEachSetup((s) => {
     const texts = ['héllo wörld', '', 'x'.repeat(70_000), '日本語のテキスト'];
     const paths = texts.map((t, i) => dir.write(`text-${i}`, t));
     assert.deepEqual(await readFiles(paths, 'utf8'), texts);
-    assert.deepEqual(await readFiles(paths, { encoding: 'base64' }), paths.map((p) => readFileSync(p, 'base64')));
+    assert.deepEqual(
+      await readFiles(paths, { encoding: 'base64' }),
+      paths.map((p) => readFileSync(p, 'base64')),
+    );
     // Paths as Buffers and file: URLs too.
-    assert.deepEqual(await readFiles([Buffer.from(paths[0]!), new URL(`file://${paths[3]}`)], 'utf8'), [texts[0], texts[3]]);
+    assert.deepEqual(await readFiles([Buffer.from(paths[0]!), new URL(`file://${paths[3]}`)], 'utf8'), [
+      texts[0],
+      texts[3],
+    ]);
   });
 
   test('non-ASCII paths between ASCII ones: each opens its own file', async () => {
     const names = ['plain-a', 'é-accent', 'plain-b', '日本語', '😀-emoji', 'plain-c', 'ünï-çødé-😀-日本', 'plain-d'];
     const paths = names.map((n) => dir.write(`names-${n}`, `contents of ${n}`));
-    assert.deepEqual(await readFiles(paths, 'utf8'), names.map((n) => `contents of ${n}`));
+    assert.deepEqual(
+      await readFiles(paths, 'utf8'),
+      names.map((n) => `contents of ${n}`),
+    );
     // All ASCII, for the other way of finding where each path starts.
     const plain = names.filter((n) => n.startsWith('plain')).map((n) => dir.file(`names-${n}`));
-    assert.deepEqual(await readFiles(plain, 'utf8'), ['a', 'b', 'c', 'd'].map((x) => `contents of plain-${x}`));
+    assert.deepEqual(
+      await readFiles(plain, 'utf8'),
+      ['a', 'b', 'c', 'd'].map((x) => `contents of plain-${x}`),
+    );
   });
 
   test('files of unknown size (/proc) are read to the end, as readFileSync reads them', async () => {
@@ -241,7 +296,7 @@ forEachSetup((s) => {
     await allSlotsFree();
   });
 
-  test('missing file, default mode: rejects with that file\'s error, as Promise.all over readFile would', async () => {
+  test("missing file, default mode: rejects with that file's error, as Promise.all over readFile would", async () => {
     const good = makeFiles(dir, 'reject', 10, () => 10);
     const missing = dir.file('not-there');
     await assert.rejects(readFiles([...good, missing, ...good]), (e: NodeJS.ErrnoException) => {
@@ -294,14 +349,21 @@ forEachSetup((s) => {
     ];
     const [a, b, c] = await within(Promise.all(runs), 10_000, 'three batches on one slot table');
     a.forEach((buf, i) => assert.equal(buf.length, (i % 32) * 3));
-    assert.deepEqual(b.map((x) => x.length), c.map((x) => x.length));
+    assert.deepEqual(
+      b.map((x) => x.length),
+      c.map((x) => x.length),
+    );
     await allSlotsFree();
   });
 
   test('abort before the call and right after it: AbortError with the reason, nothing leaked', async () => {
     const base = makeFiles(dir, 'abort', 64, () => 512);
     const paths = Array.from({ length: 3000 }, (_, i) => base[i % base.length]!);
-    await assert.rejects(readFiles(paths, { signal: AbortSignal.abort('early') }), { name: 'AbortError', code: 'ABORT_ERR', cause: 'early' });
+    await assert.rejects(readFiles(paths, { signal: AbortSignal.abort('early') }), {
+      name: 'AbortError',
+      code: 'ABORT_ERR',
+      cause: 'early',
+    });
     const fds = fdCount();
     const ac = new AbortController();
     const p = readFiles(paths, { signal: ac.signal, concurrency: 16 });
@@ -327,7 +389,10 @@ forEachSetup((s) => {
       const ac = new AbortController();
       const p = readFiles([ok, fifo, ok], { signal: ac.signal });
       const slots = directSlots(getRuntime());
-      await waitFor(() => slots.available === slots.size - 1, { timeout: 2000, what: 'only the FIFO chain to be left' });
+      await waitFor(() => slots.available === slots.size - 1, {
+        timeout: 2000,
+        what: 'only the FIFO chain to be left',
+      });
       ac.abort();
       await assert.rejects(p, { name: 'AbortError' });
       // The kernel cancels the read; the chain's close runs and frees the slot, though the writer stays.
@@ -337,7 +402,7 @@ forEachSetup((s) => {
     }
   });
 
-  test('bad arguments reject (never throw) with node\'s codes', async () => {
+  test("bad arguments reject (never throw) with node's codes", async () => {
     const p = dir.write('arg', 'a');
     const bad: [unknown, unknown, string][] = [
       ['not an array', undefined, 'ERR_INVALID_ARG_TYPE'],
@@ -402,7 +467,7 @@ forEachSetup((s) => {
     }
   });
 
-  test('a tiny ring (4 SQEs, 8 CQEs: two chains\' CQEs at once) reads a large batch through the backlog, every file right', async () => {
+  test("a tiny ring (4 SQEs, 8 CQEs: two chains' CQEs at once) reads a large batch through the backlog, every file right", async () => {
     const rt = s.runtime({ entries: 4, cqEntries: 8 });
     try {
       const paths = makeFiles(dir, 'tiny', 300, (i) => (i * 37) % 9000);

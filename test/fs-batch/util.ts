@@ -17,6 +17,9 @@ export function makeFiles(dir: TempDir, prefix: string, n: number, size: (i: num
 /** Every direct slot of the runtime is free again (waits for chains still finishing), and nothing is in flight. */
 export async function allSlotsFree(rt = getRuntime()): Promise<void> {
   const slots = directSlots(rt);
-  await waitFor(() => slots.available === slots.size, { timeout: 5000, what: () => `direct slots to be released (${slots.available}/${slots.size} free)` });
+  await waitFor(() => slots.available === slots.size, {
+    timeout: 5000,
+    what: () => `direct slots to be released (${slots.available}/${slots.size} free)`,
+  });
   await drained(rt);
 }

@@ -47,7 +47,10 @@ function stableLines(text: string, unstable: RegExp): string[] {
 test('/proc files have size 0 but contents: readFile reads them to EOF', async () => {
   const cases: [string, RegExp][] = [
     // Memory, signals, context switches and scheduling fields move between reads.
-    ['/proc/self/status', /^(State|FDSize|Vm|Rss|Hugetlb|Threads|Sig|voluntary|nonvoluntary|Cpus_allowed|Mems_allowed|Ngid|Core|Kthread|untag|x86)/],
+    [
+      '/proc/self/status',
+      /^(State|FDSize|Vm|Rss|Hugetlb|Threads|Sig|voluntary|nonvoluntary|Cpus_allowed|Mems_allowed|Ngid|Core|Kthread|untag|x86)/,
+    ],
     ['/proc/cpuinfo', /^(cpu MHz|bogomips)/],
     ['/proc/version', /^$/],
     ['/proc/self/mountinfo', /^$/],
@@ -73,7 +76,11 @@ test('/proc files have size 0 but contents: readFile reads them to EOF', async (
   const smapsNode = await nodeFsp.readFile('/proc/self/smaps', 'utf8');
   const smapsUring = (await uringFsp.readFile('/proc/self/smaps', 'utf8')) as string;
   assert.ok(smapsUring.length > 64 * 1024, `smaps read ${smapsUring.length} bytes`);
-  const regions = (s: string) => s.split('\n').filter((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l) && l.includes('/')).map((l) => l.split(' ').slice(-1)[0]);
+  const regions = (s: string) =>
+    s
+      .split('\n')
+      .filter((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l) && l.includes('/'))
+      .map((l) => l.split(' ').slice(-1)[0]);
   assert.deepEqual(new Set(regions(smapsUring)), new Set(regions(smapsNode)));
 });
 
@@ -84,14 +91,19 @@ test('readFile of a FIFO reads what a writer child writes, to EOF', { timeout: 3
     return b;
   };
   const data = pattern(300_000);
-  const { node } = await differential(async ({ fs, path, name }) => {
-    const fifo = path('fifo');
-    execFileSync('mkfifo', [fifo]);
-    const out: Record<string, unknown> = {};
-    for (const how of ['readFile', 'handle'] as const) {
-      // The writer opens the FIFO (blocking until the reader has it open), writes in
-      // pieces larger and smaller than the pipe buffer, then closes it: EOF.
-      const writer = spawn(process.execPath, ['-e', `
+  const { node } = await differential(
+    async ({ fs, path, name }) => {
+      const fifo = path('fifo');
+      execFileSync('mkfifo', [fifo]);
+      const out: Record<string, unknown> = {};
+      for (const how of ['readFile', 'handle'] as const) {
+        // The writer opens the FIFO (blocking until the reader has it open), writes in
+        // pieces larger and smaller than the pipe buffer, then closes it: EOF.
+        const writer = spawn(
+          process.execPath,
+          [
+            '-e',
+            `
         const fs = require('node:fs');
         const fd = fs.openSync(process.argv[1], 'w');
         const data = (${pattern.toString()})(${data.length});
@@ -100,50 +112,63 @@ test('readFile of a FIFO reads what a writer child writes, to EOF', { timeout: 3
         for (const n of chunks) { fs.writeSync(fd, data, off, n); off += n; }
         fs.writeSync(fd, data, off, data.length - off);
         fs.closeSync(fd);
-      `, fifo], { stdio: 'inherit', timeout: 20_000 });
-      const exited = once(writer, 'exit');
-      if (how === 'readFile') {
-        out.readFile = await fs.readFile(fifo);
-      } else {
-        const fh = await fs.open(fifo, 'r');
-        try {
-          out.handleReadFile = await fh.readFile();
-          out.afterEof = await fh.read(Buffer.alloc(4), 0, 4, null);
-        } finally {
-          await fh.close();
+      `,
+            fifo,
+          ],
+          { stdio: 'inherit', timeout: 20_000 },
+        );
+        const exited = once(writer, 'exit');
+        if (how === 'readFile') {
+          out.readFile = await fs.readFile(fifo);
+        } else {
+          const fh = await fs.open(fifo, 'r');
+          try {
+            out.handleReadFile = await fh.readFile();
+            out.afterEof = await fh.read(Buffer.alloc(4), 0, 4, null);
+          } finally {
+            await fh.close();
+          }
         }
+        const [code] = await exited;
+        assert.equal(code, 0, `${name}: the writer failed`);
       }
-      const [code] = await exited;
-      assert.equal(code, 0, `${name}: the writer failed`);
-    }
-    out.stat = await fs.stat(fifo);
-    return out;
-  }, { compareTree: true });
+      out.stat = await fs.stat(fifo);
+      return out;
+    },
+    { compareTree: true },
+  );
   const r = asRecord(node);
   assert.equal(r.readFile.Buffer, `${data.length} bytes, sha ${normaliseHash(data)}`);
   assert.equal(r.stat.isFIFO, true);
 });
 
-test('writeFile and appendFile to a FIFO (a reader child copies it to a file), and to /dev/null', { timeout: 30_000 }, async () => {
-  const { tree } = await differential(async ({ fs, path, name }) => {
-    const fifo = path('fifo');
-    execFileSync('mkfifo', [fifo]);
-    const out: Record<string, unknown> = {};
-    for (const [i, how] of (['writeFile', 'appendFile'] as const).entries()) {
-      const reader = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', fifo, path(`copy${i}`)], { stdio: 'inherit', timeout: 20_000 });
-      const exited = once(reader, 'exit');
-      const chunks = [Buffer.alloc(100_000, 'a'), 'then text', Buffer.alloc(70_000, 'b')];
-      out[how] = await attempt(() => fs[how](fifo, chunks as unknown as string));
-      const [code] = await exited;
-      assert.equal(code, 0, `${name}: the reader failed`);
-    }
-    out.devNull = await attempt(() => fs.writeFile('/dev/null', Buffer.alloc(1 << 20)));
-    out.devNullAppend = await attempt(() => fs.appendFile('/dev/null', 'x'));
-    return out;
-  });
-  assert.equal(tree.copy0?.size, 170_009);
-  assert.equal(tree.copy1?.size, 170_009);
-});
+test(
+  'writeFile and appendFile to a FIFO (a reader child copies it to a file), and to /dev/null',
+  { timeout: 30_000 },
+  async () => {
+    const { tree } = await differential(async ({ fs, path, name }) => {
+      const fifo = path('fifo');
+      execFileSync('mkfifo', [fifo]);
+      const out: Record<string, unknown> = {};
+      for (const [i, how] of (['writeFile', 'appendFile'] as const).entries()) {
+        const reader = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', fifo, path(`copy${i}`)], {
+          stdio: 'inherit',
+          timeout: 20_000,
+        });
+        const exited = once(reader, 'exit');
+        const chunks = [Buffer.alloc(100_000, 'a'), 'then text', Buffer.alloc(70_000, 'b')];
+        out[how] = await attempt(() => fs[how](fifo, chunks as unknown as string));
+        const [code] = await exited;
+        assert.equal(code, 0, `${name}: the reader failed`);
+      }
+      out.devNull = await attempt(() => fs.writeFile('/dev/null', Buffer.alloc(1 << 20)));
+      out.devNullAppend = await attempt(() => fs.appendFile('/dev/null', 'x'));
+      return out;
+    });
+    assert.equal(tree.copy0?.size, 170_009);
+    assert.equal(tree.copy1?.size, 170_009);
+  },
+);
 
 function normaliseHash(b: Buffer): string {
   return (normalise(b, { roots: [] }) as { Buffer: string }).Buffer.split(' sha ')[1]!;
@@ -160,7 +185,17 @@ test('Stats of one same file are identical through both, every field (times, ino
     // into between the two stats (the shared /tmp's times moved under load).
     mkdirSync(`${root}/sticky`);
     chmodSync(`${root}/sticky`, 0o1777);
-    const paths = [`${root}/file`, `${root}/dir`, `${root}/link`, `${root}/fifo`, '/dev/null', '/dev/zero', '/proc/self/status', '/', `${root}/sticky`];
+    const paths = [
+      `${root}/file`,
+      `${root}/dir`,
+      `${root}/link`,
+      `${root}/fifo`,
+      '/dev/null',
+      '/dev/zero',
+      '/proc/self/status',
+      '/',
+      `${root}/sticky`,
+    ];
     for (const p of paths) {
       for (const fn of ['stat', 'lstat'] as const) {
         for (const bigint of [false, true]) {
@@ -168,7 +203,11 @@ test('Stats of one same file are identical through both, every field (times, ino
             attempt(() => impls.node[fn](p, { bigint })),
             attempt(() => impls.uring[fn](p, { bigint })),
           ]);
-          assertSame(normalise(u, { roots: [root], fullStats: true }), normalise(n, { roots: [root], fullStats: true }), `${fn}(${p}, { bigint: ${bigint} })`);
+          assertSame(
+            normalise(u, { roots: [root], fullStats: true }),
+            normalise(n, { roots: [root], fullStats: true }),
+            `${fn}(${p}, { bigint: ${bigint} })`,
+          );
         }
       }
     }

@@ -46,14 +46,23 @@ interface Op {
 function draw(r: ReturnType<typeof prng>): Op {
   const name = r.pick(NAMES);
   const other = r.pick(NAMES);
-  const data = () => (r.next() < 0.3 ? r.bytes(r.int(200)).toString('latin1').replace(/[^\x20-\x7e]/g, '.') : r.bytes(r.pick([0, 1, 17, 100, 3000, 70_000])));
+  const data = () =>
+    r.next() < 0.3
+      ? r
+          .bytes(r.int(200))
+          .toString('latin1')
+          .replace(/[^\x20-\x7e]/g, '.')
+      : r.bytes(r.pick([0, 1, 17, 100, 3000, 70_000]));
   const kind = r.int(18);
   switch (kind) {
     case 0:
     case 1: {
       const d = data();
       const flag = r.pick([undefined, 'w', 'wx', 'a']);
-      return { text: `writeFile ${name} (${d.length}) ${flag ?? ''}`, run: (fs, p) => fs.writeFile(p(name), d, flag ? { flag } : undefined) };
+      return {
+        text: `writeFile ${name} (${d.length}) ${flag ?? ''}`,
+        run: (fs, p) => fs.writeFile(p(name), d, flag ? { flag } : undefined),
+      };
     }
     case 2: {
       const d = data();
@@ -74,13 +83,19 @@ function draw(r: ReturnType<typeof prng>): Op {
       return { text: `unlink ${name}`, run: (fs, p) => fs.unlink(p(name)) };
     case 9: {
       const recursive = r.next() < 0.5;
-      return { text: `mkdir ${name} ${recursive ? 'recursive' : ''}`, run: (fs, p) => fs.mkdir(p(name), { recursive }) };
+      return {
+        text: `mkdir ${name} ${recursive ? 'recursive' : ''}`,
+        run: (fs, p) => fs.mkdir(p(name), { recursive }),
+      };
     }
     case 10:
       return { text: `rmdir ${name}`, run: (fs, p) => fs.rmdir(p(name)) };
     case 11: {
       const excl = r.next() < 0.3;
-      return { text: `copyFile ${name} ${other} ${excl ? 'EXCL' : ''}`, run: (fs, p) => fs.copyFile(p(name), p(other), excl ? 1 : 0) };
+      return {
+        text: `copyFile ${name} ${other} ${excl ? 'EXCL' : ''}`,
+        run: (fs, p) => fs.copyFile(p(name), p(other), excl ? 1 : 0),
+      };
     }
     case 12: {
       const len = r.pick([0, 1, 5, 100, 5000, 70_001]);
@@ -146,7 +161,11 @@ for (const seed of SEEDS) {
           const root = roots[name];
           out[name] = norm(await attempt(() => op.run(impls[name], (n) => `${root}/${n}`)), root);
         }
-        assertSame(out.uring, out.node, `step ${step} (${op.text}); the last steps:\n${history.slice(-8).join('\n')}\n`);
+        assertSame(
+          out.uring,
+          out.node,
+          `step ${step} (${op.text}); the last steps:\n${history.slice(-8).join('\n')}\n`,
+        );
         const err = (out.node as { error?: { code?: string } }).error;
         if (err) {
           errors++;
@@ -156,8 +175,13 @@ for (const seed of SEEDS) {
           assertSame(listTree(roots.uring), listTree(roots.node), `trees after step ${step}`);
         }
       }
-      const summary = [...codes].sort((x, y) => y[1] - x[1]).map(([c, n]) => `${c} ${n}`).join(', ');
-      t.diagnostic(`seed ${seed}: ${STEPS} ops, ${errors} errors on each side (${summary}); final tree ${Object.keys(listTree(roots.node)).length} entries`);
+      const summary = [...codes]
+        .sort((x, y) => y[1] - x[1])
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ');
+      t.diagnostic(
+        `seed ${seed}: ${STEPS} ops, ${errors} errors on each side (${summary}); final tree ${Object.keys(listTree(roots.node)).length} entries`,
+      );
       // The sequence must exercise both outcomes to be worth anything.
       assert.ok(errors > STEPS / 10 && errors < STEPS * 0.9, `errors ${errors} of ${STEPS}`);
     } finally {

@@ -5,7 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { attempt, assertSame, differential, impls, listTree, makeRoot, normalise, runFixture } from './harness.js';
 
 const GiB = 2 ** 30;
@@ -15,7 +25,8 @@ test('files over 2 GiB and 4 GiB (sparse): positional reads and writes land at t
   try {
     const fsStat = statfsSync(root);
     const free = fsStat.bavail * fsStat.bsize;
-    if (free < 256 * 2 ** 20) return t.skip(`only ${free} bytes free under ${root}; a sparse file needs little, but not that little`);
+    if (free < 256 * 2 ** 20)
+      return t.skip(`only ${free} bytes free under ${root}; a sparse file needs little, but not that little`);
     const file = `${root}/sparse`;
     const fh = await impls.uring.open(file, 'w+');
     try {
@@ -65,10 +76,21 @@ test('files over 2 GiB and 4 GiB (sparse): positional reads and writes land at t
       const size = 6 * GiB + 104;
       assert.equal((await fh.stat()).size, size);
       assert.equal((await impls.uring.stat(file, { bigint: true })).size, BigInt(size));
-      assertSame(normalise(await impls.uring.stat(file), { roots: [root], fullStats: true }), normalise(statSync(file), { roots: [root], fullStats: true }), 'stat of the sparse file');
+      assertSame(
+        normalise(await impls.uring.stat(file), { roots: [root], fullStats: true }),
+        normalise(statSync(file), { roots: [root], fullStats: true }),
+        'stat of the sparse file',
+      );
       // readFile refuses more than 2 GiB in one Buffer, as node does.
-      const [nodeErr, uringErr] = [await attempt(() => impls.node.readFile(file)), await attempt(() => impls.uring.readFile(file))];
-      assertSame(normalise(uringErr, { roots: [root] }), normalise(nodeErr, { roots: [root] }), 'readFile of a 6 GiB file');
+      const [nodeErr, uringErr] = [
+        await attempt(() => impls.node.readFile(file)),
+        await attempt(() => impls.uring.readFile(file)),
+      ];
+      assertSame(
+        normalise(uringErr, { roots: [root] }),
+        normalise(nodeErr, { roots: [root] }),
+        'readFile of a 6 GiB file',
+      );
       assert.equal((nodeErr as { error: { code: string } }).error.code, 'ERR_FS_FILE_TOO_LARGE');
       // A RangeError as node's, whose toString shows the code.
       const [theirs, ours] = [(nodeErr as { error: Error }).error, (uringErr as { error: Error }).error];
@@ -120,7 +142,10 @@ test('ENOSPC on a 1 MiB tmpfs: writeFile of 2 MiB rejects in both, and what was 
       out.writeFile = await attempt(() => fs.writeFile(f, data));
       const written = await fs.readFile(f);
       assert.ok(written.length > 0 && written.length < data.length, `${name}: ${written.length} bytes written`);
-      assert.ok(written.equals(data.subarray(0, written.length)), `${name}: the bytes written are a prefix of the data`);
+      assert.ok(
+        written.equals(data.subarray(0, written.length)),
+        `${name}: the bytes written are a prefix of the data`,
+      );
       out.writtenSize = written.length;
       out.appendFile = await attempt(() => fs.appendFile(f, 'more'));
       out.copyFile = await attempt(() => fs.copyFile(f, `${mnt}/copy`));
@@ -155,29 +180,47 @@ test('ENOSPC on a 1 MiB tmpfs: writeFile of 2 MiB rejects in both, and what was 
 
 test('EMFILE under a limit of 64 descriptors (prlimit): same errors in both, and both recover after closing', async (t) => {
   const probe = spawnSync('prlimit', ['--nofile=64:64', 'true']);
-  if (probe.error || probe.status !== 0) return t.skip(`prlimit --nofile=64:64 is not available here: ${probe.error?.message ?? probe.stderr}`);
+  if (probe.error || probe.status !== 0)
+    return t.skip(`prlimit --nofile=64:64 is not available here: ${probe.error?.message ?? probe.stderr}`);
   const counts: Record<string, { openedSequentially: number; openedConcurrently: number }> = {};
-  const { node } = await differential(async (side) => {
-    const r = await runFixture('emfile', side.name, side.root, ['prlimit', '--nofile=64:64']) as Record<string, any>;
-    // How many opened before the limit depends on the descriptors each process already holds
-    // (uring: the ring and its eventfd), so those are compared loosely, below.
-    const { openedSequentially, openedConcurrently, ...rest } = r;
-    counts[side.name] = { openedSequentially, openedConcurrently };
-    return rest;
-  }, {
-    setup: (root) => {
-      for (let i = 0; i < 100; i++) writeFileSync(`${root}/f${i}`, `file ${i}`);
+  const { node } = await differential(
+    async (side) => {
+      const r = (await runFixture('emfile', side.name, side.root, ['prlimit', '--nofile=64:64'])) as Record<
+        string,
+        any
+      >;
+      // How many opened before the limit depends on the descriptors each process already holds
+      // (uring: the ring and its eventfd), so those are compared loosely, below.
+      const { openedSequentially, openedConcurrently, ...rest } = r;
+      counts[side.name] = { openedSequentially, openedConcurrently };
+      return rest;
     },
-  });
+    {
+      setup: (root) => {
+        for (let i = 0; i < 100; i++) writeFileSync(`${root}/f${i}`, `file ${i}`);
+      },
+    },
+  );
   const n: Record<string, any> = { ...(node as Record<string, any>), counts: counts.node! };
   const u = { counts: counts.uring! };
   assert.equal(n.firstError.code, 'EMFILE');
   assert.equal(n.readFileAtLimit.error.code, 'EMFILE');
   assert.equal(n.readFileAfterClose.ok, 'file 99');
   assert.deepEqual(n.concurrentCodes, ['EMFILE']);
-  for (const [name, c] of [['node', n.counts], ['uring', u.counts]] as const) {
-    assert.ok(c.openedSequentially > 30 && c.openedSequentially < 64, `${name} opened ${c.openedSequentially} files one by one`);
-    assert.ok(c.openedConcurrently > 30 && c.openedConcurrently < 64, `${name} opened ${c.openedConcurrently} files at once`);
+  for (const [name, c] of [
+    ['node', n.counts],
+    ['uring', u.counts],
+  ] as const) {
+    assert.ok(
+      c.openedSequentially > 30 && c.openedSequentially < 64,
+      `${name} opened ${c.openedSequentially} files one by one`,
+    );
+    assert.ok(
+      c.openedConcurrently > 30 && c.openedConcurrently < 64,
+      `${name} opened ${c.openedConcurrently} files at once`,
+    );
   }
-  t.diagnostic(`opened before EMFILE (one by one / at once): node ${n.counts.openedSequentially}/${n.counts.openedConcurrently}, uring ${u.counts.openedSequentially}/${u.counts.openedConcurrently}`);
+  t.diagnostic(
+    `opened before EMFILE (one by one / at once): node ${n.counts.openedSequentially}/${n.counts.openedConcurrently}, uring ${u.counts.openedSequentially}/${u.counts.openedConcurrently}`,
+  );
 });

@@ -13,12 +13,19 @@ const nativeModule = new URL('../../src/native.js', import.meta.url).href;
 const fileHandleModule = new URL('../../src/fs/file-handle.js', import.meta.url).href;
 
 /** Runs `body` in a child (ESM; `fsp` is uring/fs/promises), io_uring refused when `refuse`; resolves with its JSON output. */
-function child(body: string, opts: { refuse: boolean; trap?: boolean; env?: Record<string, string> }): Promise<unknown> {
+function child(
+  body: string,
+  opts: { refuse: boolean; trap?: boolean; env?: Record<string, string> },
+): Promise<unknown> {
   const script = [
     `import { native, setNativeBinding } from ${JSON.stringify(nativeModule)};`,
-    opts.refuse ? `{ const real = native(); setNativeBinding(Object.create(real, { setup: { value: () => -38 } })); }` : '',
+    opts.refuse
+      ? `{ const real = native(); setNativeBinding(Object.create(real, { setup: { value: () => -38 } })); }`
+      : '',
     // As a seccomp profile that kills on io_uring_setup.
-    opts.trap ? `{ const real = native(); setNativeBinding(Object.create(real, { setup: { value: () => process.kill(process.pid, 'SIGSYS') } })); }` : '',
+    opts.trap
+      ? `{ const real = native(); setNativeBinding(Object.create(real, { setup: { value: () => process.kill(process.pid, 'SIGSYS') } })); }`
+      : '',
     `const fsp = (await import(${JSON.stringify(promisesModule)})).default;`,
     `const { setNodeFallback } = await import(${JSON.stringify(promisesModule)});`,
     `const { FileHandle: UringFileHandle } = await import(${JSON.stringify(fileHandleModule)});`,
@@ -30,10 +37,15 @@ function child(body: string, opts: { refuse: boolean; trap?: boolean; env?: Reco
   delete (env as Record<string, string | undefined>).URING_DISABLE;
   Object.assign(env, opts.env);
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 15_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout));
-    });
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { env, timeout: 15_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout));
+      },
+    );
   });
 }
 
@@ -63,15 +75,26 @@ function scenario(dir: string): string {
   `;
 }
 
-const expected = { text: 'hello world', size: 11, moved: 'hello world', bytesRead: 5, read: 'world', missing: ['ENOENT', 'open'], listing: ['a'] };
+const expected = {
+  text: 'hello world',
+  size: 11,
+  moved: 'hello world',
+  bytesRead: 5,
+  read: 'world',
+  missing: ['ENOENT', 'open'],
+  listing: ['a'],
+};
 
 test('io_uring refused, no fallback asked for: ring-backed calls reject with ERR_URING_UNAVAILABLE; delegated ones still work', async (t) => {
   const d = tempDir();
   t.after(() => d.remove());
-  const r = await child(`
+  const r = await child(
+    `
     const e = await fsp.readFile(${JSON.stringify(d.path)} + '/x').catch((e) => e);
     return { code: e.code, mentions: /io_uring/.test(e.message), readdir: await fsp.readdir(${JSON.stringify(d.path)}) };
-  `, { refuse: true });
+  `,
+    { refuse: true },
+  );
   assert.deepEqual(r, { code: 'ERR_URING_UNAVAILABLE', mentions: true, readdir: [] });
 });
 
@@ -82,15 +105,18 @@ test('io_uring refused, URING_FALLBACK=node: every call answered by node:fs/prom
   assert.deepEqual(r, { ...expected, ringHandle: false });
 });
 
-test('io_uring refused, setNodeFallback(true) from code: the same; bad arguments still reject as node\'s', async (t) => {
+test("io_uring refused, setNodeFallback(true) from code: the same; bad arguments still reject as node's", async (t) => {
   const d = tempDir();
   t.after(() => d.remove());
-  const r = (await child(`
+  const r = (await child(
+    `
     setNodeFallback(true);
     const out = await (async () => { ${scenario(d.path)} })();
     out.badArg = await fsp.readFile(123n).catch((e) => e.code);
     return out;
-  `, { refuse: true })) as Record<string, unknown>;
+  `,
+    { refuse: true },
+  )) as Record<string, unknown>;
   assert.deepEqual(r, { ...expected, ringHandle: false, badArg: 'ERR_INVALID_ARG_TYPE' });
 });
 
@@ -109,6 +135,8 @@ test('io_uring available, URING_FALLBACK=node: calls still go through the ring (
 });
 
 test('setNodeFallback takes a boolean only', async () => {
-  const r = await child(`try { setNodeFallback('yes'); return 'no throw'; } catch (e) { return e.name; }`, { refuse: false });
+  const r = await child(`try { setNodeFallback('yes'); return 'no throw'; } catch (e) { return e.name; }`, {
+    refuse: false,
+  });
   assert.equal(r, 'TypeError');
 });

@@ -7,7 +7,17 @@
 // buffers their bytes, Stats the fields that do not depend on which twin
 // directory a file is in (inode numbers and times do).
 import assert from 'node:assert/strict';
-import { Stats, lstatSync, statSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, realpathSync } from 'node:fs';
+import {
+  Stats,
+  lstatSync,
+  statSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  realpathSync,
+} from 'node:fs';
 import * as nodeFsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +61,15 @@ export async function attempt<T>(fn: () => T | Promise<T>): Promise<Outcome<T>> 
 
 /** The Stats fields the same on twin files: all but inode numbers and times. */
 export const STAT_FIELDS = ['dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks'] as const;
-const STAT_KINDS = ['isFile', 'isDirectory', 'isSymbolicLink', 'isFIFO', 'isSocket', 'isCharacterDevice', 'isBlockDevice'] as const;
+const STAT_KINDS = [
+  'isFile',
+  'isDirectory',
+  'isSymbolicLink',
+  'isFIFO',
+  'isSocket',
+  'isCharacterDevice',
+  'isBlockDevice',
+] as const;
 
 export interface NormaliseOptions {
   /** Replaced by `<root>` in every string. */
@@ -74,7 +92,8 @@ export function normalise(v: unknown, o: NormaliseOptions, seen = new Set<unknow
     if (v instanceof Error) {
       const e = v as Error & Record<string, unknown>;
       const out: Record<string, unknown> = { error: e.name, message: normalise(e.message, o, seen) };
-      for (const k of ['code', 'errno', 'syscall', 'path', 'dest']) if (e[k] !== undefined) out[k] = normalise(e[k], o, seen);
+      for (const k of ['code', 'errno', 'syscall', 'path', 'dest'])
+        if (e[k] !== undefined) out[k] = normalise(e[k], o, seen);
       if (e.cause !== undefined) out.cause = normalise(e.cause, o, seen);
       return out;
     }
@@ -88,7 +107,9 @@ export function normalise(v: unknown, o: NormaliseOptions, seen = new Set<unknow
     }
     if (ArrayBuffer.isView(v)) {
       const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      return { [v.constructor.name]: bytes.length > 256 ? `${bytes.length} bytes, sha ${hash(bytes)}` : bytes.toString('hex') };
+      return {
+        [v.constructor.name]: bytes.length > 256 ? `${bytes.length} bytes, sha ${hash(bytes)}` : bytes.toString('hex'),
+      };
     }
     if (v instanceof Date) return { date: v.getTime() };
     if (Array.isArray(v)) return v.map((x) => normalise(x, o, seen));
@@ -145,7 +166,10 @@ export function listTree(root: string): Record<string, TreeEntry> {
       } else if (st.isFile()) {
         const data = readFileSync(p);
         out[key] = {
-          type: 'file', mode, nlink: st.nlink, size: st.size,
+          type: 'file',
+          mode,
+          nlink: st.nlink,
+          size: st.size,
           content: data.length > 256 ? `sha ${hash(data)}` : data.toString('hex'),
         };
       } else {
@@ -225,7 +249,9 @@ export function assertSame(uring: unknown, node: unknown, what: string): void {
     const show = (v: unknown) => inspect(v, { depth: 8, breakLength: 120, maxArrayLength: 50 });
     let detail = `--- uring:\n${show(uring)}\n--- node:\n${show(node)}`;
     if (isPlain(uring) && isPlain(node)) {
-      const keys = [...new Set([...Object.keys(uring), ...Object.keys(node)])].filter((k) => !isDeepStrictEqual(uring[k], node[k]));
+      const keys = [...new Set([...Object.keys(uring), ...Object.keys(node)])].filter(
+        (k) => !isDeepStrictEqual(uring[k], node[k]),
+      );
       detail = keys.map((k) => `[${k}]\n  uring: ${show(uring[k])}\n  node:  ${show(node[k])}`).join('\n');
     }
     throw Object.assign(new Error(`${what} differ between uring and node\n${detail}`), { code: 'ERR_ASSERTION' });
@@ -251,9 +277,15 @@ export function fixturePath(name: string): string {
  * `prlimit --nofile=64:64`) with the implementation's name and a root, and
  * returns the JSON it printed (already normalised by the fixture).
  */
-export async function runFixture(name: string, impl: ImplName, root: string, launcher: string[] = []): Promise<unknown> {
+export async function runFixture(
+  name: string,
+  impl: ImplName,
+  root: string,
+  launcher: string[] = [],
+): Promise<unknown> {
   const argv = [...launcher, process.execPath, fixturePath(name), impl, root];
   const r = await runChild(argv[0]!, argv.slice(1));
-  if (r.code !== 0 || r.signal) throw new Error(`fixture ${name} (${impl}) exited with ${r.code ?? r.signal}:\n${r.stderr}`);
+  if (r.code !== 0 || r.signal)
+    throw new Error(`fixture ${name} (${impl}) exited with ${r.code ?? r.signal}:\n${r.stderr}`);
   return JSON.parse(r.stdout);
 }

@@ -19,7 +19,7 @@
 // covers: fuzzed, node 20's own FileHandle aborted the process when its
 // readableWebStream was cancelled mid-read); node's own functions that
 // uring/fs/promises and uring/net re-export.
- 
+
 import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,21 +168,91 @@ nodeServer.on('error', () => {});
 udp = await net.bindUdp({ host: '127.0.0.1', port: 0 });
 
 const KEYS = [
-  'signal', 'timeout', 'runtime', 'position', 'offset', 'length', 'encoding', 'flag', 'flags', 'mode', 'bigint',
-  'recursive', 'port', 'host', 'path', 'fd', 'allowHalfOpen', 'highWaterMark', 'start', 'end', 'datasync', 'dir',
-  'mask', 'settle', 'concurrency', 'buffer', 'entries', 'cqEntries', 'ring', 'backlog', 'type', 'family',
-  'bufferSize', 'buffers', 'ipv6Only', 'reusePort', 'noDelay', 'keepAlive', 'zeroCopy', 'hard', 'count', 'autoClose',
-  'emitClose', 'maxRetries', 'retryDelay', 'recvBufferSize', 'sqpoll', 'attachWq', 'how', 'iov', 'name', 'control',
+  'signal',
+  'timeout',
+  'runtime',
+  'position',
+  'offset',
+  'length',
+  'encoding',
+  'flag',
+  'flags',
+  'mode',
+  'bigint',
+  'recursive',
+  'port',
+  'host',
+  'path',
+  'fd',
+  'allowHalfOpen',
+  'highWaterMark',
+  'start',
+  'end',
+  'datasync',
+  'dir',
+  'mask',
+  'settle',
+  'concurrency',
+  'buffer',
+  'entries',
+  'cqEntries',
+  'ring',
+  'backlog',
+  'type',
+  'family',
+  'bufferSize',
+  'buffers',
+  'ipv6Only',
+  'reusePort',
+  'noDelay',
+  'keepAlive',
+  'zeroCopy',
+  'hard',
+  'count',
+  'autoClose',
+  'emitClose',
+  'maxRetries',
+  'retryDelay',
+  'recvBufferSize',
+  'sqpoll',
+  'attachWq',
+  'how',
+  'iov',
+  'name',
+  'control',
 ];
 
-const PATHS = (): unknown[] => ['x', file, dir, join(root, 'nope', 'deeper'), join(root, 'new'), 'a\0b', Buffer.from('x'), new URL(`file://${file}`), ''];
+const PATHS = (): unknown[] => [
+  'x',
+  file,
+  dir,
+  join(root, 'nope', 'deeper'),
+  join(root, 'new'),
+  'a\0b',
+  Buffer.from('x'),
+  new URL(`file://${file}`),
+  '',
+];
 
 /**
  * A value a call would plausibly get right: half the arguments come from
  * here, so that calls get past their first check to the deeper ones.
  */
 function plausible(): unknown {
-  return pick([fileFd, Buffer.alloc(8), [Buffer.alloc(4)], file, {}, 0, 1, 'r', 0o644, 1n, new Uint8Array(4), () => {}]);
+  return pick([
+    fileFd,
+    Buffer.alloc(8),
+    [Buffer.alloc(4)],
+    file,
+    {},
+    0,
+    1,
+    'r',
+    0o644,
+    1n,
+    new Uint8Array(4),
+    () => {},
+  ]);
 }
 
 /** One value, of any kind the API might get. */
@@ -192,7 +262,26 @@ function value(depth = 0): unknown {
     case 0:
       return pick([undefined, null, true, false]);
     case 1:
-      return pick([0, 1, -1, 1.5, -1.5, NaN, Infinity, -Infinity, -0, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 2 ** 64, 1e300, 7, 4096, 0o644]);
+      return pick([
+        0,
+        1,
+        -1,
+        1.5,
+        -1.5,
+        NaN,
+        Infinity,
+        -Infinity,
+        -0,
+        2 ** 31,
+        2 ** 32,
+        2 ** 53,
+        2 ** 53 + 2,
+        2 ** 64,
+        1e300,
+        7,
+        4096,
+        0o644,
+      ]);
     case 2:
       return pick([0n, 1n, -1n, -2n, 2n ** 31n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n, 2n ** 64n + 5n, -(2n ** 64n)]);
     case 3:
@@ -201,19 +290,60 @@ function value(depth = 0): unknown {
       // (No class: a callback that throws when called is the caller's error, surfacing as node's would.)
       return pick([Symbol('s'), Symbol.iterator, () => {}, async () => {}, function named() {}]);
     case 5:
-      return pick([Buffer.alloc(8), new Uint8Array(16), new Uint32Array(4), new Int32Array(2), new Float64Array(2),
-        new DataView(new ArrayBuffer(8)), new ArrayBuffer(8), detachedView(), detachedDataView(), Buffer.alloc(0),
-        new Uint8Array(new (ArrayBuffer as any)(8, { maxByteLength: 16 })), new Uint8Array(new SharedArrayBuffer(8))]);
+      return pick([
+        Buffer.alloc(8),
+        new Uint8Array(16),
+        new Uint32Array(4),
+        new Int32Array(2),
+        new Float64Array(2),
+        new DataView(new ArrayBuffer(8)),
+        new ArrayBuffer(8),
+        detachedView(),
+        detachedDataView(),
+        Buffer.alloc(0),
+        new Uint8Array(new (ArrayBuffer as any)(8, { maxByteLength: 16 })),
+        new Uint8Array(new SharedArrayBuffer(8)),
+      ]);
     case 6:
-      return pick([[], [Buffer.alloc(4)], [Buffer.alloc(4), 'x'], [detachedView()], [new DataView(new ArrayBuffer(4))], [1, 2], [file], new Array(3), [-1]]);
+      return pick([
+        [],
+        [Buffer.alloc(4)],
+        [Buffer.alloc(4), 'x'],
+        [detachedView()],
+        [new DataView(new ArrayBuffer(4))],
+        [1, 2],
+        [file],
+        new Array(3),
+        [-1],
+      ]);
     case 7:
       return pick([fileFd, nullFd, NEVER_FD, -1, 2 ** 31 - 1, 0x7fffffff + 1]);
     case 8:
       return pick(PATHS());
     case 9:
-      return pick([throwingProxy(), throwingGetter(pick(KEYS)), abortedSignal, new AbortController().signal, new Date(0), new Error('e'), new Map(), Object.create(null)]);
+      return pick([
+        throwingProxy(),
+        throwingGetter(pick(KEYS)),
+        abortedSignal,
+        new AbortController().signal,
+        new Date(0),
+        new Error('e'),
+        new Map(),
+        Object.create(null),
+      ]);
     case 10:
-      return pick([fh, closedFh, fuzzRing, closedRing, idx.getRuntime(), uringSocket, server, nodeSocket, udp, new EventEmitter()]);
+      return pick([
+        fh,
+        closedFh,
+        fuzzRing,
+        closedRing,
+        idx.getRuntime(),
+        uringSocket,
+        server,
+        nodeSocket,
+        udp,
+        new EventEmitter(),
+      ]);
     default: {
       if (depth > 1) return {};
       const o: Record<string, unknown> = {};
@@ -221,7 +351,12 @@ function value(depth = 0): unknown {
       for (let i = 0; i < n; i++) {
         const k = pick(KEYS);
         // Hosts and descriptors in options: loopback only, never one the fuzz relies on.
-        o[k] = k === 'host' ? pick(['127.0.0.1', '::1', 'localhost', 5, null]) : k === 'fd' ? pick([NEVER_FD, -1, 1.5, 'x']) : value(depth + 1);
+        o[k] =
+          k === 'host'
+            ? pick(['127.0.0.1', '::1', 'localhost', 5, null])
+            : k === 'fd'
+              ? pick([NEVER_FD, -1, 1.5, 'x'])
+              : value(depth + 1);
       }
       return o;
     }
@@ -268,12 +403,26 @@ function loopback(hostIndex: number): (args: unknown[]) => unknown[] {
 const SKIP = new Set(['setRuntime', 'setUringDisabled', ...(process.env.FUZZ_SKIP ?? '').split(',').filter(Boolean)]);
 const WAITS = new Set(['sleep', 'timeout']);
 const NET_FIX: Record<string, (args: unknown[]) => unknown[]> = {
-  connect: loopback(1), createConnection: loopback(1), dial: loopback(1), listen: loopback(1), bindUdp: loopback(1),
+  connect: loopback(1),
+  createConnection: loopback(1),
+  dial: loopback(1),
+  listen: loopback(1),
+  bindUdp: loopback(1),
 };
 /** What takes ownership of (and so closes) a descriptor never gets one the fuzz relies on. */
 // Any small number may be a descriptor the process lives on (stdio, libuv's epoll, the ring).
-const ownsFd = (args: unknown[]): unknown[] => args.map((a) => (typeof a === 'number' && a >= 0 && a < 65536 ? NEVER_FD : a));
-const OWNS_FD = new Set(['uring.close', 'fs.FileHandle', 'fsp.FileHandle', 'net.UringSocket', 'net.UringServer', 'net.UdpSocket', 'net.Socket', 'net.Server']);
+const ownsFd = (args: unknown[]): unknown[] =>
+  args.map((a) => (typeof a === 'number' && a >= 0 && a < 65536 ? NEVER_FD : a));
+const OWNS_FD = new Set([
+  'uring.close',
+  'fs.FileHandle',
+  'fsp.FileHandle',
+  'net.UringSocket',
+  'net.UringServer',
+  'net.UdpSocket',
+  'net.Socket',
+  'net.Server',
+]);
 
 // uring/fs/promises re-exports node's own functions where io_uring has no
 // op (readdir, chmod, ...): those are node's, errors and all, not ours.
@@ -286,7 +435,8 @@ function addModule(prefix: string, mod: Record<string, unknown>): void {
   for (const [name, f] of Object.entries(mod)) {
     if (typeof f !== 'function' || SKIP.has(name) || SKIP.has(`${prefix}.${name}`) || NODE_OWN.has(f)) continue;
     const fn = f as (...a: unknown[]) => unknown;
-    const fix = (prefix === 'net' ? NET_FIX[name] : undefined) ?? (OWNS_FD.has(`${prefix}.${name}`) ? ownsFd : undefined);
+    const fix =
+      (prefix === 'net' ? NET_FIX[name] : undefined) ?? (OWNS_FD.has(`${prefix}.${name}`) ? ownsFd : undefined);
     targets.push({
       name: `${prefix}.${name}`,
       arity: Math.max(fn.length, 2),
@@ -303,9 +453,21 @@ addModule('fsp', fsp as any);
 addModule('net', net as any);
 
 /** The methods of `proto` itself (not inherited from EventEmitter or streams). */
-function addMethods(prefix: string, proto: object, self: () => any, opts: { skip?: string[]; waits?: string[]; fix?: Record<string, (args: unknown[]) => unknown[]> } = {}): void {
+function addMethods(
+  prefix: string,
+  proto: object,
+  self: () => any,
+  opts: { skip?: string[]; waits?: string[]; fix?: Record<string, (args: unknown[]) => unknown[]> } = {},
+): void {
   for (const key of Reflect.ownKeys(proto)) {
-    if (typeof key !== 'string' || key === 'constructor' || key.startsWith('_') || opts.skip?.includes(key) || SKIP.has(`${prefix}#${key}`)) continue;
+    if (
+      typeof key !== 'string' ||
+      key === 'constructor' ||
+      key.startsWith('_') ||
+      opts.skip?.includes(key) ||
+      SKIP.has(`${prefix}#${key}`)
+    )
+      continue;
     const d = Object.getOwnPropertyDescriptor(proto, key)!;
     if (typeof d.value === 'function') {
       targets.push({
@@ -326,7 +488,17 @@ let sqe: any = fuzzRing.getSqe();
 // or hands the kernel raw addresses (register/registerRaw take numbers).
 addMethods('Sqe', ring.Sqe.prototype, () => sqe);
 addMethods('Ring', ring.Ring.prototype, () => fuzzRing, {
-  skip: ['submit', 'submitAndWait', 'submitRaw', 'enter', 'waitCqe', 'waitCqeTimeout', 'register', 'registerRaw', 'flushSq'],
+  skip: [
+    'submit',
+    'submitAndWait',
+    'submitRaw',
+    'enter',
+    'waitCqe',
+    'waitCqeTimeout',
+    'register',
+    'registerRaw',
+    'flushSq',
+  ],
 });
 addMethods('FileHandle', fsMod.FileHandle.prototype, () => fh);
 addMethods('UringSocket', net.UringSocket.prototype, () => uringSocket, { waits: ['read'] });
@@ -339,7 +511,17 @@ addMethods('Socket', net.Socket.prototype, () => nodeSocket, { fix: { connect: l
 addMethods('Server', net.Server.prototype, () => nodeServer, { fix: { listen: loopback(1) } });
 
 // ------------------------------------------------------------------- running
-const counts: Record<string, number> = { ok: 0, coded: 0, userError: 0, uncoded: 0, syncThrowFromAsync: 0, hang: 0, waiting: 0, asyncError: 0, uncodedAsyncError: 0 };
+const counts: Record<string, number> = {
+  ok: 0,
+  coded: 0,
+  userError: 0,
+  uncoded: 0,
+  syncThrowFromAsync: 0,
+  hang: 0,
+  waiting: 0,
+  asyncError: 0,
+  uncodedAsyncError: 0,
+};
 const uncoded = new Map<string, { count: number; example: string }>();
 const syncThrows = new Map<string, number>();
 const returnsPromise = new Set<string>();
@@ -360,7 +542,10 @@ function show(args: unknown[]): string {
       try {
         if (typeof a === 'bigint') return `${a}n`;
         if (typeof a === 'symbol' || typeof a === 'function') return String(a).slice(0, 30);
-        if (a && typeof a === 'object') return Object.prototype.toString.call(a) === '[object Object]' ? `{${Object.keys(a).join(',')}}` : (a.constructor?.name ?? 'object');
+        if (a && typeof a === 'object')
+          return Object.prototype.toString.call(a) === '[object Object]'
+            ? `{${Object.keys(a).join(',')}}`
+            : (a.constructor?.name ?? 'object');
         return JSON.stringify(a) ?? String(a);
       } catch {
         return '?';
@@ -420,7 +605,17 @@ async function cleanup(result: unknown): Promise<void> {
     );
     return;
   }
-  if (r === fh || r === uringSocket || r === server || r === nodeSocket || r === nodeServer || r === udp || r === fuzzRing || r === idx.getRuntime()) return;
+  if (
+    r === fh ||
+    r === uringSocket ||
+    r === server ||
+    r === nodeSocket ||
+    r === nodeServer ||
+    r === udp ||
+    r === fuzzRing ||
+    r === idx.getRuntime()
+  )
+    return;
   try {
     if (r instanceof EventEmitter) {
       r.on('error', (err: unknown) => {
@@ -437,8 +632,10 @@ async function cleanup(result: unknown): Promise<void> {
       r.input.destroy();
     }
     if (typeof r.destroy === 'function') r.destroy();
-    else if (typeof r.close === 'function') await Promise.race([Promise.resolve(r.close()).catch(() => {}), delay(BOUND_MS)]);
-    else if (typeof r.return === 'function') await Promise.race([Promise.resolve(r.return()).catch(() => {}), delay(BOUND_MS)]);
+    else if (typeof r.close === 'function')
+      await Promise.race([Promise.resolve(r.close()).catch(() => {}), delay(BOUND_MS)]);
+    else if (typeof r.return === 'function')
+      await Promise.race([Promise.resolve(r.return()).catch(() => {}), delay(BOUND_MS)]);
   } catch {
     // cleanup of a fuzzed resource: its errors are not under test
   }
@@ -493,11 +690,13 @@ let uncaught = 0;
 const uncaughtSeen: string[] = [];
 process.on('uncaughtException', (err) => {
   uncaught++;
-  if (uncaughtSeen.length < 10) uncaughtSeen.push(`(during ${current}): ${String((err as Error)?.stack ?? err).slice(0, 800)}`);
+  if (uncaughtSeen.length < 10)
+    uncaughtSeen.push(`(during ${current}): ${String((err as Error)?.stack ?? err).slice(0, 800)}`);
 });
 process.on('unhandledRejection', (err) => {
   uncaught++;
-  if (uncaughtSeen.length < 10) uncaughtSeen.push(`unhandled rejection (during ${current}): ${String((err as Error)?.stack ?? err).slice(0, 800)}`);
+  if (uncaughtSeen.length < 10)
+    uncaughtSeen.push(`unhandled rejection (during ${current}): ${String((err as Error)?.stack ?? err).slice(0, 800)}`);
 });
 
 // A watchdog: the loop must make progress; if it does not (a promise the
@@ -508,14 +707,26 @@ let lastProgress = Date.now();
 const watchdog = setInterval(() => {
   if (Date.now() - lastProgress < 4 * BOUND_MS) return;
   const rt = idx.getRuntime();
-  writeFileSync(reportPath ?? '/dev/stdout', `${JSON.stringify({ stuck: current, inflight: rt.inflight, backlog: rt.backlog, stats: rt.stats, uncaughtSeen, harnessErrors })}\n`);
+  writeFileSync(
+    reportPath ?? '/dev/stdout',
+    `${JSON.stringify({ stuck: current, inflight: rt.inflight, backlog: rt.backlog, stats: rt.stats, uncaughtSeen, harnessErrors })}\n`,
+  );
   if (process.env.FUZZ_TRACE) {
     clearInterval(watchdog);
     const t0 = Date.now();
     idx.nop().then(() => process.stderr.write(`nop ok in ${Date.now() - t0} ms\n`));
-    idx.openat(file, 2).then((fd: number) => process.stderr.write(`openat ok ${fd}\n`), (e: any) => process.stderr.write(`openat err ${e.code}\n`));
-    idx.openat('/tmp/zzzz-nonexist', 0).then((fd: number) => process.stderr.write(`openat ok ${fd}\n`), (e: any) => process.stderr.write(`openat2 err ${e.code}\n`));
-    fsMod.open(file, 'r+').then(() => process.stderr.write(`open ok\n`), (e: any) => process.stderr.write(`open err ${e.code}\n`));
+    idx.openat(file, 2).then(
+      (fd: number) => process.stderr.write(`openat ok ${fd}\n`),
+      (e: any) => process.stderr.write(`openat err ${e.code}\n`),
+    );
+    idx.openat('/tmp/zzzz-nonexist', 0).then(
+      (fd: number) => process.stderr.write(`openat ok ${fd}\n`),
+      (e: any) => process.stderr.write(`openat2 err ${e.code}\n`),
+    );
+    fsMod.open(file, 'r+').then(
+      () => process.stderr.write(`open ok\n`),
+      (e: any) => process.stderr.write(`open err ${e.code}\n`),
+    );
     setTimeout(() => process.exit(3), 1000);
     return;
   }
@@ -532,7 +743,10 @@ for (; calls < CALLS && Date.now() - start < BUDGET_MS; calls++) {
   if (t.fix) args = t.fix(args);
   current = `${calls} ${t.name}(${show(args)})`;
   lastProgress = Date.now();
-  if (process.env.FUZZ_TRACE) process.stderr.write(`${calls} ${t.name}(${show(args)}) rt=${idx.getRuntime().inflight}/${idx.getRuntime().stats.completions}\n`);
+  if (process.env.FUZZ_TRACE)
+    process.stderr.write(
+      `${calls} ${t.name}(${show(args)}) rt=${idx.getRuntime().inflight}/${idx.getRuntime().stats.completions}\n`,
+    );
   let result: unknown;
   try {
     result = t.call(args);
@@ -569,9 +783,14 @@ for (; calls < CALLS && Date.now() - start < BUDGET_MS; calls++) {
           return Promise.resolve();
         }
       };
-      const closing = Promise.all([attempt(() => fh.close()), attempt(() => uringSocket.close()), attempt(() => udp.close()), attempt(() => nodeSocket.destroy()),
+      const closing = Promise.all([
+        attempt(() => fh.close()),
+        attempt(() => uringSocket.close()),
+        attempt(() => udp.close()),
+        attempt(() => nodeSocket.destroy()),
         // A call may iterate the server (writeFile's data): closing it ends that.
-        attempt(() => server.close())]);
+        attempt(() => server.close()),
+      ]);
       r = await Promise.race([settled.then(() => closing), delay(BOUND_MS)]);
       if (r === 'timeout') {
         counts.hang!++;

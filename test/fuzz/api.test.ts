@@ -27,10 +27,17 @@ interface Report {
   stuck?: string;
 }
 
-function runChild(seed: number, calls: number, budgetMs: number, reportPath: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function runChild(
+  seed: number,
+  calls: number,
+  budgetMs: number,
+  reportPath: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     // stdout ignored: the fuzz writes junk to descriptors 1 and 2 (write(1, ...)).
-    const c = spawn(process.execPath, [child, String(seed), String(calls), String(budgetMs), reportPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, [child, String(seed), String(calls), String(budgetMs), reportPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     c.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (stderr.length < 20_000) stderr += d;
@@ -60,7 +67,9 @@ test('api fuzz: no crash, no uncoded error, no hang', async (t) => {
   }
   assert.equal(report.stuck, undefined, `stuck in ${report.stuck} (seed ${seed})`);
   assert.equal(code, 0, `exit ${code} (seed ${seed})`);
-  t.diagnostic(`seed ${seed}: ${report.calls} calls over ${report.targets} functions and methods in ${report.ms} ms: ${JSON.stringify(report.counts)}`);
+  t.diagnostic(
+    `seed ${seed}: ${report.calls} calls over ${report.targets} functions and methods in ${report.ms} ms: ${JSON.stringify(report.counts)}`,
+  );
   assert.ok(report.calls >= 1000, `only ${report.calls} calls ran`);
   assert.deepEqual(report.problems, [], `uncoded errors (seed ${seed})`);
   assert.equal(report.counts.uncoded, 0);

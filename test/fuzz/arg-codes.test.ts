@@ -9,7 +9,23 @@ import assert from 'node:assert/strict';
 import * as nodeFsp from 'node:fs/promises';
 import * as nodeNet from 'node:net';
 import { openSync, closeSync } from 'node:fs';
-import { InvalidArgTypeError, OutOfRangeError, Ring, Runtime, link, abortError, openat, mkdirat, read, readv, sendmsg, unlinkat, registerFiles, parseStatx, sockaddr } from '../../src/index.js';
+import {
+  InvalidArgTypeError,
+  OutOfRangeError,
+  Ring,
+  Runtime,
+  link,
+  abortError,
+  openat,
+  mkdirat,
+  read,
+  readv,
+  sendmsg,
+  unlinkat,
+  registerFiles,
+  parseStatx,
+  sockaddr,
+} from '../../src/index.js';
 import * as fsp from '../../src/fs/promises.js';
 import { toStats } from '../../src/fs/index.js';
 import * as net from '../../src/net/index.js';
@@ -85,7 +101,10 @@ test('runtime, ring and struct helpers: coded errors', () => {
   assert.throws(() => toStats({} as never), TYPE);
   assert.throws(() => fsp.setNodeFallback('yes' as unknown as boolean), TYPE);
   // The error classes themselves take anything without throwing.
-  assert.equal(new InvalidArgTypeError(Symbol('n') as unknown as string, Object.create(null), 1).code, 'ERR_INVALID_ARG_TYPE');
+  assert.equal(
+    new InvalidArgTypeError(Symbol('n') as unknown as string, Object.create(null), 1).code,
+    'ERR_INVALID_ARG_TYPE',
+  );
   assert.equal(new OutOfRangeError(Object.create(null), Symbol('r') as unknown as string, 1n).code, 'ERR_OUT_OF_RANGE');
   const ring = new Ring(2);
   try {
@@ -94,7 +113,10 @@ test('runtime, ring and struct helpers: coded errors', () => {
     assert.throws(() => ring.forEachCqe('f' as unknown as () => void), TYPE);
     assert.throws(() => ring.peekBatchCqe(-1), RANGE);
     assert.throws(() => ring.sqeAt(99), RANGE);
-    assert.equal(ring.forEachCqe(() => {}), 0);
+    assert.equal(
+      ring.forEachCqe(() => {}),
+      0,
+    );
   } finally {
     ring.close();
   }
@@ -113,7 +135,7 @@ test('uring/fs/promises: the codes node:fs/promises gives for the same call', as
       ['open mode Symbol', (m) => m.open(file, 'r', Symbol('s') as unknown as number)],
       ['readFile signal', (m) => m.readFile(file, { signal: 'x' as unknown as AbortSignal })],
       ['readFile options Symbol', (m) => m.readFile(file, Symbol('s') as unknown as undefined)],
-      ['truncate len 2n ** 64n', (m) => m.truncate(file, 2n ** 64n as unknown as number)],
+      ['truncate len 2n ** 64n', (m) => m.truncate(file, (2n ** 64n) as unknown as number)],
       ['rename Symbol', (m) => m.rename(Symbol('s') as unknown as string, file)],
     ];
     for (const [what, call] of calls) {
@@ -127,7 +149,7 @@ test('uring/fs/promises: the codes node:fs/promises gives for the same call', as
       const dv = new DataView(new ArrayBuffer(4));
       for (const [what, call] of [
         ['readv DataView', (h: nodeFsp.FileHandle) => h.readv(dv as never)],
-        ['truncate 2n ** 64n + 5n', (h: nodeFsp.FileHandle) => h.truncate(2n ** 64n + 5n as unknown as number)],
+        ['truncate 2n ** 64n + 5n', (h: nodeFsp.FileHandle) => h.truncate((2n ** 64n + 5n) as unknown as number)],
         ['truncate 1.5', (h: nodeFsp.FileHandle) => h.truncate(1.5)],
         ['read length 2 ** 40', (h: nodeFsp.FileHandle) => h.read(Buffer.alloc(4), 0, 2 ** 40, 0)],
       ] as const) {
@@ -154,17 +176,42 @@ test('uring/net: callbacks and options checked as node:net checks them', async (
     }
   };
   const servers = [net.createServer(), nodeNet.createServer()];
-  assert.equal(codeOf(() => servers[0]!.getConnections('x' as never)), codeOf(() => servers[1]!.getConnections('x' as never)));
-  assert.equal(codeOf(() => servers[0]!.getConnections('x' as never)), 'ERR_INVALID_ARG_TYPE');
+  assert.equal(
+    codeOf(() => servers[0]!.getConnections('x' as never)),
+    codeOf(() => servers[1]!.getConnections('x' as never)),
+  );
+  assert.equal(
+    codeOf(() => servers[0]!.getConnections('x' as never)),
+    'ERR_INVALID_ARG_TYPE',
+  );
   // A close callback that is not a function is ignored, as node:net ignores it (it was called, and threw).
-  assert.equal(codeOf(() => servers[0]!.close('x' as never)), 'no error');
+  assert.equal(
+    codeOf(() => servers[0]!.close('x' as never)),
+    'no error',
+  );
   const sockets = [new net.Socket(), new nodeNet.Socket()];
   try {
-    assert.equal(codeOf(() => sockets[0]!.setTimeout(10, 'x' as never)), codeOf(() => sockets[1]!.setTimeout(10, 'x' as never)));
-    assert.equal(codeOf(() => sockets[0]!.setTimeout(-1)), codeOf(() => sockets[1]!.setTimeout(-1)));
-    assert.equal(codeOf(() => new net.Socket(null as never)), 'no error', 'null options, as node:net');
-    assert.equal(codeOf(() => new net.Socket({ signal: 'x' as never })), 'ERR_INVALID_ARG_TYPE');
-    assert.equal(codeOf(() => sockets[0]!.setKeepAlive(true, 1n as never)), 'ERR_INVALID_ARG_TYPE');
+    assert.equal(
+      codeOf(() => sockets[0]!.setTimeout(10, 'x' as never)),
+      codeOf(() => sockets[1]!.setTimeout(10, 'x' as never)),
+    );
+    assert.equal(
+      codeOf(() => sockets[0]!.setTimeout(-1)),
+      codeOf(() => sockets[1]!.setTimeout(-1)),
+    );
+    assert.equal(
+      codeOf(() => new net.Socket(null as never)),
+      'no error',
+      'null options, as node:net',
+    );
+    assert.equal(
+      codeOf(() => new net.Socket({ signal: 'x' as never })),
+      'ERR_INVALID_ARG_TYPE',
+    );
+    assert.equal(
+      codeOf(() => sockets[0]!.setKeepAlive(true, 1n as never)),
+      'ERR_INVALID_ARG_TYPE',
+    );
   } finally {
     for (const s of sockets) s.destroy();
   }

@@ -23,7 +23,16 @@ import { read, type Runtime } from '../../src/index.js';
 import { connect as uringConnect, listen, type UringSocket } from '../../src/net/index.js';
 import { tick, turn } from './wait.js';
 
-export const MOMENTS = ['before', 'same-turn', 'data-turn', 'in-flight', 'cancelled', 'unreaped', 'settled', 'immediate'] as const;
+export const MOMENTS = [
+  'before',
+  'same-turn',
+  'data-turn',
+  'in-flight',
+  'cancelled',
+  'unreaped',
+  'settled',
+  'immediate',
+] as const;
 export type Moment = (typeof MOMENTS)[number];
 
 export interface Tally {
@@ -48,9 +57,19 @@ export interface Tally {
 function newTally(): Tally {
   const byMoment: Tally['byMoment'] = {};
   for (const m of MOMENTS) byMoment[m] = { rounds: 0, resolved: 0, aborted: 0, lossyRounds: 0 };
-  return { rounds: 0, written: 0, received: 0, leftover: 0, resolved: 0, aborted: 0, lost: 0, odd: [], byMoment, lossyRounds: 0 };
+  return {
+    rounds: 0,
+    written: 0,
+    received: 0,
+    leftover: 0,
+    resolved: 0,
+    aborted: 0,
+    lost: 0,
+    odd: [],
+    byMoment,
+    lossyRounds: 0,
+  };
 }
-
 
 /** Where bytes come from and go to, for one kind of descriptor. */
 export interface Channel {
@@ -345,7 +364,10 @@ export async function streamScenarios(rt: Runtime, rounds: number, budgetMs = In
     }
     await p.end();
     for await (const c of s) got += c.length;
-    out.push({ text: `native socket iterator break/re-enter + read(): ${cycles} cycles, written ${p.written}, received ${got}, LOST ${p.written - got}`, lost: p.written - got });
+    out.push({
+      text: `native socket iterator break/re-enter + read(): ${cycles} cycles, written ${p.written}, received ${got}, LOST ${p.written - got}`,
+      lost: p.written - got,
+    });
     await s.close();
   }
 
@@ -409,7 +431,10 @@ export async function streamScenarios(rt: Runtime, rounds: number, budgetMs = In
     s.setReceiver(receiver);
     await p.end();
     await waitData(Infinity);
-    out.push({ text: `native socket receiver pause/resume/removed: ${cycles} cycles, written ${p.written}, received ${got}, LOST ${p.written - got}`, lost: p.written - got });
+    out.push({
+      text: `native socket receiver pause/resume/removed: ${cycles} cycles, written ${p.written}, received ${got}, LOST ${p.written - got}`,
+      lost: p.written - got,
+    });
     await s.close();
   }
 
@@ -419,7 +444,11 @@ export async function streamScenarios(rt: Runtime, rounds: number, budgetMs = In
     nodeServer.listen(0, '127.0.0.1');
     await once(nodeServer, 'listening');
     const accepted = once(nodeServer, 'connection') as Promise<[NodeSocket]>;
-    const sock = uringConnect({ host: '127.0.0.1', port: (nodeServer.address() as { port: number }).port, runtime: rt });
+    const sock = uringConnect({
+      host: '127.0.0.1',
+      port: (nodeServer.address() as { port: number }).port,
+      runtime: rt,
+    });
     await once(sock, 'connect');
     const [peer] = await accepted;
     const bytes = Buffer.alloc(4096, 0x33);
@@ -455,7 +484,10 @@ export async function streamScenarios(rt: Runtime, rounds: number, budgetMs = In
     }
     peer.end();
     await ended;
-    out.push({ text: `uring/net Socket (node-shaped) pause/resume: ${cycles} cycles, written ${written}, received ${got}, LOST ${written - got}`, lost: written - got });
+    out.push({
+      text: `uring/net Socket (node-shaped) pause/resume: ${cycles} cycles, written ${written}, received ${got}, LOST ${written - got}`,
+      lost: written - got,
+    });
     sock.destroy();
     await new Promise<void>((r) => nodeServer.close(() => r()));
   }

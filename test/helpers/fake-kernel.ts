@@ -83,7 +83,8 @@ export class FakeKernel {
 
   #setup(entries: number, params: SetupParams = {}): SetupResult {
     const sqEntries = 1 << Math.ceil(Math.log2(entries));
-    const cqEntries = params.flags! & U.IORING_SETUP_CQSIZE ? 1 << Math.ceil(Math.log2(params.cqEntries!)) : 2 * sqEntries;
+    const cqEntries =
+      params.flags! & U.IORING_SETUP_CQSIZE ? 1 << Math.ceil(Math.log2(params.cqEntries!)) : 2 * sqEntries;
     // SQ ring words: head, tail, mask, entries, flags, dropped; no SQ array
     // (NO_SQARRAY is accepted). CQ ring words: head, tail, mask, entries,
     // overflow, then the CQEs from byte 32.
@@ -97,7 +98,15 @@ export class FakeKernel {
     cq[3] = cqEntries;
     const handle = {};
     const fd = nextFd++;
-    const r: Rings = { fd, sq, cq, cqi: new Int32Array(cqRing), sqes: new Uint32Array(new ArrayBuffer(sqEntries * 64)), sqEntries, cqEntries };
+    const r: Rings = {
+      fd,
+      sq,
+      cq,
+      cqi: new Int32Array(cqRing),
+      sqes: new Uint32Array(new ArrayBuffer(sqEntries * 64)),
+      sqEntries,
+      cqEntries,
+    };
     this.#rings.set(handle, r);
     this.#byFd.set(fd, r);
     return {
@@ -150,7 +159,7 @@ export class FakeKernel {
 
   #post(r: Rings, lo: number, hi: number, res: number, flags: number): void {
     const tail = r.cq[1]!;
-    if (((tail - r.cq[0]!) >>> 0) >= r.cqEntries) throw new Error('fake kernel: the CQ is full (reap first)');
+    if ((tail - r.cq[0]!) >>> 0 >= r.cqEntries) throw new Error('fake kernel: the CQ is full (reap first)');
     const o = 8 + (tail & (r.cqEntries - 1)) * 4;
     r.cq[o] = lo;
     r.cq[o + 1] = hi;
@@ -224,7 +233,10 @@ export function fakeKernel(): FakeKernel {
  * A Runtime on a FakeKernel installed for test `t`: when the test ends the
  * runtime is closed, then the real binding is back.
  */
-export function fakeRuntime(t: { after(fn: () => void | Promise<void>): void }, options?: RuntimeOptions): { kernel: FakeKernel; rt: Runtime } {
+export function fakeRuntime(
+  t: { after(fn: () => void | Promise<void>): void },
+  options?: RuntimeOptions,
+): { kernel: FakeKernel; rt: Runtime } {
   const kernel = new FakeKernel();
   const prev = setNativeBinding(kernel.binding);
   let rt: Runtime;

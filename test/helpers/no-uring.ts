@@ -21,9 +21,14 @@ function trap(name: string): never {
 
 if (mode === 'trap' || mode === 'enosys' || mode === 'eperm') {
   const real = native();
-  const fake: Partial<NativeBinding> = mode === 'trap'
-    ? { setup: () => trap('io_uring_setup'), enter: () => trap('io_uring_enter'), register: () => trap('io_uring_register') }
-    : { setup: () => (mode === 'enosys' ? -38 : -1) };
+  const fake: Partial<NativeBinding> =
+    mode === 'trap'
+      ? {
+          setup: () => trap('io_uring_setup'),
+          enter: () => trap('io_uring_enter'),
+          register: () => trap('io_uring_register'),
+        }
+      : { setup: () => (mode === 'enosys' ? -38 : -1) };
   // Object.create with descriptors: the addon's own properties are read-only.
   const descriptors = Object.fromEntries(Object.entries(fake).map(([k, value]) => [k, { value }]));
   setNativeBinding(Object.create(real, descriptors) as NativeBinding);

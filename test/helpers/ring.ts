@@ -46,6 +46,17 @@ export function sqe(ring: Ring) {
 
 /** Errno values the tests compare CQE results with (x86-64 / arm64 Linux). */
 export const E = {
-  EPERM: 1, ENOENT: 2, EINTR: 4, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EFAULT: 14, EBUSY: 16,
-  EINVAL: 22, ENOSYS: 38, ETIME: 62, ENOBUFS: 105, ECANCELED: 125,
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  EINVAL: 22,
+  ENOSYS: 38,
+  ETIME: 62,
+  ENOBUFS: 105,
+  ECANCELED: 125,
 } as const;

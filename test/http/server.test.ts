@@ -27,8 +27,22 @@ test('createServer gives an http.Server whose sockets are uring ones', async () 
   await closeServer(server);
 });
 
-test('the rest of node:http is node:http\'s own, named and on the default export', () => {
-  for (const name of ['request', 'get', 'Agent', 'ClientRequest', 'IncomingMessage', 'OutgoingMessage', 'ServerResponse', 'STATUS_CODES', 'METHODS', 'validateHeaderName', 'validateHeaderValue', 'globalAgent', 'maxHeaderSize'] as const) {
+test("the rest of node:http is node:http's own, named and on the default export", () => {
+  for (const name of [
+    'request',
+    'get',
+    'Agent',
+    'ClientRequest',
+    'IncomingMessage',
+    'OutgoingMessage',
+    'ServerResponse',
+    'STATUS_CODES',
+    'METHODS',
+    'validateHeaderName',
+    'validateHeaderValue',
+    'globalAgent',
+    'maxHeaderSize',
+  ] as const) {
     assert.equal((named as Record<string, unknown>)[name], http[name], name);
     assert.equal((uringHttp as Record<string, unknown>)[name], http[name], `default.${name}`);
   }
@@ -42,15 +56,12 @@ async function listenForm(make: (typeof kinds)[number][1], args: (path: string) 
   const before = server.listening;
   let cbThis: unknown;
   const cbCalled = new Promise<void>((resolve) =>
-    (server.listen as (...a: unknown[]) => void)(
-      ...args(path),
-      function (this: unknown) {
-        // The callback's receiver is what the test checks.
-        // eslint-disable-next-line @typescript-eslint/no-this-alias
-        cbThis = this;
-        resolve();
-      },
-    ),
+    (server.listen as (...a: unknown[]) => void)(...args(path), function (this: unknown) {
+      // The callback's receiver is what the test checks.
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      cbThis = this;
+      resolve();
+    }),
   );
   await within(cbCalled, 5000, 'listen callback');
   assert.equal(cbThis, server, 'the callback is called on the server');
@@ -58,20 +69,23 @@ async function listenForm(make: (typeof kinds)[number][1], args: (path: string) 
   const after = server.listening;
   // The server answers at that address.
   const body = await new Promise<string>((resolve, reject) => {
-    const target = typeof address === 'string' ? { socketPath: address } : { host: address!.address, port: address!.port };
-    http.get({ ...target, path: '/', agent: false }, (res) => {
-      res.setEncoding('utf8');
-      let b = '';
-      res.on('data', (d: string) => (b += d));
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
+    const target =
+      typeof address === 'string' ? { socketPath: address } : { host: address!.address, port: address!.port };
+    http
+      .get({ ...target, path: '/', agent: false }, (res) => {
+        res.setEncoding('utf8');
+        let b = '';
+        res.on('data', (d: string) => (b += d));
+        res.on('end', () => resolve(b));
+      })
+      .on('error', reject);
   });
   await closeServer(server);
   const shape = typeof address === 'string' ? address : { ...address!, port: typeof address!.port };
   return { before, after, afterClose: server.listening, address: shape, body };
 }
 
-test('listen forms: port, port+host, options, a Unix path, with a callback; address() as node\'s', async () => {
+test("listen forms: port, port+host, options, a Unix path, with a callback; address() as node's", async () => {
   const dir = tempDir('uring-http-');
   try {
     const forms: [string, (path: string) => unknown[]][] = [
@@ -86,7 +100,9 @@ test('listen forms: port, port+host, options, a Unix path, with a callback; addr
     ];
     for (const [what, args] of forms) {
       const [a, b] = await Promise.all(
-        kinds.map(([kind, make]) => listenForm(make, args, dir.file(`${kind.replace('/', '-')}-${what.replace(/\W+/g, '-')}.sock`))),
+        kinds.map(([kind, make]) =>
+          listenForm(make, args, dir.file(`${kind.replace('/', '-')}-${what.replace(/\W+/g, '-')}.sock`)),
+        ),
       );
       assert.ok(a && b, 'two kinds of server');
       if (typeof a.address === 'string') {
@@ -101,7 +117,7 @@ test('listen forms: port, port+host, options, a Unix path, with a callback; addr
   }
 });
 
-test('address() is null before listen() and after close(), as node\'s', async () => {
+test("address() is null before listen() and after close(), as node's", async () => {
   for (const [kind, make] of kinds) {
     const server = make();
     assert.equal(server.address(), null, kind);
@@ -111,7 +127,7 @@ test('address() is null before listen() and after close(), as node\'s', async ()
   }
 });
 
-test('EADDRINUSE: \'error\' as node\'s (code, syscall, address, port, message)', async () => {
+test("EADDRINUSE: 'error' as node's (code, syscall, address, port, message)", async () => {
   const taken = await listening(http.createServer());
   const port = portOf(taken);
   try {
@@ -119,8 +135,18 @@ test('EADDRINUSE: \'error\' as node\'s (code, syscall, address, port, message)',
     for (const [kind, make] of kinds) {
       const server = make();
       server.listen(port, '127.0.0.1');
-      const [err] = (await within(once(server, 'error'), 5000, `${kind} error`)) as [NodeJS.ErrnoException & { address?: string; port?: number }];
-      seen.push({ code: err.code, errno: err.errno, syscall: err.syscall, address: err.address, port: err.port, message: err.message, listening: server.listening });
+      const [err] = (await within(once(server, 'error'), 5000, `${kind} error`)) as [
+        NodeJS.ErrnoException & { address?: string; port?: number },
+      ];
+      seen.push({
+        code: err.code,
+        errno: err.errno,
+        syscall: err.syscall,
+        address: err.address,
+        port: err.port,
+        message: err.message,
+        listening: server.listening,
+      });
     }
     assert.deepEqual(seen[1], seen[0]);
     assert.equal(seen[0]!.code, 'EADDRINUSE');
@@ -129,7 +155,7 @@ test('EADDRINUSE: \'error\' as node\'s (code, syscall, address, port, message)',
   }
 });
 
-test('close(cb) on a server not listening: ERR_SERVER_NOT_RUNNING, as node\'s', async () => {
+test("close(cb) on a server not listening: ERR_SERVER_NOT_RUNNING, as node's", async () => {
   for (const [kind, make] of kinds) {
     const server = make();
     const err = await within(new Promise<Error | undefined>((resolve) => server.close(resolve)), 5000, kind);
@@ -137,7 +163,7 @@ test('close(cb) on a server not listening: ERR_SERVER_NOT_RUNNING, as node\'s', 
   }
 });
 
-test('close() with a request in flight: it completes, then \'close\'', async () => {
+test("close() with a request in flight: it completes, then 'close'", async () => {
   for (const [kind, make] of kinds) {
     let respond: (() => void) | undefined;
     const server = make((_req, res) => {
@@ -170,7 +196,11 @@ test('close() with a request in flight: it completes, then \'close\'', async () 
     assert.equal((await within(reply, 5000, `${kind}: reply`)).status, 200);
     await waitFor(() => events.includes('close cb'), { timeout: 5000, what: () => `${kind}: close` });
     // The client's reply and the server's 'close' race; 'close' comes before close's callback.
-    assert.deepEqual(events.filter((e) => e !== 'reply late'), ['close', 'close cb'], kind);
+    assert.deepEqual(
+      events.filter((e) => e !== 'reply late'),
+      ['close', 'close cb'],
+      kind,
+    );
     assert.ok(events.includes('reply late'), kind);
   }
 });
@@ -197,13 +227,20 @@ test('closeIdleConnections closes the idle keep-alive connection only; closeAllC
     );
     server.on('connection', (s: nodeNet.Socket) => serverSockets.push(s));
     await waitFor(() => hold !== undefined, { timeout: 5000, what: () => `${kind}: /hold arrives` });
-    const idleClosed = once([...(agent.freeSockets as Record<string, nodeNet.Socket[]>)[Object.keys(agent.freeSockets)[0]!]!][0]!, 'close');
+    const idleClosed = once(
+      [...(agent.freeSockets as Record<string, nodeNet.Socket[]>)[Object.keys(agent.freeSockets)[0]!]!][0]!,
+      'close',
+    );
     server.closeIdleConnections();
     await within(idleClosed, 5000, `${kind}: idle connection closed`);
     const count = await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
     server.closeAllConnections();
     const heldResult = await within(held, 5000, `${kind}: held request`);
-    await within(waitFor(() => serverSockets.every((s) => s.destroyed), { timeout: 5000, what: 'server sockets destroyed' }), 6000, kind);
+    await within(
+      waitFor(() => serverSockets.every((s) => s.destroyed), { timeout: 5000, what: 'server sockets destroyed' }),
+      6000,
+      kind,
+    );
     agent.destroy();
     await closeServer(server);
     results.push({ count, heldResult });
@@ -212,7 +249,7 @@ test('closeIdleConnections closes the idle keep-alive connection only; closeAllC
   assert.deepEqual(results[0], { count: 1, heldResult: 'ECONNRESET' });
 });
 
-test('maxConnections drops what is over it (\'drop\'), as node\'s', async () => {
+test("maxConnections drops what is over it ('drop'), as node's", async () => {
   for (const [kind, make] of kinds) {
     const server = make((_req, res) => res.end('ok'));
     server.maxConnections = 1;
@@ -243,22 +280,24 @@ test('unref() lets the process exit while listening; ref() keeps it', () => {
     s.unref();
     ${ref ? 's.ref();' : ''}
   `;
-  const unref = spawnSync(process.execPath, ['--input-type=module', '-e', script(false)], { encoding: 'utf8', timeout: 20_000 });
+  const unref = spawnSync(process.execPath, ['--input-type=module', '-e', script(false)], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   assert.equal(unref.status, 0, unref.stderr);
-  const refd = spawnSync(process.execPath, ['--input-type=module', '-e', script(true)], { encoding: 'utf8', timeout: 20_000 });
+  const refd = spawnSync(process.execPath, ['--input-type=module', '-e', script(true)], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   assert.equal(refd.status, 0, refd.stderr);
   assert.equal(refd.stdout, 'listening still');
 });
 
-test('listen() twice throws ERR_SERVER_ALREADY_LISTEN, without taking the callback, as node\'s', async () => {
+test("listen() twice throws ERR_SERVER_ALREADY_LISTEN, without taking the callback, as node's", async () => {
   for (const [kind, make] of kinds) {
     const server = await listening(make());
     let called = false;
-    assert.throws(
-      () => server.listen(0, () => (called = true)),
-      { code: 'ERR_SERVER_ALREADY_LISTEN' },
-      kind,
-    );
+    assert.throws(() => server.listen(0, () => (called = true)), { code: 'ERR_SERVER_ALREADY_LISTEN' }, kind);
     assert.equal(server.listenerCount('listening'), 1, `${kind}: only http.Server's own 'listening' listener`);
     await closeServer(server);
     assert.equal(called, false, kind);

@@ -5,7 +5,10 @@ import http from 'node:http';
 import * as nodeNet from 'node:net';
 import { createServer as uringCreateServer } from '../../src/http/index.js';
 
-export type Make = (options?: http.ServerOptions | http.RequestListener, listener?: http.RequestListener) => http.Server;
+export type Make = (
+  options?: http.ServerOptions | http.RequestListener,
+  listener?: http.RequestListener,
+) => http.Server;
 
 /** The two servers every behaviour is compared on. */
 export const kinds: [string, Make][] = [
@@ -60,7 +63,11 @@ export async function raw(port: number, chunks: (string | Buffer)[], ms = 10_000
 }
 
 /** One GET with node's client; the status, headers and body. */
-export function get(port: number, path: string, options: http.RequestOptions = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function get(
+  port: number,
+  path: string,
+  options: http.RequestOptions = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port, path, ...options }, (res) => {

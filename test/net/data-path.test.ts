@@ -33,10 +33,13 @@ test('a buffer whose write resolved is not kept alive by the socket', async () =
   const other = await dial({ host: '127.0.0.1', port: portOf(peer) });
   for (let i = 0; i < 300; i++) await other.write(Buffer.from('x'));
   await other.close();
-  await waitFor(() => {
-    gc();
-    return collected >= 2;
-  }, { interval: 10, what: () => `both written buffers to be collected (${collected})` });
+  await waitFor(
+    () => {
+      gc();
+      return collected >= 2;
+    },
+    { interval: 10, what: () => `both written buffers to be collected (${collected})` },
+  );
   assert.equal(collected, 2);
   // The socket goes on sending after that.
   await sock.write(Buffer.from('end'));
@@ -56,7 +59,10 @@ test('1,000 awaited writes of varying size, then 1,000 unawaited ones, arrive in
   for (let i = 0; i < 1000; i++) await sock.write(parts[i]!);
   await Promise.all(parts.slice(1000).map((p) => sock.write(p)));
   const want = Buffer.concat(parts);
-  await waitFor(() => (total = chunks.reduce((a, c) => a + c.length, 0)) >= want.length, { timeout: 10_000, what: () => `the peer to receive everything (${total} of ${want.length})` });
+  await waitFor(() => (total = chunks.reduce((a, c) => a + c.length, 0)) >= want.length, {
+    timeout: 10_000,
+    what: () => `the peer to receive everything (${total} of ${want.length})`,
+  });
   assert.ok(Buffer.concat(chunks).equals(want), 'bytes differ');
   await sock.close();
   await closeServer(peer);

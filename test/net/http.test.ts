@@ -84,7 +84,9 @@ function request(options: http.RequestOptions, body?: Buffer): Promise<Reply> {
     const req = http.request(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), socket: req.socket }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), socket: req.socket }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -103,7 +105,9 @@ before(async () => {
   app = http.createServer(handler());
   // Upgrade: echo. The socket leaves node:http and carries raw bytes both ways.
   app.on('upgrade', (req: http.IncomingMessage, socket: USocket, head: Buffer) => {
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Uring: ${socket instanceof USocket}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Uring: ${socket instanceof USocket}\r\n\r\n`,
+    );
     if (head.length > 0) socket.write(head);
     socket.on('error', () => {});
     socket.pipe(socket);
@@ -118,7 +122,13 @@ after(async () => {
   await within(closeServer(listener), 5000, 'the uring listener to close');
 });
 
-const agentless = (path: string, extra: http.RequestOptions = {}): http.RequestOptions => ({ host: '127.0.0.1', port, path, agent: false, ...extra });
+const agentless = (path: string, extra: http.RequestOptions = {}): http.RequestOptions => ({
+  host: '127.0.0.1',
+  port,
+  path,
+  agent: false,
+  ...extra,
+});
 
 test('server: GET answered by node:http over a uring socket', async () => {
   const r = await request(agentless('/hello'));
@@ -160,7 +170,9 @@ test('server: a keep-alive agent does 200 sequential requests over few connectio
 test('server: concurrent keep-alive requests over a pool of 8 sockets', { timeout: 20_000 }, async () => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   try {
-    const replies = await Promise.all(Array.from({ length: 400 }, (_, i) => request({ host: '127.0.0.1', port, path: `/n/${i}`, agent })));
+    const replies = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => request({ host: '127.0.0.1', port, path: `/n/${i}`, agent })),
+    );
     replies.forEach((r, i) => assert.equal(r.body.toString(), `n=${i}`));
     const conns = new Set(replies.map((r) => r.headers['x-conn']));
     assert.ok(conns.size <= 8, `${conns.size} connections for a pool of 8`);
@@ -192,11 +204,21 @@ async function raw(text: string, piece = Infinity): Promise<string> {
   const bytes = Buffer.from(text);
   try {
     // The server's end of this connection (the listener is in this process).
-    const theirs = piece === Infinity ? undefined : await waitFor(() => accepted.find((s) => s.remotePort === sock.localPort), { timeout: 2000, what: 'the server to accept' });
+    const theirs =
+      piece === Infinity
+        ? undefined
+        : await waitFor(() => accepted.find((s) => s.remotePort === sock.localPort), {
+            timeout: 2000,
+            what: 'the server to accept',
+          });
     for (let off = 0; off < bytes.length; off += piece) {
       sock.write(bytes.subarray(off, off + piece));
       const sent = Math.min(off + piece, bytes.length);
-      if (theirs) await waitFor(() => theirs.bytesRead >= sent || theirs.destroyed, { timeout: 2000, what: () => `the server to read ${sent} bytes (it read ${theirs.bytesRead})` });
+      if (theirs)
+        await waitFor(() => theirs.bytesRead >= sent || theirs.destroyed, {
+          timeout: 2000,
+          what: () => `the server to read ${sent} bytes (it read ${theirs.bytesRead})`,
+        });
     }
     return (await within(reader.rest(), 5000, 'the server to end the connection')).toString();
   } finally {
@@ -265,34 +287,41 @@ test('server: an idle keep-alive connection is closed after keepAliveTimeout', {
   const text = (await within(reader.rest(), 5000, 'the server to close the idle connection')).toString();
   const ms = performance.now() - t0;
   sock.destroy();
-  assert.deepEqual(parseResponses(text).map((r) => r.body), ['n=7']);
+  assert.deepEqual(
+    parseResponses(text).map((r) => r.body),
+    ['n=7'],
+  );
   assert.ok(ms >= 150 && ms < 3000, `closed after ${ms.toFixed(0)} ms with keepAliveTimeout 200`);
 });
 
-test('server: a client that disconnects halfway through a POST body does not disturb the next requests', { timeout: 10_000 }, async () => {
-  let bodyStarted!: () => void;
-  const started = new Promise<void>((resolve) => (bodyStarted = resolve));
-  const aborted = new Promise<void>((resolve) => {
-    const onRequest = (req: http.IncomingMessage) => {
-      if (req.url !== '/digest') return;
-      app.off('request', onRequest);
-      req.once('data', () => bodyStarted());
-      req.once('close', () => resolve());
-    };
-    app.on('request', onRequest);
-  });
-  const sock = nodeNet.connect(port, '127.0.0.1');
-  sock.on('error', () => {});
-  await once(sock, 'connect');
-  sock.write(`POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: ${4 * MiB}\r\n\r\n`);
-  sock.write(pattern(MiB, 55));
-  // Halfway: the server has the request and the first of its body.
-  await within(started, 5000, "the server's request to get body bytes");
-  sock.destroy();
-  await within(aborted, 5000, "the server's request to close");
-  const r = await request(agentless('/hello'));
-  assert.equal(r.body.toString(), 'hello world\n');
-});
+test(
+  'server: a client that disconnects halfway through a POST body does not disturb the next requests',
+  { timeout: 10_000 },
+  async () => {
+    let bodyStarted!: () => void;
+    const started = new Promise<void>((resolve) => (bodyStarted = resolve));
+    const aborted = new Promise<void>((resolve) => {
+      const onRequest = (req: http.IncomingMessage) => {
+        if (req.url !== '/digest') return;
+        app.off('request', onRequest);
+        req.once('data', () => bodyStarted());
+        req.once('close', () => resolve());
+      };
+      app.on('request', onRequest);
+    });
+    const sock = nodeNet.connect(port, '127.0.0.1');
+    sock.on('error', () => {});
+    await once(sock, 'connect');
+    sock.write(`POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: ${4 * MiB}\r\n\r\n`);
+    sock.write(pattern(MiB, 55));
+    // Halfway: the server has the request and the first of its body.
+    await within(started, 5000, "the server's request to get body bytes");
+    sock.destroy();
+    await within(aborted, 5000, "the server's request to close");
+    const r = await request(agentless('/hello'));
+    assert.equal(r.body.toString(), 'hello world\n');
+  },
+);
 
 test('server: an Upgrade hands the uring socket over for raw bytes both ways (with the bytes after the headers)', async () => {
   const sock = nodeNet.connect(port, '127.0.0.1');
@@ -304,7 +333,10 @@ test('server: an Upgrade hands the uring socket over for raw bytes both ways (wi
   assert.equal((await within(reader.take(12), 5000, 'the head bytes echoed')).toString(), 'early bytes|');
   const big = pattern(3 * MiB, 56);
   sock.write(big);
-  assert.ok((await within(reader.take(big.length), 10_000, 'the raw echo')).equals(big), 'raw bytes after the upgrade differ');
+  assert.ok(
+    (await within(reader.take(big.length), 10_000, 'the raw echo')).equals(big),
+    'raw bytes after the upgrade differ',
+  );
   sock.end();
   assert.equal((await within(reader.rest(), 5000, 'the end')).length, 0);
   sock.destroy();
@@ -322,7 +354,11 @@ async function hasCurl(): Promise<boolean> {
 
 /** Runs curl asynchronously (the server runs in this process); `input` goes to its stdin. */
 async function curl(args: string[], input?: Buffer): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  const p = spawn('curl', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], timeout: 15_000, killSignal: 'SIGKILL' });
+  const p = spawn('curl', args, {
+    stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    timeout: 15_000,
+    killSignal: 'SIGKILL',
+  });
   const out: Buffer[] = [];
   let stderr = '';
   p.stdout!.on('data', (d: Buffer) => out.push(d));
@@ -342,7 +378,14 @@ test('curl: GET, status code, and three URLs over one reused connection', async 
   const missing = await curl(['-s', '-o', '/dev/null', '-w', '%{http_code}', `${base}/nope`]);
   assert.equal(missing.stdout.toString(), '404');
   // -w after each transfer: its status and how many new connections it made.
-  const three = await curl(['-s', '-w', ' %{http_code} %{num_connects}\n', `${base}/n/1`, `${base}/n/2`, `${base}/n/3`]);
+  const three = await curl([
+    '-s',
+    '-w',
+    ' %{http_code} %{num_connects}\n',
+    `${base}/n/1`,
+    `${base}/n/2`,
+    `${base}/n/3`,
+  ]);
   assert.equal(three.code, 0, three.stderr);
   assert.equal(three.stdout.toString(), 'n=1 200 1\nn=2 200 0\nn=3 200 0\n');
 });
@@ -350,7 +393,19 @@ test('curl: GET, status code, and three URLs over one reused connection', async 
 test('curl: a 2 MiB POST (with Expect: 100-continue) echoed back byte-exact', { timeout: 20_000 }, async (t) => {
   if (!(await hasCurl())) return t.skip('curl is not installed');
   const body = pattern(2 * MiB, 52);
-  const r = await curl(['-s', '-H', 'Expect: 100-continue', '-H', 'content-type: application/octet-stream', '--data-binary', '@-', `http://127.0.0.1:${port}/echo`], body);
+  const r = await curl(
+    [
+      '-s',
+      '-H',
+      'Expect: 100-continue',
+      '-H',
+      'content-type: application/octet-stream',
+      '--data-binary',
+      '@-',
+      `http://127.0.0.1:${port}/echo`,
+    ],
+    body,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.length, body.length);
   assert.ok(r.stdout.equals(body), 'the echoed body differs');
@@ -382,7 +437,8 @@ async function plainServer() {
   };
 }
 
-const viaUring = (opts: http.ClientRequestArgs, cb: (err: Error | null, socket: nodeNet.Socket) => void) => createConnection(opts as never, cb) as unknown as nodeNet.Socket;
+const viaUring = (opts: http.ClientRequestArgs, cb: (err: Error | null, socket: nodeNet.Socket) => void) =>
+  createConnection(opts as never, cb) as unknown as nodeNet.Socket;
 
 test('client: http.request with createConnection from uring/net, GET against plain node:http', async (t) => {
   const plain = await plainServer();
@@ -398,39 +454,71 @@ test('client: http.request with createConnection from uring/net, GET against pla
   assert.equal(chunked.body.toString(), 'part 0\npart 1\npart 2\npart 3\npart 4\n');
 });
 
-test('client: a 1 MiB POST through a uring createConnection, digested and echoed by plain node:http', { timeout: 20_000 }, async (t) => {
-  const plain = await plainServer();
-  t.after(() => plain.close());
-  const body = pattern(MiB, 53);
-  const d = await request({ host: '127.0.0.1', port: plain.port, path: '/digest', method: 'POST', headers: { 'content-length': body.length }, createConnection: viaUring }, body);
-  assert.equal(d.status, 200);
-  assert.deepEqual(JSON.parse(d.body.toString()), { length: body.length, sha256: sha256(body) });
-  const e = await request({ host: '127.0.0.1', port: plain.port, path: '/echo', method: 'POST', createConnection: viaUring }, body);
-  assert.ok(e.body.equals(body), 'the echoed body differs');
-});
+test(
+  'client: a 1 MiB POST through a uring createConnection, digested and echoed by plain node:http',
+  { timeout: 20_000 },
+  async (t) => {
+    const plain = await plainServer();
+    t.after(() => plain.close());
+    const body = pattern(MiB, 53);
+    const d = await request(
+      {
+        host: '127.0.0.1',
+        port: plain.port,
+        path: '/digest',
+        method: 'POST',
+        headers: { 'content-length': body.length },
+        createConnection: viaUring,
+      },
+      body,
+    );
+    assert.equal(d.status, 200);
+    assert.deepEqual(JSON.parse(d.body.toString()), { length: body.length, sha256: sha256(body) });
+    const e = await request(
+      { host: '127.0.0.1', port: plain.port, path: '/echo', method: 'POST', createConnection: viaUring },
+      body,
+    );
+    assert.ok(e.body.equals(body), 'the echoed body differs');
+  },
+);
 
 // http.Agent calls createConnection with `path: null` (node:net takes any
 // falsy path as "not a Unix socket").
-test('client: a keep-alive agent whose connections are uring sockets reuses one for 50 requests', { timeout: 20_000 }, async (t) => {
-  const plain = await plainServer();
-  t.after(() => plain.close());
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  (agent as unknown as { createConnection: typeof viaUring }).createConnection = viaUring;
-  t.after(() => agent.destroy());
-  const conns = new Set<string>();
-  for (let i = 0; i < 50; i++) {
-    const r = await request({ host: '127.0.0.1', port: plain.port, path: `/n/${i}`, agent });
-    assert.equal(r.body.toString(), `n=${i}`);
-    assert.ok(r.socket instanceof USocket);
-    conns.add(r.headers['x-conn'] as string);
-  }
-  assert.equal(conns.size, 1, `50 sequential requests on a keep-alive agent of 1 socket used ${conns.size} connections`);
-});
+test(
+  'client: a keep-alive agent whose connections are uring sockets reuses one for 50 requests',
+  { timeout: 20_000 },
+  async (t) => {
+    const plain = await plainServer();
+    t.after(() => plain.close());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    (agent as unknown as { createConnection: typeof viaUring }).createConnection = viaUring;
+    t.after(() => agent.destroy());
+    const conns = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const r = await request({ host: '127.0.0.1', port: plain.port, path: `/n/${i}`, agent });
+      assert.equal(r.body.toString(), `n=${i}`);
+      assert.ok(r.socket instanceof USocket);
+      conns.add(r.headers['x-conn'] as string);
+    }
+    assert.equal(
+      conns.size,
+      1,
+      `50 sequential requests on a keep-alive agent of 1 socket used ${conns.size} connections`,
+    );
+  },
+);
 
-test('both ends uring: a 5 MiB POST from a uring-transport client to the uring-fed server, echoed byte-exact', { timeout: 20_000 }, async () => {
-  const body = pattern(5 * MiB, 54);
-  const r = await request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', createConnection: viaUring }, body);
-  assert.equal(r.headers['x-uring'], 'true');
-  assert.ok(r.socket instanceof USocket);
-  assert.ok(r.body.equals(body), 'the echoed body differs');
-});
+test(
+  'both ends uring: a 5 MiB POST from a uring-transport client to the uring-fed server, echoed byte-exact',
+  { timeout: 20_000 },
+  async () => {
+    const body = pattern(5 * MiB, 54);
+    const r = await request(
+      { host: '127.0.0.1', port, path: '/echo', method: 'POST', createConnection: viaUring },
+      body,
+    );
+    assert.equal(r.headers['x-uring'], 'true');
+    assert.ok(r.socket instanceof USocket);
+    assert.ok(r.body.equals(body), 'the echoed body differs');
+  },
+);

@@ -37,38 +37,60 @@ function one() {
 process.stdin.on('end', () => process.exit(0)).resume();
 `;
 
-test(`${N.toLocaleString('en')} idle connections: a new client is echoed and a file read promptly, and all close when the peer goes`, { timeout: 120_000 }, async () => {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('data', (d) => s.write(d));
-    s.on('error', () => {});
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1', N + 100);
-  await once(server, 'listening');
-  const { port } = server.address() as nodeNet.AddressInfo;
-  const child = spawn(process.execPath, ['-e', CLIENTS, String(port), String(N)], { stdio: ['pipe', 'pipe', 'inherit'], timeout: 110_000, killSignal: 'SIGKILL' });
-  try {
-    const [line] = (await within(once(createInterface({ input: child.stdout! }), 'line'), 90_000, 'the clients to connect')) as [string];
-    assert.equal(line, `ready ${N} 0`);
-    await waitFor(() => sockets.size === N, { timeout: 30_000, what: () => `${N} accepted sockets (have ${sockets.size})` });
-    assert.ok(getRuntime().inflight >= N, `a multishot recv per idle connection (inflight ${getRuntime().inflight})`);
+test(
+  `${N.toLocaleString('en')} idle connections: a new client is echoed and a file read promptly, and all close when the peer goes`,
+  { timeout: 120_000 },
+  async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.on('data', (d) => s.write(d));
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    });
+    server.listen(0, '127.0.0.1', N + 100);
+    await once(server, 'listening');
+    const { port } = server.address() as nodeNet.AddressInfo;
+    const child = spawn(process.execPath, ['-e', CLIENTS, String(port), String(N)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      timeout: 110_000,
+      killSignal: 'SIGKILL',
+    });
+    try {
+      const [line] = (await within(
+        once(createInterface({ input: child.stdout! }), 'line'),
+        90_000,
+        'the clients to connect',
+      )) as [string];
+      assert.equal(line, `ready ${N} 0`);
+      await waitFor(() => sockets.size === N, {
+        timeout: 30_000,
+        what: () => `${N} accepted sockets (have ${sockets.size})`,
+      });
+      assert.ok(getRuntime().inflight >= N, `a multishot recv per idle connection (inflight ${getRuntime().inflight})`);
 
-    const c = nodeNet.connect(port, '127.0.0.1');
-    c.write('ping');
-    const [echo] = (await within(once(c, 'data'), 5_000, 'the echo for a new client')) as [Buffer];
-    assert.equal(echo.toString(), 'ping');
-    c.destroy();
-    const text = await within(readFile(new URL(import.meta.url), 'utf8'), 5_000, 'readFile beside the idle connections');
-    assert.ok(text.includes('idle connections'));
-    child.stdin!.end();
-    await once(child, 'close');
-    await waitFor(() => sockets.size === 0, { timeout: 30_000, what: () => `every server socket to close (open: ${sockets.size})` });
-  } finally {
-    // On failure too: nothing left to keep the test process alive.
-    child.kill('SIGKILL');
-    for (const s of sockets) s.destroy();
-    server.close();
-  }
-});
+      const c = nodeNet.connect(port, '127.0.0.1');
+      c.write('ping');
+      const [echo] = (await within(once(c, 'data'), 5_000, 'the echo for a new client')) as [Buffer];
+      assert.equal(echo.toString(), 'ping');
+      c.destroy();
+      const text = await within(
+        readFile(new URL(import.meta.url), 'utf8'),
+        5_000,
+        'readFile beside the idle connections',
+      );
+      assert.ok(text.includes('idle connections'));
+      child.stdin!.end();
+      await once(child, 'close');
+      await waitFor(() => sockets.size === 0, {
+        timeout: 30_000,
+        what: () => `every server socket to close (open: ${sockets.size})`,
+      });
+    } finally {
+      // On failure too: nothing left to keep the test process alive.
+      child.kill('SIGKILL');
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  },
+);

@@ -20,29 +20,34 @@ test('every name node:net exports is in the default export, and in the named one
   assert.equal(named.Stream, named.Socket);
 });
 
-test('the autoSelectFamily defaults are node:net\'s own, process-wide', () => {
+test("the autoSelectFamily defaults are node:net's own, process-wide", () => {
   const was = nodeNet.getDefaultAutoSelectFamilyAttemptTimeout();
   try {
     net.setDefaultAutoSelectFamilyAttemptTimeout(123);
     assert.equal(nodeNet.getDefaultAutoSelectFamilyAttemptTimeout(), 123);
     assert.equal(net.getDefaultAutoSelectFamilyAttemptTimeout(), 123);
-    assert.throws(() => net.setDefaultAutoSelectFamilyAttemptTimeout('x' as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => net.setDefaultAutoSelectFamilyAttemptTimeout('x' as unknown as number), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
   } finally {
     nodeNet.setDefaultAutoSelectFamilyAttemptTimeout(was);
   }
   assert.equal(net.getDefaultAutoSelectFamily(), nodeNet.getDefaultAutoSelectFamily());
 });
 
-test('BlockList, SocketAddress and _normalizeArgs work as node:net\'s', () => {
+test("BlockList, SocketAddress and _normalizeArgs work as node:net's", () => {
   const bl = new net.BlockList();
   bl.addAddress('127.0.0.1');
   assert.equal(bl.check('127.0.0.1'), true);
   assert.equal(new net.SocketAddress({ address: '::1', family: 'ipv6' }).family, 'ipv6');
   const args = [8080, 'localhost'];
-  assert.deepEqual(net._normalizeArgs(args), (nodeNet as unknown as { _normalizeArgs(a: unknown[]): unknown[] })._normalizeArgs(args));
+  assert.deepEqual(
+    net._normalizeArgs(args),
+    (nodeNet as unknown as { _normalizeArgs(a: unknown[]): unknown[] })._normalizeArgs(args),
+  );
 });
 
-test('Socket and Server are callable without new, as node:net\'s, and instanceof still holds', async () => {
+test("Socket and Server are callable without new, as node:net's, and instanceof still holds", async () => {
   for (const mod of [nodeNet, net] as const) {
     const S = mod.Server as unknown as (...a: unknown[]) => nodeNet.Server;
     const server = S();
@@ -61,7 +66,7 @@ test('Socket and Server are callable without new, as node:net\'s, and instanceof
   assert.ok(m instanceof net.Server && m instanceof Mine);
 });
 
-test('listen() without a host name binds before it returns: address() at once, \'listening\' later', async () => {
+test("listen() without a host name binds before it returns: address() at once, 'listening' later", async () => {
   // node:net binds at once without a host (a port, or a path); with one,
   // even an IP, after dns.lookup.
   const sock = `/tmp/uring-net-names-${process.pid}.sock`;
@@ -92,7 +97,7 @@ test('listen() without a host name binds before it returns: address() at once, \
   }
 });
 
-test('listen() on a port in use: an \'error\' event, not a throw', async () => {
+test("listen() on a port in use: an 'error' event, not a throw", async () => {
   const holder = nodeNet.createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => holder.once('listening', resolve));
   const port = (holder.address() as nodeNet.AddressInfo).port;
@@ -112,7 +117,18 @@ test('listen() on a port in use: an \'error\' event, not a throw', async () => {
 });
 
 test('IPv6 addresses print as node prints them, IPv4-mapped ones as ::ffff:a.b.c.d', async () => {
-  for (const host of ['::ffff:127.0.0.1', '::ffff:10.1.2.3', '::1', '::', '::2', '::1.2.3.4', 'fe80::1', '2001:db8::ff00:42:8329', '1:0:0:1:0:0:0:1', '::ffff:0:1']) {
+  for (const host of [
+    '::ffff:127.0.0.1',
+    '::ffff:10.1.2.3',
+    '::1',
+    '::',
+    '::2',
+    '::1.2.3.4',
+    'fe80::1',
+    '2001:db8::ff00:42:8329',
+    '1:0:0:1:0:0:0:1',
+    '::ffff:0:1',
+  ]) {
     const theirs = new nodeNet.SocketAddress({ address: host, family: 'ipv6' }).address;
     const b = sockaddr({ host, port: 1 });
     assert.equal(parseSockaddr(b, b.length)?.address, theirs, host);
@@ -120,7 +136,9 @@ test('IPv6 addresses print as node prints them, IPv4-mapped ones as ::ffff:a.b.c
   // An IPv4 client of a dual-stack listener.
   for (const mod of [nodeNet, net] as const) {
     const server = mod.createServer();
-    const seen = new Promise<string | undefined>((resolve) => server.once('connection', (s: nodeNet.Socket) => (resolve(s.remoteAddress), s.destroy())));
+    const seen = new Promise<string | undefined>((resolve) =>
+      server.once('connection', (s: nodeNet.Socket) => (resolve(s.remoteAddress), s.destroy())),
+    );
     server.listen(0);
     await new Promise((resolve) => server.once('listening', resolve));
     const c = nodeNet.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
@@ -131,7 +149,7 @@ test('IPv6 addresses print as node prints them, IPv4-mapped ones as ::ffff:a.b.c
   }
 });
 
-test('Socket properties as node:net\'s: timeout, _connecting, bufferSize, highWaterMark, the prototype\'s getters', async () => {
+test("Socket properties as node:net's: timeout, _connecting, bufferSize, highWaterMark, the prototype's getters", async () => {
   const server = nodeNet.createServer((s) => s.resume()).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as nodeNet.AddressInfo).port;
@@ -168,7 +186,7 @@ test('Socket properties as node:net\'s: timeout, _connecting, bufferSize, highWa
   }
 });
 
-test('bytesWritten counts a large write once, queued or sent, as node:net\'s', async () => {
+test("bytesWritten counts a large write once, queued or sent, as node:net's", async () => {
   const N = 4_000_000;
   for (const mod of [nodeNet, net] as const) {
     const counts: number[] = [];
@@ -188,20 +206,22 @@ test('bytesWritten counts a large write once, queued or sent, as node:net\'s', a
   }
 });
 
-test('resetAndDestroy() closes with an RST: the peer gets ECONNRESET, as with node:net\'s', async () => {
+test("resetAndDestroy() closes with an RST: the peer gets ECONNRESET, as with node:net's", async () => {
   for (const mod of [nodeNet, net] as const) {
     const seen: unknown[] = [];
     // The client resets (once connected: it calls it while connecting).
     {
       const peerErr = new Promise<string | undefined>((resolve) => {
-        const server = nodeNet.createServer((s) => {
-          s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code));
-          s.on('close', () => (resolve(undefined), server.close()));
-        }).listen(0, '127.0.0.1', () => {
-          const c = mod.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
-          c.on('close', (hadError: boolean) => seen.push(['client close', hadError]));
-          c.resetAndDestroy();
-        });
+        const server = nodeNet
+          .createServer((s) => {
+            s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+            s.on('close', () => (resolve(undefined), server.close()));
+          })
+          .listen(0, '127.0.0.1', () => {
+            const c = mod.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+            c.on('close', (hadError: boolean) => seen.push(['client close', hadError]));
+            c.resetAndDestroy();
+          });
       });
       seen.push(['peer', await peerErr]);
     }
@@ -211,17 +231,34 @@ test('resetAndDestroy() closes with an RST: the peer gets ECONNRESET, as with no
       server.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       const c = nodeNet.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
-      seen.push(['client', await new Promise((resolve) => c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code)).on('close', () => resolve('closed')))]);
+      seen.push([
+        'client',
+        await new Promise((resolve) =>
+          c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code)).on('close', () => resolve('closed')),
+        ),
+      ]);
       await new Promise((resolve) => server.close(resolve));
     }
     // A socket never connected: ERR_SOCKET_CLOSED.
     const s = new mod.Socket();
-    seen.push(['unconnected', await new Promise((resolve) => s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code)).resetAndDestroy())]);
-    assert.deepEqual(seen, [['client close', false], ['peer', 'ECONNRESET'], ['client', 'ECONNRESET'], ['unconnected', 'ERR_SOCKET_CLOSED']], mod === net ? 'uring' : 'node');
+    seen.push([
+      'unconnected',
+      await new Promise((resolve) => s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code)).resetAndDestroy()),
+    ]);
+    assert.deepEqual(
+      seen,
+      [
+        ['client close', false],
+        ['peer', 'ECONNRESET'],
+        ['client', 'ECONNRESET'],
+        ['unconnected', 'ERR_SOCKET_CLOSED'],
+      ],
+      mod === net ? 'uring' : 'node',
+    );
   }
 });
 
-test('connect() and createServer() refuse bad options at once, with node:net\'s errors', () => {
+test("connect() and createServer() refuse bad options at once, with node:net's errors", () => {
   const bad: [string, (m: typeof net) => unknown][] = [
     ['createServer(string)', (m) => m.createServer('path' as never)],
     ['createServer(number)', (m) => m.createServer(0 as never)],
@@ -256,7 +293,9 @@ test('destroy() while connecting: a waiting write fails with ERR_SOCKET_CLOSED_B
       const s = new mod.Socket();
       s.on('connect', () => log.push('connect'));
       s.connect(port, '127.0.0.1');
-      const wrote = new Promise((resolve) => s.write('foo', (err) => resolve((err as NodeJS.ErrnoException | null | undefined)?.code)));
+      const wrote = new Promise((resolve) =>
+        s.write('foo', (err) => resolve((err as NodeJS.ErrnoException | null | undefined)?.code)),
+      );
       s.destroy();
       await new Promise((resolve) => s.once('close', resolve));
       log.push(await wrote, s.pending);

@@ -10,7 +10,10 @@ import { bindUdp, type UdpSocket, type Message } from '../../src/net/index.js';
 import { quietFor, turn, waitFor, within } from '../helpers/wait.js';
 
 /** A uring UDP socket on 127.0.0.1 (or ::1), closed when the test ends. */
-async function udp(t: { after(fn: () => unknown): void }, options: Parameters<typeof bindUdp>[0] = {}): Promise<UdpSocket & { port: number }> {
+async function udp(
+  t: { after(fn: () => unknown): void },
+  options: Parameters<typeof bindUdp>[0] = {},
+): Promise<UdpSocket & { port: number }> {
   const type = options?.type ?? 'udp4';
   const s = await bindUdp({ host: type === 'udp6' ? '::1' : '127.0.0.1', ...options });
   t.after(() => s.close());
@@ -34,7 +37,10 @@ test('uring to uring: a datagram arrives whole, with its sender address and port
   const sent = await a.send('hello over io_uring', b.port, '127.0.0.1');
   assert.equal(sent, 19);
   const m = await within(got, 2000, 'recv');
-  assert.deepEqual({ ...m, data: m.data.toString() }, { data: 'hello over io_uring', address: '127.0.0.1', port: a.port, family: 'IPv4', truncated: false });
+  assert.deepEqual(
+    { ...m, data: m.data.toString() },
+    { data: 'hello over io_uring', address: '127.0.0.1', port: a.port, family: 'IPv4', truncated: false },
+  );
   // And back, with a host left out (the loopback address of the socket's type).
   const back = a.recv();
   await b.send(Buffer.from([1, 2, 3]), a.port);
@@ -90,21 +96,28 @@ test('uring to node:dgram: the message and rinfo as node reports them', async (t
   assert.deepEqual(rinfo, { address: '127.0.0.1', family: 'IPv4', port: u.port, size: 10 });
 });
 
-test('the iterator yields 100 datagrams in order, each its own Buffer, and ends on close()', { timeout: 10_000 }, async (t) => {
-  const a = await udp(t);
-  const b = await udp(t);
-  const got: Message[] = [];
-  const loop = (async () => {
-    for await (const m of b) got.push(m);
-  })();
-  for (let i = 0; i < 100; i++) await a.send(`datagram ${i}`, b.port);
-  await waitFor(() => got.length >= 100, { what: () => `100 datagrams (got ${got.length})` });
-  assert.deepEqual(got.map((m) => m.data.toString()), Array.from({ length: 100 }, (_, i) => `datagram ${i}`));
-  assert.ok(got.every((m) => m.port === a.port && !m.truncated));
-  assert.equal(new Set(got.map((m) => m.data.buffer)).size, 100, 'datagrams share a buffer');
-  await b.close();
-  await within(loop, 2000, 'the iterator to end after close()');
-});
+test(
+  'the iterator yields 100 datagrams in order, each its own Buffer, and ends on close()',
+  { timeout: 10_000 },
+  async (t) => {
+    const a = await udp(t);
+    const b = await udp(t);
+    const got: Message[] = [];
+    const loop = (async () => {
+      for await (const m of b) got.push(m);
+    })();
+    for (let i = 0; i < 100; i++) await a.send(`datagram ${i}`, b.port);
+    await waitFor(() => got.length >= 100, { what: () => `100 datagrams (got ${got.length})` });
+    assert.deepEqual(
+      got.map((m) => m.data.toString()),
+      Array.from({ length: 100 }, (_, i) => `datagram ${i}`),
+    );
+    assert.ok(got.every((m) => m.port === a.port && !m.truncated));
+    assert.equal(new Set(got.map((m) => m.data.buffer)).size, 100, 'datagrams share a buffer');
+    await b.close();
+    await within(loop, 2000, 'the iterator to end after close()');
+  },
+);
 
 test('a datagram longer than recvBufferSize comes truncated: its start, truncated true', async (t) => {
   const a = await udp(t);
@@ -144,7 +157,10 @@ test('IPv6: udp6 sockets on ::1, with each other and with node:dgram', async (t)
   let got = b.recv();
   await a.send('six', b.port, '::1');
   let m = await within(got, 2000, 'recv');
-  assert.deepEqual({ ...m, data: m.data.toString() }, { data: 'six', address: '::1', port: a.port, family: 'IPv6', truncated: false });
+  assert.deepEqual(
+    { ...m, data: m.data.toString() },
+    { data: 'six', address: '::1', port: a.port, family: 'IPv6', truncated: false },
+  );
   // Without a host: ::1 for a udp6 socket.
   got = b.recv();
   await a.send('six again', b.port);
@@ -187,7 +203,13 @@ test('binding a port in use fails with EADDRINUSE (errno, syscall, address, port
   const [ne] = await nodeErr;
   n.close();
   await assert.rejects(bindUdp({ host: '127.0.0.1', port: a.port }), (e: Error & Record<string, unknown>) => {
-    const pick = (x: Record<string, unknown>) => ({ code: x.code, errno: x.errno, syscall: x.syscall, address: x.address, port: x.port });
+    const pick = (x: Record<string, unknown>) => ({
+      code: x.code,
+      errno: x.errno,
+      syscall: x.syscall,
+      address: x.address,
+      port: x.port,
+    });
     assert.deepEqual(pick(e), pick(ne as unknown as Record<string, unknown>));
     return true;
   });
@@ -201,8 +223,14 @@ test('close() with a recv pending: the recv rejects ERR_SOCKET_CLOSED at once, n
   const s = await bindUdp({ host: '127.0.0.1' });
   const pending = s.recv();
   const pending2 = s.recv(Buffer.alloc(10));
-  const outcome = pending.then(() => 'resolved', (e: Error & { code?: string }) => e.code);
-  const outcome2 = pending2.then(() => 'resolved', (e: Error & { code?: string }) => e.code);
+  const outcome = pending.then(
+    () => 'resolved',
+    (e: Error & { code?: string }) => e.code,
+  );
+  const outcome2 = pending2.then(
+    () => 'resolved',
+    (e: Error & { code?: string }) => e.code,
+  );
   await turn(); // both recvs wait in the kernel
   await within(s.close(), 2000, 'close()');
   assert.equal(await within(outcome, 2000, 'the pending recv'), 'ERR_SOCKET_CLOSED');
@@ -222,7 +250,14 @@ test('send() then close() at once: the send rejects ERR_SOCKET_CLOSED (node:dgra
   const a = await bindUdp({ host: '127.0.0.1' });
   const p = a.send('x', b.port, '127.0.0.1');
   const closed = a.close();
-  const outcome = await within(p.then(() => 'resolved', (e: Error & { code?: string }) => e.code), 2000, 'the send');
+  const outcome = await within(
+    p.then(
+      () => 'resolved',
+      (e: Error & { code?: string }) => e.code,
+    ),
+    2000,
+    'the send',
+  );
   await closed;
   assert.equal(outcome, 'ERR_SOCKET_CLOSED');
 });
@@ -236,7 +271,10 @@ test('a send still resolving its host when the socket closes never goes out thro
   const a = await bindUdp({ host: '127.0.0.1' });
   const aFd = a.fd;
   const p = a.send('sent by a before its close', b.port, 'localhost');
-  const outcome = p.then(() => 'resolved', (e: Error & { code?: string }) => e.code);
+  const outcome = p.then(
+    () => 'resolved',
+    (e: Error & { code?: string }) => e.code,
+  );
   await a.close();
   const c = await udp(t); // takes the lowest free fd: a's
   t.diagnostic(`a's fd ${aFd}, the new socket's fd ${c.fd}`);
@@ -244,7 +282,11 @@ test('a send still resolving its host when the socket closes never goes out thro
   await quietFor(50); // no datagram from the closed socket arrives late
   await b.close();
   await loop;
-  assert.deepEqual(got.map((m) => `${m.data} from ${m.port}`), [], 'a datagram arrived after its socket closed');
+  assert.deepEqual(
+    got.map((m) => `${m.data} from ${m.port}`),
+    [],
+    'a datagram arrived after its socket closed',
+  );
 });
 
 test('sends around a close(): each one goes out or rejects ERR_SOCKET_CLOSED, never EBADF, and the peer gets exactly those that resolved', async (t) => {
@@ -255,7 +297,13 @@ test('sends around a close(): each one goes out or rejects ERR_SOCKET_CLOSED, ne
   })();
   const a = await bindUdp({ host: '127.0.0.1' });
   const outcomes: Promise<string>[] = [];
-  const send = (i: number) => outcomes.push(a.send(`d${i}`, b.port, '127.0.0.1').then(() => `sent d${i}`, (e: Error & { code?: string }) => e.code ?? e.message));
+  const send = (i: number) =>
+    outcomes.push(
+      a.send(`d${i}`, b.port, '127.0.0.1').then(
+        () => `sent d${i}`,
+        (e: Error & { code?: string }) => e.code ?? e.message,
+      ),
+    );
   for (let i = 0; i < 20; i++) send(i);
   await new Promise((r) => setImmediate(r)); // these are in the ring by now
   for (let i = 20; i < 40; i++) send(i);
@@ -267,8 +315,15 @@ test('sends around a close(): each one goes out or rejects ERR_SOCKET_CLOSED, ne
   await b.close();
   await loop;
   const sent = results.filter((r) => r.startsWith('sent ')).map((r) => r.slice(5));
-  assert.deepEqual(results.filter((r) => !r.startsWith('sent ')), Array(results.length - sent.length).fill('ERR_SOCKET_CLOSED'));
-  assert.deepEqual(sent, Array.from({ length: 20 }, (_, i) => `d${i}`), 'the sends submitted before close() go out');
+  assert.deepEqual(
+    results.filter((r) => !r.startsWith('sent ')),
+    Array(results.length - sent.length).fill('ERR_SOCKET_CLOSED'),
+  );
+  assert.deepEqual(
+    sent,
+    Array.from({ length: 20 }, (_, i) => `d${i}`),
+    'the sends submitted before close() go out',
+  );
   assert.deepEqual(got.sort(), [...sent].sort());
   assert.throws(() => a.setBroadcast(true), { code: 'ERR_SOCKET_CLOSED' });
 });

@@ -30,7 +30,10 @@ export function sha256(data: Uint8Array): string {
 }
 
 /** `buf` cut into pieces of irregular sizes (the same every run), covering it exactly. */
-export function pieces(buf: Buffer, sizes: readonly number[] = [1 << 20, 7, 300_001, 65_536, 1, 2_000_000, 4_093]): Buffer[] {
+export function pieces(
+  buf: Buffer,
+  sizes: readonly number[] = [1 << 20, 7, 300_001, 65_536, 1, 2_000_000, 4_093],
+): Buffer[] {
   const out: Buffer[] = [];
   for (let off = 0, i = 0; off < buf.length; i++) {
     const n = Math.min(sizes[i % sizes.length]!, buf.length - off);
@@ -145,7 +148,10 @@ export class Reader {
 }
 
 /** Listens (node:net or the node-shaped uring Server) and waits for 'listening' ('error' rejects). */
-export async function listening<S extends { listen(...args: any[]): unknown } & NodeJS.EventEmitter>(server: S, ...args: unknown[]): Promise<S> {
+export async function listening<S extends { listen(...args: any[]): unknown } & NodeJS.EventEmitter>(
+  server: S,
+  ...args: unknown[]
+): Promise<S> {
   server.listen(...args);
   await once(server, 'listening');
   return server;
@@ -236,7 +242,8 @@ export async function hangingPort(): Promise<{ port: number; close(): Promise<vo
   const n = native();
   const fd = n.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new Error(`socket: ${fd}`);
-  if (n.bind(fd, sockaddr({ host: '127.0.0.1', port: 0 })) < 0 || n.listen(fd, 0) < 0) throw new Error('bind/listen failed');
+  if (n.bind(fd, sockaddr({ host: '127.0.0.1', port: 0 })) < 0 || n.listen(fd, 0) < 0)
+    throw new Error('bind/listen failed');
   const name = new Uint8Array(128);
   n.sockName(fd, name, false);
   const port = (name[2]! << 8) | name[3]!;
@@ -283,7 +290,8 @@ export async function watchProcess<T>(fn: () => Promise<T>): Promise<{ value: T;
     // the promise have run, before the next macrotask (this setImmediate).
     await waitFor(() => rt.inflight <= base && rt.backlog === 0, {
       timeout: 5000,
-      what: () => `the ops started meanwhile to complete (in flight ${rt.inflight}, before ${base}; backlog ${rt.backlog})`,
+      what: () =>
+        `the ops started meanwhile to complete (in flight ${rt.inflight}, before ${base}; backlog ${rt.backlog})`,
     });
     await turn();
     return { value, unhandled };

@@ -69,7 +69,11 @@ for (const mode of ['terminate', 'natural'] as const) {
       if (mode === 'terminate') await w.terminate();
       const [code] = await within(exited, 10_000, 'worker exit');
       assert.equal(code, mode === 'terminate' ? 1 : 0);
-      await waitFor(() => fdCount() === before, { timeout: 5000, what: () => `the worker's fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}` });
+      await waitFor(() => fdCount() === before, {
+        timeout: 5000,
+        what: () =>
+          `the worker's fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}`,
+      });
       await bindable(msg);
     }
   });
@@ -87,13 +91,26 @@ test('connections the kernel accepted for a worker that never reaped them are cl
   t.after(() => clients.forEach((c) => c.destroy()));
   await Promise.all(clients.map((c) => once(c, 'connect')));
   const closed = clients.map((c) => once(c, 'close'));
-  await waitFor(() => acceptedFds(port) === N, { timeout: 5000, what: () => `the kernel to accept (${acceptedFds(port)} of ${N})` });
+  await waitFor(() => acceptedFds(port) === N, {
+    timeout: 5000,
+    what: () => `the kernel to accept (${acceptedFds(port)} of ${N})`,
+  });
   await w.terminate();
   await within(exited, 10_000, 'worker exit');
-  await waitFor(() => acceptedFds(port) === 0, { timeout: 5000, what: () => `the accepted fds to close (${acceptedFds(port)} left)` });
+  await waitFor(() => acceptedFds(port) === 0, {
+    timeout: 5000,
+    what: () => `the accepted fds to close (${acceptedFds(port)} left)`,
+  });
   // Every client sees its peer go.
-  await within(Promise.all(closed.map((p, i) => (clients[i]!.resume(), p))), 5000, 'the clients to see their peers close');
-  await waitFor(() => fdCount() === before, { timeout: 5000, what: () => `fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}` });
+  await within(
+    Promise.all(closed.map((p, i) => (clients[i]!.resume(), p))),
+    5000,
+    'the clients to see their peers close',
+  );
+  await waitFor(() => fdCount() === before, {
+    timeout: 5000,
+    what: () => `fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}`,
+  });
 });
 
 test('sockets a worker closed itself are not closed again when it ends (their numbers are reused)', async (t) => {
@@ -108,10 +125,14 @@ test('sockets a worker closed itself are not closed again when it ends (their nu
   // This thread's files now take the freed numbers (the lowest free fd is handed out).
   const files = msg.closed.map(() => openSync(file, 'r'));
   t.after(() => files.forEach((fd) => closeSync(fd)));
-  assert.ok(files.some((fd) => msg.closed.includes(fd)), `no file took a closed socket's number: ${JSON.stringify({ ...msg, files })}`);
+  assert.ok(
+    files.some((fd) => msg.closed.includes(fd)),
+    `no file took a closed socket's number: ${JSON.stringify({ ...msg, files })}`,
+  );
   await w.terminate();
   await within(exited, 10_000, 'worker exit');
-  for (const fd of files) assert.equal(readlinkSync(`/proc/self/fd/${fd}`), file, `fd ${fd} was closed at the worker's end`);
+  for (const fd of files)
+    assert.equal(readlinkSync(`/proc/self/fd/${fd}`), file, `fd ${fd} was closed at the worker's end`);
 });
 
 test('main thread: every socket closed (ring CLOSE, closeFd after runtime.close()) is disowned', async () => {

@@ -33,7 +33,7 @@ async function collect(stream: Readable): Promise<(string | Buffer)[]> {
   return chunks;
 }
 
-test('the implementation answering is the one expected (ring, or node\'s own)', async () => {
+test("the implementation answering is the one expected (ring, or node's own)", async () => {
   const rs = uringFs.createReadStream(textFile);
   await collect(rs);
   assert.equal(rs instanceof uringFs.ReadStream, !expectNode, 'uring ReadStream');
@@ -54,7 +54,13 @@ test('the implementation answering is the one expected (ring, or node\'s own)', 
 });
 
 test('uring/fs createReadStream: the chunks node:fs gives (whole, start/end, encodings, highWaterMark)', async () => {
-  for (const options of [undefined, { start: 3, end: 40_000 }, { encoding: 'utf8' as const, highWaterMark: 1000 }, 'latin1' as const, { start: 100, end: 100 }]) {
+  for (const options of [
+    undefined,
+    { start: 3, end: 40_000 },
+    { encoding: 'utf8' as const, highWaterMark: 1000 },
+    'latin1' as const,
+    { start: 100, end: 100 },
+  ]) {
     const ours = await collect(uringFs.createReadStream(textFile, options));
     const theirs = await collect(nodeFs.createReadStream(textFile, options));
     assert.deepEqual(ours, theirs, JSON.stringify(options));
@@ -66,7 +72,10 @@ test('uring/fs createReadStream: the chunks node:fs gives (whole, start/end, enc
 
 test('uring/fs createWriteStream: pipeline and appends write the file node:fs writes', async () => {
   const data = Buffer.alloc(3 << 20, 'abcdefg');
-  await pipeline(Readable.from([data.subarray(0, 1000), data.subarray(1000)]), uringFs.createWriteStream(dir.file('w.bin')));
+  await pipeline(
+    Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+    uringFs.createWriteStream(dir.file('w.bin')),
+  );
   assert.ok(nodeFs.readFileSync(dir.file('w.bin')).equals(data));
   const ws = uringFs.createWriteStream(dir.file('w.bin'), { flags: 'a' });
   ws.end('tail');
@@ -81,17 +90,30 @@ test('uring/fs createWriteStream: pipeline and appends write the file node:fs wr
 test('uring/fs readFiles: contents in order, encodings, settle, and the first error', async () => {
   const paths = Array.from({ length: 150 }, (_, i) => dir.write(`rf${i}`, `file ${i} `.repeat(i)));
   const bufs = await uringFs.readFiles(paths, { concurrency: 7 });
-  assert.deepEqual(bufs.map((b) => b.toString()), paths.map((p) => nodeFs.readFileSync(p, 'utf8')));
+  assert.deepEqual(
+    bufs.map((b) => b.toString()),
+    paths.map((p) => nodeFs.readFileSync(p, 'utf8')),
+  );
   assert.ok(bufs.every((b) => Buffer.isBuffer(b)));
-  assert.deepEqual(await uringFs.readFiles(paths.slice(0, 3), 'utf8'), paths.slice(0, 3).map((p) => nodeFs.readFileSync(p, 'utf8')));
+  assert.deepEqual(
+    await uringFs.readFiles(paths.slice(0, 3), 'utf8'),
+    paths.slice(0, 3).map((p) => nodeFs.readFileSync(p, 'utf8')),
+  );
   assert.deepEqual(await uringFs.readFiles([]), []);
   const mixed = [paths[1]!, dir.file('missing'), dir.path];
   const settled = await uringFs.readFiles(mixed, { settle: true, encoding: 'utf8' });
-  assert.deepEqual(settled.map((r) => [r.status, r.path, r.status === 'fulfilled' ? r.value : (r.reason as NodeJS.ErrnoException).code]), [
-    ['fulfilled', paths[1], 'file 1 '],
-    ['rejected', dir.file('missing'), 'ENOENT'],
-    ['rejected', dir.path, 'EISDIR'],
-  ]);
+  assert.deepEqual(
+    settled.map((r) => [
+      r.status,
+      r.path,
+      r.status === 'fulfilled' ? r.value : (r.reason as NodeJS.ErrnoException).code,
+    ]),
+    [
+      ['fulfilled', paths[1], 'file 1 '],
+      ['rejected', dir.file('missing'), 'ENOENT'],
+      ['rejected', dir.path, 'EISDIR'],
+    ],
+  );
   const err = (await uringFs.readFiles(mixed).catch((e: unknown) => e)) as NodeJS.ErrnoException;
   assert.deepEqual([err.code, err.syscall, err.path], ['ENOENT', 'open', dir.file('missing')]);
   await assert.rejects(uringFs.readFiles(paths, { signal: AbortSignal.abort() }), { name: 'AbortError' });
@@ -101,11 +123,18 @@ test('uring/fs readFiles: contents in order, encodings, settle, and the first er
 test('uring/fs forEachFile: each file once with its index and path; onError; a throwing callback rejects', async () => {
   const paths = Array.from({ length: 80 }, (_, i) => dir.write(`fe${i}`, String(i).repeat(i + 1)));
   const seen = new Map<number, string>();
-  await uringFs.forEachFile(paths, (data, i, path) => {
-    assert.equal(path, paths[i]);
-    seen.set(i, data.toString());
-  }, { concurrency: 5 });
-  assert.deepEqual([...seen.keys()].sort((a, b) => a - b), paths.map((_, i) => i));
+  await uringFs.forEachFile(
+    paths,
+    (data, i, path) => {
+      assert.equal(path, paths[i]);
+      seen.set(i, data.toString());
+    },
+    { concurrency: 5 },
+  );
+  assert.deepEqual(
+    [...seen.keys()].sort((a, b) => a - b),
+    paths.map((_, i) => i),
+  );
   assert.ok(paths.every((p, i) => seen.get(i) === nodeFs.readFileSync(p, 'utf8')));
   const errors: [string | undefined, number][] = [];
   const texts: string[] = [];
@@ -114,11 +143,17 @@ test('uring/fs forEachFile: each file once with its index and path; onError; a t
     onError: (e, i) => errors.push([(e as NodeJS.ErrnoException).code, i]),
   });
   assert.deepEqual([texts, errors], [['0'], [['ENOENT', 1]]]);
-  await assert.rejects(uringFs.forEachFile([dir.file('gone')], () => {}), { code: 'ENOENT' });
+  await assert.rejects(
+    uringFs.forEachFile([dir.file('gone')], () => {}),
+    { code: 'ENOENT' },
+  );
   const boom = new Error('boom');
-  await assert.rejects(uringFs.forEachFile(paths, () => {
-    throw boom;
-  }), (e) => e === boom);
+  await assert.rejects(
+    uringFs.forEachFile(paths, () => {
+      throw boom;
+    }),
+    (e) => e === boom,
+  );
 });
 
 test('uring/fs functions: writeFile, readFile, stat, open/read, copyFile, unlink as node:fs/promises', async () => {
@@ -184,12 +219,21 @@ test('uring/net: node:http serves over createServer() and requests over createCo
   await once(listener, 'listening');
   const { port } = listener.address() as nodeNet.AddressInfo;
   const body = await new Promise<string>((resolve, reject) => {
-    const req = http.request({ port, host: '127.0.0.1', path: '/x?y', createConnection: ((o: nodeNet.NetConnectOpts) => uringNet.createConnection(o)) as unknown as http.RequestOptions["createConnection"] }, (res) => {
-      res.setEncoding('utf8');
-      let s = '';
-      res.on('data', (d: string) => (s += d));
-      res.on('end', () => resolve(s));
-    });
+    const req = http.request(
+      {
+        port,
+        host: '127.0.0.1',
+        path: '/x?y',
+        createConnection: ((o: nodeNet.NetConnectOpts) =>
+          uringNet.createConnection(o)) as unknown as http.RequestOptions['createConnection'],
+      },
+      (res) => {
+        res.setEncoding('utf8');
+        let s = '';
+        res.on('data', (d: string) => (s += d));
+        res.on('end', () => resolve(s));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -204,12 +248,14 @@ test('uring/http: createServer serves node:http, listens, and closes', async () 
   await once(server, 'listening');
   const { port } = server.address() as nodeNet.AddressInfo;
   const body = await new Promise<string>((resolve, reject) => {
-    http.get({ port, host: '127.0.0.1', path: '/z', agent: false }, (res) => {
-      res.setEncoding('utf8');
-      let s = '';
-      res.on('data', (d: string) => (s += d));
-      res.on('end', () => resolve(s));
-    }).on('error', reject);
+    http
+      .get({ port, host: '127.0.0.1', path: '/z', agent: false }, (res) => {
+        res.setEncoding('utf8');
+        let s = '';
+        res.on('data', (d: string) => (s += d));
+        res.on('end', () => resolve(s));
+      })
+      .on('error', reject);
   });
   assert.equal(body, 'uring/http: /z');
   await new Promise<void>((r) => server.close(() => r()));

@@ -28,26 +28,39 @@ const bin = here('../../../bin/uring.js');
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = { ...process.env };
   // NODE_TEST_CONTEXT would make the nested `node --test` report to this runner instead of printing TAP.
-  for (const k of ['URING_DISABLE', 'URING_FALLBACK', 'URING_TEST_FAKE', 'URING_TEST_EXPECT', 'NODE_TEST_CONTEXT']) delete env[k];
+  for (const k of ['URING_DISABLE', 'URING_FALLBACK', 'URING_TEST_FAKE', 'URING_TEST_EXPECT', 'NODE_TEST_CONTEXT'])
+    delete env[k];
   return { ...env, ...extra };
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: string | null; out: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; signal: string | null; out: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: 240_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: unknown; signal?: string | null }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, out: stdout + stderr });
+      resolve({
+        code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+        signal: e?.signal ?? null,
+        out: stdout + stderr,
+      });
     });
   });
 }
 
 /** Runs test files under `node --test` with the fake binding; asserts every test passed and the trap never fired. */
 async function runTests(files: string[], env: Record<string, string>): Promise<void> {
-  const r = await run(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], cleanEnv({
-    ...env,
-    URING_TEST_EXPECT: 'node',
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
-  }));
+  const r = await run(
+    process.execPath,
+    ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files],
+    cleanEnv({
+      ...env,
+      URING_TEST_EXPECT: 'node',
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
+    }),
+  );
   assert.doesNotMatch(r.out, /no-uring: io_uring_\w+ was called/, 'io_uring was touched');
   const pass = /^# pass (\d+)$/m.exec(r.out);
   const fail = /^# fail (\d+)$/m.exec(r.out);
@@ -57,26 +70,47 @@ async function runTests(files: string[], env: Record<string, string>): Promise<v
   assert.equal(r.code, 0, r.out.slice(-3000));
 }
 
-test('opt-out URING_DISABLE=1, io_uring_setup a SIGSYS trap: the uring/fs, uring/net, uring cp and uring serve tests pass on node\'s own modules', { timeout: 300_000 }, async () => {
-  await runTests([DROPINS, ...CLI], { URING_DISABLE: '1', URING_TEST_FAKE: 'trap' });
-});
+test(
+  "opt-out URING_DISABLE=1, io_uring_setup a SIGSYS trap: the uring/fs, uring/net, uring cp and uring serve tests pass on node's own modules",
+  { timeout: 300_000 },
+  async () => {
+    await runTests([DROPINS, ...CLI], { URING_DISABLE: '1', URING_TEST_FAKE: 'trap' });
+  },
+);
 
-test('URING_FALLBACK=node, io_uring_setup refused with ENOSYS: the same tests pass on node\'s own modules', { timeout: 300_000 }, async () => {
-  await runTests([DROPINS, ...CLI], { URING_FALLBACK: 'node', URING_TEST_FAKE: 'enosys' });
-});
+test(
+  "URING_FALLBACK=node, io_uring_setup refused with ENOSYS: the same tests pass on node's own modules",
+  { timeout: 300_000 },
+  async () => {
+    await runTests([DROPINS, ...CLI], { URING_FALLBACK: 'node', URING_TEST_FAKE: 'enosys' });
+  },
+);
 
-test('URING_FALLBACK=node, io_uring_setup refused with EPERM (a seccomp profile): the uring/fs and uring/net tests pass on node\'s own', { timeout: 120_000 }, async () => {
-  await runTests([DROPINS], { URING_FALLBACK: 'node', URING_TEST_FAKE: 'eperm' });
-});
+test(
+  "URING_FALLBACK=node, io_uring_setup refused with EPERM (a seccomp profile): the uring/fs and uring/net tests pass on node's own",
+  { timeout: 120_000 },
+  async () => {
+    await runTests([DROPINS], { URING_FALLBACK: 'node', URING_TEST_FAKE: 'eperm' });
+  },
+);
 
-test('the trap works: without the opt-out, the same file dies of SIGSYS at its first ring', { timeout: 60_000 }, async () => {
-  const r = await run(process.execPath, ['--test', '--test-reporter=tap', DROPINS], cleanEnv({
-    URING_TEST_FAKE: 'trap', NODE_OPTIONS: `--import=${preload}`,
-  }));
-  assert.match(r.out, /no-uring: io_uring_setup was called/);
-  assert.match(r.out, /SIGSYS/);
-  assert.notEqual(r.code, 0);
-});
+test(
+  'the trap works: without the opt-out, the same file dies of SIGSYS at its first ring',
+  { timeout: 60_000 },
+  async () => {
+    const r = await run(
+      process.execPath,
+      ['--test', '--test-reporter=tap', DROPINS],
+      cleanEnv({
+        URING_TEST_FAKE: 'trap',
+        NODE_OPTIONS: `--import=${preload}`,
+      }),
+    );
+    assert.match(r.out, /no-uring: io_uring_setup was called/);
+    assert.match(r.out, /SIGSYS/);
+    assert.notEqual(r.code, 0);
+  },
+);
 
 let strace: string | undefined;
 try {
@@ -101,21 +135,27 @@ function straceRuns(args: string[]): boolean {
 }
 const stacks = strace !== undefined && straceRuns(['-k', '-qq', '-e', 'trace=getpid', 'true']);
 /** Without stacks, every call counts as uring's: right only where node itself makes none (node 20). */
-const nodeMakesNone = strace !== undefined && !stacks && (() => {
-  const d = tempDir('uring-strace-');
-  try {
-    const log = d.file('trace');
-    return straceRuns(['-f', '-qq', '-o', log, '-e', 'trace=io_uring_setup', process.execPath, '-e', '0'])
-      && !/io_uring_setup\(/.test(readFileSync(log, 'utf8'));
-  } finally {
-    d.remove();
-  }
-})();
-const noStrace = strace === undefined
-  ? 'strace is not installed (apt-get install strace): the SIGSYS trap above is the proof'
-  : !stacks && !nodeMakesNone
-    ? "this strace cannot print stacks (-k), and this node's libuv makes io_uring calls of its own: uring's cannot be told from them; the SIGSYS trap above is the proof"
-    : false;
+const nodeMakesNone =
+  strace !== undefined &&
+  !stacks &&
+  (() => {
+    const d = tempDir('uring-strace-');
+    try {
+      const log = d.file('trace');
+      return (
+        straceRuns(['-f', '-qq', '-o', log, '-e', 'trace=io_uring_setup', process.execPath, '-e', '0']) &&
+        !/io_uring_setup\(/.test(readFileSync(log, 'utf8'))
+      );
+    } finally {
+      d.remove();
+    }
+  })();
+const noStrace =
+  strace === undefined
+    ? 'strace is not installed (apt-get install strace): the SIGSYS trap above is the proof'
+    : !stacks && !nodeMakesNone
+      ? "this strace cannot print stacks (-k), and this node's libuv makes io_uring calls of its own: uring's cannot be told from them; the SIGSYS trap above is the proof"
+      : false;
 
 const nodeBinary = realpathSync(process.execPath);
 const addon = 'uring.node(';
@@ -135,16 +175,31 @@ function byLibuv(c: Call): boolean {
 }
 
 /** The io_uring_* system calls of `args` (run with node) and its children, as strace saw them, node's own (libuv's) left out. */
-async function ioUringCalls(args: string[], env: NodeJS.ProcessEnv): Promise<{ calls: Call[]; libuv: number; out: string; code: number | null }> {
+async function ioUringCalls(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ calls: Call[]; libuv: number; out: string; code: number | null }> {
   const d = tempDir('uring-strace-');
   try {
     // -ff: a file per thread (trace.<tid>), so no call is split into
     // `<unfinished ...>` and `<... resumed>` by another thread's, and each
     // stack follows its call.
-    const r = await run(strace!, [
-      '--seccomp-bpf', '-ff', '-qq', ...(stacks ? ['-k'] : []), '-o', d.file('trace'),
-      '-e', 'trace=io_uring_setup,io_uring_enter,io_uring_register', process.execPath, ...args,
-    ], env);
+    const r = await run(
+      strace!,
+      [
+        '--seccomp-bpf',
+        '-ff',
+        '-qq',
+        ...(stacks ? ['-k'] : []),
+        '-o',
+        d.file('trace'),
+        '-e',
+        'trace=io_uring_setup,io_uring_enter,io_uring_register',
+        process.execPath,
+        ...args,
+      ],
+      env,
+    );
     const all: Call[] = [];
     for (const name of readdirSync(d.path).filter((n) => n.startsWith('trace.'))) {
       for (const line of readFileSync(d.file(name), 'utf8').split('\n')) {
@@ -159,24 +214,40 @@ async function ioUringCalls(args: string[], env: NodeJS.ProcessEnv): Promise<{ c
   }
 }
 
-const show = (calls: Call[]) => calls.slice(0, 10).map((c) => [c.call.slice(0, 160), ...c.stack.slice(0, 4)].join('\n  ')).join('\n');
+const show = (calls: Call[]) =>
+  calls
+    .slice(0, 10)
+    .map((c) => [c.call.slice(0, 160), ...c.stack.slice(0, 4)].join('\n  '))
+    .join('\n');
 
-test('strace: under URING_DISABLE=1 the drop-in and CLI tests (real addon) make no io_uring system call at all', { skip: noStrace, timeout: 300_000 }, async (t) => {
-  const env = cleanEnv({ URING_DISABLE: '1', URING_TEST_EXPECT: 'node' });
-  const r = await ioUringCalls(['--test', '--test-concurrency=1', '--test-reporter=tap', DROPINS, CLI[0]!], env);
-  t.diagnostic(`node's own (libuv's) io_uring calls, left out: ${r.libuv}`);
-  assert.match(r.out, /^# fail 0$/m, r.out.slice(-3000));
-  assert.deepEqual(r.calls, [], show(r.calls));
-  const probe = await ioUringCalls([bin, 'probe'], env);
-  assert.match(probe.out, /disabled by\s+URING_DISABLE=1/);
-  assert.equal(probe.code, 1);
-  assert.deepEqual(probe.calls, [], show(probe.calls));
-});
+test(
+  'strace: under URING_DISABLE=1 the drop-in and CLI tests (real addon) make no io_uring system call at all',
+  { skip: noStrace, timeout: 300_000 },
+  async (t) => {
+    const env = cleanEnv({ URING_DISABLE: '1', URING_TEST_EXPECT: 'node' });
+    const r = await ioUringCalls(['--test', '--test-concurrency=1', '--test-reporter=tap', DROPINS, CLI[0]!], env);
+    t.diagnostic(`node's own (libuv's) io_uring calls, left out: ${r.libuv}`);
+    assert.match(r.out, /^# fail 0$/m, r.out.slice(-3000));
+    assert.deepEqual(r.calls, [], show(r.calls));
+    const probe = await ioUringCalls([bin, 'probe'], env);
+    assert.match(probe.out, /disabled by\s+URING_DISABLE=1/);
+    assert.equal(probe.code, 1);
+    assert.deepEqual(probe.calls, [], show(probe.calls));
+  },
+);
 
-test('strace: the same trace of uring probe without the opt-out does show io_uring_setup (the trace would see it), made by the addon', { skip: noStrace, timeout: 60_000 }, async () => {
-  const r = await ioUringCalls([bin, 'probe'], cleanEnv({}));
-  const setups = r.calls.filter((c) => /^io_uring_setup\(/.test(c.call));
-  assert.ok(setups.length > 0, show(r.calls));
-  // The stacks, where strace prints them, name the addon: what the test above looks for is there to see.
-  if (stacks) assert.ok(setups.every((c) => c.stack.some((f) => f.includes(addon))), show(setups));
-});
+test(
+  'strace: the same trace of uring probe without the opt-out does show io_uring_setup (the trace would see it), made by the addon',
+  { skip: noStrace, timeout: 60_000 },
+  async () => {
+    const r = await ioUringCalls([bin, 'probe'], cleanEnv({}));
+    const setups = r.calls.filter((c) => /^io_uring_setup\(/.test(c.call));
+    assert.ok(setups.length > 0, show(r.calls));
+    // The stacks, where strace prints them, name the addon: what the test above looks for is there to see.
+    if (stacks)
+      assert.ok(
+        setups.every((c) => c.stack.some((f) => f.includes(addon))),
+        show(setups),
+      );
+  },
+);

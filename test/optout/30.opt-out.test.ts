@@ -24,9 +24,13 @@ function withCountingBinding(fn: (calls: string[]) => void): void {
     calls.push(name);
     return -38;
   };
-  const prev = setNativeBinding(Object.create(real, {
-    setup: { value: fail('setup') }, enter: { value: fail('enter') }, register: { value: fail('register') },
-  }) as NativeBinding);
+  const prev = setNativeBinding(
+    Object.create(real, {
+      setup: { value: fail('setup') },
+      enter: { value: fail('enter') },
+      register: { value: fail('register') },
+    }) as NativeBinding,
+  );
   try {
     fn(calls);
   } finally {
@@ -39,12 +43,15 @@ test('setUringDisabled(true): new Ring() and probe() refuse without calling io_u
   setUringDisabled(true);
   assert.equal(uringDisabled(), true);
   withCountingBinding((calls) => {
-    assert.throws(() => new Ring(4), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'ERR_URING_UNAVAILABLE');
-      assert.match(err.message, /disabled by setUringDisabled\(true\)/);
-      assert.match(err.message, /no io_uring system call/);
-      return true;
-    });
+    assert.throws(
+      () => new Ring(4),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ERR_URING_UNAVAILABLE');
+        assert.match(err.message, /disabled by setUringDisabled\(true\)/);
+        assert.match(err.message, /no io_uring system call/);
+        return true;
+      },
+    );
     const r = probe();
     assert.equal(r.disabledBy, 'setUringDisabled(true)');
     assert.equal(r.ring.created, false);
@@ -68,11 +75,20 @@ test('setUringDisabled and setNodeFallback are exported from uring, uring/fs, ur
     assert.equal(m.setUringDisabled, setUringDisabled);
     assert.equal(typeof m.setNodeFallback, 'function');
   }
-  assert.throws(() => setUringDisabled('yes' as unknown as boolean), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
-  assert.throws(() => uring.setNodeFallback(1 as unknown as boolean), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => setUringDisabled('yes' as unknown as boolean), {
+    name: 'TypeError',
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  assert.throws(() => uring.setNodeFallback(1 as unknown as boolean), {
+    name: 'TypeError',
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
 });
 
-function child(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function child(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const e = { ...process.env };
   for (const k of ['URING_DISABLE', 'URING_FALLBACK', 'URING_TEST_FAKE', 'NODE_TEST_CONTEXT']) delete e[k];
   return new Promise((resolve) => {
@@ -83,12 +99,34 @@ function child(args: string[], env: Record<string, string>): Promise<{ code: num
 }
 
 test('URING_DISABLE: any value but empty, 0 or false opts out; read at the first question, not at import', async () => {
-  const cases: [string, boolean][] = [['1', true], ['yes', true], ['TRUE', true], ['0', false], ['', false], ['false', false], ['False', false]];
+  const cases: [string, boolean][] = [
+    ['1', true],
+    ['yes', true],
+    ['TRUE', true],
+    ['0', false],
+    ['', false],
+    ['false', false],
+    ['False', false],
+  ];
   for (const [value, disabled] of cases) {
-    const r = await child(['--input-type=module', '-e', `import { uringDisabled } from ${JSON.stringify(optOutModule)}; process.stdout.write(String(uringDisabled()));`], { URING_DISABLE: value });
+    const r = await child(
+      [
+        '--input-type=module',
+        '-e',
+        `import { uringDisabled } from ${JSON.stringify(optOutModule)}; process.stdout.write(String(uringDisabled()));`,
+      ],
+      { URING_DISABLE: value },
+    );
     assert.equal(r.stdout, String(disabled), `URING_DISABLE=${JSON.stringify(value)}`);
   }
-  const late = await child(['--input-type=module', '-e', `import { uringDisabled } from ${JSON.stringify(optOutModule)}; process.env.URING_DISABLE = '1'; process.stdout.write(String(uringDisabled()));`], {});
+  const late = await child(
+    [
+      '--input-type=module',
+      '-e',
+      `import { uringDisabled } from ${JSON.stringify(optOutModule)}; process.env.URING_DISABLE = '1'; process.stdout.write(String(uringDisabled()));`,
+    ],
+    {},
+  );
   assert.equal(late.stdout, 'true', 'set in process.env after the import, before the first ring');
 });
 
@@ -99,14 +137,25 @@ test('uring probe under URING_DISABLE=1 (io_uring_setup a SIGSYS trap): "disable
   assert.match(text.stdout, /disabled by\s+URING_DISABLE=1 \(no io_uring system call was made\)/);
   assert.match(text.stdout, /verdict\n\s+io_uring is disabled by URING_DISABLE=1/);
   const json = await child([bin, 'probe', '--json'], env);
-  const r = JSON.parse(json.stdout) as { disabledBy: string; ring: { created: boolean; error: { code: string } }; usable: boolean };
-  assert.deepEqual([r.disabledBy, r.ring.created, r.ring.error.code, r.usable], ['URING_DISABLE=1', false, 'ERR_URING_UNAVAILABLE', false]);
+  const r = JSON.parse(json.stdout) as {
+    disabledBy: string;
+    ring: { created: boolean; error: { code: string } };
+    usable: boolean;
+  };
+  assert.deepEqual(
+    [r.disabledBy, r.ring.created, r.ring.error.code, r.usable],
+    ['URING_DISABLE=1', false, 'ERR_URING_UNAVAILABLE', false],
+  );
 });
 
 test('io_uring refused and neither opted out nor fallen back: uring/fs, uring/net and the CLI fail with ERR_URING_UNAVAILABLE saying how to do either', async () => {
   const fsModule = new URL('../../src/fs/index.js', import.meta.url).href;
   const netModule = new URL('../../src/net/index.js', import.meta.url).href;
-  const r = await child(['--input-type=module', '-e', `
+  const r = await child(
+    [
+      '--input-type=module',
+      '-e',
+      `
     const fs = await import(${JSON.stringify(fsModule)});
     const net = await import(${JSON.stringify(netModule)});
     const out = {};
@@ -119,7 +168,10 @@ test('io_uring refused and neither opted out nor fallen back: uring/fs, uring/ne
     out.connect = await new Promise((r) => c.on('error', r));
     for (const k in out) out[k] = [out[k].code, out[k].message];
     process.stdout.write(JSON.stringify(out));
-  `], { URING_TEST_FAKE: 'enosys', NODE_OPTIONS: `--import=${preload}` });
+  `,
+    ],
+    { URING_TEST_FAKE: 'enosys', NODE_OPTIONS: `--import=${preload}` },
+  );
   const out = JSON.parse(r.stdout || '{}') as Record<string, [string, string]>;
   assert.deepEqual(Object.keys(out), ['readFiles', 'stream', 'listen', 'connect'], r.stderr);
   for (const [what, [code, message]] of Object.entries(out)) {
@@ -128,7 +180,10 @@ test('io_uring refused and neither opted out nor fallen back: uring/fs, uring/ne
     assert.match(message, /URING_FALLBACK=node/, what);
     assert.match(message, /URING_DISABLE=1/, what);
   }
-  const cp = await child([bin, 'cp', '/etc/hostname', '/dev/null'], { URING_TEST_FAKE: 'enosys', NODE_OPTIONS: `--import=${preload}` });
+  const cp = await child([bin, 'cp', '/etc/hostname', '/dev/null'], {
+    URING_TEST_FAKE: 'enosys',
+    NODE_OPTIONS: `--import=${preload}`,
+  });
   assert.equal(cp.code, 1);
   assert.match(cp.stderr, /io_uring is not available.*URING_FALLBACK=node.*URING_DISABLE=1/);
 });

@@ -60,10 +60,15 @@ async function run(nodeArgs: string[], app: string, env: Record<string, string> 
 
 function get(port: number, path: string, agent: http.Agent): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
-      let b = '';
-      res.setEncoding('utf8').on('data', (d: string) => (b += d)).on('end', () => resolve(b));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        let b = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (b += d))
+          .on('end', () => resolve(b));
+      })
+      .on('error', reject);
   });
 }
 
@@ -72,7 +77,7 @@ async function express(nodeArgs: string[], env: Record<string, string> = {}) {
   const c = start(nodeArgs, 'express.cjs', env);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    const { port } = await within(c.first, 20_000, 'the app\'s port');
+    const { port } = await within(c.first, 20_000, "the app's port");
     const times: number[] = [];
     for (let i = 0; i < 50; i++) {
       const t0 = performance.now();
@@ -80,7 +85,10 @@ async function express(nodeArgs: string[], env: Record<string, string> = {}) {
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    const stats = JSON.parse(await get(port, '/stats', agent)) as { nodeSocket: boolean; register: Record<string, any> | null };
+    const stats = JSON.parse(await get(port, '/stats', agent)) as {
+      nodeSocket: boolean;
+      register: Record<string, any> | null;
+    };
     return { stats, p50: times[25]!, stderr: c.stderr() };
   } finally {
     agent.destroy();
@@ -100,11 +108,15 @@ test('Express, unchanged (CommonJS), serves through uring sockets with no Nagle 
   assert.doesNotMatch(stderr, /Warning/);
 });
 
-test('ESM: Express, node\'s http client, node:fs/promises named and fs.promises, bound before the register too', async () => {
-  const { result, stderr } = await run(['--require', fixture('pre.cjs'), '--import', fixture('pre.mjs'), '--import', register], 'express.mjs');
+test("ESM: Express, node's http client, node:fs/promises named and fs.promises, bound before the register too", async () => {
+  const { result, stderr } = await run(
+    ['--require', fixture('pre.cjs'), '--import', fixture('pre.mjs'), '--import', register],
+    'express.mjs',
+  );
   assert.equal(result.nodeSocketServed, 'false');
   assert.equal(result.readOk, true);
-  for (const [how, n] of Object.entries(result.submits as Record<string, number>)) assert.ok(n > 0, `${how}: ${n} submits`);
+  for (const [how, n] of Object.entries(result.submits as Record<string, number>))
+    assert.ok(n > 0, `${how}: ${n} submits`);
   assert.equal(result.register.clients, 1, 'http.get connected through uring/net');
   assert.equal(result.register.connections, 1);
   assert.doesNotMatch(stderr, /Warning/);
@@ -120,7 +132,7 @@ test('node:net servers and clients go through io_uring', async () => {
   assert.equal(result.register.connections, 1);
 });
 
-test('URING_REGISTER=fs leaves http, net and clients node\'s own', async () => {
+test("URING_REGISTER=fs leaves http, net and clients node's own", async () => {
   const { stats } = await express(['--import', register], { URING_REGISTER: 'fs' });
   assert.equal(stats.nodeSocket, true);
   assert.deepEqual(stats.register!.parts, ['fs']);
@@ -143,7 +155,7 @@ test('URING_REGISTER=http routes servers but not node:fs/promises; an unknown pa
 /** The warnings in `stderr` with `code`. */
 const warnings = (stderr: string, code: string) => stderr.split('\n').filter((l) => l.includes(code)).length;
 
-test('URING_DISABLE=1: one warning, no io_uring system call, the app on node\'s own', async () => {
+test("URING_DISABLE=1: one warning, no io_uring system call, the app on node's own", async () => {
   // The trap kills the process (SIGSYS) at any io_uring system call.
   const env = { URING_DISABLE: '1', URING_TEST_FAKE: 'trap' };
   const { stats, stderr } = await express(['--import', noUring, '--import', register], env);
@@ -157,8 +169,10 @@ test('URING_DISABLE=1: one warning, no io_uring system call, the app on node\'s 
   assert.equal(warnings(esm.stderr, 'URING_REGISTER_FALLBACK'), 1, esm.stderr);
 });
 
-test('io_uring unavailable (setup refused): one warning, the app on node\'s own', async () => {
-  const { result, stderr } = await run(['--import', noUring, '--import', register], 'net.mjs', { URING_TEST_FAKE: 'eperm' });
+test("io_uring unavailable (setup refused): one warning, the app on node's own", async () => {
+  const { result, stderr } = await run(['--import', noUring, '--import', register], 'net.mjs', {
+    URING_TEST_FAKE: 'eperm',
+  });
   assert.equal(result.got, 'ping');
   assert.equal(result.nodeClient, true);
   assert.match(result.register.fallback, /unavailable/);

@@ -44,7 +44,11 @@ test('prepRead: fd must be an integer', (t) => {
   const r = ring(t);
   const buf = Buffer.alloc(8);
   for (const fd of [1.5, '3', null, undefined, 3n, NaN]) {
-    assert.throws(() => r.getSqe()!.prepRead(fd as unknown as number, buf), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, `fd ${String(fd)}`);
+    assert.throws(
+      () => r.getSqe()!.prepRead(fd as unknown as number, buf),
+      { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' },
+      `fd ${String(fd)}`,
+    );
   }
 });
 
@@ -52,7 +56,11 @@ test('nbytes past the end of the buffer is a RangeError', (t) => {
   const r = ring(t);
   const buf = Buffer.alloc(16);
   assert.throws(() => r.getSqe()!.prepRead(0, buf, 17), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
-  assert.throws(() => r.getSqe()!.prepRead(0, buf.subarray(8), 9), { code: 'ERR_OUT_OF_RANGE' }, 'a view: its own length counts');
+  assert.throws(
+    () => r.getSqe()!.prepRead(0, buf.subarray(8), 9),
+    { code: 'ERR_OUT_OF_RANGE' },
+    'a view: its own length counts',
+  );
   assert.throws(() => r.getSqe()!.prepWrite(1, buf, -1), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => r.getSqe()!.prepWrite(1, buf, 2.5), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => r.getSqe()!.prepSend(1, buf, 100), { code: 'ERR_OUT_OF_RANGE' });
@@ -90,7 +98,10 @@ test('a detached buffer is ERR_INVALID_ARG_VALUE', (t) => {
 
 test('a path with a NUL byte is ERR_INVALID_ARG_VALUE', (t) => {
   const r = ring(t);
-  assert.throws(() => r.getSqe()!.prepOpenat(AT_FDCWD, '/tmp/a\0b', 0), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => r.getSqe()!.prepOpenat(AT_FDCWD, '/tmp/a\0b', 0), {
+    name: 'TypeError',
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
   assert.throws(() => r.getSqe()!.prepUnlink('x\0'), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => r.getSqe()!.prepRename('ok', 'bad\0name'), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => r.getSqe()!.prepOpenat(AT_FDCWD, Buffer.from('a\0b'), 0), { code: 'ERR_INVALID_ARG_VALUE' });

@@ -17,10 +17,10 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }) {
 }
 
 function send(ring: Ring, pair: SocketPair, text: string): void {
-  sqe(ring).prepSend(pair.clientFd, Buffer.from(text)).setUserData(0x5E5D);
+  sqe(ring).prepSend(pair.clientFd, Buffer.from(text)).setUserData(0x5e5d);
   ring.submit();
   const [c] = reap(ring, 1);
-  assert.equal(c!.userDataNumber, 0x5E5D);
+  assert.equal(c!.userDataNumber, 0x5e5d);
   assert.equal(c!.res, text.length);
 }
 

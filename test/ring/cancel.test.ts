@@ -17,7 +17,7 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }) {
 
 test('cancel64 by user data: the poll gets -ECANCELED, the cancel 0', async (t) => {
   const { ring, pair } = await setup(t);
-  const ud = 0xCAFE_0000_0001n; // above 2^32: the whole 64 bits must match
+  const ud = 0xcafe_0000_0001n; // above 2^32: the whole 64 bits must match
   sqe(ring).prepPollAdd(pair.serverFd, POLLIN).userData = ud;
   ring.submit();
   assert.equal(ring.waitCqeTimeout(20), null, 'the poll is pending');
@@ -39,7 +39,7 @@ test('cancel64 by user data: the poll gets -ECANCELED, the cancel 0', async (t) 
 
 test('cancel of an unknown user data gives -ENOENT', async (t) => {
   const { ring } = await setup(t);
-  sqe(ring).prepCancel64(0xDEADn).setUserData(1);
+  sqe(ring).prepCancel64(0xdeadn).setUserData(1);
   sqe(ring).prepCancel(12345).setUserData(2);
   ring.submit();
   for (const c of reap(ring, 2)) assert.equal(c.res, -E.ENOENT);

@@ -67,7 +67,10 @@ test('after close, ring methods throw ERR_URING_CLOSED', () => {
   assert.throws(() => ring.registerFiles([0]), closed);
   assert.throws(() => ring.setupBufRing(4, 0), closed);
   assert.equal(ring.enter(0, 0, 0), -9, 'enter is raw: -EBADF');
-  assert.equal(ring.forEachCqe(() => assert.fail('no CQE after close')), 0);
+  assert.equal(
+    ring.forEachCqe(() => assert.fail('no CQE after close')),
+    0,
+  );
 });
 
 test('the typed-array views over the ring memory are detached', () => {
@@ -85,7 +88,7 @@ test('the typed-array views over the ring memory are detached', () => {
   assert.equal(s.opcode, undefined);
   s.prepNop().setUserData(7);
   s.prepRead(0, Buffer.alloc(8), 8, 0);
-  s.userData = 0xFFFFn;
+  s.userData = 0xffffn;
   assert.equal(mem.u32[0], undefined);
   // The counters read as an empty ring; nothing touches the detached views.
   assert.equal(ring.sqReady, 0);

@@ -45,7 +45,10 @@ test('100000 NOPs through a 4-entry CQ: every user data exactly once', (t) => {
   let sinceReap = 0;
   while (next < TOTAL) {
     const batch = Math.min(2, TOTAL - next);
-    for (let i = 0; i < batch; i++) sqe(ring).prepNop().setUserData(next + i);
+    for (let i = 0; i < batch; i++)
+      sqe(ring)
+        .prepNop()
+        .setUserData(next + i);
     for (;;) {
       const ret = ring.submitRaw();
       if (ret >= 0) {
@@ -88,7 +91,9 @@ test('100000 NOPs through a 4-entry CQ: every user data exactly once', (t) => {
 function overflow(ring: Ring, n: number): void {
   for (let i = 0; i < n; i += 2) {
     sqe(ring).prepNop().setUserData(i);
-    sqe(ring).prepNop().setUserData(i + 1);
+    sqe(ring)
+      .prepNop()
+      .setUserData(i + 1);
     let ret;
     while ((ret = ring.submitRaw()) === -E.EBUSY) ring.cqAdvance(ring.peekBatchCqe().length);
     assert.ok(ret >= 0, `submit: ${ret}`);
@@ -107,7 +112,10 @@ test('peekBatchCqe alone flushes the overflow list', (t) => {
     for (const c of batch) got.push(c.userDataNumber);
     ring.cqAdvance(batch.length);
   }
-  assert.deepEqual(got.slice().sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+  assert.deepEqual(
+    got.slice().sort((a, b) => a - b),
+    Array.from({ length: n }, (_, i) => i),
+  );
   assert.equal(ring.cqNeedsFlush, false);
 });
 
@@ -124,7 +132,10 @@ test('waitCqe alone flushes the overflow list', (t) => {
     got.push(c.userDataNumber);
     ring.cqeSeen(c);
   }
-  assert.deepEqual(got.slice().sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+  assert.deepEqual(
+    got.slice().sort((a, b) => a - b),
+    Array.from({ length: n }, (_, i) => i),
+  );
   assert.equal(ring.cqNeedsFlush, false);
   assert.equal(ring.peekCqe(), null);
 });

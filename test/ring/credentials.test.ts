@@ -13,14 +13,20 @@ import { execFile } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { tempDir } from '../helpers/tmp.js';
 
-const notRoot = process.getuid?.() !== 0 ? 'needs root: these tests drop to nobody (uid 65534) in child processes' : false;
+const notRoot =
+  process.getuid?.() !== 0 ? 'needs root: these tests drop to nobody (uid 65534) in child processes' : false;
 const ringModule = new URL('../../src/ring/index.js', import.meta.url).href;
 const fsModule = new URL('../../src/fs/index.js', import.meta.url).href;
 const runtimeModule = new URL('../../src/runtime/index.js', import.meta.url).href;
 const nativeModule = new URL('../../src/native.js', import.meta.url).href;
 
 const GUARDED: [string, unknown[]][] = [
-  ['setuid', [65534]], ['setgid', [65534]], ['seteuid', [65534]], ['setegid', [65534]], ['setgroups', [[65534]]], ['initgroups', ['nobody', 65534]],
+  ['setuid', [65534]],
+  ['setgid', [65534]],
+  ['seteuid', [65534]],
+  ['setegid', [65534]],
+  ['setgroups', [[65534]]],
+  ['initgroups', ['nobody', 65534]],
 ];
 
 /** A directory anyone may enter, holding `secret` (root's, 0600). */
@@ -49,17 +55,25 @@ function child(body: string): Promise<Record<string, unknown>> {
   delete env.URING_DISABLE;
   delete env.URING_FALLBACK;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout) as Record<string, unknown>);
-    });
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { env, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout) as Record<string, unknown>);
+      },
+    );
   });
 }
 
-test('default ring: after a drop to nobody, opens of a root-only file (0600) through the ring fail with EACCES, 1,000 of 1,000', { skip: notRoot, timeout: 60_000 }, async (t) => {
-  const { d, secret } = secretDir();
-  t.after(() => d.remove());
-  const r = await child(`
+test(
+  'default ring: after a drop to nobody, opens of a root-only file (0600) through the ring fail with EACCES, 1,000 of 1,000',
+  { skip: notRoot, timeout: 60_000 },
+  async (t) => {
+    const { d, secret } = secretDir();
+    t.after(() => d.remove());
+    const r = await child(`
     const s = ${JSON.stringify(secret)};
     const out = { before: await fs.readFile(s, 'utf8') }; // the default ring, made as root
     process.setgroups([65534]);
@@ -73,13 +87,17 @@ test('default ring: after a drop to nobody, opens of a root-only file (0600) thr
     out.node = await (await import('node:fs/promises')).readFile(s).then(() => 'read', (e) => e.code);
     return out;
   `);
-  assert.deepEqual(r, { before: 'root only', uid: 65534, readFile: 'EACCES', opened: 0, node: 'EACCES' });
-});
+    assert.deepEqual(r, { before: 'root only', uid: 65534, readFile: 'EACCES', opened: 0, node: 'EACCES' });
+  },
+);
 
-test('SQPOLL ring open: setuid, setgid, seteuid, setegid, setgroups and initgroups throw ERR_URING_PRIVILEGED_RING naming it and change nothing; after close() the drop works and a new SQPOLL ring gets EACCES', { skip: notRoot, timeout: 60_000 }, async (t) => {
-  const { d, secret } = secretDir();
-  t.after(() => d.remove());
-  const r = await child(`
+test(
+  'SQPOLL ring open: setuid, setgid, seteuid, setegid, setgroups and initgroups throw ERR_URING_PRIVILEGED_RING naming it and change nothing; after close() the drop works and a new SQPOLL ring gets EACCES',
+  { skip: notRoot, timeout: 60_000 },
+  async (t) => {
+    const { d, secret } = secretDir();
+    t.after(() => d.remove());
+    const r = await child(`
     const ring = new R.Ring(8, { flags: R.IORING_SETUP_SQPOLL, sqThreadIdle: 10 });
     const out = { refused: {} };
     for (const [name, args] of GUARDED) {
@@ -98,18 +116,29 @@ test('SQPOLL ring open: setuid, setgid, seteuid, setegid, setgroups and initgrou
     rt.close();
     return out;
   `);
-  const refused = ['ERR_URING_PRIVILEGED_RING', true, true];
-  assert.deepEqual(r, {
-    refused: { setuid: refused, setgid: refused, seteuid: refused, setegid: refused, setgroups: refused, initgroups: refused },
-    unchanged: [0, 0, 0, 0, true],
-    setuid: 'allowed',
-    uid: 65534,
-    sqpollAfterDrop: 'EACCES',
-  });
-});
+    const refused = ['ERR_URING_PRIVILEGED_RING', true, true];
+    assert.deepEqual(r, {
+      refused: {
+        setuid: refused,
+        setgid: refused,
+        seteuid: refused,
+        setegid: refused,
+        setgroups: refused,
+        initgroups: refused,
+      },
+      unchanged: [0, 0, 0, 0, true],
+      setuid: 'allowed',
+      uid: 65534,
+      sqpollAfterDrop: 'EACCES',
+    });
+  },
+);
 
-test('a registered personality (IORING_REGISTER_PERSONALITY) refuses the drop until it is unregistered or its ring closed', { skip: notRoot, timeout: 60_000 }, async () => {
-  const r = await child(`
+test(
+  'a registered personality (IORING_REGISTER_PERSONALITY) refuses the drop until it is unregistered or its ring closed',
+  { skip: notRoot, timeout: 60_000 },
+  async () => {
+    const r = await child(`
     const ring = new R.Ring(4);
     const id = ring.register(R.IORING_REGISTER_PERSONALITY, null, 0);
     const out = {};
@@ -126,11 +155,20 @@ test('a registered personality (IORING_REGISTER_PERSONALITY) refuses the drop un
     ring.close();
     return out;
   `);
-  assert.deepEqual(r, { registered: ['ERR_URING_PRIVILEGED_RING', true], unregistered: 'allowed', second: 'ERR_URING_PRIVILEGED_RING', closed: 'allowed' });
-});
+    assert.deepEqual(r, {
+      registered: ['ERR_URING_PRIVILEGED_RING', true],
+      unregistered: 'allowed',
+      second: 'ERR_URING_PRIVILEGED_RING',
+      closed: 'allowed',
+    });
+  },
+);
 
-test('process-wide: a worker\'s SQPOLL ring refuses the main thread\'s setuid until the worker closes it, or is terminated with it open', { skip: notRoot, timeout: 60_000 }, async () => {
-  const r = await child(`
+test(
+  "process-wide: a worker's SQPOLL ring refuses the main thread's setuid until the worker closes it, or is terminated with it open",
+  { skip: notRoot, timeout: 60_000 },
+  async () => {
+    const r = await child(`
     const { Worker } = await import('node:worker_threads');
     const { once } = await import('node:events');
     // ESM: the worker inherits the child's --input-type=module.
@@ -159,11 +197,20 @@ test('process-wide: a worker\'s SQPOLL ring refuses the main thread\'s setuid un
     await w1.terminate();
     return out;
   `);
-  assert.deepEqual(r, { whileOpen: ['ERR_URING_PRIVILEGED_RING', true], afterClose: 'allowed', secondOpen: 'ERR_URING_PRIVILEGED_RING', afterTerminate: 'allowed' });
-});
+    assert.deepEqual(r, {
+      whileOpen: ['ERR_URING_PRIVILEGED_RING', true],
+      afterClose: 'allowed',
+      secondOpen: 'ERR_URING_PRIVILEGED_RING',
+      afterTerminate: 'allowed',
+    });
+  },
+);
 
-test('an SQPOLL ring made without uring\'s Ring (straight through the addon) is seen in /proc and refused too', { skip: notRoot, timeout: 60_000 }, async () => {
-  const r = await child(`
+test(
+  "an SQPOLL ring made without uring's Ring (straight through the addon) is seen in /proc and refused too",
+  { skip: notRoot, timeout: 60_000 },
+  async () => {
+    const r = await child(`
     const raw = N.native().setup(4, { flags: R.IORING_SETUP_SQPOLL, sqThreadIdle: 10 });
     const a = attempt('setuid', [65534]);
     const out = { open: [a[0], a[1].includes('ring fd ' + raw.fd + ' with SQPOLL (not made by uring')] };
@@ -171,5 +218,6 @@ test('an SQPOLL ring made without uring\'s Ring (straight through the addon) is 
     out.closed = attempt('seteuid', [65534]);
     return out;
   `);
-  assert.deepEqual(r, { open: ['ERR_URING_PRIVILEGED_RING', true], closed: 'allowed' });
-});
+    assert.deepEqual(r, { open: ['ERR_URING_PRIVILEGED_RING', true], closed: 'allowed' });
+  },
+);

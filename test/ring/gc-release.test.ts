@@ -21,10 +21,17 @@ test('an SQPOLL ring dropped without close() leaves no kernel thread after GC', 
   })();
   // The views' finalizers run on the JS thread after collection; the kernel
   // then tears the rings down asynchronously.
-  await waitFor(() => {
-    gc();
-    return sqpollThreads() === before;
-  }, { timeout: 5000, interval: 50, what: () => `every dropped ring to be released (${sqpollThreads() - before} SQPOLL threads left)` });
+  await waitFor(
+    () => {
+      gc();
+      return sqpollThreads() === before;
+    },
+    {
+      timeout: 5000,
+      interval: 50,
+      what: () => `every dropped ring to be released (${sqpollThreads() - before} SQPOLL threads left)`,
+    },
+  );
 });
 
 test('more rings than the 16 registered-ring slots can be made and dropped, and each still registers', () => {

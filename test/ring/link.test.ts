@@ -25,7 +25,11 @@ test('a linked request waits for the one before it', async (t) => {
   sqe(ring).prepSend(pair.clientFd, Buffer.from('go')).setUserData(9);
   ring.submit();
   const order = reap(ring, 4).filter((c) => c.userDataNumber !== 9);
-  assert.deepEqual(order.map((c) => c.userDataNumber), [1, 2, 3], 'completions in chain order');
+  assert.deepEqual(
+    order.map((c) => c.userDataNumber),
+    [1, 2, 3],
+    'completions in chain order',
+  );
   assert.ok((order[0]!.res & POLLIN) !== 0);
   assert.equal(order[1]!.res, 0);
   assert.equal(order[2]!.res, 0);
@@ -48,8 +52,14 @@ test('write -> read -> write chain runs in order on a file', (t) => {
   sqe(ring).prepWrite(fd, second, undefined, 0).setUserData(3);
   ring.submit();
   const cqes = reap(ring, 3);
-  assert.deepEqual(cqes.map((c) => c.userDataNumber), [1, 2, 3]);
-  assert.deepEqual(cqes.map((c) => c.res), [first.length, first.length, second.length]);
+  assert.deepEqual(
+    cqes.map((c) => c.userDataNumber),
+    [1, 2, 3],
+  );
+  assert.deepEqual(
+    cqes.map((c) => c.res),
+    [first.length, first.length, second.length],
+  );
   assert.equal(seen.toString(), 'first version');
   assert.equal(readFileSync(dir.file('chain'), 'utf8'), 'SECONDversion');
 });

@@ -8,15 +8,15 @@ test('a NOP completes with res 0 and its bigint user data', (t) => {
   const ring = new Ring(8);
   t.after(() => ring.close());
   const s = sqe(ring).prepNop();
-  s.userData = 0xDEADBEEFn;
+  s.userData = 0xdeadbeefn;
   assert.equal(s.opcode, IORING_OP_NOP);
-  assert.equal(s.userData, 0xDEADBEEFn);
+  assert.equal(s.userData, 0xdeadbeefn);
   assert.equal(ring.submit(), 1);
   const [cqe] = reap(ring, 1);
   assert.equal(cqe!.res, 0);
-  assert.equal(cqe!.userData, 0xDEADBEEFn);
-  assert.equal(cqe!.userDataNumber, 0xDEADBEEF);
-  assert.equal(cqe!.userDataLo, 0xDEADBEEF);
+  assert.equal(cqe!.userData, 0xdeadbeefn);
+  assert.equal(cqe!.userDataNumber, 0xdeadbeef);
+  assert.equal(cqe!.userDataLo, 0xdeadbeef);
   assert.equal(cqe!.userDataHi, 0);
   assert.equal(ring.cqReady, 0);
 });
@@ -24,24 +24,32 @@ test('a NOP completes with res 0 and its bigint user data', (t) => {
 test('full 64-bit user data survives the round trip', (t) => {
   const ring = new Ring(8);
   t.after(() => ring.close());
-  const values = [0n, 1n, 0xFFFFFFFFn, 0x100000000n, 0x8000000000000001n, 0xFFFFFFFFFFFFFFFFn, 0x0123456789ABCDEFn];
+  const values = [0n, 1n, 0xffffffffn, 0x100000000n, 0x8000000000000001n, 0xffffffffffffffffn, 0x0123456789abcdefn];
   for (const v of values) sqe(ring).prepNop().userData = v;
   assert.equal(ring.submit(), values.length);
-  const got = reap(ring, values.length).map((c) => c.userData).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  assert.deepEqual(got, values.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  const got = reap(ring, values.length)
+    .map((c) => c.userData)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  assert.deepEqual(
+    got,
+    values.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 });
 
 test('setUserData(number) and cqe.userDataNumber agree up to 2^53', (t) => {
   const ring = new Ring(8);
   t.after(() => ring.close());
-  const values = [0, 7, 0xFFFFFFFF, 2 ** 32, 2 ** 32 + 5, 123456789012345, Number.MAX_SAFE_INTEGER];
+  const values = [0, 7, 0xffffffff, 2 ** 32, 2 ** 32 + 5, 123456789012345, Number.MAX_SAFE_INTEGER];
   for (const v of values) {
     const s = sqe(ring).prepNop().setUserData(v);
     assert.equal(s.userData, BigInt(v));
   }
   ring.submit();
   const got = reap(ring, values.length);
-  assert.deepEqual(got.map((c) => c.userDataNumber).sort((a, b) => a - b), values.slice().sort((a, b) => a - b));
+  assert.deepEqual(
+    got.map((c) => c.userDataNumber).sort((a, b) => a - b),
+    values.slice().sort((a, b) => a - b),
+  );
   for (const c of got) assert.equal(c.userData, BigInt(c.userDataNumber));
 });
 
@@ -73,23 +81,29 @@ test('a batch of many NOPs: one submit per full SQ, every completion exactly onc
     reaped += cqes.length;
   }
   assert.equal(reaped, total);
-  assert.ok(seen.every((n) => n === 1), 'every user data completed exactly once');
+  assert.ok(
+    seen.every((n) => n === 1),
+    'every user data completed exactly once',
+  );
   assert.equal(ring.cqReady, 0);
 });
 
 test('forEachCqe consumes every ready CQE without allocating Cqe objects', (t) => {
   const ring = new Ring(32);
   t.after(() => ring.close());
-  for (let i = 0; i < 32; i++) sqe(ring).prepNop().userData = (BigInt(i) << 32n) | 0xABCn;
+  for (let i = 0; i < 32; i++) sqe(ring).prepNop().userData = (BigInt(i) << 32n) | 0xabcn;
   ring.submitAndWait(32);
   const his: number[] = [];
   const n = ring.forEachCqe((lo, hi, res) => {
-    assert.equal(lo, 0xABC);
+    assert.equal(lo, 0xabc);
     assert.equal(res, 0);
     his.push(hi);
   });
   assert.equal(n, 32);
-  assert.deepEqual(his.sort((a, b) => a - b), Array.from({ length: 32 }, (_, i) => i));
+  assert.deepEqual(
+    his.sort((a, b) => a - b),
+    Array.from({ length: 32 }, (_, i) => i),
+  );
   assert.equal(ring.cqReady, 0);
   assert.equal(ring.peekCqe(), null);
 });

@@ -17,10 +17,10 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }) {
 }
 
 function send(ring: Ring, fd: number, text: string): void {
-  sqe(ring).prepSend(fd, Buffer.from(text)).setUserData(0xF00D);
+  sqe(ring).prepSend(fd, Buffer.from(text)).setUserData(0xf00d);
   ring.submit();
   const [c] = reap(ring, 1);
-  assert.equal(c!.userDataNumber, 0xF00D);
+  assert.equal(c!.userDataNumber, 0xf00d);
   assert.equal(c!.res, text.length);
 }
 

@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Ring, Probe, probeRing, IORING_OP_NOP, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_TIMEOUT, OPCODE_NAMES,
+  Ring,
+  Probe,
+  probeRing,
+  IORING_OP_NOP,
+  IORING_OP_READ,
+  IORING_OP_WRITE,
+  IORING_OP_TIMEOUT,
+  OPCODE_NAMES,
 } from '../../src/ring/index.js';
 
 test('probe: NOP, READ and WRITE supported, opcode 255 not', (t) => {

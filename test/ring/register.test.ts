@@ -62,7 +62,7 @@ test('registerFilesSparse + registerFilesUpdate fill empty slots', (t) => {
   const fz = openSync(dir.file('x'), 'r'); // not through dir.open: closed here, not twice
   ring.registerFilesUpdate(3, [fz]);
   closeSync(fz);
-  assert.equal(readFixed(ring, 3, 8).data.toString(), "xxxx");
+  assert.equal(readFixed(ring, 3, 8).data.toString(), 'xxxx');
 });
 
 test('registered buffers: write_fixed and read_fixed', (t) => {

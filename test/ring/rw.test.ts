@@ -32,29 +32,38 @@ test('write at offsets, read back byte for byte', (t) => {
   const onDisk = readFileSync(dir.file('data'));
   assert.equal(onDisk.length, 11_000);
   assert.deepEqual(onDisk.subarray(0, 4096), a);
-  assert.ok(onDisk.subarray(4096, 10_000).every((x) => x === 0), 'the hole reads as zeroes');
+  assert.ok(
+    onDisk.subarray(4096, 10_000).every((x) => x === 0),
+    'the hole reads as zeroes',
+  );
   assert.deepEqual(onDisk.subarray(10_000), b);
 
   // Read a range that straddles both writes, into the middle of a larger buffer.
-  const out = Buffer.alloc(8192, 0xEE);
+  const out = Buffer.alloc(8192, 0xee);
   const view = out.subarray(100, 100 + 6500);
   sqe(ring).prepRead(fd, view, undefined, 4000).setUserData(3);
   ring.submit();
   const [r] = reap(ring, 1);
   assert.equal(r!.res, 6500);
   assert.deepEqual(view, onDisk.subarray(4000, 10_500));
-  assert.ok(out.subarray(0, 100).every((x) => x === 0xEE), 'no byte written before the view');
-  assert.ok(out.subarray(6600).every((x) => x === 0xEE), 'no byte written after the view');
+  assert.ok(
+    out.subarray(0, 100).every((x) => x === 0xee),
+    'no byte written before the view',
+  );
+  assert.ok(
+    out.subarray(6600).every((x) => x === 0xee),
+    'no byte written after the view',
+  );
 
   // nbytes shorter than the buffer; and a read past EOF is short.
-  const small = Buffer.alloc(64, 0xEE);
+  const small = Buffer.alloc(64, 0xee);
   sqe(ring).prepRead(fd, small, 10, 5).setUserData(4);
   sqe(ring).prepRead(fd, Buffer.alloc(100), 100, 10_950).setUserData(5);
   ring.submit();
   const rs = new Map(reap(ring, 2).map((c) => [c.userDataNumber, c.res]));
   assert.equal(rs.get(4), 10);
   assert.deepEqual(small.subarray(0, 10), a.subarray(5, 15));
-  assert.ok(small.subarray(10).every((x) => x === 0xEE));
+  assert.ok(small.subarray(10).every((x) => x === 0xee));
   assert.equal(rs.get(5), 50);
 });
 
@@ -66,7 +75,12 @@ test('offset -1 uses and advances the file position', (t) => {
   sqe(ring).prepWrite(fd, Buffer.from('hello'), undefined, -1).setUserData(1).addFlags(4 /* IOSQE_IO_LINK */);
   sqe(ring).prepWrite(fd, Buffer.from(' world'), undefined, -1).setUserData(2);
   ring.submit();
-  assert.deepEqual(reap(ring, 2).map((c) => c.res).sort(), [5, 6]);
+  assert.deepEqual(
+    reap(ring, 2)
+      .map((c) => c.res)
+      .sort(),
+    [5, 6],
+  );
   assert.equal(readFileSync(dir.file('pos'), 'utf8'), 'hello world');
 
   // A new fd starts at position 0: consecutive reads at -1 walk the file.
@@ -127,7 +141,8 @@ test('writev gathers and readv scatters, with offsets', (t) => {
   reap(ring, 1);
   assert.equal(readFileSync(dir.file('vecpos'), 'utf8'), 'abcdef');
   const rfd = dir.open('vecpos', 'r');
-  const x = Buffer.alloc(2), y = Buffer.alloc(2);
+  const x = Buffer.alloc(2),
+    y = Buffer.alloc(2);
   sqe(ring).prepReadv(rfd, new Iovecs([x]), -1);
   ring.submit();
   reap(ring, 1);

@@ -4,8 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  Ring, IORING_SETUP_SQPOLL, IORING_SETUP_COOP_TASKRUN, IORING_SETUP_TASKRUN_FLAG,
-  IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_NO_SQARRAY, IORING_SQ_NEED_WAKEUP, type RingOptions,
+  Ring,
+  IORING_SETUP_SQPOLL,
+  IORING_SETUP_COOP_TASKRUN,
+  IORING_SETUP_TASKRUN_FLAG,
+  IORING_SETUP_SINGLE_ISSUER,
+  IORING_SETUP_DEFER_TASKRUN,
+  IORING_SETUP_NO_SQARRAY,
+  IORING_SQ_NEED_WAKEUP,
+  type RingOptions,
 } from '../../src/ring/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { reap, sqe } from '../helpers/ring.js';
@@ -65,7 +72,8 @@ for (const { name, options } of MATRIX) {
         // thread posts a batch's CQEs before it moves the SQ head, so room
         // comes a moment later. Reaping now would wait for a CQE nobody owes.
         const deadline = performance.now() + 5000;
-        while (ring.sqSpaceLeft === 0 && performance.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        while (ring.sqSpaceLeft === 0 && performance.now() < deadline)
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
         assert.ok(ring.sqSpaceLeft > 0, 'the kernel consumed the SQEs whose CQEs arrived');
         continue;
       }
@@ -124,9 +132,12 @@ test('SQPOLL: a kernel thread that went to sleep is woken by submit', (t) => {
 
 test('a flag set no kernel accepts is refused with EINVAL and a clear message', () => {
   // DEFER_TASKRUN without SINGLE_ISSUER is invalid.
-  assert.throws(() => new Ring(8, { flags: IORING_SETUP_DEFER_TASKRUN }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'EINVAL');
-    assert.match(err.message, /flags 0x/);
-    return true;
-  });
+  assert.throws(
+    () => new Ring(8, { flags: IORING_SETUP_DEFER_TASKRUN }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'EINVAL');
+      assert.match(err.message, /flags 0x/);
+      return true;
+    },
+  );
 });

@@ -36,8 +36,13 @@ test('getSqe returns null when the SQ is full and never overwrites', (t) => {
   assert.equal(ring.submit(), 8);
   assert.equal(ring.sqReady, 0, 'the kernel consumed every SQE');
   assert.equal(ring.sqSpaceLeft, 8);
-  const got = reap(ring, 8).map((c) => c.userData).sort((a, b) => (a < b ? -1 : 1));
-  assert.deepEqual(got, sqes.map((_, i) => 0x1000n + BigInt(i)));
+  const got = reap(ring, 8)
+    .map((c) => c.userData)
+    .sort((a, b) => (a < b ? -1 : 1));
+  assert.deepEqual(
+    got,
+    sqes.map((_, i) => 0x1000n + BigInt(i)),
+  );
 
   // The slots are free again, handed out zeroed, in ring order.
   const again = ring.getSqe();
@@ -73,8 +78,13 @@ test('a partial fill, then wrap-around many times', (t) => {
     assert.equal(ring.sqSpaceLeft, 4 - n);
     if (n === 4) assert.equal(ring.getSqe(), null);
     assert.equal(ring.submit(), n);
-    const got = reap(ring, n).map((c) => c.userDataNumber).sort((a, b) => a - b);
-    assert.deepEqual(got, Array.from({ length: n }, (_, i) => ud - n + i));
+    const got = reap(ring, n)
+      .map((c) => c.userDataNumber)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      got,
+      Array.from({ length: n }, (_, i) => ud - n + i),
+    );
   }
 });
 

@@ -57,7 +57,9 @@ test('an absolute timeout (IORING_TIMEOUT_ABS, CLOCK_MONOTONIC) fires at its dea
   // A deadline already past fires at once.
   const [s2, n2] = process.hrtime();
   const t1 = performance.now();
-  sqe(r).prepTimeout(Timespec.of(s2 - 1, n2), 0, IORING_TIMEOUT_ABS).setUserData(4);
+  sqe(r)
+    .prepTimeout(Timespec.of(s2 - 1, n2), 0, IORING_TIMEOUT_ABS)
+    .setUserData(4);
   r.submit();
   const [c2] = reap(r, 1, 5000);
   assert.equal(c2!.res, -E.ETIME);
@@ -84,18 +86,18 @@ test('a timeout with a count completes with 0 after that many other completions'
 
 test('timeout remove cancels a pending timeout; removing an unknown one gives -ENOENT', (t) => {
   const r = ring(t);
-  sqe(r).prepTimeout(10_000).userData = 0x1234_5678_9An;
+  sqe(r).prepTimeout(10_000).userData = 0x1234_5678_9an;
   r.submit();
   assert.equal(r.waitCqeTimeout(20), null);
   const t0 = performance.now();
-  sqe(r).prepTimeoutRemove(0x1234_5678_9An).setUserData(2);
+  sqe(r).prepTimeoutRemove(0x1234_5678_9an).setUserData(2);
   r.submit();
   const m = new Map(reap(r, 2, 3000).map((c) => [c.userData, c.res]));
   assert.ok(performance.now() - t0 < 2000);
   assert.equal(m.get(2n), 0);
-  assert.equal(m.get(0x1234_5678_9An), -E.ECANCELED);
+  assert.equal(m.get(0x1234_5678_9an), -E.ECANCELED);
 
-  sqe(r).prepTimeoutRemove(0xBADn).setUserData(3);
+  sqe(r).prepTimeoutRemove(0xbadn).setUserData(3);
   r.submit();
   const [c] = reap(r, 1);
   assert.equal(c!.res, -E.ENOENT);

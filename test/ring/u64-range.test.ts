@@ -23,7 +23,11 @@ test('writev and write at 2n ** 64n are refused, not written at offset 0', async
     await assert.rejects(write(fd, buf, { position: 2n ** 63n }), RANGE, 'past the signed loff_t');
     await assert.rejects(read(fd, buf, { position: 2n ** 64n + 1n }), RANGE);
     await assert.rejects(readv(fd, [buf], 2n ** 64n), RANGE);
-    await assert.rejects(write(fd, buf, { position: 2 ** 53 + 2 }), RANGE, 'a number past 2 ** 53 is not the integer written');
+    await assert.rejects(
+      write(fd, buf, { position: 2 ** 53 + 2 }),
+      RANGE,
+      'a number past 2 ** 53 is not the integer written',
+    );
     await assert.rejects(write(fd, buf, { position: -2n }), RANGE);
     assert.equal(fstatSync(fd).size, 0, 'nothing was written');
     // What fits still works.
@@ -64,11 +68,13 @@ test('FileHandle positions past 2n ** 63n - 1n are ERR_OUT_OF_RANGE (drop-in)', 
       await assert.rejects(fh.readv([buf], 2n ** 64n + 5n), RANGE);
       assert.equal((await fh.stat()).size, 0);
       // As node:fs/promises: truncate takes numbers only.
-      await assert.rejects(fh.truncate(2n ** 64n + 5n as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
+      await assert.rejects(fh.truncate((2n ** 64n + 5n) as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
     } finally {
       await fh.close();
     }
-    await assert.rejects(fsp.truncate(dir.file('f'), 2n ** 64n as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
+    await assert.rejects(fsp.truncate(dir.file('f'), (2n ** 64n) as unknown as number), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
   } finally {
     dir.remove();
   }
@@ -130,5 +136,8 @@ test('readv/writev: a sparse buffers array is refused at its hole, never read as
   const holes = [Buffer.alloc(4), , Buffer.alloc(4)] as Buffer[];
   assert.throws(() => new Iovecs(holes), { code: 'ERR_INVALID_ARG_TYPE', message: /buffers\[1\]/ });
   await assert.rejects(readv(0, holes, 0), { code: 'ERR_INVALID_ARG_TYPE', message: /buffers\[1\]/ });
-  await assert.rejects(writev(1, new Array(2) as Buffer[], 0), { code: 'ERR_INVALID_ARG_TYPE', message: /buffers\[0\]/ });
+  await assert.rejects(writev(1, new Array(2) as Buffer[], 0), {
+    code: 'ERR_INVALID_ARG_TYPE',
+    message: /buffers\[0\]/,
+  });
 });

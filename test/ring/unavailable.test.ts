@@ -17,12 +17,31 @@ function failingBinding(res: number, calls: number[][]): NativeBinding {
       calls.push([entries, params?.flags ?? 0]);
       return res;
     },
-    close: unreachable, enter: unreachable, register: unreachable, address: unreachable,
-    alignedAlloc: unreachable, eventfd: unreachable, closeFd: unreachable, createPoller: unreachable,
-    ringRegistered: unreachable, ringOwnsFdResults: unreachable, ownFd: unreachable, disownFd: unreachable, ownedFds: unreachable,
-    pollerRef: unreachable, pollerClose: unreachable, socket: unreachable, bind: unreachable,
-    listen: unreachable, setsockopt: unreachable, getsockopt: unreachable, sockName: unreachable,
-    lseek: unreachable, fcntl: unreachable, memfdCreate: unreachable, pageSize: 4096,
+    close: unreachable,
+    enter: unreachable,
+    register: unreachable,
+    address: unreachable,
+    alignedAlloc: unreachable,
+    eventfd: unreachable,
+    closeFd: unreachable,
+    createPoller: unreachable,
+    ringRegistered: unreachable,
+    ringOwnsFdResults: unreachable,
+    ownFd: unreachable,
+    disownFd: unreachable,
+    ownedFds: unreachable,
+    pollerRef: unreachable,
+    pollerClose: unreachable,
+    socket: unreachable,
+    bind: unreachable,
+    listen: unreachable,
+    setsockopt: unreachable,
+    getsockopt: unreachable,
+    sockName: unreachable,
+    lseek: unreachable,
+    fcntl: unreachable,
+    memfdCreate: unreachable,
+    pageSize: 4096,
   } as NativeBinding;
 }
 
@@ -47,7 +66,8 @@ function sysctl(): string | undefined {
 const CASES: readonly { errno: string; res: number; why: RegExp; todo: RegExp }[] = [
   { errno: 'ENOSYS', res: -38, why: /not available|no io_uring_setup/i, todo: /Linux 5\.1|CONFIG_IO_URING/ },
   {
-    errno: 'EPERM', res: -1,
+    errno: 'EPERM',
+    res: -1,
     // The advice depends on the real sysctl: disabled, restricted, or (0) a seccomp profile.
     why: sysctl() === '2' ? /disabled/ : sysctl() === '1' ? /restricted/ : /blocked|seccomp/i,
     todo: /sysctl|profile that allows io_uring_setup/,
@@ -79,11 +99,14 @@ for (const c of CASES) {
 
 test('an unrelated setup error is a plain system error, not ERR_URING_UNAVAILABLE', () => {
   withFake(-24, () => {
-    assert.throws(() => new Ring(8), (err: Error & { code?: string; syscall?: string }) => {
-      assert.equal(err.code, 'EMFILE');
-      assert.equal(err.syscall, 'io_uring_setup');
-      return true;
-    });
+    assert.throws(
+      () => new Ring(8),
+      (err: Error & { code?: string; syscall?: string }) => {
+        assert.equal(err.code, 'EMFILE');
+        assert.equal(err.syscall, 'io_uring_setup');
+        return true;
+      },
+    );
   });
 });
 

@@ -2,13 +2,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring, IORING_OP_NOP, IORING_OP_READ, IOSQE_IO_LINK, IOSQE_CQE_SKIP_SUCCESS } from '../../src/ring/index.js';
-import { AUX_BIT, FD_RESULTS_BIT, INTERNAL_LO, LINK_MASK, LINK_SHIFT, MAX_LINKS, SLOT_MASK, auxLo, linkLo, linkOf } from '../../src/ring/user-data.js';
+import {
+  AUX_BIT,
+  FD_RESULTS_BIT,
+  INTERNAL_LO,
+  LINK_MASK,
+  LINK_SHIFT,
+  MAX_LINKS,
+  SLOT_MASK,
+  auxLo,
+  linkLo,
+  linkOf,
+} from '../../src/ring/user-data.js';
 import { reap, sqe } from '../helpers/ring.js';
 
 test('setUserWords writes lo and hi; they come back in the CQE', (t) => {
   const ring = new Ring(8);
   t.after(() => ring.close());
-  const s = sqe(ring).prepNop().setUserWords(linkLo(SLOT_MASK - 1, MAX_LINKS), (FD_RESULTS_BIT | 7) >>> 0);
+  const s = sqe(ring)
+    .prepNop()
+    .setUserWords(linkLo(SLOT_MASK - 1, MAX_LINKS), (FD_RESULTS_BIT | 7) >>> 0);
   assert.equal(s.userData, (BigInt((FD_RESULTS_BIT | 7) >>> 0) << 32n) | BigInt(linkLo(SLOT_MASK - 1, MAX_LINKS)));
   assert.equal(ring.submit(), 1);
   const [cqe] = reap(ring, 1);
@@ -17,7 +30,7 @@ test('setUserWords writes lo and hi; they come back in the CQE', (t) => {
   assert.equal(cqe!.userDataHi, (FD_RESULTS_BIT | 7) >>> 0);
 });
 
-test('setUserWords refuses what is not a u32 with Node\'s codes', (t) => {
+test("setUserWords refuses what is not a u32 with Node's codes", (t) => {
   const ring = new Ring(8);
   t.after(() => ring.close());
   const s = sqe(ring);
@@ -43,7 +56,11 @@ test('neutralize: a prepared, linked SQE becomes an unlinked NOP that posts no C
   sqe(ring).prepNop().setUserWords(1, 0);
   assert.equal(ring.submit(), 2);
   const cqes = reap(ring, 1);
-  assert.deepEqual(cqes.map((c) => c.userDataLo), [1], 'only the plain NOP posted a CQE');
+  assert.deepEqual(
+    cqes.map((c) => c.userDataLo),
+    [1],
+    'only the plain NOP posted a CQE',
+  );
   assert.equal(ring.cqReady, 0);
 });
 

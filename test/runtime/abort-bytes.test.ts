@@ -38,7 +38,8 @@ forEachSetup((s) => {
       assert.ok(r.rounds >= MOMENTS.length * 10, `only ${r.rounds} rounds ran`);
       const m = r.byMoment;
       // Never in the kernel: withdrawn before the SQ was flushed.
-      for (const k of ['before', 'same-turn', 'data-turn'] as const) assert.equal(m[k]!.resolved, 0, `${k}: an op the kernel never saw resolved`);
+      for (const k of ['before', 'same-turn', 'data-turn'] as const)
+        assert.equal(m[k]!.resolved, 0, `${k}: an op the kernel never saw resolved`);
       // Where the kernel takes SQEs and completes reads in io_uring_enter (not
       // SQPOLL, whose thread does both when it runs):
       if (s !== SQPOLL) {
@@ -62,7 +63,8 @@ forEachSetup((s) => {
     t.diagnostic(summary(`tcp ${s.name}`, r));
     assert.deepEqual(r.odd, []);
     assert.equal(r.lost, 0, `bytes lost: ${summary('tcp', r)}`);
-    for (const k of ['before', 'same-turn', 'data-turn'] as const) assert.equal(r.byMoment[k]!.resolved, 0, `${k}: an op the kernel never saw resolved`);
+    for (const k of ['before', 'same-turn', 'data-turn'] as const)
+      assert.equal(r.byMoment[k]!.resolved, 0, `${k}: an op the kernel never saw resolved`);
   });
 
   test('a batch of reads (readMany) aborted in the turn it was called never reaches the kernel: the bytes stay in the pipe', async (t) => {
@@ -77,7 +79,10 @@ forEachSetup((s) => {
     for (let i = 0; i < 200; i++) {
       ch.produce(3);
       const ac = new AbortController();
-      const p = readMany(ch.fd, [Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1)], [0, 0, 0], { signal: ac.signal, runtime: rt });
+      const p = readMany(ch.fd, [Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1)], [0, 0, 0], {
+        signal: ac.signal,
+        runtime: rt,
+      });
       ac.abort();
       await assert.rejects(p, { name: 'AbortError' });
       await drained(rt);

@@ -52,7 +52,19 @@ forEachSetup((s) => {
         });
       }
     }
-    assert.throws(() => readOp(fd, (() => { const v = new Uint8Array(4); detach(v.buffer); return v; })(), { runtime: rt }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(
+      () =>
+        readOp(
+          fd,
+          (() => {
+            const v = new Uint8Array(4);
+            detach(v.buffer);
+            return v;
+          })(),
+          { runtime: rt },
+        ),
+      { code: 'ERR_INVALID_ARG_VALUE' },
+    );
     assert.equal(rt.stats.submits, submits, 'nothing reached the kernel');
     // A zero-length buffer that is not detached is fine.
     assert.equal(await read(fd, new Uint8Array(0), { runtime: rt }), 0);
@@ -95,7 +107,10 @@ forEachSetup((s) => {
     const a = new Int32Array(new SharedArrayBuffer(8));
     const b = new DataView(new SharedArrayBuffer(8));
     assert.equal(await readv(fd, [a, b], 0, { runtime: rt }), 16);
-    assert.equal(Buffer.from(a.buffer).toString('latin1') + Buffer.from(b.buffer).toString('latin1'), 'shared memory!!!');
+    assert.equal(
+      Buffer.from(a.buffer).toString('latin1') + Buffer.from(b.buffer).toString('latin1'),
+      'shared memory!!!',
+    );
     assert.equal(await writev(fd, [b, a], 0, { runtime: rt }), 16);
     assert.equal(readFileSync(dir.file('shared'), 'latin1'), 'emory!!!shared m');
   });

@@ -14,7 +14,16 @@ import { forEachSetup } from '../helpers/runtimes.js';
 
 const ALL_ROUNDS = 10_000;
 const WAVE = 100; // rounds in flight at once
-const KINDS = ['read-pipe', 'read-pipe-timed', 'read-file', 'poll', 'openat', 'openat-creat', 'openat-timed', 'sleep'] as const;
+const KINDS = [
+  'read-pipe',
+  'read-pipe-timed',
+  'read-file',
+  'poll',
+  'openat',
+  'openat-creat',
+  'openat-timed',
+  'sleep',
+] as const;
 const WHEN = ['sync', 'microtask', 'tick', 'immediate'] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -82,13 +91,16 @@ forEachSetup((s) => {
             openedByCaller++;
             closeSync(v as number);
           }
-          if (kind.startsWith('read-pipe') || kind === 'poll') failures.push(`${key} #${i}: resolved with ${String(v)} with nothing to read`);
+          if (kind.startsWith('read-pipe') || kind === 'poll')
+            failures.push(`${key} #${i}: resolved with ${String(v)} with nothing to read`);
         },
         (e: any) => {
           settled[i]!++;
           counts.get(key)!.aborted++;
           if (e?.name !== 'AbortError' || e.code !== 'ABORT_ERR' || e.cause !== reason) {
-            failures.push(`${key} #${i}: rejected with ${e?.name} ${e?.code} ${e?.message} (cause ${JSON.stringify(e?.cause)})`);
+            failures.push(
+              `${key} #${i}: rejected with ${e?.name} ${e?.code} ${e?.message} (cause ${JSON.stringify(e?.cause)})`,
+            );
           }
         },
       );
@@ -134,7 +146,8 @@ forEachSetup((s) => {
     for (const line of table) t.diagnostic(line);
 
     // Aborted before submit, the op must not have run (or its result is dropped).
-    for (const k of KINDS) assert.equal(counts.get(`${k}/sync`)!.resolved, 0, `${k} aborted synchronously but resolved`);
+    for (const k of KINDS)
+      assert.equal(counts.get(`${k}/sync`)!.resolved, 0, `${k} aborted synchronously but resolved`);
     // Those with nothing to wait for (no data in the pipe) were all aborted.
     for (const w of WHEN) {
       assert.equal(counts.get(`read-pipe/${w}`)!.resolved, 0);

@@ -26,7 +26,11 @@ class TestChain extends ChainOp {
   failCalls = 0;
   #resolve!: (v: number[]) => void;
   #reject!: (e: unknown) => void;
-  constructor(readonly preps: Prep[], hard = true, readonly keep?: unknown) {
+  constructor(
+    readonly preps: Prep[],
+    hard = true,
+    readonly keep?: unknown,
+  ) {
     super(preps.length, hard ? 'hard' : 'soft');
     this.results = new Array<number | undefined>(preps.length).fill(undefined);
     this.promise = new Promise((res, rej) => {
@@ -60,7 +64,7 @@ function tmp(t: { after(fn: () => void): void }): string {
 }
 
 forEachSetup((s) => {
-  test('a chain completes with each SQE\'s result, in order, from one slot', async (t) => {
+  test("a chain completes with each SQE's result, in order, from one slot", async (t) => {
     const rt = s.runtime();
     t.after(() => rt.close());
     const dir = tmp(t);
@@ -94,14 +98,20 @@ forEachSetup((s) => {
     const buf = Buffer.alloc(16);
 
     const hardFd = openSync(dir, 'r');
-    const hard = new TestChain([nopPrep, (sqe) => sqe.prepRead(hardFd, buf, buf.length, 0), (sqe) => sqe.prepClose(hardFd)], true);
+    const hard = new TestChain(
+      [nopPrep, (sqe) => sqe.prepRead(hardFd, buf, buf.length, 0), (sqe) => sqe.prepClose(hardFd)],
+      true,
+    );
     rt.submit(hard);
     assert.deepEqual(await within(hard.promise, 5000, 'hard chain'), [0, -EISDIR, 0]);
-    assert.throws(() => fstatSync(hardFd), { code: 'EBADF' }, 'the chain\'s close closed the fd');
+    assert.throws(() => fstatSync(hardFd), { code: 'EBADF' }, "the chain's close closed the fd");
 
     const softFd = openSync(dir, 'r');
     t.after(() => closeSync(softFd));
-    const soft = new TestChain([nopPrep, (sqe) => sqe.prepRead(softFd, buf, buf.length, 0), (sqe) => sqe.prepClose(softFd)], false);
+    const soft = new TestChain(
+      [nopPrep, (sqe) => sqe.prepRead(softFd, buf, buf.length, 0), (sqe) => sqe.prepClose(softFd)],
+      false,
+    );
     rt.submit(soft);
     assert.deepEqual(await within(soft.promise, 5000, 'soft chain'), [0, -EISDIR, -ECANCELED]);
     assert.ok(fstatSync(softFd).isDirectory(), 'the cancelled close left the fd open');
@@ -157,9 +167,11 @@ forEachSetup((s) => {
     const finished = new TestChain([nopPrep, nopPrep, nopPrep]);
     rt.submit(finished);
     await within(finished.promise, 5000, 'a quick chain');
-    await waitFor(() => rt.inflight === 20, { what: () => `20 chains blocked in their read (inflight ${rt.inflight})` });
+    await waitFor(() => rt.inflight === 20, {
+      what: () => `20 chains blocked in their read (inflight ${rt.inflight})`,
+    });
     await within(rt.close(), 10_000, 'close');
-    assert.equal(rt.inflight, 0, 'every chain\'s last CQE came in before the ring was unmapped');
+    assert.equal(rt.inflight, 0, "every chain's last CQE came in before the ring was unmapped");
     for (const c of chains) {
       await assert.rejects(c.promise, { code: 'ERR_URING_CLOSED' });
       assert.equal(c.failCalls, 1);
@@ -242,9 +254,13 @@ forEachSetup((s) => {
   test('a prep that throws mid-chain: the op fails, the SQEs taken go out as NOPs, the ring goes on', async (t) => {
     const rt = s.runtime({ entries: 4, cqEntries: 8 });
     t.after(() => rt.close());
-    const bad = new TestChain([nopPrep, () => {
-      throw new RangeError('refused');
-    }, nopPrep]);
+    const bad = new TestChain([
+      nopPrep,
+      () => {
+        throw new RangeError('refused');
+      },
+      nopPrep,
+    ]);
     rt.submit(bad);
     await assert.rejects(bad.promise, { name: 'RangeError' });
     assert.equal(rt.inflight, 0);

@@ -6,8 +6,28 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { constants } from 'node:fs';
 import {
-  type Runtime, nop, read, write, readv, writev, fsync, poll, pollMultishot, openat, close, statx, fstatx, sleep, timeout, link,
-  NopOp, FsyncOp, AbortError, UringTimeoutError, UringClosedError, POLLIN,
+  type Runtime,
+  nop,
+  read,
+  write,
+  readv,
+  writev,
+  fsync,
+  poll,
+  pollMultishot,
+  openat,
+  close,
+  statx,
+  fstatx,
+  sleep,
+  timeout,
+  link,
+  NopOp,
+  FsyncOp,
+  AbortError,
+  UringTimeoutError,
+  UringClosedError,
+  POLLIN,
 } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { drained, fifo } from './util.js';
@@ -125,7 +145,9 @@ forEachSetup((s) => {
     await nop({ signal: ac.signal, runtime: rt });
     await sleep(1, { signal: ac.signal, runtime: rt });
     await assert.rejects(read(999_999, Buffer.alloc(1), { signal: ac.signal, runtime: rt }), { code: 'EBADF' });
-    await assert.rejects(poll(pipe.fd, POLLIN, { signal: ac.signal, timeout: 10, runtime: rt }), { code: 'ERR_URING_TIMEOUT' });
+    await assert.rejects(poll(pipe.fd, POLLIN, { signal: ac.signal, timeout: 10, runtime: rt }), {
+      code: 'ERR_URING_TIMEOUT',
+    });
     const it = pollMultishot(pipe.fd, POLLIN, { signal: ac.signal, runtime: rt });
     await nop({ runtime: rt });
     await it.return!();
@@ -135,7 +157,7 @@ forEachSetup((s) => {
     ac.abort();
   });
 
-  test('system errors are shaped like Node\'s', async () => {
+  test("system errors are shaped like Node's", async () => {
     const err: any = await read(999_999, Buffer.alloc(1), { runtime: rt }).catch((e) => e);
     assert.equal(err instanceof Error, true);
     assert.equal(err.message, 'EBADF: bad file descriptor, read');
@@ -152,7 +174,7 @@ forEachSetup((s) => {
     });
   });
 
-  test('the library\'s errors: ERR_URING_TIMEOUT and ERR_URING_CLOSED', async () => {
+  test("the library's errors: ERR_URING_TIMEOUT and ERR_URING_CLOSED", async () => {
     const err: any = await poll(pipe.fd, POLLIN, { timeout: 20, runtime: rt }).catch((e) => e);
     assert.equal(err instanceof UringTimeoutError, true);
     assert.equal(err.code, 'ERR_URING_TIMEOUT');

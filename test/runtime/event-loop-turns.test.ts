@@ -19,10 +19,12 @@ forEachSetup((s) => {
     let fired = 0;
     const timer = setInterval(() => fired++, 5);
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      const buf = Buffer.alloc(4096);
-      while (performance.now() - t0 < 300) await read(fd, buf, { position: 0 });
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const buf = Buffer.alloc(4096);
+        while (performance.now() - t0 < 300) await read(fd, buf, { position: 0 });
+      }),
+    );
     clearInterval(timer);
     await close(fd);
     // Starved, the interval would not fire at all until the loop ended; 60

@@ -43,7 +43,11 @@ test('SQPOLL: an op that found the SQ full starts once the kernel thread has tak
   assert.equal(kernel.runSqThread(), 4, 'the thread catches up');
   assert.ok(kernel.take().every((s) => s.lo === INTERNAL_LO && s.opcode === U.IORING_OP_NOP));
   // Nothing posts a CQE: the runtime must find the room itself.
-  await within(waitFor(() => rt.backlog === 0 && rt.inflight === 1, { timeout: 1000, what: 'the op to leave the backlog' }), 2000, 'the op to start');
+  await within(
+    waitFor(() => rt.backlog === 0 && rt.inflight === 1, { timeout: 1000, what: 'the op to leave the backlog' }),
+    2000,
+    'the op to start',
+  );
   await turn();
   kernel.runSqThread();
   const [sqe] = kernel.take();
@@ -72,7 +76,10 @@ test('SQPOLL: an op aborted while it waits in the backlog leaves it at once, tho
   await assert.rejects(op.promise, { name: 'AbortError' });
   kernel.runSqThread();
   // What tests and callers wait on (drained: inflight and backlog at 0) comes true.
-  await waitFor(() => rt.backlog === 0, { timeout: 1000, what: () => `the aborted op to leave the backlog (backlog ${rt.backlog})` });
+  await waitFor(() => rt.backlog === 0, {
+    timeout: 1000,
+    what: () => `the aborted op to leave the backlog (backlog ${rt.backlog})`,
+  });
   assert.equal(rt.inflight, 0);
 });
 
@@ -120,7 +127,7 @@ test('SQPOLL: close() with the SQ full of SQEs the thread has not taken still se
   const t0 = performance.now();
   await rt.close();
   const ms = performance.now() - t0;
-  assert.equal(rt.inflight, 0, 'every op\'s last CQE came before the ring was unmapped');
+  assert.equal(rt.inflight, 0, "every op's last CQE came before the ring was unmapped");
   assert.ok(ms < 1000, `close() took ${ms.toFixed(0)} ms`);
   for (const op of ops) await assert.rejects(op.promise, { code: 'ERR_URING_CLOSED' });
 });

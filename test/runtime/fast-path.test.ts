@@ -109,8 +109,20 @@ forEachSetup((s) => {
         // A length that is not a number: node 20 and 22 abort the process on
         // it (uring refuses it); node 24.22+ takes it as an int32, 'x' as 0, and
         // resolves with nothing read (node-version.ts).
-        ...(READ_LENGTH_INT32 ? [] : [['FileHandle.read, length', () => fh.read(Buffer.alloc(4), 0, 'x' as unknown as number, 0), 'ERR_INVALID_ARG_TYPE'] satisfies [string, () => Promise<unknown>, string]]),
-        ['FileHandle.read, offset', () => fh.read(Buffer.alloc(4), 'x' as unknown as number, 1, 0), 'ERR_INVALID_ARG_TYPE'],
+        ...(READ_LENGTH_INT32
+          ? []
+          : [
+              [
+                'FileHandle.read, length',
+                () => fh.read(Buffer.alloc(4), 0, 'x' as unknown as number, 0),
+                'ERR_INVALID_ARG_TYPE',
+              ] satisfies [string, () => Promise<unknown>, string],
+            ]),
+        [
+          'FileHandle.read, offset',
+          () => fh.read(Buffer.alloc(4), 'x' as unknown as number, 1, 0),
+          'ERR_INVALID_ARG_TYPE',
+        ],
         ['FileHandle.read, length past the end', () => fh.read(Buffer.alloc(4), 0, 5, 0), 'ERR_OUT_OF_RANGE'],
       ];
       for (const [name, call, code] of calls) {
@@ -133,13 +145,19 @@ forEachSetup((s) => {
     async function callerOfRead(): Promise<number> {
       return await read(999_999, Buffer.alloc(4), { position: 0, runtime: rt });
     }
-    const err: any = await callerOfRead().then(() => assert.fail('read a bad fd'), (e) => e);
+    const err: any = await callerOfRead().then(
+      () => assert.fail('read a bad fd'),
+      (e) => e,
+    );
     assert.equal(err.code, 'EBADF');
     assert.equal(err.syscall, 'read');
     assert.match(err.stack, /callerOfRead/, err.stack);
     assert.ok(err.stack.includes(thisFile), err.stack);
 
-    const werr: any = await write(999_999, Buffer.alloc(4), { runtime: rt }).then(() => assert.fail('wrote a bad fd'), (e) => e);
+    const werr: any = await write(999_999, Buffer.alloc(4), { runtime: rt }).then(
+      () => assert.fail('wrote a bad fd'),
+      (e) => e,
+    );
     assert.equal(werr.code, 'EBADF');
     assert.equal(werr.syscall, 'write');
     assert.ok(werr.stack.includes(thisFile), werr.stack);
@@ -149,7 +167,10 @@ forEachSetup((s) => {
     async function callerOfHandleRead(): Promise<unknown> {
       return await fh.read(Buffer.alloc(4), 0, 4, 0);
     }
-    const herr: any = await callerOfHandleRead().then(() => assert.fail('read a directory'), (e) => e);
+    const herr: any = await callerOfHandleRead().then(
+      () => assert.fail('read a directory'),
+      (e) => e,
+    );
     assert.equal(herr.code, 'EISDIR');
     assert.equal(herr.syscall, 'read');
     assert.match(herr.stack, /callerOfHandleRead/, herr.stack);

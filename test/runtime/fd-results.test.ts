@@ -35,7 +35,8 @@ async function openWriter(path: string): Promise<number> {
       return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
-      if (Date.now() > deadline) throw new Error("the worker's open of the FIFO never waited for a writer", { cause: e });
+      if (Date.now() > deadline)
+        throw new Error("the worker's open of the FIFO never waited for a writer", { cause: e });
       await sleep(5);
     }
   }

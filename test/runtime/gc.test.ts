@@ -106,7 +106,10 @@ forEachSetup((s) => {
         for (let k = 0; k < n; k++) {
           if (view[k] !== ((position + k) & 255)) {
             corrupted++;
-            if (first.length < 5) first.push(`read #${base + j} (${view.byteLength} bytes at ${position}): byte ${k} is ${view[k]}, want ${(position + k) & 255}`);
+            if (first.length < 5)
+              first.push(
+                `read #${base + j} (${view.byteLength} bytes at ${position}): byte ${k} is ${view[k]}, want ${(position + k) & 255}`,
+              );
             break;
           }
         }
@@ -114,14 +117,16 @@ forEachSetup((s) => {
     }
     const dt = performance.now() - t0;
     await drained(rt);
-    t.diagnostic(`${N} reads (${small} of <= 64 bytes) in ${dt.toFixed(0)} ms, a GC every ${GC_EVERY} (${N / FULL_GC_EVERY} of them full): ${corrupted} corrupted, ${short} short`);
+    t.diagnostic(
+      `${N} reads (${small} of <= 64 bytes) in ${dt.toFixed(0)} ms, a GC every ${GC_EVERY} (${N / FULL_GC_EVERY} of them full): ${corrupted} corrupted, ${short} short`,
+    );
     assert.deepEqual(first, []);
     assert.equal(corrupted, 0);
     assert.equal(short, 0);
     assert.ok(small > N / 3);
   });
 
-  test('the runtime holds a pending read\'s buffer (the caller holds only the promise), and lets it go after', async (t) => {
+  test("the runtime holds a pending read's buffer (the caller holds only the promise), and lets it go after", async (t) => {
     const dir = tempDir('uring-gc-');
     const pipe = fifo(dir.file('fifo'));
     const rt = s.runtime();
@@ -147,12 +152,18 @@ forEachSetup((s) => {
     assert.equal(finalized, 0, 'a buffer the kernel may still write into was collected');
     assert.equal(writeSync(pipe.fd, Buffer.alloc(COUNT * 16, 1)), COUNT * 16);
     const got = await within(Promise.all(promises), 5000, 'pipe reads');
-    assert.equal(got.reduce((a, b) => a + b, 0), COUNT * 16);
+    assert.equal(
+      got.reduce((a, b) => a + b, 0),
+      COUNT * 16,
+    );
     promises = undefined;
     await drained(rt);
-    await waitFor(() => {
-      v8gc();
-      return finalized >= COUNT * 0.9;
-    }, { timeout: 5000, what: () => `the buffers to be collected after their last CQE (${finalized} of ${COUNT})` });
+    await waitFor(
+      () => {
+        v8gc();
+        return finalized >= COUNT * 0.9;
+      },
+      { timeout: 5000, what: () => `the buffers to be collected after their last CQE (${finalized} of ${COUNT})` },
+    );
   });
 });

@@ -8,7 +8,16 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { openSync, closeSync, writeSync, readSync, constants } from 'node:fs';
 import {
-  Runtime, getRuntime, setRuntime, nop, sleep, poll, read, openat, pollMultishot, POLLIN,
+  Runtime,
+  getRuntime,
+  setRuntime,
+  nop,
+  sleep,
+  poll,
+  read,
+  openat,
+  pollMultishot,
+  POLLIN,
 } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { drained, fifo } from './util.js';
@@ -28,7 +37,11 @@ interface ChildResult {
 
 async function runChild(script: string, killAfterMs: number): Promise<ChildResult> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'], timeout: killAfterMs, killSignal: 'SIGKILL' });
+  const child = spawn(process.execPath, [script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: killAfterMs,
+    killSignal: 'SIGKILL',
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -66,11 +79,15 @@ test('4 workers, each with its own runtime, do 1000 reads each, all correct', as
   const results = await within(
     Promise.all(
       [1, 2, 3, 4].map(async (w) => {
-        const worker = new Worker(fixture('worker-reads'), { workerData: { path, size: SIZE, reads: 1000, seed: w * 7919 } });
+        const worker = new Worker(fixture('worker-reads'), {
+          workerData: { path, size: SIZE, reads: 1000, seed: w * 7919 },
+        });
         // Both listeners now: a worker that exits right after posting has its
         // 'message' and 'exit' emitted in the same tick.
         const exited = once(worker, 'exit');
-        const [msg] = (await once(worker, 'message')) as [{ threadId: number; bad: number; done: number; ringFd: number; stats: { completions: number } }];
+        const [msg] = (await once(worker, 'message')) as [
+          { threadId: number; bad: number; done: number; ringFd: number; stats: { completions: number } },
+        ];
         const [code] = (await exited) as [number];
         assert.equal(code, 0);
         return msg;
@@ -87,8 +104,8 @@ test('4 workers, each with its own runtime, do 1000 reads each, all correct', as
   const rings = new Set(results.map((r) => r.ringFd));
   // Each worker closed its ring when done, so the numbers may be reused; what
   // matters is that none used the main thread's ring.
-  assert.ok(!rings.has(mainRingFd), 'a worker used the main thread\'s ring');
-  assert.equal(await nop(), 0, 'the main thread\'s runtime still works');
+  assert.ok(!rings.has(mainRingFd), "a worker used the main thread's ring");
+  assert.equal(await nop(), 0, "the main thread's runtime still works");
   await getRuntime().close();
 });
 
@@ -107,9 +124,11 @@ test('terminating a worker with ops in flight does not crash the process', async
   const listBefore = fdList();
   for (let round = 0; round < 3; round++) {
     const worker = new Worker(fixture('worker-pending'), { workerData: { fd: pipe.fd, each: 100 } });
-    const [msg] = (await within(once(worker, 'message'), 10_000, 'worker ready')) as [{ ready: boolean; inflight: number }];
+    const [msg] = (await within(once(worker, 'message'), 10_000, 'worker ready')) as [
+      { ready: boolean; inflight: number },
+    ];
     assert.equal(msg.ready, true);
-    assert.equal(msg.inflight, 300, 'the worker\'s ops are in its kernel ring');
+    assert.equal(msg.inflight, 300, "the worker's ops are in its kernel ring");
     const exited = once(worker, 'exit');
     await worker.terminate();
     await within(exited, 10_000, 'worker exit');
@@ -117,7 +136,11 @@ test('terminating a worker with ops in flight does not crash the process', async
   assert.equal(await nop(), 0, 'the main thread still works');
   assert.equal(await sleep(1), undefined);
   // The workers' rings were torn down with them.
-  await waitFor(() => fdCount() === before, { timeout: 5000, what: () => `the workers' fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}` });
+  await waitFor(() => fdCount() === before, {
+    timeout: 5000,
+    what: () =>
+      `the workers' fds to close (now ${fdCount()}, before ${before}):\n${fdList().join('\n')}\nbefore:\n${listBefore.join('\n')}`,
+  });
   // And none of their reads lingers in the kernel to steal the FIFO's data.
   // (Timed on purpose: the kernel cancels a gone ring's requests in its own
   // exit work, which no event tells the end of; the pause lets it finish,
@@ -178,11 +201,17 @@ forEachSetup((s) => {
     t.diagnostic(`close() with ${N + 1} ops pending took ${dt.toFixed(0)} ms`);
     assert.ok(dt < 5000, `close() took ${dt.toFixed(0)} ms`);
     assert.equal(rt.closed, true);
-    assert.equal(rt.inflight, 0, 'every op\'s last CQE came in before the ring was unmapped');
+    assert.equal(rt.inflight, 0, "every op's last CQE came in before the ring was unmapped");
 
     const outcomes = await within(settled, 5000, 'ops settling');
-    const wrong = outcomes.filter((o) => o.status !== 'rejected' || (o.reason as { code?: string }).code !== 'ERR_URING_CLOSED');
-    assert.equal(wrong.length, 0, `${wrong.length} ops did not reject with ERR_URING_CLOSED, e.g. ${JSON.stringify(wrong[0])}`);
+    const wrong = outcomes.filter(
+      (o) => o.status !== 'rejected' || (o.reason as { code?: string }).code !== 'ERR_URING_CLOSED',
+    );
+    assert.equal(
+      wrong.length,
+      0,
+      `${wrong.length} ops did not reject with ERR_URING_CLOSED, e.g. ${JSON.stringify(wrong[0])}`,
+    );
     const opened = await opening.then(
       (fd) => {
         closeSync(fd);
@@ -194,7 +223,11 @@ forEachSetup((s) => {
     assert.equal(fdCount(), before, `fds leaked:\n${fdList().join('\n')}`);
 
     // New ops on the closed runtime reject (not throw) with ERR_URING_CLOSED.
-    for (const p of [nop({ runtime: rt }), sleep(1, { runtime: rt }), read(pipe.fd, new Uint8Array(1), { runtime: rt })]) {
+    for (const p of [
+      nop({ runtime: rt }),
+      sleep(1, { runtime: rt }),
+      read(pipe.fd, new Uint8Array(1), { runtime: rt }),
+    ]) {
       await assert.rejects(p, { code: 'ERR_URING_CLOSED' });
     }
     await assert.rejects(pollMultishot(pipe.fd, POLLIN, { runtime: rt }).next(), { code: 'ERR_URING_CLOSED' });

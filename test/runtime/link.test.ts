@@ -35,14 +35,19 @@ test('a soft link failure cancels every op after it with ECANCELED; a hard one g
   t.after(() => rt.close());
   const soft = link([new NopOp(), badWrite(), new NopOp(), new NopOp()], { runtime: rt });
   assert.equal(rt.inflight, 1, 'the chain holds one slot');
-  assert.deepEqual(await within(Promise.all(soft.map((op) => outcome(op.promise))), 5000, 'soft'), [0, 'EBADF', 'ECANCELED', 'ECANCELED']);
+  assert.deepEqual(await within(Promise.all(soft.map((op) => outcome(op.promise))), 5000, 'soft'), [
+    0,
+    'EBADF',
+    'ECANCELED',
+    'ECANCELED',
+  ]);
   await assert.rejects(soft[2]!.promise, { code: 'ECANCELED', errno: -125, syscall: 'nop' });
   const hard = link([new NopOp(), badWrite(), new NopOp()], { runtime: rt, hard: true });
   assert.deepEqual(await within(Promise.all(hard.map((op) => outcome(op.promise))), 5000, 'hard'), [0, 'EBADF', 0]);
   await drained(rt);
 });
 
-test('aborting a member in flight aborts the chain: the blocked op rejects with the AbortError, a soft link\'s rest too', async (t) => {
+test("aborting a member in flight aborts the chain: the blocked op rejects with the AbortError, a soft link's rest too", async (t) => {
   const rt = new Runtime();
   t.after(() => rt.close());
   const f = fifo(join(tmp(t), 'fifo'));
@@ -57,7 +62,10 @@ test('aborting a member in flight aborts the chain: the blocked op rejects with 
   // it: a chain is one op in flight).
   await inKernel(rt, 1);
   ac.abort('stop');
-  await assert.rejects(within(read.promise, 5000, 'aborted read'), (e: Error) => e.name === 'AbortError' && e.cause === 'stop');
+  await assert.rejects(
+    within(read.promise, 5000, 'aborted read'),
+    (e: Error) => e.name === 'AbortError' && e.cause === 'stop',
+  );
   await assert.rejects(within(ops[2].promise, 5000, 'link after it'), { name: 'AbortError' });
   await drained(rt);
 });
@@ -95,7 +103,7 @@ test('an abort after the chain completed changes nothing; one before the kernel 
   await within(ops[0].promise, 5000, 'first link');
   await waitFor(() => rt.inflight === 0, { timeout: 5000, what: 'the read to complete' });
   ac.abort();
-  assert.equal(await read.promise, 3, 'bytes read are the caller\'s');
+  assert.equal(await read.promise, 3, "bytes read are the caller's");
 
   // Aborted in the same turn: the SQEs become NOPs before any submit.
   const before = rt.stats.submits;
@@ -113,17 +121,29 @@ test('an abort after the chain completed changes nothing; one before the kernel 
 test('a chain longer than the ring can take rejects every op with ERR_OUT_OF_RANGE', async (t) => {
   const small = new Runtime({ entries: 4 });
   t.after(() => small.close());
-  const ops = link(Array.from({ length: 5 }, () => new NopOp()), { runtime: small });
+  const ops = link(
+    Array.from({ length: 5 }, () => new NopOp()),
+    { runtime: small },
+  );
   for (const op of ops) await assert.rejects(op.promise, { code: 'ERR_OUT_OF_RANGE', name: 'RangeError' });
-  const four = link(Array.from({ length: 4 }, () => new NopOp()), { runtime: small });
+  const four = link(
+    Array.from({ length: 4 }, () => new NopOp()),
+    { runtime: small },
+  );
   assert.deepEqual(await within(Promise.all(four.map((op) => op.promise)), 5000, 'four'), [0, 0, 0, 0]);
   // No more than MAX_LINKS fit the user data, whatever the ring's size.
   const rt = new Runtime({ entries: 256 });
   t.after(() => rt.close());
   assert.equal(rt.maxLinks, MAX_LINKS);
-  const long = link(Array.from({ length: MAX_LINKS + 1 }, () => new NopOp()), { runtime: rt });
+  const long = link(
+    Array.from({ length: MAX_LINKS + 1 }, () => new NopOp()),
+    { runtime: rt },
+  );
   for (const op of long) await assert.rejects(op.promise, { code: 'ERR_OUT_OF_RANGE' });
-  const most = link(Array.from({ length: MAX_LINKS }, () => new NopOp()), { runtime: rt });
+  const most = link(
+    Array.from({ length: MAX_LINKS }, () => new NopOp()),
+    { runtime: rt },
+  );
   assert.equal((await within(Promise.all(most.map((op) => op.promise)), 5000, 'MAX_LINKS')).length, MAX_LINKS);
   await drained(rt);
 });
@@ -149,9 +169,12 @@ test('the runtime closing under a chain rejects its ops with ERR_URING_CLOSED; a
   const fds = fdCount();
   const buf = Buffer.alloc(8);
   // The read blocks; close() cancels it, and the hard link then runs the open.
-  const ops = link([new ReadOp(f.fd, buf, -1, buf), new OpenatOp(-100, join(dir, 'file'), 0, 0)], { runtime: rt, hard: true });
+  const ops = link([new ReadOp(f.fd, buf, -1, buf), new OpenatOp(-100, join(dir, 'file'), 0, 0)], {
+    runtime: rt,
+    hard: true,
+  });
   await inKernel(rt, 1); // the chain, its read blocked in the kernel
   await rt.close();
   for (const op of ops) await assert.rejects(op.promise, { code: 'ERR_URING_CLOSED' });
-  assert.equal(fdCount(), fds - 1, 'the open\'s fd was closed, and the ring\'s');
+  assert.equal(fdCount(), fds - 1, "the open's fd was closed, and the ring's");
 });

@@ -33,37 +33,41 @@ test('the op table grows from its first capacity up to its maximum, low slots fi
 forEachSetup((s) => {
   const N = s.count(100_000);
   const n = N.toLocaleString('en-US');
-  test(`${n} multishot polls on one thread: short ops still run at once, and one wake-up of all ${n} loses no CQE`, { timeout: 120_000 }, async () => {
-    const rt = s.runtime({ entries: 256 }); // CQ of 4,096: N is 5x (24x by default) what it can hold
-    const dir = tempDir();
-    const pipe = fifo(dir.file('fifo'));
-    try {
-      const iters = new Array<AsyncIterableIterator<number>>(N);
-      for (let i = 0; i < N; i++) iters[i] = pollMultishot(pipe.fd, POLLIN, { runtime: rt });
-      await within(nop({ runtime: rt }), 5_000, `a nop behind ${n} long-lived ops`);
-      assert.equal(rt.inflight, N, 'every poll is in the kernel, none waits in the backlog');
-      assert.equal(rt.backlog, 0);
+  test(
+    `${n} multishot polls on one thread: short ops still run at once, and one wake-up of all ${n} loses no CQE`,
+    { timeout: 120_000 },
+    async () => {
+      const rt = s.runtime({ entries: 256 }); // CQ of 4,096: N is 5x (24x by default) what it can hold
+      const dir = tempDir();
+      const pipe = fifo(dir.file('fifo'));
+      try {
+        const iters = new Array<AsyncIterableIterator<number>>(N);
+        for (let i = 0; i < N; i++) iters[i] = pollMultishot(pipe.fd, POLLIN, { runtime: rt });
+        await within(nop({ runtime: rt }), 5_000, `a nop behind ${n} long-lived ops`);
+        assert.equal(rt.inflight, N, 'every poll is in the kernel, none waits in the backlog');
+        assert.equal(rt.backlog, 0);
 
-      // Short ops at the CQ budget's limit still pass the long-lived ones.
-      const buf = new Uint8Array(1);
-      const nops = Array.from({ length: 4_096 }, () => nop({ runtime: rt }));
-      await within(Promise.all(nops), 10_000, `4,096 nops beside ${n} polls`);
+        // Short ops at the CQ budget's limit still pass the long-lived ones.
+        const buf = new Uint8Array(1);
+        const nops = Array.from({ length: 4_096 }, () => nop({ runtime: rt }));
+        await within(Promise.all(nops), 10_000, `4,096 nops beside ${n} polls`);
 
-      // One byte wakes every poll: N CQEs for a CQ of 4,096.
-      const firsts = iters.map((it) => it.next());
-      await write(pipe.fd, new Uint8Array([7]), { runtime: rt });
-      const results = await within(Promise.all(firsts), 60_000, 'the first event of each poll');
-      let ready = 0;
-      for (const r of results) if (!r.done && (r.value & POLLIN) !== 0) ready++;
-      assert.equal(ready, N, 'every poll saw the byte');
-      assert.equal(await read(pipe.fd, buf, { runtime: rt }), 1);
+        // One byte wakes every poll: N CQEs for a CQ of 4,096.
+        const firsts = iters.map((it) => it.next());
+        await write(pipe.fd, new Uint8Array([7]), { runtime: rt });
+        const results = await within(Promise.all(firsts), 60_000, 'the first event of each poll');
+        let ready = 0;
+        for (const r of results) if (!r.done && (r.value & POLLIN) !== 0) ready++;
+        assert.equal(ready, N, 'every poll saw the byte');
+        assert.equal(await read(pipe.fd, buf, { runtime: rt }), 1);
 
-      await Promise.all(iters.map((it) => it.return!()));
-      await drained(rt, 30_000);
-    } finally {
-      await rt.close();
-      pipe.close();
-      dir.remove();
-    }
-  });
+        await Promise.all(iters.map((it) => it.return!()));
+        await drained(rt, 30_000);
+      } finally {
+        await rt.close();
+        pipe.close();
+        dir.remove();
+      }
+    },
+  );
 });

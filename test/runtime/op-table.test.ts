@@ -50,8 +50,10 @@ describe('OpTable', () => {
     const t = new OpTable<object>(8);
     assert.equal(t.capacity, 8);
     assert.equal(t.size, 0);
-    const a = {}, b = {};
-    const sa = t.alloc(a), sb = t.alloc(b);
+    const a = {},
+      b = {};
+    const sa = t.alloc(a),
+      sb = t.alloc(b);
     assert.equal(sa, 0, 'low slots first');
     assert.equal(sb, 1);
     assert.equal(t.size, 2);
@@ -60,7 +62,13 @@ describe('OpTable', () => {
     assert.equal(t.lookup(sa, t.generation(sa) + 1), undefined, 'wrong generation');
     assert.equal(t.lookup(7, t.generation(7)), undefined, 'free slot');
     assert.equal(t.lookup(8, 0), undefined, 'past capacity');
-    assert.deepEqual([...t.entries()], [[0, a], [1, b]]);
+    assert.deepEqual(
+      [...t.entries()],
+      [
+        [0, a],
+        [1, b],
+      ],
+    );
     t.release(sa);
     assert.equal(t.size, 1);
     assert.deepEqual([...t.entries()], [[1, b]]);
@@ -72,7 +80,7 @@ describe('OpTable', () => {
     const s = t.alloc(a);
     assert.equal(t.lookup((s | AUX_BIT) >>> 0, t.generation(s)), a);
     assert.equal(AUX_BIT & SLOT_MASK, 0);
-    assert.equal(INTERNAL_LO & AUX_BIT, 0, 'internal CQEs are never read as an op\'s linked timeout');
+    assert.equal(INTERNAL_LO & AUX_BIT, 0, "internal CQEs are never read as an op's linked timeout");
   });
 
   test('a stale generation never matches after release, even when the slot is reused', () => {
@@ -110,7 +118,7 @@ describe('OpTable', () => {
     const b = {};
     assert.equal(t.alloc(b), s);
     assert.ok(t.generation(s) < FD_RESULTS_BIT, 'not tagged');
-    assert.equal(t.lookup(s, gen), undefined, 'the old op\'s user data is stale');
+    assert.equal(t.lookup(s, gen), undefined, "the old op's user data is stale");
     assert.equal(t.lookup(s, t.generation(s)), b);
   });
 
@@ -236,20 +244,32 @@ describe('ChainOp', () => {
   });
 
   test('every link of every slot names its own op; INTERNAL_LO names none', async () => {
-    const a = new TestChain(4, 'hard'), b = new TestChain(4, 'hard');
-    const ca = await start(a), cb = await start(b);
-    for (const [op, c] of [[a, ca], [b, cb]] as const) {
+    const a = new TestChain(4, 'hard'),
+      b = new TestChain(4, 'hard');
+    const ca = await start(a),
+      cb = await start(b);
+    for (const [op, c] of [
+      [a, ca],
+      [b, cb],
+    ] as const) {
       assert.equal(c.links.length, 4);
       c.links.forEach((s, k) => {
-        assert.equal(s.lo & SLOT_MASK, op.slot, 'every SQE names the chain\'s slot');
+        assert.equal(s.lo & SLOT_MASK, op.slot, "every SQE names the chain's slot");
         assert.equal((s.lo >>> LINK_SHIFT) & 0x7f, k, 'and its place in the chain');
         assert.equal(s.hi, c.links[0]!.hi, 'one generation');
-        assert.equal(s.flags & (U.IOSQE_IO_HARDLINK | U.IOSQE_IO_LINK), k < 3 ? U.IOSQE_IO_HARDLINK : 0, 'hard links but the last');
+        assert.equal(
+          s.flags & (U.IOSQE_IO_HARDLINK | U.IOSQE_IO_LINK),
+          k < 3 ? U.IOSQE_IO_HARDLINK : 0,
+          'hard links but the last',
+        );
       });
     }
     assert.notEqual(a.slot, b.slot);
-    assert.ok(((SLOT_MASK - 1) | (127 << LINK_SHIFT)) >>> 0 !== INTERNAL_LO, 'the highest slot with the highest link is not INTERNAL_LO');
-    assert.equal(((SLOT_MASK | (127 << LINK_SHIFT)) & AUX_BIT), 0, 'links never set the aux bit');
+    assert.ok(
+      ((SLOT_MASK - 1) | (127 << LINK_SHIFT)) >>> 0 !== INTERNAL_LO,
+      'the highest slot with the highest link is not INTERNAL_LO',
+    );
+    assert.equal((SLOT_MASK | (127 << LINK_SHIFT)) & AUX_BIT, 0, 'links never set the aux bit');
     // A CQE with INTERNAL_LO (a cancel's, say) reaches neither chain.
     kernel.complete({ lo: INTERNAL_LO, hi: ca.links[0]!.hi }, 0);
     kernel.complete({ lo: INTERNAL_LO, hi: 0 }, 0);
@@ -266,11 +286,17 @@ describe('PromiseOp', () => {
   test('a CQE resolves with its result; a negative one rejects with a system error', async () => {
     const ok = new TestOp();
     const bad = new TestOp();
-    const a = await start(ok), b = await start(bad);
+    const a = await start(ok),
+      b = await start(bad);
     kernel.complete(a.main, 42);
     kernel.complete(b.main, -EBADF);
     assert.equal(await ok.promise, 42);
-    await assert.rejects(bad.promise, { code: 'EBADF', errno: -EBADF, syscall: 'read', message: 'EBADF: bad file descriptor, read' });
+    await assert.rejects(bad.promise, {
+      code: 'EBADF',
+      errno: -EBADF,
+      syscall: 'read',
+      message: 'EBADF: bad file descriptor, read',
+    });
     assert.equal(rt.inflight, 0, 'both released');
     assert.equal(ok.state, OpState.Released);
     assert.equal(bad.state, OpState.Released);
@@ -298,7 +324,10 @@ describe('PromiseOp', () => {
     assert.equal(rt.inflight, 1, 'the slot stays taken until the kernel is done');
     kernel.complete(main, 5);
     assert.equal(rt.inflight, 0);
-    await assert.rejects(op.promise, (e: any) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason);
+    await assert.rejects(
+      op.promise,
+      (e: any) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason,
+    );
     await st.idle();
     assert.equal(st.outcomes.length, 1);
     assert.equal(st.outcomes[0], 'reject:AbortError');
@@ -321,7 +350,10 @@ describe('PromiseOp', () => {
   });
 
   test('an abort after the SQE reached the kernel: a completion that beat the cancel resolves; a cancelled op rejects with the AbortError', async () => {
-    for (const [res, expect] of [[3, 'resolve:3'], [-ECANCELED, 'reject:AbortError']] as const) {
+    for (const [res, expect] of [
+      [3, 'resolve:3'],
+      [-ECANCELED, 'reject:AbortError'],
+    ] as const) {
       const ac = new AbortController();
       const op = new TestOp();
       op.signal = ac.signal;
@@ -439,7 +471,15 @@ describe('PromiseOp with a linked timeout', () => {
       name: 'main -ECANCELED + aux -ETIME: ERR_URING_TIMEOUT',
       main: -ECANCELED,
       aux: -ETIME,
-      expect: (p) => assert.rejects(p, (e: any) => e.code === 'ERR_URING_TIMEOUT' && e.timeout === 50 && e.syscall === 'read' && /timed out after 50 ms/.test(e.message)),
+      expect: (p) =>
+        assert.rejects(
+          p,
+          (e: any) =>
+            e.code === 'ERR_URING_TIMEOUT' &&
+            e.timeout === 50 &&
+            e.syscall === 'read' &&
+            /timed out after 50 ms/.test(e.message),
+        ),
     },
     {
       name: 'main success + aux -ECANCELED: the value',
@@ -467,7 +507,10 @@ describe('PromiseOp with a linked timeout', () => {
     },
   ];
   for (const c of cases) {
-    for (const order of [['main', 'aux'], ['aux', 'main']] as Cqe[][]) {
+    for (const order of [
+      ['main', 'aux'],
+      ['aux', 'main'],
+    ] as Cqe[][]) {
       test(`${c.name} (${order.join(' then ')})`, async () => {
         const op = timedOp(50);
         const ids = await start(op);
@@ -476,7 +519,8 @@ describe('PromiseOp with a linked timeout', () => {
         assert.ok(ids.main.flags & U.IOSQE_IO_LINK, 'the op links to its timeout');
         assert.equal(op.sqeCount, 2);
         const st = settleState(op.promise);
-        const send = (which: Cqe) => kernel.complete(which === 'main' ? ids.main : ids.aux!, which === 'main' ? c.main : c.aux);
+        const send = (which: Cqe) =>
+          kernel.complete(which === 'main' ? ids.main : ids.aux!, which === 'main' ? c.main : c.aux);
         send(order[0]!);
         await st.idle();
         assert.deepEqual(st.outcomes, [], 'settled after the first of two CQEs');
@@ -596,7 +640,11 @@ describe('MultishotOp', () => {
     assert.deepEqual(await op.next(), { value: undefined, done: true });
     await turn();
     const cancels = kernel.take().filter((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL);
-    assert.deepEqual(cancels.map((s) => [s.addrLo, s.addrHi]), [[main.lo, main.hi]], 'one cancel, naming the op');
+    assert.deepEqual(
+      cancels.map((s) => [s.addrLo, s.addrHi]),
+      [[main.lo, main.hi]],
+      'one cancel, naming the op',
+    );
     // The kernel's remaining CQEs are swallowed; the last frees the slot.
     kernel.complete(main, 3, F_MORE);
     kernel.complete(main, -ECANCELED, 0);
@@ -621,7 +669,11 @@ describe('MultishotOp', () => {
     await ended.return();
     assert.equal(counter.calls, 0, 'nothing left to cancel');
     await turn();
-    assert.deepEqual(kernel.take().filter((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL), [], 'no cancel sent');
+    assert.deepEqual(
+      kernel.take().filter((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL),
+      [],
+      'no cancel sent',
+    );
   });
 
   test('abandon (abort, close) rejects a parked next() with its error, once', async () => {
@@ -638,7 +690,7 @@ describe('MultishotOp', () => {
     assert.deepEqual(await op2.next(), { value: undefined, done: true });
   });
 
-  test('the runtime closing with the op in flight: the parked next() rejects, and the kernel\'s last CQE frees the slot', async () => {
+  test("the runtime closing with the op in flight: the parked next() rejects, and the kernel's last CQE frees the slot", async () => {
     const op = new TestMulti();
     await start(op);
     const waiting = op.next();
@@ -646,6 +698,8 @@ describe('MultishotOp', () => {
     await assert.rejects(waiting, { code: 'ERR_URING_CLOSED' });
     await closing;
     assert.equal(rt.inflight, 0, 'the cancel-all ended it');
-    assert.ok(kernel.take().some((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL && s.opFlags & U.IORING_ASYNC_CANCEL_ALL));
+    assert.ok(
+      kernel.take().some((s) => s.opcode === U.IORING_OP_ASYNC_CANCEL && s.opFlags & U.IORING_ASYNC_CANCEL_ALL),
+    );
   });
 });

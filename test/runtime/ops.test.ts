@@ -5,8 +5,27 @@ import { closeSync, statSync, readFileSync, writeFileSync, constants } from 'nod
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  nop, read, write, readv, writev, fsync, poll, pollMultishot, openat, close, statx, fstatx, sleep, timeout, link,
-  WriteOp, FsyncOp, NopOp, getRuntime, POLLIN, POLLOUT,
+  nop,
+  read,
+  write,
+  readv,
+  writev,
+  fsync,
+  poll,
+  pollMultishot,
+  openat,
+  close,
+  statx,
+  fstatx,
+  sleep,
+  timeout,
+  link,
+  WriteOp,
+  FsyncOp,
+  NopOp,
+  getRuntime,
+  POLLIN,
+  POLLOUT,
 } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { socketPair } from '../helpers/net.js';
@@ -41,7 +60,8 @@ forEachSetup((s) => {
     assert.equal(buf.toString('latin1', 0, 2), 'o ');
     // No position: the file's own offset moves.
     const fd2 = dir.open('rw', 'r');
-    const a = Buffer.alloc(6), b = Buffer.alloc(5);
+    const a = Buffer.alloc(6),
+      b = Buffer.alloc(5);
     assert.equal(await read(fd2, a), 6);
     assert.equal(await read(fd2, b, { position: null }), 5);
     assert.equal(a.toString() + b.toString(), 'hello WORLD');
@@ -57,7 +77,8 @@ forEachSetup((s) => {
     assert.equal(await writev(fd, parts, 0), 10);
     assert.equal(await writev(fd, [Buffer.from('XY')], 3), 2);
     assert.equal(readFileSync(dir.file('vec'), 'latin1'), 'abcXYfghij');
-    const x = Buffer.alloc(4), y = Buffer.alloc(100);
+    const x = Buffer.alloc(4),
+      y = Buffer.alloc(100);
     assert.equal(await readv(fd, [x, y], 1), 9);
     assert.equal(x.toString('latin1'), 'bcXY');
     assert.equal(y.toString('latin1', 0, 5), 'fghij');
@@ -205,7 +226,7 @@ forEachSetup((s) => {
     assert.equal(await n2.promise, 0);
   });
 
-  test('bad arguments reject (never throw) with Node\'s codes', async () => {
+  test("bad arguments reject (never throw) with Node's codes", async () => {
     const fd = dir.open('args', 'w+');
     const buf = Buffer.alloc(4);
     const cases: [string, () => Promise<unknown>, string][] = [
@@ -272,14 +293,17 @@ forEachSetup((s) => {
     await drained(getRuntime());
   });
 
-  test('{ timeout } that does not fire: the op\'s own result', async () => {
+  test("{ timeout } that does not fire: the op's own result", async () => {
     assert.equal(await nop({ timeout: 1000 }), 0);
     const p = dir.write('timed-read', 'abcdef');
     const fd = dir.open('timed-read');
     const buf = Buffer.alloc(6);
     assert.equal(await read(fd, buf, { position: 0, timeout: 1000 }), 6);
     assert.equal(buf.toString(), 'abcdef');
-    await assert.rejects(openat(p + '.missing', constants.O_RDONLY, 0, { timeout: 1000 }), { code: 'ENOENT', path: p + '.missing' });
+    await assert.rejects(openat(p + '.missing', constants.O_RDONLY, 0, { timeout: 1000 }), {
+      code: 'ENOENT',
+      path: p + '.missing',
+    });
     writeFileSync(p, '');
     await drained(getRuntime());
   });

@@ -51,7 +51,8 @@ forEachSetup((s) => {
     await Promise.all(busy);
     // Three linked SQEs cannot go to a 2-entry SQ in one submit.
     const tooLong = link([new NopOp(), new NopOp(), new NopOp()], { runtime: rt });
-    for (const op of tooLong) await assert.rejects(within(op.promise, 5000, 'chain of 3'), { code: 'ERR_OUT_OF_RANGE' });
+    for (const op of tooLong)
+      await assert.rejects(within(op.promise, 5000, 'chain of 3'), { code: 'ERR_OUT_OF_RANGE' });
     await drained(rt);
   });
 });

@@ -21,7 +21,8 @@ function sealedMemfd(): number | undefined {
   const fd = native().memfdCreate(0x0003); // MFD_CLOEXEC | MFD_ALLOW_SEALING
   if (fd < 0) return undefined;
   ftruncateSync(fd, size);
-  if (native().fcntl(fd, 1033, 0x0004) < 0) { // F_ADD_SEALS, F_SEAL_GROW
+  if (native().fcntl(fd, 1033, 0x0004) < 0) {
+    // F_ADD_SEALS, F_SEAL_GROW
     closeSync(fd);
     return undefined;
   }

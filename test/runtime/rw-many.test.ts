@@ -63,7 +63,10 @@ forEachSetup((s) => {
         const [n, want] = nodeRead(nfd, bufs[i]!.length, positions[i]!);
         assert.equal(got[i], n, `bytes read by read ${i} at ${positions[i]}`);
         assert.ok(bufs[i]!.subarray(0, n).equals(want.subarray(0, n)), `bytes of read ${i}`);
-        assert.ok(bufs[i]!.subarray(n).every((b) => b === 0xee), `read ${i} wrote nothing past its result`);
+        assert.ok(
+          bufs[i]!.subarray(n).every((b) => b === 0xee),
+          `read ${i} wrote nothing past its result`,
+        );
       }
       assert.deepEqual(got.slice(-4), [100, 10, 0, 0]);
       closeSync(nfd);
@@ -87,10 +90,11 @@ forEachSetup((s) => {
       const fd = await openat(file, 0);
       const bufs: ArrayBufferView[] = Array.from({ length: 8 }, () => Buffer.alloc(16));
       const pos = bufs.map((_, i) => i * 100);
-      const check = (what: string) => bufs.forEach((b, i) => {
-        const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-        assert.ok(bytes.equals(data.subarray(pos[i]!, pos[i]! + 16)), `${what}: read ${i}`);
-      });
+      const check = (what: string) =>
+        bufs.forEach((b, i) => {
+          const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+          assert.ok(bytes.equals(data.subarray(pos[i]!, pos[i]! + 16)), `${what}: read ${i}`);
+        });
       for (let round = 0; round < 3; round++) {
         pos.forEach((_, i) => (pos[i] = (round * 8 + i) * 1000));
         assert.deepEqual(await readMany(fd, bufs, pos), new Array(8).fill(16));
@@ -121,7 +125,11 @@ forEachSetup((s) => {
       await drained(rt);
       const enters = rt.stats.enters;
       const bufs = Array.from({ length: 64 }, () => Buffer.alloc(4096));
-      const got = await readMany(fd, bufs, bufs.map((_, i) => i * 4096));
+      const got = await readMany(
+        fd,
+        bufs,
+        bufs.map((_, i) => i * 4096),
+      );
       assert.deepEqual(got, new Array(64).fill(4096));
       // With SQPOLL the kernel thread takes the SQEs: an enter only to wake it.
       if (s === SQPOLL) assert.ok(rt.stats.enters - enters <= 1, `${rt.stats.enters - enters} enters`);
@@ -153,7 +161,9 @@ forEachSetup((s) => {
         posB.fill(0);
         await Promise.all([pa, pb]);
         a.forEach((x, i) => assert.ok(x.equals(data.subarray(i * 64, i * 64 + 64)), `first batch, read ${i}`));
-        b.forEach((x, i) => assert.ok(x.equals(data.subarray(SIZE - 64 - i * 64, SIZE - i * 64)), `second batch, read ${i}`));
+        b.forEach((x, i) =>
+          assert.ok(x.equals(data.subarray(SIZE - 64 - i * 64, SIZE - i * 64)), `second batch, read ${i}`),
+        );
       } finally {
         await rt.close();
       }
@@ -165,14 +175,22 @@ forEachSetup((s) => {
         const fd = await openat(file, 0, 0, { runtime: rt });
         const given = Array.from({ length: 200 }, () => Buffer.alloc(32));
         const arr = [...given];
-        const p = readMany(fd, arr, arr.map((_, i) => i * 32), { runtime: rt });
+        const p = readMany(
+          fd,
+          arr,
+          arr.map((_, i) => i * 32),
+          { runtime: rt },
+        );
         assert.ok(rt.backlog > 0, 'groups wait in the backlog');
         const others = arr.map(() => Buffer.alloc(1));
         arr.splice(0, arr.length, ...others);
         gc();
         assert.deepEqual(await p, new Array(200).fill(32));
         given.forEach((b, i) => assert.ok(b.equals(data.subarray(i * 32, i * 32 + 32)), `read ${i}`));
-        assert.ok(others.every((b) => b[0] === 0), 'nothing was read into the new entries');
+        assert.ok(
+          others.every((b) => b[0] === 0),
+          'nothing was read into the new entries',
+        );
       } finally {
         await rt.close();
       }
@@ -194,7 +212,10 @@ forEachSetup((s) => {
         assert.deepEqual(await Promise.all(blockers), new Array(16).fill(1));
         await assert.rejects(p, { code: 'ERR_INVALID_ARG_VALUE', message: /buffers\[4\]/ });
         await drained(rt);
-        assert.ok(bufs.every((b) => b.every((x) => x === 0)), 'the refused group read nothing');
+        assert.ok(
+          bufs.every((b) => b.every((x) => x === 0)),
+          'the refused group read nothing',
+        );
       } finally {
         await rt.close();
         f.close();
@@ -205,7 +226,10 @@ forEachSetup((s) => {
     test('kernel errors are node-shaped: EBADF, EISDIR; syscall read', async () => {
       await assert.rejects(readMany(0x7ffffff0, [Buffer.alloc(4)], [0]), { code: 'EBADF', syscall: 'read', errno: -9 });
       const d = await openat(dir.path, 0);
-      await assert.rejects(readMany(d, [Buffer.alloc(4), Buffer.alloc(4)], [0, 0]), { code: 'EISDIR', syscall: 'read' });
+      await assert.rejects(readMany(d, [Buffer.alloc(4), Buffer.alloc(4)], [0, 0]), {
+        code: 'EISDIR',
+        syscall: 'read',
+      });
     });
 
     test('bad arguments reject (never throw) with node-style codes', async () => {
@@ -247,7 +271,9 @@ forEachSetup((s) => {
 
     test('an aborted signal rejects with AbortError; abort in flight cancels the reads', async () => {
       const fd = await openat(file, 0);
-      await assert.rejects(readMany(fd, [Buffer.alloc(4)], [0], { signal: AbortSignal.abort() }), { name: 'AbortError' });
+      await assert.rejects(readMany(fd, [Buffer.alloc(4)], [0], { signal: AbortSignal.abort() }), {
+        name: 'AbortError',
+      });
       const f = fifo(dir.file(`fifo-abort-${s.name}`));
       try {
         const ac = new AbortController();
@@ -284,7 +310,10 @@ forEachSetup((s) => {
       const bufs = slots.map((s) => randomBytes(1 + Math.floor(rand() * 512)));
       const positions = slots.map((s) => s * 512);
       const got = await writeMany(fd, bufs, positions);
-      assert.deepEqual(got, bufs.map((b) => b.length));
+      assert.deepEqual(
+        got,
+        bufs.map((b) => b.length),
+      );
       bufs.forEach((b, i) => {
         const n = writeSync(rfd, b, 0, b.length, positions[i]!);
         assert.equal(n, b.length);

@@ -145,7 +145,7 @@ test('an aborted read withdrawn before the kernel saw it never touches its buffe
   assert.equal(Buffer.from(clone, 0, 4).toString('hex'), '00000000', 'the read never ran');
 });
 
-test('results the kernel is done with stay the caller\'s to transfer: readFiles, FileHandle.read()', async (t) => {
+test("results the kernel is done with stay the caller's to transfer: readFiles, FileHandle.read()", async (t) => {
   const dir = tempDir();
   t.after(() => dir.remove());
   // 40 KiB: at least half of the default 64 KiB lane buffer, so the result is the lane buffer itself.

@@ -31,7 +31,10 @@ export function settleState<T>(p: Promise<T>) {
 
 /** Waits until the runtime has nothing in flight or queued. */
 export async function drained(rt: Runtime, ms = 5000): Promise<void> {
-  await waitFor(() => rt.inflight === 0 && rt.backlog === 0, { timeout: ms, what: () => `the runtime to drain (inflight ${rt.inflight}, backlog ${rt.backlog})` });
+  await waitFor(() => rt.inflight === 0 && rt.backlog === 0, {
+    timeout: ms,
+    what: () => `the runtime to drain (inflight ${rt.inflight}, backlog ${rt.backlog})`,
+  });
 }
 
 /**
@@ -43,6 +46,7 @@ export async function drained(rt: Runtime, ms = 5000): Promise<void> {
 export async function inKernel(rt: Runtime, n: number, ms = 5000): Promise<void> {
   await waitFor(() => rt.inflight >= n && rt.backlog === 0 && rt.ring.sqReady === 0, {
     timeout: ms,
-    what: () => `${n} ops in the kernel (inflight ${rt.inflight}, backlog ${rt.backlog}, SQEs not taken ${rt.ring.sqReady})`,
+    what: () =>
+      `${n} ops in the kernel (inflight ${rt.inflight}, backlog ${rt.backlog}, SQEs not taken ${rt.ring.sqReady})`,
   });
 }

@@ -46,7 +46,13 @@ if (swap.has('fs')) {
   replacements.set('fs/promises', fsp);
   // node defines fs.promises as a configurable getter; tests compare
   // require('fs').promises with require('fs/promises'), so both give ours.
-  Object.defineProperty(fs, 'promises', { configurable: true, enumerable: true, get() { return fsp; } });
+  Object.defineProperty(fs, 'promises', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      return fsp;
+    },
+  });
   // import { promises } from 'node:fs' reads the ESM facade's copy.
   syncBuiltinESMExports();
 }

@@ -54,21 +54,26 @@ function stripComments(src) {
 
 // A test-fs-* file is a candidate when it reaches fs.promises in any of the
 // ways a program can (a bare word "promises" would also catch timers/promises).
-const FS_TOUCHES_PROMISES = new RegExp([
-  String.raw`\bfs\.promises\b`,
-  String.raw`\)\.promises\b`,
-  String.raw`['"](node:)?fs\/promises['"]`,
-  String.raw`\{[^}]*\bpromises\b[^}]*\}\s*=\s*require\(\s*['"](node:)?fs['"]`,
-  String.raw`import\s*\{[^}]*\bpromises\b[^}]*\}\s*from\s*['"](node:)?fs['"]`,
-  String.raw`\bfsPromises\b`,
-  String.raw`\bFileHandle\b`,
-  String.raw`\bfilehandle\b`,
-].join('|'));
+const FS_TOUCHES_PROMISES = new RegExp(
+  [
+    String.raw`\bfs\.promises\b`,
+    String.raw`\)\.promises\b`,
+    String.raw`['"](node:)?fs\/promises['"]`,
+    String.raw`\{[^}]*\bpromises\b[^}]*\}\s*=\s*require\(\s*['"](node:)?fs['"]`,
+    String.raw`import\s*\{[^}]*\bpromises\b[^}]*\}\s*from\s*['"](node:)?fs['"]`,
+    String.raw`\bfsPromises\b`,
+    String.raw`\bFileHandle\b`,
+    String.raw`\bfilehandle\b`,
+  ].join('|'),
+);
 
 /** Every candidate test file of `module` in test/parallel, sorted. */
 function candidates(testsDir, module) {
   const dir = path.join(testsDir, 'parallel');
-  const names = fs.readdirSync(dir).filter((f) => /^test-.*\.m?js$/.test(f)).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((f) => /^test-.*\.m?js$/.test(f))
+    .sort();
   if (module === 'net') return names.filter((f) => f.startsWith('test-net-'));
   if (module === 'fs') {
     return names.filter((f) => {
@@ -94,14 +99,16 @@ function statusEntries(testsDir) {
     if (sec) {
       // Conditions are `true` or $var==value terms joined by && and ||;
       // a variable we do not model (asan, pointer compression, ...) is false.
-      on = sec[1].split('||').some((alt) => alt.split('&&').every((t) => {
-        t = t.trim();
-        if (t === 'true') return true;
-        const m = /^\$(\w+)\s*(==|!=)\s*(\S+)$/.exec(t);
-        if (!m) return false;
-        const eq = vars[m[1]] === m[3];
-        return m[2] === '==' ? eq : vars[m[1]] !== undefined && !eq;
-      }));
+      on = sec[1].split('||').some((alt) =>
+        alt.split('&&').every((t) => {
+          t = t.trim();
+          if (t === 'true') return true;
+          const m = /^\$(\w+)\s*(==|!=)\s*(\S+)$/.exec(t);
+          if (!m) return false;
+          const eq = vars[m[1]] === m[3];
+          return m[2] === '==' ? eq : vars[m[1]] !== undefined && !eq;
+        }),
+      );
       continue;
     }
     const ent = /^([\w-]+)\s*:\s*(.+)$/.exec(line);
@@ -115,7 +122,14 @@ function readHeader(src) {
   const env = /\/\/\s+Env:(.*)/.exec(src);
   return {
     flags: flags ? flags[1].trim().split(/\s+/).filter(Boolean) : [],
-    env: env ? Object.fromEntries(env[1].trim().split(/\s+/).map((p) => p.split('='))) : {},
+    env: env
+      ? Object.fromEntries(
+          env[1]
+            .trim()
+            .split(/\s+/)
+            .map((p) => p.split('=')),
+        )
+      : {},
   };
 }
 
@@ -129,7 +143,11 @@ function staticReason(src, file, module, status) {
   if ((status.get(name) ?? '').split(',').includes('SKIP')) return 'parallel.status: SKIP on linux';
   const code = stripComments(src);
   const { flags } = readHeader(src);
-  if (flags.includes('--expose-internals') || /require\(['"]internal\//.test(code) || /\binternalBinding\(/.test(code)) {
+  if (
+    flags.includes('--expose-internals') ||
+    /require\(['"]internal\//.test(code) ||
+    /\binternalBinding\(/.test(code)
+  ) {
     return 'needs --expose-internals';
   }
   if (/process\.binding\(/.test(code)) return 'uses process.binding (libuv wraps)';
@@ -138,9 +156,14 @@ function staticReason(src, file, module, status) {
   if (/\b_handle\s*(\.|\[|=(?!=))/.test(code) || /:\s*[\w.]+\._handle\b/.test(code)) {
     return 'pokes _handle (libuv handle internals)';
   }
-  if (/new\s+(net\.)?Socket\(\s*\{\s*handle\s*:/.test(code)) return 'builds a Socket over a fake libuv handle ({ handle })';
+  if (/new\s+(net\.)?Socket\(\s*\{\s*handle\s*:/.test(code))
+    return 'builds a Socket over a fake libuv handle ({ handle })';
   if (/require\(['"](node:)?cluster['"]\)/.test(code)) return 'cluster only';
-  if (module === 'net' && /require\(['"](node:)?child_process['"]\)/.test(code) && /\.send\(\s*[^,;()]+,\s*[A-Za-z_$][\w$]*\s*[,)]/.test(code)) {
+  if (
+    module === 'net' &&
+    /require\(['"](node:)?child_process['"]\)/.test(code) &&
+    /\.send\(\s*[^,;()]+,\s*[A-Za-z_$][\w$]*\s*[,)]/.test(code)
+  ) {
     return 'child_process only: sends a socket/server handle over IPC';
   }
   return null;
@@ -176,15 +199,24 @@ function firstError(stderr, stdout) {
   // code line with a line of carets under it).
   const all = (stderr + '\n' + stdout).split('\n');
   const lines = all.filter((l, i) => !/^\s*\^+\s*$/.test(l) && !/^\s*\^+\s*$/.test(all[i + 1] ?? ''));
-  const pick = lines.find((l) => /^\s*(\w*(Error|Exception)\b|Mismatched|Uncaught|\[ERR_)/.test(l))
-    ?? lines.find((l) => /Error|assert|fail/i.test(l) && !/^\s+at /.test(l) && !/^\s*(const|let|var)\s/.test(l))
-    ?? lines.find((l) => l.trim() !== '') ?? '';
+  const pick =
+    lines.find((l) => /^\s*(\w*(Error|Exception)\b|Mismatched|Uncaught|\[ERR_)/.test(l)) ??
+    lines.find((l) => /Error|assert|fail/i.test(l) && !/^\s+at /.test(l) && !/^\s*(const|let|var)\s/.test(l)) ??
+    lines.find((l) => l.trim() !== '') ??
+    '';
   let text = pick.trim();
   const at = lines.indexOf(pick);
   if (text.endsWith(':')) {
     // An assertion's headline ends in ':' and its detail (actual vs
     // expected) follows on the next lines: keep a little of it.
-    text += ' ' + lines.slice(at + 1).map((l) => l.trim()).filter((l) => l && !l.startsWith('at ')).slice(0, 4).join(' ');
+    text +=
+      ' ' +
+      lines
+        .slice(at + 1)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('at '))
+        .slice(0, 4)
+        .join(' ');
   } else if (text.startsWith('Mismatched')) {
     // Which mustCall: the first frame in the test file itself.
     const frame = lines.slice(at + 1).find((l) => /^\s+at .*\/test\/parallel\//.test(l));
@@ -213,22 +245,39 @@ function runOne(c, opts, worker) {
   const root = path.dirname(opts.tests);
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(opts.node, [...flags, c.full], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(opts.node, [...flags, c.full], {
+      cwd: root,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const cap = (s, d) => (s.length < 1 << 20 ? s + d : s);
-    child.stdout.on('data', (d) => { stdout = cap(stdout, d); });
-    child.stderr.on('data', (d) => { stderr = cap(stderr, d); });
+    child.stdout.on('data', (d) => {
+      stdout = cap(stdout, d);
+    });
+    child.stderr.on('data', (d) => {
+      stderr = cap(stderr, d);
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       // The test's own children are in its process group (detached: true).
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }, opts.timeout * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       // Reap anything the test left behind in its group.
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none left */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* none left */
+      }
       let status;
       if (timedOut) status = 'timeout';
       else if (code === 0 && /^1\.\.0 # Skipped:/m.test(stdout)) status = 'skip';
@@ -265,14 +314,18 @@ async function runAll(opts) {
       results.push(r);
       done++;
       const mark = { pass: 'ok', fail: 'FAIL', timeout: 'TIMEOUT', skip: 'skip' }[r.status];
-      process.stdout.write(`[${done}/${toRun.length}] ${mark.padEnd(7)} ${c.file} (${r.ms} ms)${r.error ? '  ' + r.error : ''}\n`);
+      process.stdout.write(
+        `[${done}/${toRun.length}] ${mark.padEnd(7)} ${c.file} (${r.ms} ms)${r.error ? '  ' + r.error : ''}\n`,
+      );
     }
   };
   await Promise.all(Array.from({ length: opts.jobs }, (_, i) => worker(i)));
   results.sort((a, b) => a.file.localeCompare(b.file));
   const byFile = new Map(results.map((r) => [r.file, r]));
 
-  let passed = 0, failed = 0, skipped = 0;
+  let passed = 0,
+    failed = 0,
+    skipped = 0;
   for (const c of list) {
     const r = byFile.get(c.file);
     if (c.reason !== null || !r || r.status === 'skip') skipped++;
@@ -282,7 +335,12 @@ async function runAll(opts) {
   const label = treeLabel(opts.tests);
   const mode = opts.stock ? 'stock' : opts.fill ? 'uring-fill' : 'uring';
   const record = {
-    tree: label, tests: opts.tests, module: opts.module, mode, node: version, date: new Date().toISOString(),
+    tree: label,
+    tests: opts.tests,
+    module: opts.module,
+    mode,
+    node: version,
+    date: new Date().toISOString(),
     candidates: list.map((c) => ({ file: c.file, reason: c.reason, flaky: c.flaky })),
     results,
     counts: { passed, failed, skipped },
@@ -293,7 +351,9 @@ async function runAll(opts) {
     fs.writeFileSync(file, JSON.stringify(record, null, 1));
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   }
-  console.log(`${label} ${opts.module} ${mode} (node ${version}): ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  console.log(
+    `${label} ${opts.module} ${mode} (node ${version}): ${passed} passed, ${failed} failed, ${skipped} skipped`,
+  );
 }
 
 function treeLabel(testsDir) {
@@ -305,7 +365,9 @@ function nodeVersion(bin) {
   return new Promise((resolve, reject) => {
     const c = spawn(bin, ['-p', 'process.version'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
-    c.stdout.on('data', (d) => { s += d; });
+    c.stdout.on('data', (d) => {
+      s += d;
+    });
     c.on('error', reject);
     c.on('close', () => resolve(s.trim()));
   });
@@ -315,7 +377,9 @@ function nodeVersion(bin) {
 
 function loadRecords() {
   if (!fs.existsSync(outDir)) return [];
-  const recs = fs.readdirSync(outDir).filter((f) => f.endsWith('.json'))
+  const recs = fs
+    .readdirSync(outDir)
+    .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(fs.readFileSync(path.join(outDir, f), 'utf8')));
   // Re-read each failure's first error from its log, and each candidate's
   // static verdict from the tree when it is still there, so a better
@@ -354,7 +418,7 @@ function report() {
       '# Per tree (Node test-tree version, run with the node line named in RESULTS.md):',
       '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result with uring swapped in (and its first error)',
       '#   out   <why>                   left out of the selection, and why',
-      '#   fill  pass|FAIL|...           the result with --fill (names uring lacks are node\'s), where it differs',
+      "#   fill  pass|FAIL|...           the result with --fill (names uring lacks are node's), where it differs",
       '#   -                             not in that tree',
       '# [flaky] marks a test parallel.status lists as flaky on linux.',
       '',
@@ -366,7 +430,10 @@ function report() {
         const uring = rec(tree, 'uring');
         const filled = rec(tree, 'uring-fill');
         const cand = (stock ?? uring)?.candidates.find((c) => c.file === file);
-        if (!cand) { out.push(`  ${tree.padEnd(9)} -`); continue; }
+        if (!cand) {
+          out.push(`  ${tree.padEnd(9)} -`);
+          continue;
+        }
         const flaky = cand.flaky ? ' [flaky]' : '';
         const v = verdict(cand, stock, uring, file);
         out.push(`  ${tree.padEnd(9)} ${v}${flaky}`);
@@ -380,7 +447,9 @@ function report() {
     fs.writeFileSync(path.join(here, `selection-${module}.txt`), out.join('\n') + '\n');
 
     lines.push(`### node:${module === 'net' ? 'net' : 'fs/promises'}`, '');
-    lines.push('| tests of | run with | candidates | left out (static) | fail on stock | stock: passed / failed / skipped | uring: passed / failed / skipped | uring --fill: passed / failed / skipped |');
+    lines.push(
+      '| tests of | run with | candidates | left out (static) | fail on stock | stock: passed / failed / skipped | uring: passed / failed / skipped | uring --fill: passed / failed / skipped |',
+    );
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const tree of trees) {
       const stock = rec(tree, 'stock');
@@ -391,7 +460,9 @@ function report() {
       // Stock: the static selection as node itself does on it.
       const c = (r) => {
         if (!r) return 'not run';
-        let p = 0, f = 0, s = 0;
+        let p = 0,
+          f = 0,
+          s = 0;
         for (const cand of cands) {
           const x = cand.reason === null ? r.results.find((y) => y.file === cand.file) : undefined;
           if (x?.status === 'pass') p++;
@@ -404,7 +475,9 @@ function report() {
       // node too is left out (skipped), as the selection file says.
       const counted = (r) => {
         if (!r) return 'not run';
-        let p = 0, f = 0, s = 0;
+        let p = 0,
+          f = 0,
+          s = 0;
         for (const cand of cands) {
           const v = verdict(cand, stock, r, cand.file);
           if (v.startsWith('run   pass')) p++;
@@ -413,7 +486,9 @@ function report() {
         }
         return `${p} / ${f} / ${s}`;
       };
-      lines.push(`| ${tree} | node ${(uring ?? stock).node} | ${cands.length} | ${stat} | ${stockFail} | ${c(stock)} | ${counted(uring)} | ${counted(rec(tree, 'uring-fill'))} |`);
+      lines.push(
+        `| ${tree} | node ${(uring ?? stock).node} | ${cands.length} | ${stat} | ${stockFail} | ${c(stock)} | ${counted(uring)} | ${counted(rec(tree, 'uring-fill'))} |`,
+      );
     }
     lines.push('');
   }
@@ -442,7 +517,8 @@ function verdict(cand, stock, uring, file) {
 
 const opts = parseArgs(process.argv.slice(2));
 if (opts.cmd === 'list') {
-  for (const c of listCandidates(opts)) console.log(`${c.file.padEnd(60)} ${c.reason ?? 'run'}${c.flaky ? ' [flaky]' : ''}`);
+  for (const c of listCandidates(opts))
+    console.log(`${c.file.padEnd(60)} ${c.reason ?? 'run'}${c.flaky ? ' [flaky]' : ''}`);
 } else if (opts.cmd === 'run') {
   if (!opts.tests || !opts.module) throw new Error('run needs --tests DIR/test and --module net|fs');
   await runAll(opts);
