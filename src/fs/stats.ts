@@ -27,7 +27,10 @@ function validateStatx(s: unknown): asserts s is StatxResult {
 type BigIntStatsCtor = new (...args: bigint[]) => import('node:fs').BigIntStats;
 // Node does not export BigIntStats; take its constructor from a real one.
 const BigIntStats = Object.getPrototypeOf(statSync('/', { bigint: true })).constructor as BigIntStatsCtor;
-const StatsCtor = Stats as unknown as new (...args: number[]) => Stats;
+// Likewise Stats: node 22+ exports its constructor wrapped in a DEP0180
+// deprecation warning; the one behind a real Stats is node's own, unwrapped
+// (and fs.Stats.prototype is its prototype, so instanceof still holds).
+const StatsCtor = Object.getPrototypeOf(statSync('/')).constructor as new (...args: number[]) => Stats;
 
 /** glibc's makedev. */
 function makedev(major: number, minor: number): bigint {
