@@ -6,25 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
+import { fdList } from '../helpers/proc.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/unreaped-open.js', import.meta.url));
 
+/** How many of this process's fds point at `path`. */
 function fdsOn(path: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
+  return fdList().filter((l) => l.endsWith(` -> ${path}`)).length;
 }
 
 /** Opens the FIFO's write end once the worker's open waits on it (ENXIO until a reader exists). */
