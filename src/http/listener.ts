@@ -1,6 +1,7 @@
 // The uring/net listener behind a node:net-shaped server: shared by
-// uring/http's Server (a subclass) and uring/register (which routes node's
-// own http.Server and net.Server instances through it at listen()).
+// uring/http's and uring/https's Servers (subclasses, which take the methods
+// below with onListener) and uring/register (which routes node's own
+// http.Server and net.Server instances through it at listen()).
 //
 // Each accepted socket gets the server's per-connection options, read at
 // accept time from the fields node:net's Server constructor stored on the
@@ -60,4 +61,92 @@ export function uringListener(outer: EventEmitter, runtime?: Runtime): NetServer
   inner.on('drop', (data?: unknown) => (data === undefined ? outer.emit('drop') : outer.emit('drop', data)));
   inner.on('close', () => outer.emit('close'));
   return inner;
+}
+
+const kInner = Symbol('uring.http.listener');
+
+/** A server whose listening socket is a uring listener (onListener's classes). */
+export interface OnListener {
+  [kInner]: NetServer;
+}
+
+/** Gives `server` its uring listener: called once, in the constructor of a class onListener prepared. */
+export function attachListener(server: EventEmitter, runtime?: Runtime): void {
+  Object.defineProperty(server, kInner, { value: uringListener(server, runtime) });
+}
+
+/**
+ * Makes `cls` (a subclass of http.Server or https.Server, both node:net
+ * Servers) listen through the uring listener attachListener gave each
+ * instance: listen, address, close, getConnections, ref, unref, listening
+ * and maxConnections go to the listener instead of node:net's handle.
+ */
+export function onListener(cls: { prototype: object }): void {
+  const base = Object.getPrototypeOf(cls.prototype) as { close: (this: unknown) => unknown };
+  const baseClose = base.close;
+  const methods = {
+    /** listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]), listen(options[, cb]), as node's. */
+    listen(this: EventEmitter & OnListener, ...args: unknown[]) {
+      const last = args[args.length - 1];
+      const cb = typeof last === 'function' ? (args.pop() as () => void) : undefined;
+      // Throws (already listening, a bad port) before taking the callback, as node:net.
+      this[kInner].listen(...args);
+      // On this server, as node:net: after http.Server's own 'listening'
+      // listener. The uring listener emits 'listening' after its bind, never
+      // within listen().
+      if (cb) this.once('listening', cb);
+      return this;
+    },
+    address(this: OnListener) {
+      return this[kInner].address();
+    },
+    /**
+     * As http.Server's (and https.Server's) close: closes idle connections
+     * and stops the timeout checks (the base close does both, then node:net's
+     * close, which finds no node handle here and asks _emitCloseIfDrained, a
+     * no-op below); then stops accepting. 'close' once every connection is
+     * gone; `cb` gets ERR_SERVER_NOT_RUNNING if the server was not listening.
+     */
+    close(this: OnListener, cb?: (err?: Error) => void) {
+      baseClose.call(this);
+      this[kInner].close(cb);
+      return this;
+    },
+    /** node:net's own drain check: this server's 'close' comes from the uring listener. */
+    _emitCloseIfDrained() {},
+    getConnections(this: OnListener, cb: (error: Error | null, count: number) => void) {
+      this[kInner].getConnections(cb);
+      return this;
+    },
+    ref(this: OnListener) {
+      this[kInner].ref();
+      return this;
+    },
+    unref(this: OnListener) {
+      this[kInner].unref();
+      return this;
+    },
+  };
+  for (const [name, fn] of Object.entries(methods)) {
+    Object.defineProperty(cls.prototype, name, { value: fn, writable: true, configurable: true });
+  }
+  // Accessors where node:net keeps plain fields.
+  Object.defineProperties(cls.prototype, {
+    listening: {
+      get(this: OnListener) {
+        return this[kInner].listening;
+      },
+      configurable: true,
+    },
+    maxConnections: {
+      get(this: OnListener) {
+        return this[kInner].maxConnections;
+      },
+      // node:net: null or undefined means no limit.
+      set(this: OnListener, n: number | null | undefined) {
+        this[kInner].maxConnections = n ?? undefined;
+      },
+      configurable: true,
+    },
+  });
 }
