@@ -2,9 +2,10 @@
 // through io_uring sockets with files read through the ring.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, symlinkSync, truncateSync } from 'node:fs';
+import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,9 @@ let child: ChildProcess;
 let base: string;
 let port: number;
 let log = '';
+let threads = 1;
 const big = randomBytes(5 * 1024 * 1024 + 3);
+const text = Array.from({ length: 20000 }, (_, i) => `line ${i}\n`).join('');
 
 before(async () => {
   dir = tempDir();
@@ -29,17 +32,29 @@ before(async () => {
   mkdirSync(dir.file('list'));
   dir.write('list/b & <c>.txt', 'x');
   dir.write('list/a.json', '{}');
-  child = spawn(process.execPath, [bin, 'serve', dir.path, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  dir.write('list/.hidden', 'x');
+  dir.write('text.txt', text);
+  mkdirSync(dir.file('.git'));
+  dir.write('.git/config', 'secret');
+  mkdirSync(dir.file('evil.example'));
+  symlinkSync('/etc', dir.file('etc-link'));
+  symlinkSync('/etc/passwd', dir.file('passwd-link'));
+  symlinkSync('hello.txt', dir.file('inside-link'));
+  child = spawn(process.execPath, [bin, 'serve', dir.path, '--port', '0', '--workers', '2', '--cors'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (d: string) => (log += d));
   const [line] = (await Promise.race([
     once(child.stdout!, 'data'),
     new Promise((_, reject) => setTimeout(() => reject(new Error('uring serve printed nothing in 10 s')), 10_000)),
   ])) as [string];
-  const m = /^serving .* at (http:\/\/127\.0\.0\.1:(\d+)\/)$/m.exec(line);
+  // One thread where node's modules serve (URING_DISABLE=1 and the fallback: node:net on Node 20 has no reusePort).
+  const m = /^serving .* at (http:\/\/127\.0\.0\.1:(\d+)\/)( \(2 threads\))?$/m.exec(line);
   assert.ok(m, line);
   base = m[1]!;
   port = Number(m[2]);
+  threads = m[3] ? 2 : 1;
 });
 
 after(async () => {
@@ -127,27 +142,260 @@ test('404, 405, and nothing outside the root however the path is spelled', async
   assert.equal((await fetch(`${base}hello.txt/x`)).status, 404);
   const post = await fetch(`${base}hello.txt`, { method: 'POST', body: 'x' });
   assert.equal(post.status, 405);
-  assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  assert.equal(post.headers.get('allow'), 'GET, HEAD, OPTIONS'); // OPTIONS: --cors
   for (const path of [
     '/../../../../etc/passwd',
     '/..%2f..%2f..%2f..%2fetc%2fpasswd',
     '/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
     '/hello.txt%00',
+    '/..%5c..%5c..%5cetc%5cpasswd',
+    '/docs\\..\\..\\..\\etc\\passwd',
+    '/./hello.txt/..',
   ]) {
     const res = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(res)?.[1]);
-    assert.ok(status === 403 || status === 404, `${path}: ${res.split('\r\n')[0]}`);
+    const status = statusOf(res);
+    assert.ok([400, 403, 404].includes(status), `${path}: ${res.split('\r\n')[0]}`);
     assert.doesNotMatch(res, /root:/, path);
   }
 });
 
-test('requests are logged; SIGTERM stops the server and it exits 0', async () => {
-  assert.match(log, /^GET \/hello\.txt 200$/m);
-  assert.match(log, /^GET \/nope 404$/m);
+/** The status line's code of a raw response. */
+function statusOf(res: string): number {
+  return Number(/^HTTP\/1\.1 (\d+)/.exec(res)?.[1]);
+}
+
+/** Waits (bounded) until `cond` holds, checking every 20 ms. */
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('symlinks: none leading out of the root is followed; one inside is', async () => {
+  for (const path of ['/etc-link/passwd', '/passwd-link', '/etc-link/', '/etc-link']) {
+    const res = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(statusOf(res), 404, `${path}: ${res.split('\r\n')[0]}`);
+    assert.doesNotMatch(res, /root:/, path);
+  }
+  assert.equal(await (await fetch(`${base}inside-link`)).text(), 'hello\n');
+  assert.doesNotMatch(await (await fetch(base)).text(), /\.git/, 'no dotfiles in the listing');
+});
+
+test('dotfiles answer 404, however the path is spelled, and are left out of listings', async () => {
+  for (const path of ['/.git/config', '/.git/', '/%2egit/config', '/list/.hidden', '/list//.hidden']) {
+    const res = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(statusOf(res), 404, `${path}: ${res.split('\r\n')[0]}`);
+    assert.doesNotMatch(res, /secret/, path);
+  }
+  assert.doesNotMatch(await (await fetch(`${base}list/`)).text(), /hidden/);
+});
+
+test('no open redirect: a directory redirect is always one slash then the path', async () => {
+  for (const path of ['/%2Fevil.example', '//evil.example', '/%2F%2Fevil.example', '/%5Cevil.example']) {
+    const res = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const location = /\r\nLocation: (.*)\r\n/i.exec(res)?.[1];
+    if (location !== undefined) {
+      assert.equal(location, '/evil.example/', path);
+      assert.ok(!location.startsWith('//') && !location.startsWith('/\\'), path);
+    } else assert.ok([400, 403, 404].includes(statusOf(res)), `${path}: ${res.split('\r\n')[0]}`);
+  }
+  const q = await raw(`GET /evil.example?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  assert.match(q, /\r\nLocation: \/evil\.example\/\?a=1\r\n/i);
+});
+
+test('multi-range: multipart/byteranges whose parts are the ranges asked', async () => {
+  const r = await fetch(`${base}big.bin`, { headers: { range: 'bytes=0-99,1000-1999,-50' } });
+  assert.equal(r.status, 206);
+  const m = /^multipart\/byteranges; boundary=(.+)$/.exec(r.headers.get('content-type')!);
+  assert.ok(m, r.headers.get('content-type')!);
+  const body = Buffer.from(await r.arrayBuffer());
+  assert.equal(Number(r.headers.get('content-length')), body.length);
+  const want: [number, number][] = [
+    [0, 99],
+    [1000, 1999],
+    [big.length - 50, big.length - 1],
+  ];
+  let at = 0;
+  for (const [start, end] of want) {
+    const head: string = `\r\n--${m[1]}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${start}-${end}/${big.length}\r\n\r\n`;
+    assert.equal(body.subarray(at, at + head.length).toString('latin1'), head);
+    at += head.length;
+    assert.ok(body.subarray(at, at + end - start + 1).equals(big.subarray(start, end + 1)), `${start}-${end}`);
+    at += end - start + 1;
+  }
+  assert.equal(body.subarray(at).toString(), `\r\n--${m[1]}--\r\n`);
+  // Overlapping ranges could ask for the file many times over: the whole file instead.
+  const overlap = await fetch(`${base}hello.txt`, { headers: { range: 'bytes=0-3,1-4' } });
+  assert.equal(overlap.status, 200);
+  assert.equal(await overlap.text(), 'hello\n');
+});
+
+test('If-Range: the range while the validator matches, the whole file once it does not', async () => {
+  const h = await fetch(`${base}hello.txt`, { method: 'HEAD' });
+  const etag = h.headers.get('etag')!;
+  assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+  const hit = await fetch(`${base}hello.txt`, { headers: { range: 'bytes=1-2', 'if-range': etag } });
+  assert.equal(hit.status, 206);
+  assert.equal(await hit.text(), 'el');
+  const byDate = await fetch(`${base}hello.txt`, {
+    headers: { range: 'bytes=1-2', 'if-range': h.headers.get('last-modified')! },
+  });
+  assert.equal(byDate.status, 206);
+  await byDate.arrayBuffer();
+  const miss = await fetch(`${base}hello.txt`, { headers: { range: 'bytes=1-2', 'if-range': '"other"' } });
+  assert.equal(miss.status, 200);
+  assert.equal(await miss.text(), 'hello\n');
+});
+
+test('ETag and If-None-Match: 304; a changed tag gets the file', async () => {
+  const r = await fetch(`${base}big.bin`, { method: 'HEAD' });
+  const etag = r.headers.get('etag')!;
+  const c = await fetch(`${base}big.bin`, { headers: { 'if-none-match': `"x", W/${etag}` } });
+  assert.equal(c.status, 304);
+  assert.equal(c.headers.get('etag'), etag);
+  const miss = await fetch(`${base}hello.txt`, { headers: { 'if-none-match': '"nope"' } });
+  assert.equal(miss.status, 200);
+  assert.equal(await miss.text(), 'hello\n');
+});
+
+test('gzip and brotli for text, by Accept-Encoding, decoding to the file; not for binaries', async () => {
+  const get = (enc: string, path = 'text.txt') =>
+    new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      s.on('data', (d: Buffer) => chunks.push(d))
+        .on('end', () => {
+          const all = Buffer.concat(chunks);
+          const split = all.indexOf('\r\n\r\n');
+          const headers: Record<string, string> = {};
+          for (const line of all.subarray(0, split).toString('latin1').split('\r\n').slice(1)) {
+            const c = line.indexOf(':');
+            headers[line.slice(0, c).toLowerCase()] = line.slice(c + 1).trim();
+          }
+          resolve({ headers, body: all.subarray(split + 4) });
+        })
+        .on('error', reject);
+      s.write(`GET /${path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: ${enc}\r\nConnection: close\r\n\r\n`);
+    });
+  for (const [accept, want] of [
+    ['gzip, deflate', 'gzip'],
+    ['gzip;q=0.5, br', 'br'],
+    ['br;q=0.1, gzip', 'gzip'],
+    ['*', 'br'],
+  ] as const) {
+    for (let i = 0; i < 2; i++) {
+      // Twice: the second answer comes from the compressed-file cache.
+      const r = await get(accept);
+      assert.equal(r.headers['content-encoding'], want, accept);
+      assert.equal(r.headers.vary, 'Accept-Encoding');
+      assert.equal(Number(r.headers['content-length']), r.body.length);
+      const plain = want === 'gzip' ? gunzipSync(r.body) : brotliDecompressSync(r.body);
+      assert.equal(plain.toString(), text, accept);
+    }
+  }
+  const none = await get('identity');
+  assert.equal(none.headers['content-encoding'], undefined);
+  assert.equal(none.body.toString(), text);
+  const bin = await get('gzip', 'big.bin');
+  assert.equal(bin.headers['content-encoding'], undefined);
+  assert.equal(bin.body.length, big.length);
+  // A compressed answer has its own ETag (it is another representation).
+  const g = await fetch(`${base}text.txt`, { headers: { 'accept-encoding': 'gzip' } });
+  const i = await fetch(`${base}text.txt`, { headers: { 'accept-encoding': 'identity' } });
+  assert.notEqual(g.headers.get('etag'), i.headers.get('etag'));
+  await g.arrayBuffer();
+  await i.arrayBuffer();
+});
+
+test('--cors: Access-Control-Allow-Origin on answers, 204 to a preflight', async () => {
+  const r = await fetch(`${base}hello.txt`, { headers: { origin: 'http://elsewhere.example' } });
+  assert.equal(r.headers.get('access-control-allow-origin'), '*');
+  await r.arrayBuffer();
+  const nf = await fetch(`${base}nope`);
+  assert.equal(nf.headers.get('access-control-allow-origin'), '*');
+  await nf.arrayBuffer();
+  const pre = await fetch(`${base}hello.txt`, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://elsewhere.example', 'access-control-request-method': 'GET' },
+  });
+  assert.equal(pre.status, 204);
+  assert.match(pre.headers.get('access-control-allow-methods')!, /GET/);
+});
+
+test('curl: compressed, multi-range and a listing as a command-line client sees them', async (t) => {
+  const curl = (args: string[]) =>
+    new Promise<{ err: Error | null; out: Buffer }>((resolve) =>
+      execFile('curl', ['-s', ...args], { encoding: 'buffer', maxBuffer: 64 << 20 }, (err, out) =>
+        resolve({ err, out }),
+      ),
+    );
+  const probe = await curl(['--version']);
+  if (probe.err) {
+    t.skip(`curl is not installed (${probe.err.message.split('\n')[0]})`);
+    return;
+  }
+  assert.equal((await curl(['--compressed', `${base}text.txt`])).out.toString(), text);
+  assert.match(
+    (await curl(['-r', '0-1,3-4', `${base}hello.txt`])).out.toString(),
+    /\r\nhe\r\n--.*\r\n.*\r\n.*\r\n\r\nlo\r\n/,
+  );
+  assert.match((await curl([`${base}list/`])).out.toString(), /a\.json/);
+});
+
+test('--workers 2: both threads answer, and requests are logged, one line each', async (t) => {
+  if (threads === 1) {
+    t.skip('one thread: node:net serves (no reusePort on Node 20)');
+    return;
+  }
+  await Promise.all(
+    Array.from({ length: 40 }, () => raw('GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')),
+  );
+  await until(() => /^127\.0\.0\.1 "GET \/hello\.txt" 200 [\d.]+ms w0$/m.test(log), 'a line from w0');
+  await until(() => /^127\.0\.0\.1 "GET \/hello\.txt" 200 [\d.]+ms w1$/m.test(log), 'a line from w1');
+  await until(() => /^127\.0\.0\.1 "GET \/nope" 404 [\d.]+ms w\d$/m.test(log), 'the 404 logged');
+});
+
+test('SIGTERM: no new connections, the request in flight finishes whole, then exit 0', async () => {
+  // Bigger than what loopback's socket buffers hold, so the answer is still being sent.
+  dir.write('huge.bin', '');
+  truncateSync(dir.file('huge.bin'), 64 << 20);
+  const s = net.connect(port, '127.0.0.1');
+  let received = 0;
+  let ended = false;
+  s.on('data', (d: Buffer) => (received += d.length)).on('end', () => (ended = true));
+  s.write('GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await once(s, 'data');
+  s.pause();
   child.kill('SIGTERM');
+  // Stopped listening (every thread): connections are refused...
+  let refused = false;
+  const probe = async (): Promise<void> => {
+    while (!refused) {
+      const c = net.connect(port, '127.0.0.1');
+      // (events.once would reject on 'error': plain listeners.)
+      const ok = await new Promise<boolean>((resolve) =>
+        c.once('connect', () => resolve(true)).once('error', () => resolve(false)),
+      );
+      c.destroy();
+      if (!ok) refused = true;
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await Promise.race([
+    probe(),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('still accepting 10 s after SIGTERM')), 10_000)),
+  ]);
+  // ...while the request in flight keeps the process up, and ends whole.
+  assert.equal(child.exitCode, null);
+  s.resume();
+  const exited = once(child, 'exit');
+  await until(() => ended, 'the in-flight response to end', 20_000);
+  assert.ok(received > 64 << 20, `${received} bytes`);
   const [code] = (await Promise.race([
-    once(child, 'exit'),
-    new Promise((_, reject) => setTimeout(() => reject(new Error('no exit 5 s after SIGTERM')), 5000)),
+    exited,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('no exit 10 s after the last response')), 10_000)),
   ])) as [number];
   assert.equal(code, 0);
 });
