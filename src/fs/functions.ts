@@ -23,7 +23,7 @@ import {
   type RunOptions,
 } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
-import { FileHandle } from './file-handle.js';
+import { FileHandle, ownedFileHandle } from './file-handle.js';
 import { MAX_RW, checkAborted, isCustomIterable, readAll, writeAll, type WriteData } from './io.js';
 import { toBigIntStats, toStats } from './stats.js';
 
@@ -40,7 +40,7 @@ export async function open(path: PathArg, flags?: Flags, mode?: fs_Mode): Promis
   try {
     const p = toPath(path);
     const fd = await openat(p, parseFlags(flags), parseMode(mode, 0o666));
-    return new FileHandle(fd);
+    return await ownedFileHandle(fd);
   } catch (err) {
     throw recaptureStack(err as Error, open);
   }
