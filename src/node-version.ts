@@ -50,3 +50,11 @@ export const READ_LENGTH_INT32 = nodeAtLeast(24, 22);
  * Either way the buffer is never detached.
  */
 export const UNTRANSFERABLE_TRANSFER_THROWS = nodeAtLeast(21);
+
+/**
+ * fs.symlink checks its type: anything but 'dir', 'file', 'junction', null
+ * or undefined is ERR_INVALID_ARG_VALUE, before the paths. Before node 23 a
+ * string outside the three was ERR_FS_INVALID_SYMLINK_TYPE (after the paths)
+ * and any other value was ignored.
+ */
+export const SYMLINK_TYPE_ONE_OF = nodeAtLeast(23);

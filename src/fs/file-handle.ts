@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
+import * as nodeFsp from 'node:fs/promises';
 import type { BigIntStats, Stats } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import type { ReadableStream } from 'node:stream/web';
@@ -138,6 +139,55 @@ function validateBufferArray(buffers: unknown): void {
   }
 }
 
+/**
+ * A FileHandle method called on something else rejects, as node's do (its
+ * methods are async and assert their receiver): `handle.stat.call({})`.
+ */
+function notAFileHandle(caller: Function): Promise<never> {
+  const err = new Error('handle must be an instance of FileHandle') as Error & { code: string };
+  err.code = 'ERR_INTERNAL_ASSERTION';
+  return Promise.reject(recaptureStack(err, caller));
+}
+
+// A FileHandle that open() gave out and nobody closed is closed when it is
+// collected, with node's warnings: one 'Closing file descriptor N on garbage
+// collection' per descriptor, and DEP0137 once per process (node 20, 22 and
+// 24 alike). Only open()'s handles are tracked: the handles streams and
+// writeFile make over a descriptor they own (or the caller's) are closed by
+// them. close() unregisters before the descriptor is closed, and a transfer
+// to a worker before it leaves, so the held descriptor number is closed here
+// only when this handle still owned it; ops in flight hold the handle (#use,
+// #opSettled), so it is never collected while one could touch the number.
+const kOwned = Symbol('kOwned');
+const kTransferOut = Symbol('kTransferOut');
+const kTransferListOut = Symbol('kTransferListOut');
+
+/** node's native FileHandle (internalBinding('fs').FileHandle): what a FileHandle crosses to a worker as. */
+interface NativeFileHandle {
+  readonly fd: number;
+  releaseFD(): void;
+}
+
+let gcDeprecationEmitted = false;
+const collected = new FinalizationRegistry<number>((fd) => {
+  process.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
+  if (!gcDeprecationEmitted) {
+    gcDeprecationEmitted = true;
+    process.emitWarning(
+      'Closing a FileHandle object on garbage collection is deprecated. ' +
+        'Please close FileHandle objects explicitly using FileHandle.prototype.close(). ' +
+        'In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
+      'DeprecationWarning',
+      'DEP0137',
+    );
+  }
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already gone (EBADF): nothing to close.
+  }
+});
+
 export class FileHandle extends EventEmitter {
   #fd: number;
   #inflight = 0;
@@ -145,16 +195,34 @@ export class FileHandle extends EventEmitter {
   #drained: (() => void) | undefined;
   #locked = false;
   readonly #runtimeOptions: RunOptions | undefined;
+  /** node's native handle made for a transfer to a worker (kTransferList), until kTransfer takes it. */
+  #transferring: NativeFileHandle | undefined;
 
   constructor(fd: number, runtimeOptions?: RunOptions) {
+    // Once adoptNodeFileHandle() has run, this is node's FileHandle
+    // constructor (with no native handle): see there.
     super();
     this.#fd = fd;
     this.#runtimeOptions = runtimeOptions;
+    // As node's, close works detached (`const { close } = handle`): an own
+    // bound function, which also replaces the own close node's constructor defines.
+    this.close = FileHandle.prototype.close.bind(this);
+  }
+
+  /** Tracks a handle open() made: collected unclosed, it is closed with node's warnings. */
+  static [kOwned](handle: FileHandle): FileHandle {
+    collected.register(handle, handle.#fd, handle);
+    return handle;
   }
 
   /** The descriptor, or -1 once closed. */
   get fd(): number {
     return this.#fd;
+  }
+
+  /** `#fd in x`, for the methods' receivers. */
+  static #is(x: unknown): boolean {
+    return typeof x === 'object' && x !== null && #fd in x;
   }
 
   /** Runs `fn` holding the handle: a closed or closing handle rejects with EBADF. */
@@ -200,6 +268,7 @@ export class FileHandle extends EventEmitter {
     // Not through #use: the hot path of random reads, one promise per call
     // (the op's, which settles with the result object itself), holding the
     // handle as #use does (#inflight until the op settles).
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.read);
     const fd = this.#fd;
     if (fd < 0 || this.#closing) return Promise.reject(recaptureStack(new FileClosedError('read'), this.read));
     let op: ReadResultOp<T>;
@@ -274,6 +343,7 @@ export class FileHandle extends EventEmitter {
     lengthOrEncoding?: number | BufferEncoding | null,
     position?: Position,
   ): Promise<WriteResult<T>> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.write);
     return this.#use(
       'write',
       async (fd) => {
@@ -328,6 +398,7 @@ export class FileHandle extends EventEmitter {
 
   /** node's readv. Transferring one of `buffers` before it settles: see read(). */
   readv<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesRead: number; buffers: T }> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.readv);
     return this.#use(
       'readv',
       async (fd) => {
@@ -342,6 +413,7 @@ export class FileHandle extends EventEmitter {
   }
 
   writev<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesWritten: number; buffers: T }> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.writev);
     return this.#use(
       'writev',
       async (fd) => {
@@ -374,6 +446,7 @@ export class FileHandle extends EventEmitter {
     positions: Positions,
     options?: { signal?: AbortSignal },
   ): Promise<number[]> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.readMany);
     return this.#use(
       'read',
       (fd) => readMany(fd, buffers, positions, this.#opts(optionsObject<{ signal?: AbortSignal }>(options).signal)),
@@ -391,6 +464,7 @@ export class FileHandle extends EventEmitter {
     positions: Positions,
     options?: { signal?: AbortSignal },
   ): Promise<number[]> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.writeMany);
     return this.#use(
       'write',
       (fd) => writeMany(fd, buffers, positions, this.#opts(optionsObject<{ signal?: AbortSignal }>(options).signal)),
@@ -402,6 +476,7 @@ export class FileHandle extends EventEmitter {
   stat(options: { bigint: true }): Promise<BigIntStats>;
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.stat);
     return this.#use(
       'fstat',
       async (fd) => {
@@ -413,14 +488,17 @@ export class FileHandle extends EventEmitter {
   }
 
   sync(): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.sync);
     return this.#use('fsync', (fd) => fsync(fd, this.#runtimeOptions), this.sync);
   }
 
   datasync(): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.datasync);
     return this.#use('fdatasync', (fd) => fsync(fd, { ...this.#runtimeOptions, datasync: true }), this.datasync);
   }
 
   truncate(len = 0): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.truncate);
     return this.#use(
       'ftruncate',
       async (fd) => {
@@ -433,6 +511,7 @@ export class FileHandle extends EventEmitter {
 
   /** fallocate(2): reserves [offset, offset + len) so later writes there cannot fail with ENOSPC. */
   allocate(offset: number, len: number, mode = 0): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.allocate);
     return this.#use('fallocate', (fd) => fallocate(fd, offset, len, mode, this.#runtimeOptions), this.allocate);
   }
 
@@ -440,12 +519,16 @@ export class FileHandle extends EventEmitter {
   readFile(
     options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null,
   ): Promise<string | Buffer> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.readFile);
     return this.#use(
       'readFile',
       async (fd) => {
         const o = optionsObject<{ signal: AbortSignal }>(options);
         const enc = encodingOf(options);
-        const buf = await readAll(fd, this.#opts(o.signal));
+        // As node's: the signal is looked at (signal.aborted) before each
+        // step, never listened to, so the caller's signal object is left as
+        // it is (node's tests hand over a proxy that forbids any change).
+        const buf = await readAll(fd, this.#runtimeOptions, o.signal);
         return enc ? buf.toString(enc) : buf;
       },
       this.readFile,
@@ -456,6 +539,7 @@ export class FileHandle extends EventEmitter {
     data: WriteData,
     options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null,
   ): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.writeFile);
     return this.#use(
       'writeFile',
       async (fd) => {
@@ -470,34 +554,41 @@ export class FileHandle extends EventEmitter {
     data: WriteData,
     options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null,
   ): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.appendFile);
     return this.writeFile(data, options);
   }
 
   // io_uring has no ops for these: node:fs does them on the descriptor.
   chmod(mode: fs.Mode): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.chmod);
     return this.#use('fchmod', (fd) => promisify(fs.fchmod)(fd, parseMode(mode, 0)), this.chmod);
   }
   chown(uid: number, gid: number): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.chown);
     return this.#use('fchown', (fd) => promisify(fs.fchown)(fd, uid, gid), this.chown);
   }
   utimes(atime: fs.TimeLike, mtime: fs.TimeLike): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.utimes);
     return this.#use('futimes', (fd) => promisify(fs.futimes)(fd, atime, mtime), this.utimes);
   }
 
-  /** Closes the descriptor once every op on it has finished. Idempotent. */
+  /** Closes the descriptor once every op on it has finished; 'close' is emitted at once. Idempotent. */
   close(): Promise<void> {
+    if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.close);
     if (this.#closing) return this.#closing;
     if (this.#fd < 0) return Promise.resolve();
     const fd = this.#fd;
+    // Closed here, not when collected.
+    collected.unregister(this);
     this.#closing = (async () => {
       if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
       this.#fd = -1;
-      try {
-        await closeFd(fd, this.#runtimeOptions);
-      } finally {
-        this.emit('close');
-      }
+      await closeFd(fd, this.#runtimeOptions);
     })();
+    // As node's, 'close' comes when close() is called (fd is -1 by then
+    // unless ops are in flight): streams over the handle, node:fs's too,
+    // stop on it rather than read from a closing handle.
+    this.emit('close');
     return this.#closing;
   }
 
@@ -537,6 +628,51 @@ export class FileHandle extends EventEmitter {
     return webStreamOf(this);
   }
 
+  /**
+   * Transfer to a worker (postMessage's transferList), first step: node
+   * asks for what the handle carries. Refused, as node's, while the handle
+   * is in use (ops in flight, a stream of node:fs over it, closing).
+   */
+  [kTransferListOut](): unknown[] {
+    if (
+      !FileHandle.#is(this) ||
+      this.#fd < 0 ||
+      this.#closing ||
+      this.#inflight > 0 ||
+      this.#locked ||
+      (kRefs !== undefined && (this as unknown as Record<symbol, number>)[kRefs]! > 1)
+    ) {
+      throw new DOMException('Cannot transfer FileHandle while in use', 'DataCloneError');
+    }
+    const native = nativeHandleOf(this.#fd);
+    this.#transferring = native;
+    // postMessage is synchronous: when the transfer failed after this step
+    // (another value of the list refused), kTransfer was not called by the
+    // next microtask, and the native handle lets go of the descriptor
+    // (which stays this handle's) rather than close it when collected.
+    queueMicrotask(() => {
+      if (this.#transferring !== native) return;
+      this.#transferring = undefined;
+      native.releaseFD();
+    });
+    return [native];
+  }
+
+  /**
+   * Transfer, second step: the descriptor leaves with node's native handle,
+   * and the worker receives node's FileHandle over it. This handle is then
+   * closed without a 'close' event (fd -1), as node's is.
+   */
+  [kTransferOut](): { data: { handle: NativeFileHandle }; deserializeInfo: string } {
+    const handle = this.#transferring;
+    if (handle === undefined || this.#fd < 0)
+      throw new DOMException('Cannot transfer FileHandle while in use', 'DataCloneError');
+    this.#transferring = undefined;
+    collected.unregister(this);
+    this.#fd = -1;
+    return { data: { handle }, deserializeInfo: 'internal/fs/promises:FileHandle' };
+  }
+
   get [kClosing](): boolean {
     return this.#fd < 0 || this.#closing !== undefined;
   }
@@ -566,4 +702,90 @@ export class FileHandle extends EventEmitter {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+// node:fs checks that a FileHandle is its own (`fd instanceof FileHandle`,
+// internal class) in createReadStream/createWriteStream({ fd }) and in
+// readFile/writeFile(handle), and only its own cross to a worker. Users mix
+// node:fs with uring/fs/promises, so uring's FileHandle becomes a subclass
+// of node's, once, before open() makes the first handle (node's class is
+// reachable only through an instance: one open of /dev/null). Its
+// constructor then runs node's (no native handle: node's methods that need
+// one are all overridden here), which gives what node's own code reads off
+// a handle (its reference count for streams, its transfer mark). The worker
+// transfer is node's own, with the descriptor handed to node's native
+// handle (kTransferListOut). Each step checks that node's internals are as
+// expected; otherwise uring's class stays apart from node's, as before.
+
+// Captured when this module is evaluated: uring/register later puts uring's
+// open in node:fs/promises' place.
+const nodeOpen = nodeFsp.open;
+let kRefs: symbol | undefined;
+let adoption: Promise<void> | undefined;
+let adopted = false;
+
+function adoptNodeFileHandle(): Promise<void> {
+  adoption ??= nodeOpen('/dev/null', 'r')
+    .then(async (h) => {
+      try {
+        adopt(h);
+      } finally {
+        await h.close();
+      }
+    })
+    .catch(() => {})
+    .finally(() => {
+      adopted = true;
+    });
+  return adoption;
+}
+
+function adopt(h: object): void {
+  const NodeFileHandle = h.constructor as (new () => object) | undefined;
+  if (typeof NodeFileHandle !== 'function' || NodeFileHandle === (FileHandle as unknown)) return;
+  if (Object.getPrototypeOf(FileHandle) !== EventEmitter) return;
+  const proto = NodeFileHandle.prototype as object;
+  const own = (o: object, d: string): symbol | undefined =>
+    Object.getOwnPropertySymbols(o).find((s) => s.description === d);
+  const kTransfer = own(proto, 'messaging_transfer_symbol');
+  const kTransferList = own(proto, 'messaging_transfer_list_symbol');
+  if (!kTransfer || !kTransferList || typeof (proto as Record<symbol, unknown>)[kTransfer] !== 'function') return;
+  kRefs = own(h, 'kRefs');
+  Object.setPrototypeOf(FileHandle.prototype, proto);
+  Object.setPrototypeOf(FileHandle, NodeFileHandle);
+  const mine = FileHandle.prototype as unknown as Record<symbol, unknown>;
+  for (const [theirs, ours] of [
+    [kTransfer, kTransferOut],
+    [kTransferList, kTransferListOut],
+  ] as const) {
+    Object.defineProperty(FileHandle.prototype, theirs, { value: mine[ours], writable: true, configurable: true });
+  }
+}
+
+let NativeFileHandleClass: (new (fd: number) => NativeFileHandle) | undefined;
+
+/** node's native handle over `fd` (process.binding: no public API makes one), or a DataCloneError. */
+function nativeHandleOf(fd: number): NativeFileHandle {
+  if (NativeFileHandleClass === undefined) {
+    try {
+      const binding = (process as unknown as { binding(name: string): { FileHandle?: unknown } }).binding('fs');
+      if (typeof binding.FileHandle === 'function')
+        NativeFileHandleClass = binding.FileHandle as new (fd: number) => NativeFileHandle;
+    } catch {
+      // Not reachable here (e.g. the permission model): refused below.
+    }
+  }
+  if (NativeFileHandleClass === undefined)
+    throw new DOMException('Cannot transfer FileHandle: no native handle available', 'DataCloneError');
+  return new NativeFileHandleClass(fd);
+}
+
+/**
+ * The FileHandle open() gives out for `fd`: a subclass of node's (see
+ * adoptNodeFileHandle; the first call waits for it), closed with node's
+ * warnings if collected unclosed.
+ */
+export function ownedFileHandle(fd: number): FileHandle | Promise<FileHandle> {
+  if (adopted) return FileHandle[kOwned](new FileHandle(fd));
+  return adoptNodeFileHandle().then(() => FileHandle[kOwned](new FileHandle(fd)));
 }

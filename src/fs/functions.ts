@@ -5,8 +5,9 @@ import * as nodeFsp from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { constants, type BigIntStats, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
-import { InvalidArgTypeError, recaptureStack, systemError } from '../errors.js';
+import { InvalidArgTypeError, InvalidArgValueError, recaptureStack, systemError } from '../errors.js';
 import { errno as E } from '../errno.js';
+import { SYMLINK_TYPE_ONE_OF } from '../node-version.js';
 import {
   close as closeFd,
   fstatx,
@@ -23,7 +24,7 @@ import {
   type RunOptions,
 } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
-import { FileHandle } from './file-handle.js';
+import { FileHandle, ownedFileHandle } from './file-handle.js';
 import { MAX_RW, checkAborted, isCustomIterable, readAll, writeAll, type WriteData } from './io.js';
 import { toBigIntStats, toStats } from './stats.js';
 
@@ -40,7 +41,7 @@ export async function open(path: PathArg, flags?: Flags, mode?: fs_Mode): Promis
   try {
     const p = toPath(path);
     const fd = await openat(p, parseFlags(flags), parseMode(mode, 0o666));
-    return new FileHandle(fd);
+    return await ownedFileHandle(fd);
   } catch (err) {
     throw recaptureStack(err as Error, open);
   }
@@ -295,9 +296,30 @@ function systemErrno(err: unknown): number {
   return -Math.abs(errno);
 }
 
-export async function symlink(target: PathArg, path: PathArg, _type?: string | null): Promise<void> {
+const symlinkTypes = ['dir', 'file', 'junction'];
+
+/** symlink's type, checked as the running node does (SYMLINK_TYPE_ONE_OF); Linux ignores it. */
+function validateSymlinkType(type: unknown, pathsChecked: boolean): void {
+  if (type === undefined || type === null || symlinkTypes.includes(type as string)) return;
+  if (SYMLINK_TYPE_ONE_OF) {
+    if (!pathsChecked)
+      throw new InvalidArgValueError('type', type, "must be one of: 'dir', 'file', 'junction', null, undefined");
+  } else if (pathsChecked && typeof type === 'string') {
+    const err = new Error(`Symlink type must be one of "dir", "file", or "junction". Received "${type}"`) as Error & {
+      code: string;
+    };
+    err.code = 'ERR_FS_INVALID_SYMLINK_TYPE';
+    throw err;
+  }
+}
+
+export async function symlink(target: PathArg, path: PathArg, type?: string | null): Promise<void> {
   try {
-    await symlinkat(toPath(target, 'target'), toPath(path));
+    validateSymlinkType(type, false);
+    const t = toPath(target, 'target');
+    const p = toPath(path);
+    validateSymlinkType(type, true);
+    await symlinkat(t, p);
   } catch (err) {
     throw recaptureStack(err as Error, symlink);
   }

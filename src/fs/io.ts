@@ -16,6 +16,13 @@ export { MAX_RW };
 /** node:fs refuses to read files larger than this into one Buffer. */
 export const kIoMaxLength = 2 ** 31 - 1;
 const kChunk = 64 * 1024;
+/**
+ * With a signal, writes go in pieces of this size (node's writeFile chunk),
+ * the signal looked at before each: an abort soon after the call (the next
+ * tick) stops a large write as it stops node's, which a single write done
+ * within the ring's submit would not give it time to.
+ */
+const kAbortableChunk = 512 * 1024;
 
 export type WriteData =
   string | ArrayBufferView | Iterable<string | ArrayBufferView> | AsyncIterable<string | ArrayBufferView>;
@@ -25,18 +32,31 @@ export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
 }
 
-/** Reads `fd` from its current position to end of file. */
-export async function readAll(fd: number, options?: RunOptions): Promise<Buffer> {
+/**
+ * Reads `fd` from its current position to end of file. `options.signal`
+ * cancels the ops in the kernel; `checked`, a signal only looked at before
+ * each op (node's way: FileHandle.readFile).
+ */
+export async function readAll(fd: number, options?: RunOptions, checked?: AbortSignal): Promise<Buffer> {
   checkAborted(options?.signal);
+  checkAborted(checked);
   const st = await fstatx(fd, options);
+  if (checked) {
+    // node's readFile spans event-loop turns (each step a threadpool round
+    // trip), so an abort from the next setImmediate always stops it; the
+    // ring's would be done within this turn. With a signal, wait for it.
+    await new Promise(setImmediate);
+    checkAborted(checked);
+  }
   const regular = (st.mode & constants.S_IFMT) === constants.S_IFREG;
   const size = regular ? Number(st.size) : 0;
   if (size > kIoMaxLength) throw new FileTooLargeError(size);
-  if (size === 0) return readChunks(fd, [], 0, options);
+  if (size === 0) return readChunks(fd, [], 0, options, checked);
   // One byte more than the size: a read that fills it means the file grew.
   const buf = Buffer.allocUnsafeSlow(size + 1);
   let total = 0;
   for (;;) {
+    checkAborted(checked);
     const n = await read(fd, buf, {
       ...options,
       offset: total,
@@ -45,13 +65,20 @@ export async function readAll(fd: number, options?: RunOptions): Promise<Buffer>
     });
     if (n === 0) break;
     total += n;
-    if (total === buf.length) return readChunks(fd, [buf], total, options);
+    if (total === buf.length) return readChunks(fd, [buf], total, options, checked);
   }
   return total === buf.length - 1 ? buf.subarray(0, total) : Buffer.from(buf.subarray(0, total));
 }
 
-async function readChunks(fd: number, chunks: Buffer[], total: number, options?: RunOptions): Promise<Buffer> {
+async function readChunks(
+  fd: number,
+  chunks: Buffer[],
+  total: number,
+  options?: RunOptions,
+  checked?: AbortSignal,
+): Promise<Buffer> {
   for (;;) {
+    checkAborted(checked);
     const chunk = Buffer.allocUnsafe(kChunk);
     const n = await read(fd, chunk, { ...options, position: -1 });
     if (n === 0) break;
@@ -89,7 +116,7 @@ export async function writeBuffer(
   while (off < len) {
     checkAborted(options?.signal);
     const at = position === undefined ? -1 : position + off;
-    const length = Math.min(len - off, MAX_RW);
+    const length = Math.min(len - off, options?.signal ? kAbortableChunk : MAX_RW);
     const n = await write(fd, buf, { ...options, offset: off, length, position: at });
     if (shortAtCurrentPosition(at, n, length)) await restorePosition(fd, n, options);
     off += n;

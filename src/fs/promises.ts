@@ -47,8 +47,17 @@ export const {
   constants,
 } = node;
 
+// Names of newer lines (glob: 22, mkdtempDisposable: 24), node's own where
+// the running node has them: undefined before, and then left out of the
+// default export, which has the names node's has.
+const newer = node as { glob?: unknown; mkdtempDisposable?: unknown };
+export const glob = newer.glob;
+export const mkdtempDisposable = newer.mkdtempDisposable;
+
 /** `import fsp from 'uring/fs/promises'`, as node:fs/promises allows. */
 export default {
+  ...(glob === undefined ? {} : { glob }),
+  ...(mkdtempDisposable === undefined ? {} : { mkdtempDisposable }),
   open,
   readFile,
   writeFile,

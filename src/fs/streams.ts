@@ -270,9 +270,9 @@ export class ReadStream extends Readable {
       return;
     }
     const handle = this.#target.handle!;
-    // The caller closed the handle: node's FileHandle says so at once
-    // ('close'), and its streams stop without an error; ours says so once
-    // closed, so stop here rather than fail on the closing handle.
+    // The caller closed the handle: its 'close' (emitted at once, as node's)
+    // stops the stream without an error; stop here too, should this read
+    // come first, rather than fail on the closing handle.
     if (handle[kClosing]) {
       this.destroy();
       return;
