@@ -38,7 +38,7 @@ export class Server extends http.Server {
     const last = args[args.length - 1];
     const cb = typeof last === 'function' ? (args.pop() as () => void) : undefined;
     // Throws (already listening, a bad port) before taking the callback, as node:net.
-    this[kInner].listen(...args);
+    this[kInner].listen(...(args as Parameters<NetServer['listen']>));
     // On this server, as node:net: after http.Server's own 'listening'
     // listener. The uring listener emits 'listening' after its bind, never
     // within listen().
