@@ -53,6 +53,8 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  // The type tests' CommonJS files import uring as CommonJS TypeScript does.
+  { files: ['test/types/**/*.cts'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   // Tests may poke at internals with `any`, and drop a reference (x = undefined)
   // so that the GC may collect what it held.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-useless-assignment': 'off' } },

@@ -208,7 +208,7 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
     const last = args[args.length - 1];
     const cb = typeof last === 'function' ? (args.pop() as () => void) : undefined;
     // Throws (already listening, a bad port) before taking the callback, as node:net.
-    inner.listen(...args);
+    inner.listen(...(args as Parameters<UringNetServer['listen']>));
     // On this server, after http.Server's own 'listening' listener, as node:net.
     if (cb) this.once('listening', cb);
     return this;
@@ -285,7 +285,7 @@ function patchClients(stats: RegisterStats): void {
   const connect = function connect(...args: unknown[]): NetNs.Socket {
     if (mayUseNode() && useNode()) return (origConnect as (...a: unknown[]) => NetNs.Socket)(...args);
     stats.clients++;
-    return uringConnect(...args) as unknown as NetNs.Socket;
+    return uringConnect(...(args as Parameters<typeof uringConnect>)) as unknown as NetNs.Socket;
   };
   net.connect = connect as typeof net.connect;
   net.createConnection = connect as typeof net.createConnection;

@@ -4,11 +4,12 @@
 // Ops in flight hold the handle: close() waits for them before the
 // descriptor is closed, so a read can never land on a descriptor number the
 // process has since reused for another file.
-import { Buffer } from 'node:buffer';
-import { EventEmitter } from 'node:events';
+import { Buffer, type NonSharedBuffer } from 'node:buffer';
+import { EventEmitter, type Abortable } from 'node:events';
 import * as fs from 'node:fs';
 import * as nodeFsp from 'node:fs/promises';
 import type { BigIntStats, Stats } from 'node:fs';
+import type { ReadableWebStreamOptions } from 'node:fs/promises';
 import { createInterface, type Interface } from 'node:readline';
 import type { ReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
@@ -63,6 +64,12 @@ export interface WriteResult<T> {
 }
 
 type Position = number | bigint | null | undefined;
+/** read's and write's options object, as node:fs/promises takes it. */
+interface RwOptionsArg {
+  offset?: number | null;
+  length?: number | null;
+  position?: Position;
+}
 
 const kDefaultReadSize = 16384;
 
@@ -259,9 +266,19 @@ export class FileHandle extends EventEmitter {
    * finds its buffer detached rejects with ERR_URING_BUFFER_DETACHED. The
    * buffer read() allocates itself is yours once it resolves.
    */
+  read<T extends ArrayBufferView>(
+    buffer: T,
+    offset?: number | null,
+    length?: number | null,
+    position?: Position,
+  ): Promise<ReadResult<T>>;
+  read<T extends ArrayBufferView>(buffer: T, options?: RwOptionsArg | null): Promise<ReadResult<T>>;
+  read<T extends ArrayBufferView = NonSharedBuffer>(
+    options?: (RwOptionsArg & { buffer?: T }) | null,
+  ): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(
-    bufferOrOptions?: T | { buffer?: T; offset?: number; length?: number; position?: Position } | null,
-    offsetOrOptions?: number | { offset?: number; length?: number; position?: Position } | null,
+    bufferOrOptions?: T | (RwOptionsArg & { buffer?: T }) | null,
+    offsetOrOptions?: number | RwOptionsArg | null,
     length?: number | null,
     position?: Position,
   ): Promise<ReadResult<T>> {
@@ -337,9 +354,17 @@ export class FileHandle extends EventEmitter {
    * write(buffer, offset?, length?, position?), write(buffer, { offset, length, position }),
    * write(string, position?, encoding?). Arguments are checked as node:fs/promises checks them.
    */
+  write<T extends ArrayBufferView>(
+    buffer: T,
+    offset?: number | null,
+    length?: number | null,
+    position?: Position,
+  ): Promise<WriteResult<T>>;
+  write<T extends ArrayBufferView>(buffer: T, options?: RwOptionsArg | null): Promise<WriteResult<T>>;
+  write(data: string, position?: Position, encoding?: BufferEncoding | null): Promise<WriteResult<string>>;
   write<T extends ArrayBufferView | string>(
     data: T,
-    offsetOrOptions?: number | null | { offset?: number; length?: number; position?: Position },
+    offsetOrOptions?: Position | RwOptionsArg,
     lengthOrEncoding?: number | BufferEncoding | null,
     position?: Position,
   ): Promise<WriteResult<T>> {
@@ -397,7 +422,10 @@ export class FileHandle extends EventEmitter {
   }
 
   /** node's readv. Transferring one of `buffers` before it settles: see read(). */
-  readv<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesRead: number; buffers: T }> {
+  readv<T extends readonly ArrayBufferView[]>(
+    buffers: T,
+    position?: Position,
+  ): Promise<{ bytesRead: number; buffers: T }> {
     if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.readv);
     return this.#use(
       'readv',
@@ -412,7 +440,10 @@ export class FileHandle extends EventEmitter {
     );
   }
 
-  writev<T extends ArrayBufferView[]>(buffers: T, position?: Position): Promise<{ bytesWritten: number; buffers: T }> {
+  writev<T extends readonly ArrayBufferView[]>(
+    buffers: T,
+    position?: Position,
+  ): Promise<{ bytesWritten: number; buffers: T }> {
     if (!FileHandle.#is(this)) return notAFileHandle(FileHandle.prototype.writev);
     return this.#use(
       'writev',
@@ -515,7 +546,13 @@ export class FileHandle extends EventEmitter {
     return this.#use('fallocate', (fd) => fallocate(fd, offset, len, mode, this.#runtimeOptions), this.allocate);
   }
 
-  /** Reads from the current position to the end of the file. */
+  /**
+   * Reads from the current position to the end of the file: a string when
+   * an encoding is given, a Buffer otherwise.
+   */
+  readFile(options?: ({ encoding?: null } & Abortable) | null): Promise<NonSharedBuffer>;
+  readFile(options: ({ encoding: BufferEncoding } & Abortable) | BufferEncoding): Promise<string>;
+  readFile(options?: (fs.ObjectEncodingOptions & Abortable) | BufferEncoding | null): Promise<string | NonSharedBuffer>;
   readFile(
     options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null,
   ): Promise<string | Buffer> {
@@ -618,9 +655,12 @@ export class FileHandle extends EventEmitter {
    * node, the handle can give one such stream in its life and is not closed
    * when it ends.
    */
-  readableWebStream(options?: { type?: 'bytes' }): ReadableStream<Uint8Array> {
-    if (options?.type !== undefined && typeof options.type !== 'string')
-      throw new InvalidArgTypeError('options.type', 'of type string', options.type);
+  readableWebStream(options?: ReadableWebStreamOptions): ReadableStream<Uint8Array> {
+    // node:fs/promises' own options type, whichever @types/node the user
+    // has: 20's names `type`, 24's does not.
+    const type = (options as { type?: unknown } | undefined)?.type;
+    if (type !== undefined && typeof type !== 'string')
+      throw new InvalidArgTypeError('options.type', 'of type string', type);
     if (this.#fd < 0) throw new InvalidStateError('The FileHandle is closed');
     if (this.#closing) throw new InvalidStateError('The FileHandle is closing');
     if (this.#locked) throw new InvalidStateError('The FileHandle is locked');

@@ -1,6 +1,7 @@
 // Path-level file functions with node:fs/promises' signatures, results and
 // errors, each going through the ring.
-import { Buffer } from 'node:buffer';
+import { Buffer, type NonSharedBuffer } from 'node:buffer';
+import type { Abortable } from 'node:events';
 import * as nodeFsp from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { constants, type BigIntStats, type Stats } from 'node:fs';
@@ -59,7 +60,22 @@ interface ReadFileOptions {
   signal?: AbortSignal;
 }
 
-/** Reads a whole file (or a FileHandle from its current position). */
+/**
+ * Reads a whole file (or a FileHandle from its current position): a string
+ * when an encoding is given, a Buffer otherwise.
+ */
+export async function readFile(
+  path: PathArg | FileHandle,
+  options?: ({ encoding?: null; flag?: fs.OpenMode } & Abortable) | null,
+): Promise<NonSharedBuffer>;
+export async function readFile(
+  path: PathArg | FileHandle,
+  options: ({ encoding: BufferEncoding; flag?: fs.OpenMode } & Abortable) | BufferEncoding,
+): Promise<string>;
+export async function readFile(
+  path: PathArg | FileHandle,
+  options?: (fs.ObjectEncodingOptions & { flag?: fs.OpenMode } & Abortable) | BufferEncoding | null,
+): Promise<string | NonSharedBuffer>;
 export async function readFile(
   path: PathArg | FileHandle,
   options?: ReadFileOptions | BufferEncoding | null,
@@ -224,10 +240,23 @@ export async function rename(oldPath: PathArg, newPath: PathArg): Promise<void> 
  */
 export async function mkdir(
   path: PathArg,
-  options?: { recursive?: boolean; mode?: fs_Mode } | fs_Mode,
+  options: fs.MakeDirectoryOptions & { recursive: true },
+): Promise<string | undefined>;
+export async function mkdir(
+  path: PathArg,
+  options?: fs_Mode | (fs.MakeDirectoryOptions & { recursive?: false }) | null,
+): Promise<undefined>;
+export async function mkdir(
+  path: PathArg,
+  options?: fs_Mode | fs.MakeDirectoryOptions | null,
+): Promise<string | undefined>;
+export async function mkdir(
+  path: PathArg,
+  options?: { recursive?: boolean; mode?: fs_Mode } | fs_Mode | null,
 ): Promise<string | undefined> {
   try {
-    const o = typeof options === 'object' && options !== null ? options : { mode: options };
+    const o: { recursive?: boolean; mode?: fs_Mode | null } =
+      typeof options === 'object' && options !== null ? options : { mode: options };
     const p = toPath(path);
     if (o.recursive !== undefined && typeof o.recursive !== 'boolean')
       throw new InvalidArgTypeError('options.recursive', 'of type boolean', o.recursive);

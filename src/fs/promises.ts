@@ -27,6 +27,17 @@ export const copyFile = withFallback(ring.copyFile, node.copyFile);
 export { setNodeFallback };
 export { setUringDisabled } from '../opt-out.js';
 export { FileHandle } from './file-handle.js';
+// node's names for its options and results, so that code importing them from
+// node:fs/promises keeps compiling with the import switched.
+export type {
+  CreateReadStreamOptions,
+  CreateWriteStreamOptions,
+  FileChangeInfo,
+  FileReadOptions,
+  FileReadResult,
+  FlagAndOpenMode,
+  ReadableWebStreamOptions,
+} from 'node:fs/promises';
 
 export const {
   chmod,

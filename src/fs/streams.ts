@@ -60,7 +60,7 @@ type Callback = (err?: Error | null) => void;
  * FileHandle given. Checked as node checks them, when the stream is made.
  */
 interface Target {
-  path: PathArg | undefined;
+  path: string | Buffer | undefined;
   /** The path to open, or undefined when a descriptor or handle was given. */
   openPath: string | Buffer | undefined;
   handle: FileHandle | null;
@@ -71,7 +71,7 @@ interface Target {
 function targetOf(path: unknown, fd: unknown): Target {
   if (path instanceof FileHandle && fd === undefined) fd = path;
   if (fd === undefined || fd === null) {
-    const shown = path instanceof URL ? fileURLToPath(path) : (path as PathArg);
+    const shown = path instanceof URL ? fileURLToPath(path) : (path as string | Buffer);
     const p = toPath(path);
     return { path: shown, openPath: Buffer.isBuffer(path) ? path : p, handle: null, given: false };
   }
@@ -186,7 +186,7 @@ function adoptTarget(
 ): void {
   stream.fd = t.handle ? t.handle.fd : null;
   if (!t.handle) {
-    stream.path = t.path;
+    stream.path = t.path!;
     stream.flags = o.flags === undefined ? defFlags : o.flags;
     stream.mode = o.mode === undefined ? 0o666 : o.mode;
   }
@@ -215,8 +215,9 @@ function state(stream: Readable | Writable): { autoDestroy: boolean } {
 export class ReadStream extends Readable {
   /** The descriptor, null while the file is being opened and once closed. */
   fd: number | null = null;
-  // Set only when the stream opens a path, as node's are.
-  declare path: PathArg | undefined;
+  // Set only when the stream opens a path, as node's are (typed as
+  // node:fs's ReadStream is, for code that takes either).
+  declare path: string | Buffer;
   declare flags: string | number | undefined;
   declare mode: number | string | undefined;
   start: number | undefined;
@@ -337,7 +338,7 @@ export class ReadStream extends Readable {
  */
 export class WriteStream extends Writable {
   fd: number | null = null;
-  declare path: PathArg | undefined;
+  declare path: string | Buffer;
   declare flags: string | number | undefined;
   declare mode: number | string | undefined;
   flush: boolean;

@@ -5,7 +5,7 @@
 // the one thing node:http asks of node:net on the client side.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { connect } from '../net/node.js';
+import { connect, type ConnectArgs } from '../net/node.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export interface AgentOptions extends http.AgentOptions {
@@ -35,7 +35,9 @@ export class Agent extends http.Agent {
     options: http.ClientRequestArgs,
     cb?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
-    return connect(options, ...(cb ? [cb] : [])) as unknown as Duplex;
+    // ClientRequestArgs carries net's connect options (host, port, path, …).
+    const args = (cb ? [options, cb] : [options]) as unknown as ConnectArgs;
+    return connect(...args) as unknown as Duplex;
   }
 }
 

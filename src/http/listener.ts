@@ -14,7 +14,12 @@
 // http.Server starts tracking connections for its timeouts and for
 // closeIdleConnections/closeAllConnections), 'error', 'drop', 'close'.
 import type { EventEmitter } from 'node:events';
-import { Server as NetServer, type Socket, type ServerOptions as NetServerOptions } from '../net/node.js';
+import {
+  Server as NetServer,
+  type Socket,
+  type ServerOptions as NetServerOptions,
+  type ListenArgs,
+} from '../net/node.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /** The fields node:net's Server constructor leaves on a server (read per connection, as node:net does). */
@@ -90,7 +95,7 @@ export function onListener(cls: { prototype: object }): void {
       const last = args[args.length - 1];
       const cb = typeof last === 'function' ? (args.pop() as () => void) : undefined;
       // Throws (already listening, a bad port) before taking the callback, as node:net.
-      this[kInner].listen(...args);
+      this[kInner].listen(...(args as ListenArgs));
       // On this server, as node:net: after http.Server's own 'listening'
       // listener. The uring listener emits 'listening' after its bind, never
       // within listen().

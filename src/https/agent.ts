@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect } from '../net/node.js';
+import { connect, type NetConnectOptions } from '../net/node.js';
 import { nodeInstead } from '../net/node-common.js';
 import { withDefaultAgent } from '../http/agent.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -38,7 +38,7 @@ export class Agent extends https.Agent {
     const base = https.Agent.prototype.createConnection as (this: Agent, ...a: unknown[]) => Duplex;
     // Where io_uring is opted out or unavailable with the fallback on: node's own, all of it.
     if (nodeInstead()) return base.call(this, options, cb);
-    const socket = connect({ ...options, timeout: undefined });
+    const socket = connect({ ...options, timeout: undefined } as NetConnectOptions);
     return base.call(this, { ...options, socket }, cb);
   }
 

@@ -23,10 +23,10 @@ import { setNodeFallback } from '../runtime/fallback.js';
 import { setUringDisabled } from '../opt-out.js';
 
 export { Socket, Server, Stream, connect, createConnection, createServer, isIP, isIPv4, isIPv6 } from './node.js';
-// node:net's own (see node.ts). SocketAddress, node's class, is in the
-// default export only: the name here is the type of uring's addresses.
+// node:net's own (see node.ts).
 export {
   BlockList,
+  SocketAddress,
   getDefaultAutoSelectFamily,
   setDefaultAutoSelectFamily,
   getDefaultAutoSelectFamilyAttemptTimeout,
@@ -48,10 +48,32 @@ export { dial, listen, bindUdp, configureRecvPool, UringSocket, UringServer, Udp
 export { setNodeFallback, setUringDisabled };
 export type { SocketOptions, Receiver, WriteCallback } from './socket.js';
 export type { ConnectOptions } from './connect.js';
-export type { ListenOptions, AddressInfo } from './server.js';
+export type { ListenOptions as UringListenOptions, AddressInfo as UringAddressInfo } from './server.js';
 export type { UdpOptions, Message } from './udp.js';
 export type { RecvPoolOptions } from './recv-pool.js';
-export type { SocketAddress } from './address.js';
+export type { SocketAddress as UringSocketAddress } from './address.js';
+// node:net's names for its options and results, as node's types declare
+// them, so that code importing them from node:net compiles with the import
+// switched (uring's own are the Uring* names above). Only names every
+// supported line's @types/node has (20's ConnectOpts is gone from 24's).
+export type {
+  AddressInfo,
+  DropArgument,
+  IPVersion,
+  IpcNetConnectOpts,
+  IpcSocketConnectOpts,
+  ListenOptions,
+  LookupFunction,
+  NetConnectOpts,
+  OnReadOpts,
+  ServerOpts,
+  SocketAddressInitOptions,
+  SocketConnectOpts,
+  SocketConstructorOpts,
+  SocketReadyState,
+  TcpNetConnectOpts,
+  TcpSocketConnectOpts,
+} from 'node:net';
 
 // node:net's whole module first: a name a newer node adds is node's own
 // here until uring implements it, so the default export is a superset of

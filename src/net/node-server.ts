@@ -40,6 +40,23 @@ export interface NodeListenOptions {
   signal?: AbortSignal;
 }
 
+type ListeningListener = () => void;
+
+/**
+ * listen()'s argument forms, as node:net's types give them (but a handle:
+ * uring listens on sockets it makes). One signature over a union of tuples,
+ * as connect()'s (node-socket.ts), so that calls on `nodeNet.Server |
+ * uringNet.Server` still type-check.
+ */
+export type ListenArgs =
+  | [port?: number, hostname?: string, backlog?: number, listeningListener?: ListeningListener]
+  | [port?: number, hostname?: string, listeningListener?: ListeningListener]
+  | [port?: number, backlog?: number, listeningListener?: ListeningListener]
+  | [port?: number, listeningListener?: ListeningListener]
+  | [path: string, backlog?: number, listeningListener?: ListeningListener]
+  | [path: string, listeningListener?: ListeningListener]
+  | [options: nodeNet.ListenOptions | NodeListenOptions, listeningListener?: ListeningListener];
+
 /** A node:net Server whose connections arrive through io_uring's multishot accept. */
 class NetServer extends EventEmitter {
   readonly #options!: ServerOptions; // `!`: the constructor may return node's Server instead
@@ -52,9 +69,14 @@ class NetServer extends EventEmitter {
   #listening = false;
   #unref = false;
   readonly #connections = new Set<Socket>();
-  maxConnections: number | undefined = undefined;
+  #maxConnections: number | undefined = undefined;
+  /** In node:net's type of a Server (deprecated there, absent at run time): here for assignability. */
+  declare readonly connections: number;
 
-  constructor(options?: ServerOptions | ((socket: Socket) => void), connectionListener?: (socket: Socket) => void) {
+  constructor(
+    options?: (ServerOptions & nodeNet.ServerOpts) | ((socket: Socket) => void),
+    connectionListener?: (socket: Socket) => void,
+  ) {
     // As node:net: options are an object or the connection listener.
     if (options !== undefined && options !== null && typeof options !== 'object' && typeof options !== 'function') {
       throw new InvalidArgTypeError('options', 'of type object', options);
@@ -74,11 +96,20 @@ class NetServer extends EventEmitter {
     if (connectionListener) this.on('connection', connectionListener);
   }
 
+  /** No limit while undefined, as in node; read as a number, as node:net's Server types it. */
+  get maxConnections(): number {
+    return this.#maxConnections as number;
+  }
+  set maxConnections(n: number | undefined) {
+    this.#maxConnections = n;
+  }
+
   get listening(): boolean {
     return this.#listening;
   }
 
   /** listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]), listen(options[, cb]), as node:net. */
+  listen(...args: ListenArgs): this;
   listen(...args: unknown[]): this {
     const last = args[args.length - 1];
     const cb = typeof last === 'function' ? (last as () => void) : undefined;
@@ -290,7 +321,7 @@ export const Server = callableClass(NetServer, 'Server');
 export type Server = NetServer;
 
 export function createServer(
-  options?: ServerOptions | ((socket: Socket) => void),
+  options?: (ServerOptions & nodeNet.ServerOpts) | ((socket: Socket) => void),
   connectionListener?: (socket: Socket) => void,
 ): Server {
   return new Server(options, connectionListener);

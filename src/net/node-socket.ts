@@ -61,6 +61,19 @@ export type NetConnectOptions = (TcpConnectOptions | IpcConnectOptions) & Socket
 
 type ConnectListener = () => void;
 
+/**
+ * connect()'s argument forms, as node:net's types give them: (options[, cb]),
+ * (port[, host][, cb]), (path[, cb]). One signature over a union of tuples
+ * rather than overloads, so that a call on `nodeNet | uringNet` (code that
+ * picks either module) still type-checks: TypeScript cannot call a union of
+ * two overloaded functions.
+ */
+export type ConnectArgs =
+  | [options: nodeNet.NetConnectOpts | NetConnectOptions, connectionListener?: ConnectListener]
+  | [port: number, host?: string, connectionListener?: ConnectListener]
+  | [port: number, connectionListener?: ConnectListener]
+  | [path: string, connectionListener?: ConnectListener];
+
 function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListener | undefined] {
   const last = args[args.length - 1];
   const cb = typeof last === 'function' ? (last as ConnectListener) : undefined;
@@ -92,9 +105,12 @@ class NetSocket extends Duplex {
   #hadError = false;
   /** The net.Server that accepted this socket (set by Server). */
   server: NetServer | undefined;
+  // In node:net's type of a Socket, so that ours is assignable to it; unset
+  // here as in node (which sets it only for an autoSelectFamily connect).
+  declare readonly autoSelectFamilyAttemptedAddresses: string[];
   readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
 
-  constructor(options: SocketConstructorOptions = {}) {
+  constructor(options: SocketConstructorOptions & nodeNet.SocketConstructorOpts = {}) {
     // As node:net: null is no options; anything but an object is refused (node takes a number as an fd: not here).
     if (options === null) options = {};
     if (typeof options !== 'object') throw new InvalidArgTypeError('options', 'of type object', options);
@@ -168,6 +184,7 @@ class NetSocket extends Duplex {
   }
 
   /** Connects: (port[, host][, cb]), (path[, cb]) or (options[, cb]), as node:net. */
+  connect(...args: ConnectArgs): this;
   connect(...args: unknown[]): this {
     const [options, cb] = normalizeConnectArgs(args);
     if (cb) this.once('connect', cb);
@@ -506,9 +523,10 @@ class NetSocket extends Duplex {
     return this.connecting;
   }
   /** As node:net: what write() has queued (writableLength), while there is a socket or a connect. */
-  get bufferSize(): number | undefined {
-    if (!(#handle in this)) return undefined;
-    return !this.destroyed && (this.#handle || this.connecting) ? this.writableLength : undefined;
+  // undefined without a connection, as node's; typed as node:net's Socket types it.
+  get bufferSize(): number {
+    if (!(#handle in this)) return undefined!;
+    return !this.destroyed && (this.#handle || this.connecting) ? this.writableLength : undefined!;
   }
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.connecting) return 'opening';
@@ -553,11 +571,12 @@ function writeAfterFIN(
 }
 
 /** net.connect / net.createConnection: a Socket, connecting. */
+export function connect(...args: ConnectArgs): Socket;
 export function connect(...args: unknown[]): Socket {
   if (nodeInstead()) return nodeNet.connect(...(args as Parameters<typeof nodeNet.connect>)) as unknown as Socket;
   const [options, cb] = normalizeConnectArgs(args);
   const socket = new Socket(options);
-  return socket.connect(options, ...(cb ? [cb] : []));
+  return cb ? socket.connect(options, cb) : socket.connect(options);
 }
 export const createConnection = connect;
 

@@ -30,8 +30,9 @@ export {
   type TcpConnectOptions,
   type IpcConnectOptions,
   type NetConnectOptions,
+  type ConnectArgs,
 } from './node-socket.js';
-export { Server, createServer, type ServerOptions, type NodeListenOptions } from './node-server.js';
+export { Server, createServer, type ServerOptions, type NodeListenOptions, type ListenArgs } from './node-server.js';
 
 export { isIPv4, isIPv6 };
 export const isIP = nodeIsIP;
@@ -54,6 +55,9 @@ const nodeNetInternals = nodeNet as unknown as {
   _normalizeArgs: (args: unknown[]) => unknown[];
   _setSimultaneousAccepts: (handle: unknown) => void;
 };
+// As types too, as node:net's classes are.
+export type BlockList = nodeNet.BlockList;
+export type SocketAddress = nodeNet.SocketAddress;
 export const _normalizeArgs = nodeNetInternals._normalizeArgs;
 export const _setSimultaneousAccepts = nodeNetInternals._setSimultaneousAccepts;
 // Node 24.22 adds BoundSocket (and the class a worker receives it as): node's

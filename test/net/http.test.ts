@@ -438,7 +438,7 @@ async function plainServer() {
 }
 
 const viaUring = (opts: http.ClientRequestArgs, cb: (err: Error | null, socket: nodeNet.Socket) => void) =>
-  createConnection(opts as never, cb) as unknown as nodeNet.Socket;
+  createConnection(opts as never, cb as () => void) as unknown as nodeNet.Socket;
 
 test('client: http.request with createConnection from uring/net, GET against plain node:http', async (t) => {
   const plain = await plainServer();
