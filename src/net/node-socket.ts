@@ -440,23 +440,26 @@ class NetSocket extends Duplex {
       else this.once('timeout', cb);
     }
     this.#timeoutProp = ms;
-    // node:http sets the same keep-alive timeout after every response: a
-    // refresh, not a new timer.
-    if (ms === this.#timeoutMs && this.#timer) {
+    this.#timeoutMs = ms;
+    // node:http turns the keep-alive timeout off when a request comes
+    // (setTimeout(0)) and on again after its response (setTimeout(ms)): one
+    // Timeout per socket, disarmed and refreshed, not a new one per request.
+    // A disarmed one that fires finds #timeoutMs changed and does nothing.
+    if (ms === 0 || this.destroyed) return this;
+    if (this.#timer && this.#timerMs === ms) {
       this.#timer.refresh();
       return this;
     }
-    this.#timeoutMs = ms;
     this.#clearTimer();
-    if (ms > 0 && !this.destroyed) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.emit('timeout');
-      }, ms);
-      this.#timer.unref();
-    }
+    this.#timerMs = ms;
+    this.#timer = setTimeout(this.#onTimer, ms);
+    this.#timer.unref();
     return this;
   }
+  #timerMs = 0;
+  readonly #onTimer = (): void => {
+    if (this.#timeoutMs === this.#timerMs && !this.destroyed) this.emit('timeout');
+  };
 
   /**
    * As node:net: the last setTimeout() value (undefined before one), a plain
@@ -471,8 +474,8 @@ class NetSocket extends Duplex {
   #timeoutProp: number | undefined;
 
   #touch(): void {
-    if (this.#timer) this.#timer.refresh();
-    else if (this.#timeoutMs > 0 && !this.destroyed) this.setTimeout(this.#timeoutMs);
+    // A timer that fired is re-armed by activity, as node:net's.
+    if (this.#timeoutMs > 0 && this.#timer) this.#timer.refresh();
   }
 
   #clearTimer(): void {
