@@ -95,6 +95,20 @@ const QUICK = {
       ['http hello: node:http over uring/net / node:http', j.summary['node:http over uring/net']?.vs_base.median],
     ],
   },
+  'net-apps': {
+    args: ['--reps', '3', '--seconds', '2', '--messages', '300', '--warmup', '0', '--only', 'ws,pipelined'],
+    // Requests (messages) per second, and per server CPU-second (node's CPU
+    // per request / uring's): autocannon's rate moves with the host's load.
+    // Express (~130 us a request, so few per slice) is in the full run only.
+    ratios: (j) =>
+      [
+        ['ws echo', 'ws echo 100 clients'],
+        ['pipelined', 'http pipelined x10'],
+      ].flatMap(([k, label]) => [
+        [`${label}: uring/http / node:http`, j.summary[k]?.ratio.median],
+        [`${label} per CPU-s: uring/http / node:http`, j.summary[k]?.cpu_ratio],
+      ]),
+  },
   'fs-read': {
     args: [
       ['--file', '/tmp/uring-bench/256m', '--size-mb', '256', '--reps', '3', '--ms', '300', '--warm-ms', '100'],

@@ -18,6 +18,8 @@ const all = {
   runtime: ['runtime.js', ['--json', join(out, 'runtime.json')]],
   'net-echo': ['net-echo.js', ['--json', join(out, 'net-echo.json')]],
   'net-http': ['net-http.js', ['--json', join(out, 'net-http.json')]],
+  // ws echo, pipelined and plain hello under autocannon, Express: plain node vs uring/http.
+  'net-apps': ['net-apps.js', ['--json', join(out, 'net-apps.json')]],
   // These pin their own child processes (fs-read, fs-files) or run unpinned (fs-copy).
   'fs-read': ['fs-read.js', ['--json', join(out, 'fs-read.json')]],
   'fs-files': ['fs-files.js', ['--json', join(out, 'fs-files.json')]],

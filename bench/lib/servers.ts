@@ -31,6 +31,8 @@ export const kinds = [
   'min-node-net', // the minimal responder on node:net
   'min-uring-node', // the minimal responder on uring/net's node:net-shaped sockets
   'min-uring', // the minimal responder on uring/net's native sockets
+  'ws-node', // ws's WebSocketServer on node:http, echoing every message
+  'ws-uring', // the same on uring/http
 ] as const;
 export type Kind = (typeof kinds)[number];
 
@@ -62,6 +64,23 @@ async function expressHello(): Promise<http.RequestListener> {
   const app = express();
   app.get('/', (_req: unknown, res: { send(body: string): void }) => res.send('hello'));
   return app;
+}
+
+/** A node:http-shaped server echoing every WebSocket message through ws (a devDependency: skips without it). */
+async function wsEcho(server: http.Server): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a devDependency that may be missing
+  let ws: any;
+  try {
+    ws = await import('ws');
+  } catch {
+    skip('ws is not installed (npm ci installs it)');
+  }
+  const wss = new ws.WebSocketServer({ server });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  wss.on('connection', (sock: any) => {
+    sock.on('message', (data: Buffer, isBinary: boolean) => sock.send(data, { binary: isBinary }));
+    sock.on('error', () => sock.terminate());
+  });
 }
 
 const ready = (port: number) => process.stdout.write(`listening ${port}\n`);
@@ -193,6 +212,18 @@ export async function serve(kind: string, port: number): Promise<void> {
           if (n > 0) return socket.write(responses(n));
         };
       });
+    case 'ws-node': {
+      const server = http.createServer();
+      await wsEcho(server);
+      server.listen(port, HOST, () => ready(port));
+      return;
+    }
+    case 'ws-uring': {
+      const server = (await uringExport('index.js', 'createServer', 'http'))() as http.Server;
+      await wsEcho(server);
+      server.listen(port, HOST, () => ready(port));
+      return;
+    }
     default:
       process.stderr.write(`unknown server kind '${kind}'; one of ${kinds.join(', ')}\n`);
       process.exit(2);

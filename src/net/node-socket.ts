@@ -133,6 +133,7 @@ class NetSocket extends Duplex {
       ...(options.readableHighWaterMark !== undefined ? { readableHighWaterMark: options.readableHighWaterMark } : {}),
     });
     this.#runtime = options.runtime;
+    this.#behindLimit = this.writableHighWaterMark;
     this.#receiver = {
       data: (chunk) => {
         this.#bytesRead += chunk.length;
@@ -269,9 +270,55 @@ class NetSocket extends Duplex {
       cb(new SocketClosedError());
       return;
     }
+    const h = this.#handle;
     this.#handed += chunk.length;
+    if (h.acceptsWrites && h.writableLength + chunk.length <= this.#behindLimit) {
+      this.#corkTurn(h);
+      h.writeCb(chunk, this.#afterQueuedWrite);
+      cb();
+      return;
+    }
     this.#inFlight = chunk.length;
-    this.#handle.writeCb(chunk, this.#afterWrite(cb));
+    h.writeCb(chunk, this.#afterWrite(cb));
+  }
+
+  /**
+   * Write-behind: a write that fits, with what the uring socket still has
+   * queued, under the writable high-water mark is done as far as the stream
+   * is concerned once queued, as node:net's are once its synchronous
+   * writev() returns: the stream's callback runs now (Writable defers its
+   * bookkeeping to a tick, as for node's), not one ring round trip later.
+   * That is what lets node:http write the next pipelined response (it waits
+   * for the last one's callback) and ws its next frame in the same turn, so
+   * they leave in one sendmsg. Past the mark callbacks wait for the kernel
+   * again, which bounds what is queued here. A queued write that fails
+   * later destroys the socket with its error (as a failed write's callback
+   * would have).
+   */
+  readonly #afterQueuedWrite = (err?: Error | null): void => {
+    this.#touch();
+    if (err && !this.destroyed) this.destroy(err);
+  };
+  /** The writable high-water mark (fixed at construction). */
+  #behindLimit = 0;
+
+  /**
+   * Write-behind writes wait in the uring socket until this turn's
+   * setImmediate: callbacks that run a tick later write more (node:http's
+   * next pipelined response goes out from the last one's 'finish'), and
+   * all of it leaves in one send. One setImmediate serves every socket.
+   */
+  #corked = false;
+  #corkTurn(h: NativeSocket): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    h.cork();
+    if (toUncork.push(this) === 1) setImmediate(uncorkAll);
+  }
+  /** @internal Sends what this turn's writes queued (uncorkAll). */
+  _uncork(): void {
+    this.#corked = false;
+    this.#handle?.uncork();
   }
   /** Bytes given to the uring socket; of them, those of the write whose callback is pending. */
   #handed = 0;
@@ -307,9 +354,16 @@ class NetSocket extends Duplex {
     let n = 0;
     for (const c of chunks) n += c.chunk.length;
     this.#handed += n;
-    this.#inFlight = n;
+    const behind = h.acceptsWrites && h.writableLength + n <= this.#behindLimit;
     const last = chunks.length - 1;
     for (let i = 0; i < last; i++) h.writeCb(chunks[i]!.chunk);
+    if (behind) {
+      this.#corkTurn(h);
+      h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterQueuedWrite);
+      cb();
+      return;
+    }
+    this.#inFlight = n;
     h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterWrite(cb));
   }
 
@@ -345,6 +399,9 @@ class NetSocket extends Duplex {
     this.#connectAbort?.abort();
     this.connecting = false;
     const h = this.#handle;
+    // What write-behind queued goes to the kernel ahead of the close, as
+    // node:net's writes were already written by now.
+    if (this.#corked) this._uncork();
     const emitClose = () => process.nextTick(() => this.emit('close', this.#hadError));
     if (!h) {
       cb(err);
@@ -400,23 +457,26 @@ class NetSocket extends Duplex {
       else this.once('timeout', cb);
     }
     this.#timeoutProp = ms;
-    // node:http sets the same keep-alive timeout after every response: a
-    // refresh, not a new timer.
-    if (ms === this.#timeoutMs && this.#timer) {
+    this.#timeoutMs = ms;
+    // node:http turns the keep-alive timeout off when a request comes
+    // (setTimeout(0)) and on again after its response (setTimeout(ms)): one
+    // Timeout per socket, disarmed and refreshed, not a new one per request.
+    // A disarmed one that fires finds #timeoutMs changed and does nothing.
+    if (ms === 0 || this.destroyed) return this;
+    if (this.#timer && this.#timerMs === ms) {
       this.#timer.refresh();
       return this;
     }
-    this.#timeoutMs = ms;
     this.#clearTimer();
-    if (ms > 0 && !this.destroyed) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.emit('timeout');
-      }, ms);
-      this.#timer.unref();
-    }
+    this.#timerMs = ms;
+    this.#timer = setTimeout(this.#onTimer, ms);
+    this.#timer.unref();
     return this;
   }
+  #timerMs = 0;
+  readonly #onTimer = (): void => {
+    if (this.#timeoutMs === this.#timerMs && !this.destroyed) this.emit('timeout');
+  };
 
   /**
    * As node:net: the last setTimeout() value (undefined before one), a plain
@@ -431,8 +491,8 @@ class NetSocket extends Duplex {
   #timeoutProp: number | undefined;
 
   #touch(): void {
-    if (this.#timer) this.#timer.refresh();
-    else if (this.#timeoutMs > 0 && !this.destroyed) this.setTimeout(this.#timeoutMs);
+    // A timer that fired is re-armed by activity, as node:net's.
+    if (this.#timeoutMs > 0 && this.#timer) this.#timer.refresh();
   }
 
   #clearTimer(): void {
@@ -545,6 +605,14 @@ export type Socket = NetSocket;
 /** node:net's old name for Socket. */
 export const Stream = Socket;
 export type Stream = NetSocket;
+
+/** Sockets whose write-behind writes wait for this turn's setImmediate. */
+let toUncork: NetSocket[] = [];
+function uncorkAll(): void {
+  const socks = toUncork;
+  toUncork = [];
+  for (const s of socks) s._uncork();
+}
 
 /**
  * After the peer's FIN, a socket that is not half-open ends its side too;

@@ -166,6 +166,11 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     return this.#wq.bytes;
   }
 
+  /** Whether a write now would be queued (not closed, not ending, no write failed). */
+  get acceptsWrites(): boolean {
+    return !this.#closed && !this.#ending && this.#writeError === undefined;
+  }
+
   // ------------------------------------------------------------ receiving
 
   /**
@@ -336,6 +341,24 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     reject: ((e: Error) => void) | undefined,
   ): void {
     this.#wq.push(data, cb, reject);
+    if (!this.#sendOp && !this.#corked) this.#pumpWrites();
+  }
+
+  #corked = false;
+  /**
+   * Holds what write() queues back from the kernel until uncork(): the
+   * node:net-shaped socket gathers a turn's writes (node:http's pipelined
+   * responses, ws's frames) into one send this way. A send already in
+   * flight completes as usual; the queue waits for uncork().
+   */
+  cork(): void {
+    this.#corked = true;
+  }
+
+  /** Sends what cork() held back. */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
     if (!this.#sendOp) this.#pumpWrites();
   }
 
@@ -444,8 +467,9 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     }
     this.bytesWritten += res;
     this.#wq.consume(n, res);
-    if (this.#wq.length > 0) this.#pumpWrites();
-    else if (this.#ending) this.#shutdownNow();
+    if (this.#wq.length > 0) {
+      if (!this.#corked) this.#pumpWrites();
+    } else if (this.#ending) this.#shutdownNow();
     op.park();
     this.#spareSend = op;
   }
@@ -472,6 +496,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       this.#endResolve = resolve;
       this.#endReject = reject;
     });
+    this.uncork(); // the FIN follows what was held back
     if (this.#writeError) this.#settleEnd(this.#writeError);
     else if (!this.#sendOp && this.#wq.length === 0) this.#shutdownNow();
     return this.#endDone;

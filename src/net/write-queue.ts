@@ -29,6 +29,8 @@ export class WriteQueue {
   #reject: (((e: Error) => void) | undefined)[] = [];
   #head = 0;
   #tail = 0;
+  /** Bytes in [head, tail), kept as writes come and go (a writer checks it per write). */
+  #bytes = 0;
 
   /** Writes queued. */
   get length(): number {
@@ -37,14 +39,13 @@ export class WriteQueue {
 
   /** Bytes queued. */
   get bytes(): number {
-    let n = 0;
-    for (let i = this.#head; i < this.#tail; i++) n += this.#data[i]!.byteLength;
-    return n;
+    return this.#bytes;
   }
 
   /** Queues `data`; `cb` (or, with `reject`, a promise's resolve) runs once it is sent. */
   push(data: Uint8Array, cb: WriteCallback | (() => void) | undefined, reject: ((e: Error) => void) | undefined): void {
     const t = this.#tail++;
+    this.#bytes += data.byteLength;
     if (t === this.#data.length) {
       this.#data.push(data);
       this.#cb.push(cb);
@@ -81,16 +82,22 @@ export class WriteQueue {
       left -= len;
       done++;
     }
-    if (done < n && left > 0) this.#data[h + done] = this.#data[h + done]!.subarray(left);
+    if (done < n && left > 0) {
+      this.#data[h + done] = this.#data[h + done]!.subarray(left);
+      this.#bytes -= left;
+    }
     this.finish(done);
   }
 
   /** Completes the first `n` writes, or fails them with `err`. */
   finish(n: number, err?: Error): void {
-    for (let i = 0; i < n; i++) {
+    // A callback may close the socket, which fails every write left (a
+    // nested finish): then there is nothing left for this loop.
+    for (let i = 0; i < n && this.#head < this.#tail; i++) {
       const h = this.#head++;
       const cb = this.#cb[h];
       const reject = this.#reject[h];
+      this.#bytes -= this.#data[h]!.byteLength;
       this.#data[h] = undefined as unknown as Uint8Array;
       this.#cb[h] = undefined;
       this.#reject[h] = undefined;
@@ -118,6 +125,7 @@ export class WriteQueue {
     for (let i = end; i < this.#tail; i++) {
       const cb = this.#cb[i];
       const reject = this.#reject[i];
+      this.#bytes -= this.#data[i]!.byteLength;
       this.#data[i] = undefined as unknown as Uint8Array;
       this.#cb[i] = undefined;
       this.#reject[i] = undefined;
