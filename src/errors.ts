@@ -270,6 +270,18 @@ export class InvalidIpAddressError extends TypeError {
   }
 }
 
+/** ERR_INVALID_ADDRESS_FAMILY: a lookup gave a family that is neither 4 nor 6 (node:net's connect). */
+export class InvalidAddressFamilyError extends RangeError {
+  readonly code = 'ERR_INVALID_ADDRESS_FAMILY';
+  readonly host: unknown;
+  readonly port: unknown;
+  constructor(family: unknown, host: unknown, port: unknown) {
+    super(`Invalid address family: ${str(family)} ${str(host)}:${str(port)}`);
+    this.host = host;
+    this.port = port;
+  }
+}
+
 /** ERR_MISSING_ARGS: each name is one argument, or an array of names any one of which will do. */
 export class MissingArgsError extends TypeError {
   readonly code = 'ERR_MISSING_ARGS';

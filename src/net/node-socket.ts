@@ -3,13 +3,11 @@
 // connect / createConnection.
 import { Duplex } from 'node:stream';
 import * as nodeNet from 'node:net';
-import { isIP as nodeIsIP } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
 import {
   abortError,
   InvalidArgTypeError,
   InvalidArgValueError,
-  InvalidIpAddressError,
   MissingArgsError,
   OutOfRangeError,
   SocketClosedBeforeConnectionError,
@@ -20,7 +18,9 @@ import {
 import { validateFunction } from '../validate.js';
 import type { AddressInfo } from './server.js';
 import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.js';
-import { connectTo, endpointOf, validatePort } from './connect.js';
+import { connectTo } from './connect.js';
+import { ipEndpoint, unixEndpoint } from './address.js';
+import { lookupAndConnect, type TcpOptions } from './node-lookup.js';
 import { callableClass, nodeInstead } from './node-common.js';
 import type { NetServer } from './node-server.js';
 
@@ -167,9 +167,14 @@ class NetSocket extends Duplex {
     handle.setReceiver(this.#receiver, this.#readWanted);
   }
 
-  /** Connects: (port[, host][, cb]), (path[, cb]) or (options[, cb]), as node:net. */
+  /**
+   * Connects: (port[, host][, cb]), (path[, cb]) or (options[, cb]), as
+   * node:net; a host name through `options.lookup` (node-lookup.ts). A
+   * socket that was destroyed (or closed) connects again as a new one.
+   */
   connect(...args: unknown[]): this {
     const [options, cb] = normalizeConnectArgs(args);
+    if (this.destroyed && !this.connecting) this.#renew();
     if (cb) this.once('connect', cb);
     if (this.#handle || this.connecting) {
       process.nextTick(() => this.destroy(new SocketConnectedError()));
@@ -182,60 +187,115 @@ class NetSocket extends Duplex {
       if (typeof path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', path);
     } else if (port === undefined) {
       throw new MissingArgsError(['options', 'port', 'path']);
+    }
+    this.#connectRuntime = this.#runtime ?? options.runtime;
+    this.connecting = true;
+    this.#connectAbort = new AbortController();
+    if (path) {
+      const ep = unixEndpoint(path as string);
+      connectTo(ep, this.#connectOptions(0)).then(
+        (handle) => this.#connected(handle),
+        (err: Error) => this._connectFailed(err),
+      );
     } else {
-      validatePort(port);
-      // As node:net, before anything is looked up. The lookup option itself
-      // is not used yet (connect resolves through dns.lookup).
-      const o = options as { localAddress?: unknown; localPort?: unknown; lookup?: unknown; host?: unknown };
-      if (o.localAddress && !nodeIsIP(String(o.localAddress))) throw new InvalidIpAddressError(o.localAddress);
-      if (o.localPort && typeof o.localPort !== 'number')
-        throw new InvalidArgTypeError('options.localPort', 'of type number', o.localPort);
-      if (o.lookup !== undefined && o.lookup !== null) validateFunction(o.lookup, 'options.lookup');
+      try {
+        lookupAndConnect(this, options as TcpOptions);
+      } catch (err) {
+        // Bad arguments: nothing started.
+        this.connecting = false;
+        this.#connectAbort = undefined;
+        throw err;
+      }
     }
     if (options.timeout) this.setTimeout(options.timeout);
     const tcp = options as TcpConnectOptions;
     if (tcp.noDelay) this.#noDelay = true;
     if (tcp.keepAlive) this.#keepAlive = [true, keepAliveDelay(tcp.keepAliveInitialDelay)];
-    this.connecting = true;
-    this.#connectAbort = new AbortController();
-    const signal = this.#connectAbort.signal;
-    const runtime = this.#runtime ?? options.runtime;
-    const where = (path ? { path } : { ...options, path: undefined }) as {
-      host?: string;
-      port?: number;
-      path?: string;
-      family?: number;
-    };
-    (async () => {
-      const ep = await endpointOf(where, 'localhost');
-      return connectTo(ep, { signal, ...(runtime ? { runtime } : {}) });
-    })().then(
-      (handle) => {
-        this.connecting = false;
-        if (this.destroyed) {
-          void handle.close();
-          return;
-        }
-        this.#attach(handle);
-        this.emit('connect');
-        this.emit('ready');
-        const w = this.#pendingWrite;
-        this.#pendingWrite = undefined;
-        this.#pendingWriteCb = undefined;
-        w?.();
-        const f = this.#pendingFinal;
-        this.#pendingFinal = undefined;
-        f?.();
-        // As node:net: start reading unless the user paused.
-        if (this.readableFlowing !== false) this.read(0);
-      },
-      (err: Error) => {
-        this.connecting = false;
-        if (!this.destroyed) this.destroy(err);
-      },
-    );
     return this;
   }
+
+  #connectRuntime: Runtime | undefined;
+  #connectOptions(timeout: number): { signal: AbortSignal; runtime?: Runtime; timeout?: number } {
+    const runtime = this.#connectRuntime;
+    return {
+      signal: this.#connectAbort!.signal,
+      ...(runtime ? { runtime } : {}),
+      ...(timeout > 0 ? { timeout } : {}),
+    };
+  }
+
+  /** @internal node-lookup.ts's Connector: one connect attempt. */
+  _attempt(
+    address: string,
+    port: number,
+    family: 4 | 6,
+    localAddress: string | undefined,
+    localPort: number | undefined,
+    timeout: number,
+  ): Promise<void> {
+    const local =
+      localAddress !== undefined || localPort
+        ? ipEndpoint(localAddress ?? (family === 6 ? '::' : '0.0.0.0'), family, localPort ?? 0)
+        : undefined;
+    return connectTo(ipEndpoint(address, family, port), this.#connectOptions(timeout), local).then(
+      (handle) => this.#connected(handle),
+      (err: Error & { syscall?: string; localAddress?: string; localPort?: number }) => {
+        // As node:net: a connect from a given address and port says which.
+        if (local && localPort && err.syscall === 'connect') {
+          err.message += ` - Local (${local.address}:${localPort})`;
+          err.localAddress = local.address;
+          err.localPort = localPort;
+        }
+        throw err;
+      },
+    );
+  }
+
+  /** @internal node-lookup.ts's Connector: the connect failed. */
+  _connectFailed(err: Error): void {
+    this.connecting = false;
+    if (!this.destroyed) this.destroy(err);
+  }
+
+  #connected(handle: NativeSocket): void {
+    this.connecting = false;
+    if (this.destroyed) {
+      void handle.close();
+      return;
+    }
+    this.#attach(handle);
+    this.emit('connect');
+    this.emit('ready');
+    const w = this.#pendingWrite;
+    this.#pendingWrite = undefined;
+    this.#pendingWriteCb = undefined;
+    w?.();
+    const f = this.#pendingFinal;
+    this.#pendingFinal = undefined;
+    f?.();
+    // As node:net: start reading unless the user paused.
+    if (this.readableFlowing !== false) this.read(0);
+  }
+
+  /**
+   * Makes a destroyed socket new again for connect(), as node:net's: the
+   * stream's state, the counters and the handle of the last connection go.
+   */
+  #renew(): void {
+    if (this.write !== NetSocket.prototype.write) this.write = NetSocket.prototype.write;
+    (this as unknown as { _undestroy(): void })._undestroy();
+    this.#handle = undefined;
+    this.#readWanted = false;
+    this.#hadError = false;
+    this.#resetting = false;
+    this.#bytesRead = 0;
+    this.#handed = 0;
+    this.#inFlight = 0;
+    this.autoSelectFamilyAttemptedAddresses = undefined;
+  }
+
+  /** The addresses tried by the last connect with autoSelectFamily, as `address:port` (node:net's). */
+  declare autoSelectFamilyAttemptedAddresses: string[] | undefined;
 
   override _read(): void {
     this.#readWanted = true;
@@ -521,7 +581,16 @@ class NetSocket extends Duplex {
   get handle(): NativeSocket | undefined {
     return this.#handle;
   }
+  /**
+   * node:net's libuv handle: always null here (programs and tests read it to
+   * see a socket is closed). Not the uring socket: node's own modules call
+   * libuv methods on a handle they find (http's readStart/readStop,
+   * getAsyncId), so a socket with none is what they must see.
+   */
+  declare _handle: null;
 }
+// A plain prototype value, as node's own initial `this._handle = null`.
+Object.defineProperty(NetSocket.prototype, '_handle', { value: null, writable: true, configurable: true });
 export const Socket = callableClass(NetSocket, 'Socket');
 export type Socket = NetSocket;
 /** node:net's old name for Socket. */
