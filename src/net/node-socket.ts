@@ -21,6 +21,7 @@ import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.
 import { connectTo } from './connect.js';
 import { ipEndpoint, unixEndpoint } from './address.js';
 import { lookupAndConnect, type TcpOptions } from './node-lookup.js';
+import { OnreadReceiver, onreadOption, type OnreadOption } from './node-onread.js';
 import { callableClass, nodeInstead } from './node-common.js';
 import type { NetServer } from './node-server.js';
 
@@ -35,6 +36,8 @@ export interface SocketConstructorOptions {
   /** Both high-water marks (stream.Duplex's option), unless one is given on its own. */
   highWaterMark?: number;
   readableHighWaterMark?: number;
+  /** Received bytes into this buffer and to this callback instead of 'data' events (node:net's). */
+  onread?: OnreadOption;
   /** @internal An accepted connection. */
   handle?: NativeSocket;
   /** @internal With `handle`: don't start reading (the Server's pauseOnConnect). */
@@ -93,6 +96,8 @@ class NetSocket extends Duplex {
   /** The net.Server that accepted this socket (set by Server). */
   server: NetServer | undefined;
   readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
+  /** The receiver of a socket made with the `onread` option (node-onread.ts). */
+  #onread: OnreadReceiver | undefined;
 
   constructor(options: SocketConstructorOptions = {}) {
     // As node:net: null is no options; anything but an object is refused (node takes a number as an fd: not here).
@@ -117,7 +122,14 @@ class NetSocket extends Duplex {
       ...(options.readableHighWaterMark !== undefined ? { readableHighWaterMark: options.readableHighWaterMark } : {}),
     });
     this.#runtime = options.runtime;
-    this.#receiver = {
+    const onread = onreadOption((options as { onread?: unknown }).onread);
+    if (onread) {
+      this.#onread = new OnreadReceiver(this, onread, (n) => {
+        this.#bytesRead += n;
+        this.#touch();
+      });
+    }
+    this.#receiver = this.#onread ?? {
       data: (chunk) => {
         this.#bytesRead += chunk.length;
         this.#touch();
@@ -296,6 +308,16 @@ class NetSocket extends Duplex {
 
   /** The addresses tried by the last connect with autoSelectFamily, as `address:port` (node:net's). */
   declare autoSelectFamilyAttemptedAddresses: string[] | undefined;
+
+  override pause(): this {
+    this.#onread?.pause(this.#handle);
+    return super.pause();
+  }
+
+  override resume(): this {
+    this.#onread?.resume(this.#handle);
+    return super.resume();
+  }
 
   override _read(): void {
     this.#readWanted = true;

@@ -223,3 +223,49 @@ test('a closed socket connects again with connect(): fresh counters, _handle nul
     server.close();
   }
 });
+
+test("onread: bytes go to the program's buffer and callback, in pieces, with pause and resume; no 'data'", async () => {
+  const message = Buffer.from('hello world, and more');
+  const server = nodeNet.createServer((s) => s.end(message));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as nodeNet.AddressInfo).port;
+  try {
+    for (const variant of ['static', 'function', 'pause', 'false'] as const) {
+      const seen = [];
+      for (const [, mod] of mods) {
+        const bufs = [Buffer.alloc(4), Buffer.alloc(4)];
+        let i = 0;
+        let asked = 0;
+        const got: Buffer[] = [];
+        let paused = false;
+        const socket = mod.connect({
+          port,
+          host: '127.0.0.1',
+          onread: {
+            buffer: variant === 'function' ? () => (asked++, bufs[i++ % 2]!) : bufs[0]!,
+            callback(this: nodeNet.Socket, n: number, buf: Buffer) {
+              assert.equal(paused, false);
+              got.push(Buffer.from(buf.subarray(0, n)));
+              if (variant === 'pause' || variant === 'false') {
+                paused = true;
+                if (variant === 'pause') this.pause();
+                setTimeout(() => ((paused = false), this.resume()), 5);
+                if (variant === 'false') return false;
+              }
+              return undefined;
+            },
+          },
+        } as never) as nodeNet.Socket;
+        socket.on('data', () => assert.fail('data'));
+        await once(socket, 'end');
+        socket.destroy();
+        assert.deepEqual(Buffer.concat(got), message);
+        seen.push({ sizes: got.map((b) => b.length <= 4), asked: asked > 0, bytesRead: socket.bytesRead });
+      }
+      assert.deepEqual(seen[1], seen[0], variant);
+    }
+  } finally {
+    server.close();
+  }
+});
