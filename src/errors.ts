@@ -168,6 +168,13 @@ export class SocketClosedBeforeConnectionError extends UringError {
   }
 }
 
+/** ERR_IP_BLOCKED: a connect to (or from) an address the socket's or server's net.BlockList holds. */
+export class IpBlockedError extends UringError {
+  constructor(ip: string) {
+    super('ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`);
+  }
+}
+
 /** ERR_SERVER_ALREADY_LISTEN: listen() on a server that is listening. */
 export class ServerAlreadyListenError extends UringError {
   constructor() {

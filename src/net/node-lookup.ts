@@ -17,11 +17,22 @@ import {
   InvalidAddressFamilyError,
   InvalidArgTypeError,
   InvalidIpAddressError,
+  IpBlockedError,
   OutOfRangeError,
   type UringSystemError,
 } from '../errors.js';
 import { validateBoolean, validateFunction } from '../validate.js';
 import { validatePort } from './connect.js';
+
+/** Node 22 and later refuse a host that is not a string, before any other check; 20 lets dns.lookup say. */
+const CHECKS_HOST = Number(process.versions.node.split('.')[0]) >= 22;
+
+/**
+ * The BlockList options (a connect's, a server's) where the running node has
+ * them (22.13, 23.4 and later, with BlockList.isBlockList); undefined
+ * elsewhere, where node ignores the option.
+ */
+export const isBlockList = (nodeNet.BlockList as unknown as { isBlockList?: (v: unknown) => boolean }).isBlockList;
 
 /** What lookupAndConnect drives: node-socket.ts's Socket. */
 export interface Connector {
@@ -29,6 +40,8 @@ export interface Connector {
   readonly connecting: boolean;
   emit(event: string | symbol, ...args: unknown[]): boolean;
   autoSelectFamilyAttemptedAddresses?: string[];
+  /** Addresses not to connect to (node:net's blockList option). */
+  readonly blockList?: nodeNet.BlockList | undefined;
   /**
    * Connects to one address (bound first to localAddress / localPort when
    * given); `timeout` > 0 cuts the attempt short with ETIMEDOUT. Resolves
@@ -75,6 +88,7 @@ interface DnsOptions {
  */
 export function lookupAndConnect(c: Connector, options: TcpOptions): void {
   const host = (options.host || 'localhost') as string;
+  if (CHECKS_HOST && typeof host !== 'string') throw new InvalidArgTypeError('options.host', 'of type string', host);
   const localAddress = options.localAddress as string | undefined;
   const localPort = options.localPort as number | undefined;
   if (localAddress && !isIP(String(localAddress))) throw new InvalidIpAddressError(localAddress);
@@ -151,6 +165,10 @@ function single(
   localAddress: string | undefined,
   localPort: number | undefined,
 ): void {
+  if (c.blockList?.check(address, `ipv${family}`)) {
+    c._connectFailed(new IpBlockedError(address));
+    return;
+  }
   c.emit('connectionAttempt', address, port, family);
   c._attempt(address, port, family, localAddress, localPort || undefined, 0).catch((err: Error) => {
     c.emit('connectionAttemptFailed', address, port, family, err);
@@ -218,6 +236,10 @@ async function attemptEach(
     const local = localPort ? (family === 6 ? '::' : '0.0.0.0') : undefined;
     c.autoSelectFamilyAttemptedAddresses?.push(`${address}:${port}`);
     const last = i === toAttempt.length - 1;
+    if (c.blockList?.check(address, `ipv${family}`)) {
+      errors.push(new IpBlockedError(address));
+      continue;
+    }
     c.emit('connectionAttempt', address, port, family);
     try {
       // Connected, or the socket was destroyed meanwhile: either way, done.

@@ -23,7 +23,10 @@ import {
 import type { Socket as NativeSocket } from './socket.js';
 import { validatePort } from './connect.js';
 import { callableClass, nodeInstead } from './node-common.js';
-import { Socket } from './node-socket.js';
+import { isBlockList } from './node-lookup.js';
+import { MAX_UNIX_PATH, Socket } from './node-socket.js';
+import { uvHostPortError } from './errors.js';
+import { EINVAL } from '../errno.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -31,6 +34,8 @@ export interface ServerOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /** Connections from these addresses are closed at once (node:net's; node 22.13, 23.4 and later, as the running node). */
+  blockList?: nodeNet.BlockList;
   /** Each accepted socket's readable and writable high-water mark (node:net's). */
   highWaterMark?: number;
   runtime?: Runtime;
@@ -78,6 +83,11 @@ class NetServer extends EventEmitter {
       options = {};
     }
     this.#options = options ?? {};
+    const blockList = this.#options.blockList;
+    if (blockList && isBlockList) {
+      if (!isBlockList(blockList)) throw new InvalidArgTypeError('options.blockList', 'an net.BlockList', blockList);
+      this.blockList = blockList;
+    }
     if (connectionListener) this.on('connection', connectionListener);
   }
 
@@ -122,6 +132,15 @@ class NetServer extends EventEmitter {
       if (!given.host) delete opts.host;
     } else if (given.path && isPipeName(given.path)) {
       opts = { ...given, port: undefined } as NodeListenOptions;
+      if (Buffer.byteLength(given.path) > MAX_UNIX_PATH) {
+        // As node 24's (libuv's no-truncate bind): EINVAL, an 'error' event.
+        const err = uvHostPortError(-EINVAL, 'listen', given.path);
+        const gen = ++this.#bindGen;
+        process.nextTick(() => {
+          if (gen === this.#bindGen) this.emit('error', err);
+        });
+        return this;
+      }
     } else if (!('port' in given || 'path' in given)) {
       throw new InvalidArgValueError('options', given, 'must have the property "port" or "path"');
     } else {
@@ -254,7 +273,21 @@ class NetServer extends EventEmitter {
     }
   }
 
+  /** Connections from these addresses are closed at once (the blockList option). */
+  declare blockList: nodeNet.BlockList | undefined;
+
   #onConnection(handle: NativeSocket): void {
+    if (this.blockList) {
+      const peer = handle.remoteAddress;
+      if (
+        peer &&
+        peer.family !== 'Unix' &&
+        this.blockList.check(peer.address, peer.family === 'IPv6' ? 'ipv6' : 'ipv4')
+      ) {
+        void handle.close();
+        return;
+      }
+    }
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
       // The addresses are read before the close (after it the fd is gone).
       // As node:net: a null-prototype object for TCP, nothing for a Unix socket.

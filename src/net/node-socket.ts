@@ -19,8 +19,10 @@ import { validateFunction } from '../validate.js';
 import type { AddressInfo } from './server.js';
 import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.js';
 import { connectTo } from './connect.js';
+import { hostPortError } from './errors.js';
+import { EINVAL } from '../errno.js';
 import { ipEndpoint, unixEndpoint } from './address.js';
-import { lookupAndConnect, type TcpOptions } from './node-lookup.js';
+import { isBlockList, lookupAndConnect, type TcpOptions } from './node-lookup.js';
 import { OnreadReceiver, onreadOption, type OnreadOption } from './node-onread.js';
 import { callableClass, nodeInstead } from './node-common.js';
 import type { NetServer } from './node-server.js';
@@ -36,6 +38,8 @@ export interface SocketConstructorOptions {
   /** Both high-water marks (stream.Duplex's option), unless one is given on its own. */
   highWaterMark?: number;
   readableHighWaterMark?: number;
+  /** Addresses not to connect to (node:net's; node 22.13, 23.4 and later, as the running node). */
+  blockList?: nodeNet.BlockList;
   /** Received bytes into this buffer and to this callback instead of 'data' events (node:net's). */
   onread?: OnreadOption;
   /** @internal An accepted connection. */
@@ -75,6 +79,8 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 }
 
 const kEmpty = Buffer.alloc(0);
+/** The longest Unix socket path, in bytes (sun_path less its NUL). */
+export const MAX_UNIX_PATH = 107;
 
 /** A node:net Socket whose bytes move through io_uring. */
 class NetSocket extends Duplex {
@@ -122,6 +128,11 @@ class NetSocket extends Duplex {
       ...(options.readableHighWaterMark !== undefined ? { readableHighWaterMark: options.readableHighWaterMark } : {}),
     });
     this.#runtime = options.runtime;
+    const blockList = (options as { blockList?: unknown }).blockList;
+    if (blockList && isBlockList) {
+      if (!isBlockList(blockList)) throw new InvalidArgTypeError('options.blockList', 'an net.BlockList', blockList);
+      this.blockList = blockList as nodeNet.BlockList;
+    }
     const onread = onreadOption((options as { onread?: unknown }).onread);
     if (onread) {
       this.#onread = new OnreadReceiver(this, onread, (n) => {
@@ -204,6 +215,11 @@ class NetSocket extends Duplex {
     this.connecting = true;
     this.#connectAbort = new AbortController();
     if (path) {
+      if (Buffer.byteLength(path as string) > MAX_UNIX_PATH) {
+        // As node 24's (libuv's no-truncate bind): EINVAL, an 'error' event.
+        process.nextTick(() => this._connectFailed(hostPortError(-EINVAL, 'connect', path as string)));
+        return this;
+      }
       const ep = unixEndpoint(path as string);
       connectTo(ep, this.#connectOptions(0)).then(
         (handle) => this.#connected(handle),
@@ -305,6 +321,9 @@ class NetSocket extends Duplex {
     this.#inFlight = 0;
     this.autoSelectFamilyAttemptedAddresses = undefined;
   }
+
+  /** Addresses this socket does not connect to (node:net's blockList option, on the lines that have it). */
+  declare blockList: nodeNet.BlockList | undefined;
 
   /** The addresses tried by the last connect with autoSelectFamily, as `address:port` (node:net's). */
   declare autoSelectFamilyAttemptedAddresses: string[] | undefined;

@@ -269,3 +269,69 @@ test("onread: bytes go to the program's buffer and callback, in pieces, with pau
     server.close();
   }
 });
+
+const hasBlockList = typeof (nodeNet.BlockList as unknown as { isBlockList?: unknown }).isBlockList === 'function';
+
+test(
+  'blockList: a connect to a blocked address fails with ERR_IP_BLOCKED; a server drops blocked peers',
+  {
+    skip: !hasBlockList && 'the running node has no blockList option',
+  },
+  async () => {
+    const blockList = new nodeNet.BlockList();
+    blockList.addAddress('127.0.0.1');
+    blockList.addAddress('127.0.0.2');
+    const cases: Record<string, unknown>[] = [
+      { host: '127.0.0.1' },
+      { host: 'h', lookup: fixedLookup([{ address: '127.0.0.1', family: 4 }]), autoSelectFamily: false },
+      {
+        host: 'h',
+        lookup: fixedLookup([
+          { address: '127.0.0.1', family: 4 },
+          { address: '127.0.0.2', family: 4 },
+        ]),
+        autoSelectFamily: true,
+      },
+    ];
+    for (const c of cases) {
+      const got = [];
+      for (const [, mod] of mods) {
+        const socket = mod.connect({ port: 9, blockList, ...c } as never);
+        got.push(await outcome(socket as nodeNet.Socket));
+      }
+      assert.deepEqual(got[1], got[0]);
+      assert.equal(got[0]!.error?.code, 'ERR_IP_BLOCKED');
+    }
+    for (const [name, mod] of mods) {
+      assert.throws(() => new mod.Socket({ blockList: 5 } as never), { code: 'ERR_INVALID_ARG_TYPE' }, name);
+      assert.throws(() => mod.createServer({ blockList: 5 } as never), { code: 'ERR_INVALID_ARG_TYPE' }, name);
+      const server = mod.createServer({ blockList } as never, () => assert.fail(`${name}: a blocked connection`));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const client = nodeNet.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+      client.on('error', () => {});
+      client.resume();
+      await once(client, 'close');
+      server.close();
+    }
+  },
+);
+
+test('a host that is not a string: refused at once from node 22 on, by the lookup before', () => {
+  for (const host of [5, {}, true]) {
+    const errs = [];
+    for (const [, mod] of mods) {
+      try {
+        // A custom lookup that refuses, so node 20 (which asks it) fails at once too.
+        const lookup = () => {
+          throw new TypeError('not a string');
+        };
+        mod.connect({ host, port: 9, lookup } as never).destroy();
+        errs.push(undefined);
+      } catch (err) {
+        errs.push({ code: (err as { code?: string }).code, message: (err as Error).message });
+      }
+    }
+    assert.deepEqual(errs[1], errs[0], JSON.stringify(host));
+  }
+});

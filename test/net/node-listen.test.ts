@@ -145,3 +145,20 @@ test("captureRejections: a rejected async 'connection' listener destroys that so
     EventEmitter.captureRejections = was;
   }
 });
+
+test("a Unix path too long for sun_path: EINVAL 'error' events from listen() and connect(), as node 24's", async () => {
+  const path = `/tmp/${'x'.repeat(200)}.sock`;
+  // Node 20 and 22 cut the path short and bind that (libuv truncates): uring's fails on every line.
+  const lines = Number(process.versions.node.split('.')[0]) >= 24 ? mods : mods.filter(([n]) => n === 'uring');
+  for (const [name, mod] of lines) {
+    const server = mod.createServer();
+    server.listen(path);
+    const [err] = (await once(server, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(err.code, 'EINVAL', name);
+    assert.equal(err.syscall, 'listen', name);
+    const socket = mod.connect(path);
+    const [cerr] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(cerr.code, 'EINVAL', name);
+    assert.equal(cerr.syscall, 'connect', name);
+  }
+});
