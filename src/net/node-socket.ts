@@ -79,6 +79,8 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 }
 
 const kEmpty = Buffer.alloc(0);
+const kShutdownStarted = Symbol('kShutdownStarted');
+const kEmittingEnd = Symbol('kEmittingEnd');
 /** The longest Unix socket path, in bytes (sun_path less its NUL). */
 export const MAX_UNIX_PATH = 107;
 
@@ -319,6 +321,7 @@ class NetSocket extends Duplex {
     this.#bytesRead = 0;
     this.#handed = 0;
     this.#inFlight = 0;
+    this[kShutdownStarted] = false;
     this.autoSelectFamilyAttemptedAddresses = undefined;
   }
 
@@ -397,6 +400,10 @@ class NetSocket extends Duplex {
     h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterWrite(cb));
   }
 
+  /** _final's shutdown is under way or done; 'end' is being emitted (writeAfterFIN's questions). */
+  [kShutdownStarted] = false;
+  [kEmittingEnd] = false;
+
   override _final(cb: (err?: Error | null) => void): void {
     if (!this.#handle) {
       if (this.connecting) {
@@ -406,9 +413,11 @@ class NetSocket extends Duplex {
       cb();
       return;
     }
+    this[kShutdownStarted] = true;
     this.#handle.end().then(
       () => cb(),
       (err: Error & { code?: string }) => {
+        this[kShutdownStarted] = false;
         // The peer already went away (ENOTCONN): ending is moot, not an error.
         if (err.code === 'ENOTCONN') cb();
         else cb(err);
@@ -645,7 +654,14 @@ export type Stream = NetSocket;
  * per socket only then, as node:net does, so no write pays for the check.
  */
 function onReadableEnd(this: Socket): void {
-  if (!this.allowHalfOpen) this.write = writeAfterFIN as Socket['write'];
+  if (this.allowHalfOpen) return;
+  this.write = writeAfterFIN as Socket['write'];
+  // The first 'end' listener: the tick ends after the program's.
+  this[kEmittingEnd] = true;
+  process.nextTick(endEmitted, this);
+}
+function endEmitted(socket: Socket): void {
+  socket[kEmittingEnd] = false;
 }
 
 function writeAfterFIN(
@@ -658,7 +674,14 @@ function writeAfterFIN(
   if (typeof encoding === 'function') cb = encoding;
   const err = new SocketEndedError();
   if (cb) process.nextTick(cb, err);
-  this.destroy(err);
+  // node:net destroys the socket with the error: an 'error' event, unless
+  // it is destroyed already, as it is once its 'end' has been emitted and
+  // its own FIN sent (autoDestroy). Node's shutdown completes within the
+  // event loop turn that sends the FIN; uring's a few ticks later, so the
+  // peer's answer to the FIN (its 'end', which the program may answer with
+  // this write) can come first: past its 'end', a socket whose shutdown has
+  // started counts as destroyed. The write fails through its callback.
+  if (this[kEmittingEnd] || !this[kShutdownStarted]) this.destroy(err);
   return false;
 }
 

@@ -335,3 +335,43 @@ test('a host that is not a string: refused at once from node 22 on, by the looku
     assert.deepEqual(errs[1], errs[0], JSON.stringify(host));
   }
 });
+
+test("a write after the peer's FIN: EPIPE to its callback; an 'error' only while the socket is not closed yet", async () => {
+  for (const [name, mod] of mods) {
+    // Written by a socket whose own 'end' and FIN are past (the peer has answered): the callback only.
+    {
+      let serverSocket: nodeNet.Socket | undefined;
+      const server = mod.createServer((s: nodeNet.Socket) => {
+        serverSocket = s;
+        s.resume();
+        s.on('error', () => assert.fail(`${name}: 'error' on a socket closing well`));
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const client = mod.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+      await once(client, 'connect');
+      client.resume();
+      client.end();
+      await once(client, 'end');
+      const err = await new Promise<Error | null | undefined>((resolve) => serverSocket!.write('x', resolve));
+      assert.equal((err as NodeJS.ErrnoException | undefined)?.code, 'EPIPE', name);
+      server.close();
+    }
+    // Written in the socket's own 'end' listener: the callback, and 'error' on the next tick.
+    {
+      const server = mod.createServer((s: nodeNet.Socket) => s.end());
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const client = mod.connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+      await once(client, 'connect');
+      const errored = once(client, 'error');
+      const cbErr = new Promise<Error | null | undefined>((resolve) => {
+        client.on('end', () => assert.equal(client.write('hello', resolve), false));
+      });
+      client.end();
+      assert.equal(((await cbErr) as NodeJS.ErrnoException | undefined)?.code, 'EPIPE', name);
+      assert.equal(((await errored)[0] as NodeJS.ErrnoException).code, 'EPIPE', name);
+      server.close();
+    }
+  }
+});
