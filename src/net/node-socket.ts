@@ -679,9 +679,12 @@ function writeAfterFIN(
   // its own FIN sent (autoDestroy). Node's shutdown completes within the
   // event loop turn that sends the FIN; uring's a few ticks later, so the
   // peer's answer to the FIN (its 'end', which the program may answer with
-  // this write) can come first: past its 'end', a socket whose shutdown has
-  // started counts as destroyed. The write fails through its callback.
+  // this write) can come first. So past its 'end', a socket whose shutdown
+  // has started is destroyed here without the error, as node's would be by
+  // now (everything written before went out: _final runs after the writes).
+  // The write fails through its callback either way.
   if (this[kEmittingEnd] || !this[kShutdownStarted]) this.destroy(err);
+  else this.destroy();
   return false;
 }
 
