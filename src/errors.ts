@@ -168,6 +168,13 @@ export class SocketClosedBeforeConnectionError extends UringError {
   }
 }
 
+/** ERR_IP_BLOCKED: a connect to (or from) an address the socket's or server's net.BlockList holds. */
+export class IpBlockedError extends UringError {
+  constructor(ip: string) {
+    super('ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`);
+  }
+}
+
 /** ERR_SERVER_ALREADY_LISTEN: listen() on a server that is listening. */
 export class ServerAlreadyListenError extends UringError {
   constructor() {
@@ -267,6 +274,18 @@ export class InvalidIpAddressError extends TypeError {
   readonly code = 'ERR_INVALID_IP_ADDRESS';
   constructor(address: unknown) {
     super(`Invalid IP address: ${str(address)}`);
+  }
+}
+
+/** ERR_INVALID_ADDRESS_FAMILY: a lookup gave a family that is neither 4 nor 6 (node:net's connect). */
+export class InvalidAddressFamilyError extends RangeError {
+  readonly code = 'ERR_INVALID_ADDRESS_FAMILY';
+  readonly host: unknown;
+  readonly port: unknown;
+  constructor(family: unknown, host: unknown, port: unknown) {
+    super(`Invalid address family: ${str(family)} ${str(host)}:${str(port)}`);
+    this.host = host;
+    this.port = port;
   }
 }
 

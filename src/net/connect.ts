@@ -7,6 +7,7 @@ import { InvalidArgTypeError, OutOfRangeError, SocketBadPortError, type SystemEr
 import { ipEndpoint, resolveHost, unixEndpoint, type Endpoint } from './address.js';
 import { ETIMEDOUT } from '../errno.js';
 import { hostPortError } from './errors.js';
+import { SOL_SOCKET, SO_REUSEADDR } from './constants.js';
 import { Socket, type SocketOptions } from './socket.js';
 
 export interface ConnectOptions extends SocketOptions {
@@ -70,11 +71,24 @@ export async function connect(options: ConnectOptions): Promise<Socket> {
   return connectTo(ep, options);
 }
 
-/** Connects to a resolved endpoint. */
-export async function connectTo(ep: Endpoint, options: ConnectOptions): Promise<Socket> {
+/**
+ * Connects to a resolved endpoint; from `local` (bound first, as node:net's
+ * localAddress / localPort) when given, whose bind(2) errors name 'bind'.
+ */
+export async function connectTo(ep: Endpoint, options: ConnectOptions, local?: Endpoint): Promise<Socket> {
   const runtime = runtimeOf(options.runtime);
   const fd = native().socket(ep.domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw hostPortError(fd, 'connect', ep.address, ep.port || undefined);
+  if (local) {
+    // As libuv's bind of a TCP socket: SO_REUSEADDR first (a port in
+    // TIME_WAIT binds; one a listener holds still fails with EADDRINUSE).
+    native().setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    const rc = native().bind(fd, local.sockaddr);
+    if (rc < 0) {
+      native().closeFd(fd);
+      throw hostPortError(rc, 'bind', local.address, local.port || undefined);
+    }
+  }
   const info: SystemErrorInfo = { address: ep.address, port: ep.port || undefined };
   const op = new ConnectOp(fd, ep.sockaddr, info);
   op.signal = options.signal;

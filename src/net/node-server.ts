@@ -4,10 +4,17 @@
 import { EventEmitter } from 'node:events';
 import * as nodeNet from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
-import { InvalidArgTypeError, ServerAlreadyListenError, ServerNotRunningError } from '../errors.js';
+import { chmodSync, statSync } from 'node:fs';
+import {
+  InvalidArgTypeError,
+  InvalidArgValueError,
+  ServerAlreadyListenError,
+  ServerNotRunningError,
+} from '../errors.js';
 import { validateFunction } from '../validate.js';
 import {
   listen as listenNative,
+  listenFd,
   listenNow,
   Server as NativeServer,
   type AddressInfo,
@@ -16,7 +23,10 @@ import {
 import type { Socket as NativeSocket } from './socket.js';
 import { validatePort } from './connect.js';
 import { callableClass, nodeInstead } from './node-common.js';
-import { Socket } from './node-socket.js';
+import { isBlockList } from './node-lookup.js';
+import { MAX_UNIX_PATH, Socket } from './node-socket.js';
+import { uvHostPortError } from './errors.js';
+import { EINVAL } from '../errno.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -24,6 +34,8 @@ export interface ServerOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /** Connections from these addresses are closed at once (node:net's; node 22.13, 23.4 and later, as the running node). */
+  blockList?: nodeNet.BlockList;
   /** Each accepted socket's readable and writable high-water mark (node:net's). */
   highWaterMark?: number;
   runtime?: Runtime;
@@ -43,8 +55,8 @@ export interface NodeListenOptions {
 type ListeningListener = () => void;
 
 /**
- * listen()'s argument forms, as node:net's types give them (but a handle:
- * uring listens on sockets it makes). One signature over a union of tuples,
+ * listen()'s argument forms, as node:net's types give them (a handle only as
+ * `{ fd }`: uring cannot listen on a libuv handle). One signature over a union of tuples,
  * as connect()'s (node-socket.ts), so that calls on `nodeNet.Server |
  * uringNet.Server` still type-check.
  */
@@ -55,7 +67,9 @@ export type ListenArgs =
   | [port?: number, listeningListener?: ListeningListener]
   | [path: string, backlog?: number, listeningListener?: ListeningListener]
   | [path: string, listeningListener?: ListeningListener]
-  | [options: nodeNet.ListenOptions | NodeListenOptions, listeningListener?: ListeningListener];
+  | [options: nodeNet.ListenOptions | NodeListenOptions, listeningListener?: ListeningListener]
+  | [handle: { fd: number }, backlog?: number, listeningListener?: ListeningListener]
+  | [listeningListener?: ListeningListener];
 
 /** A node:net Server whose connections arrive through io_uring's multishot accept. */
 class NetServer extends EventEmitter {
@@ -93,6 +107,11 @@ class NetServer extends EventEmitter {
       options = {};
     }
     this.#options = options ?? {};
+    const blockList = this.#options.blockList;
+    if (blockList && isBlockList) {
+      if (!isBlockList(blockList)) throw new InvalidArgTypeError('options.blockList', 'an net.BlockList', blockList);
+      this.blockList = blockList;
+    }
     if (connectionListener) this.on('connection', connectionListener);
   }
 
@@ -108,44 +127,74 @@ class NetServer extends EventEmitter {
     return this.#listening;
   }
 
-  /** listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]), listen(options[, cb]), as node:net. */
+  /**
+   * listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]),
+   * listen(options[, cb]), listen({ fd }), as node:net; its forms of "any
+   * port" (no port, undefined, null) and its errors for options with neither.
+   */
   listen(...args: ListenArgs): this;
   listen(...args: unknown[]): this {
     const last = args[args.length - 1];
     const cb = typeof last === 'function' ? (last as () => void) : undefined;
-    if (cb) args.pop();
-    let opts: NodeListenOptions;
+    // node:net's normalizeArgs: an object is the options, a non-numeric string a path, anything else a port.
     const a0 = args[0];
-    if (a0 !== null && typeof a0 === 'object') opts = a0 as NodeListenOptions;
-    else if (typeof a0 === 'string' && !/^\d+$/.test(a0))
-      opts = { path: a0, ...(typeof args[1] === 'number' ? { backlog: args[1] } : {}) };
-    else {
-      opts = { port: (a0 as number | undefined) ?? 0 };
-      if (typeof args[1] === 'string') opts.host = args[1];
-      const b = typeof args[1] === 'number' ? args[1] : args[2];
-      if (typeof b === 'number') opts.backlog = b;
+    let given: Omit<NodeListenOptions, 'port'> & {
+      port?: unknown;
+      fd?: unknown;
+      readableAll?: unknown;
+      writableAll?: unknown;
+    };
+    if (a0 !== null && typeof a0 === 'object') given = a0 as typeof given;
+    else if (isPipeName(a0)) given = { path: a0 as string };
+    else if (args.length === 0) given = {};
+    else given = { port: a0, ...(args.length > 1 && typeof args[1] === 'string' ? { host: args[1] } : {}) };
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    if (this.#native || (this.#binding && this.#bindsAtOnce)) throw new ServerAlreadyListenError();
+    // As node:net, before anything is bound (it was used only once listening, and threw there).
+    if (given.signal !== undefined && !(given.signal instanceof AbortSignal))
+      throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', given.signal);
+    let port = given.port;
+    if (args.length === 0 || typeof a0 === 'function' || port === null || (port === undefined && 'port' in given))
+      port = 0;
+    let opts: NodeListenOptions;
+    if (typeof given.fd === 'number' && given.fd >= 0) {
+      return this.#listenFd(given.fd, (given.backlog as number) || backlogFromArgs || undefined, cb, given.signal);
+    } else if (typeof port === 'number' || typeof port === 'string') {
+      validatePort(port, 'options.port');
+      opts = { ...given, port: Number(port) | 0, path: undefined } as NodeListenOptions;
+      if (!given.host) delete opts.host;
+    } else if (given.path && isPipeName(given.path)) {
+      opts = { ...given, port: undefined } as NodeListenOptions;
+      if (Buffer.byteLength(given.path) > MAX_UNIX_PATH) {
+        // As node 24's (libuv's no-truncate bind): EINVAL, an 'error' event.
+        const err = uvHostPortError(-EINVAL, 'listen', given.path);
+        const gen = ++this.#bindGen;
+        process.nextTick(() => {
+          if (gen === this.#bindGen) this.emit('error', err);
+        });
+        return this;
+      }
+    } else if (!('port' in given || 'path' in given)) {
+      throw new InvalidArgValueError('options', given, 'must have the property "port" or "path"');
+    } else {
+      throw new InvalidArgValueError('options', given, 'is invalid');
     }
+    const backlog = opts.backlog || backlogFromArgs;
+    if (backlog) opts.backlog = backlog;
+    else delete opts.backlog;
     // node:net binds a listen() without a host (a port alone, or a path)
     // before it returns, and one with a host (even an IP) after its DNS lookup; the
     // first to bind is the server's one socket, and 'listening' comes once,
     // with every listen()'s callback. So: a second listen() throws once
     // node:net would have bound; one with a host joins the bind in flight;
     // one without takes over (the earlier bind's socket is closed).
-    // As node:net, before anything is bound (it was used only once listening, and threw there).
-    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
-      throw new InvalidArgTypeError('options.signal', 'an instance of AbortSignal', opts.signal);
     const bindsAtOnce = opts.host === undefined;
-    if (this.#native || (this.#binding && this.#bindsAtOnce)) {
-      throw new ServerAlreadyListenError();
-    }
     if (this.#binding && !bindsAtOnce) {
       if (cb) this.once('listening', cb);
       return this;
     }
     const nativeOpts: NativeListenOptions = {
-      ...(opts.path !== undefined
-        ? { path: opts.path }
-        : { port: opts.port === undefined ? 0 : validatePort(opts.port, 'options.port') }),
+      ...(opts.path !== undefined ? { path: opts.path } : { port: (opts.port as number | undefined) ?? 0 }),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
       ...(opts.reusePort !== undefined ? { reusePort: opts.reusePort } : {}),
@@ -171,7 +220,15 @@ class NetServer extends EventEmitter {
     }
     if (srv) {
       this.#binding = false;
-      this.#listened(srv, opts.signal);
+      if (opts.path !== undefined && (given.readableAll === true || given.writableAll === true)) {
+        try {
+          chmodSocket(opts.path, given.readableAll === true, given.writableAll === true);
+        } catch (err) {
+          void srv.close();
+          throw err;
+        }
+      }
+      this.#listened(srv, opts.signal, (opts.port as number | undefined) ?? null);
       process.nextTick(() => {
         if (this.#native === srv) this.emit('listening');
       });
@@ -186,7 +243,7 @@ class NetServer extends EventEmitter {
           return;
         }
         this.#binding = false;
-        this.#listened(srv, opts.signal);
+        this.#listened(srv, opts.signal, (opts.port as number | undefined) ?? null);
         this.emit('listening');
       },
       (err: Error) => {
@@ -198,7 +255,46 @@ class NetServer extends EventEmitter {
     return this;
   }
 
-  #listened(srv: NativeServer, signal: AbortSignal | undefined): void {
+  /** listen({ fd }): a socket the program already has, made to listen (node:net's); its errors are 'error' events. */
+  #listenFd(
+    fd: number,
+    backlog: number | undefined,
+    cb: (() => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): this {
+    if (cb) this.once('listening', cb);
+    const gen = ++this.#bindGen;
+    let srv: NativeServer;
+    try {
+      srv = listenFd(fd, {
+        backlog: backlog ?? 511,
+        ...(this.#options.runtime ? { runtime: this.#options.runtime } : {}),
+      });
+    } catch (err) {
+      if ((err as { syscall?: unknown }).syscall === undefined) throw err;
+      process.nextTick(() => {
+        if (gen === this.#bindGen) this.emit('error', err);
+      });
+      return this;
+    }
+    this.#listened(srv, signal);
+    process.nextTick(() => {
+      if (this.#native === srv) this.emit('listening');
+    });
+    return this;
+  }
+
+  /** node:net's `family:address:port` of the listen (the port as asked: 0 for any), set once bound. */
+  _connectionKey: string | undefined = undefined;
+
+  #listened(srv: NativeServer, signal: AbortSignal | undefined, port: number | null = null): void {
+    const a = srv.address();
+    this._connectionKey =
+      typeof a === 'string'
+        ? `-1:${a}:-1`
+        : a && port !== null
+          ? `${a.family === 'IPv6' ? 6 : 4}:${a.address}:${port}`
+          : 'null:null:null';
     this.#native = srv;
     this.#listening = true;
     if (this.#unref) srv.unref();
@@ -210,7 +306,21 @@ class NetServer extends EventEmitter {
     }
   }
 
+  /** Connections from these addresses are closed at once (the blockList option). */
+  declare blockList: nodeNet.BlockList | undefined;
+
   #onConnection(handle: NativeSocket): void {
+    if (this.blockList) {
+      const peer = handle.remoteAddress;
+      if (
+        peer &&
+        peer.family !== 'Unix' &&
+        this.blockList.check(peer.address, peer.family === 'IPv6' ? 'ipv6' : 'ipv4')
+      ) {
+        void handle.close();
+        return;
+      }
+    }
     if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
       // The addresses are read before the close (after it the fd is gone).
       // As node:net: a null-prototype object for TCP, nothing for a Unix socket.
@@ -315,6 +425,36 @@ class NetServer extends EventEmitter {
     if (!this.#native) return;
     await new Promise<void>((resolve) => this.close(() => resolve()));
   }
+}
+
+/** node:net's Server.prototype[captureRejectionSymbol]: a rejected async 'connection' listener destroys that socket. */
+Object.defineProperty(NetServer.prototype, EventEmitter.captureRejectionSymbol, {
+  value: function (this: NetServer, err: Error, event: string, socket?: Socket) {
+    if (event === 'connection' && socket) socket.destroy(err);
+    else this.emit('error', err);
+  },
+  writable: true,
+  configurable: true,
+});
+
+/** A name that is not a number: a path (node:net's isPipeName). */
+function isPipeName(s: unknown): s is string {
+  return typeof s === 'string' && toNumber(s) === false;
+}
+/** node:net's toNumber: a number >= 0, else false. */
+function toNumber(x: unknown): number | false {
+  const n = Number(x);
+  return n >= 0 ? n : false;
+}
+
+/**
+ * listen({ path, readableAll, writableAll }): the socket file readable /
+ * writable by all, as libuv's uv_pipe_chmod (the bits added to its mode).
+ */
+function chmodSocket(path: string, readable: boolean, writable: boolean): void {
+  const want = (readable ? 0o444 : 0) | (writable ? 0o222 : 0);
+  const mode = statSync(path).mode;
+  if ((mode & want) !== want) chmodSync(path, (mode | want) & 0o7777);
 }
 
 export const Server = callableClass(NetServer, 'Server');

@@ -3,13 +3,11 @@
 // connect / createConnection.
 import { Duplex } from 'node:stream';
 import * as nodeNet from 'node:net';
-import { isIP as nodeIsIP } from 'node:net';
 import type { Runtime } from '../runtime/runtime.js';
 import {
   abortError,
   InvalidArgTypeError,
   InvalidArgValueError,
-  InvalidIpAddressError,
   MissingArgsError,
   OutOfRangeError,
   SocketClosedBeforeConnectionError,
@@ -20,7 +18,12 @@ import {
 import { validateFunction } from '../validate.js';
 import type { AddressInfo } from './server.js';
 import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.js';
-import { connectTo, endpointOf, validatePort } from './connect.js';
+import { connectTo } from './connect.js';
+import { hostPortError } from './errors.js';
+import { EINVAL } from '../errno.js';
+import { ipEndpoint, unixEndpoint } from './address.js';
+import { isBlockList, lookupAndConnect, type TcpOptions } from './node-lookup.js';
+import { OnreadReceiver, onreadOption, type OnreadOption } from './node-onread.js';
 import { callableClass, nodeInstead } from './node-common.js';
 import type { NetServer } from './node-server.js';
 
@@ -35,6 +38,10 @@ export interface SocketConstructorOptions {
   /** Both high-water marks (stream.Duplex's option), unless one is given on its own. */
   highWaterMark?: number;
   readableHighWaterMark?: number;
+  /** Addresses not to connect to (node:net's; node 22.13, 23.4 and later, as the running node). */
+  blockList?: nodeNet.BlockList;
+  /** Received bytes into this buffer and to this callback instead of 'data' events (node:net's). */
+  onread?: OnreadOption;
   /** @internal An accepted connection. */
   handle?: NativeSocket;
   /** @internal With `handle`: don't start reading (the Server's pauseOnConnect). */
@@ -85,6 +92,10 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 }
 
 const kEmpty = Buffer.alloc(0);
+const kShutdownStarted = Symbol('kShutdownStarted');
+const kEmittingEnd = Symbol('kEmittingEnd');
+/** The longest Unix socket path, in bytes (sun_path less its NUL). */
+export const MAX_UNIX_PATH = 107;
 
 /** A node:net Socket whose bytes move through io_uring. */
 class NetSocket extends Duplex {
@@ -105,10 +116,9 @@ class NetSocket extends Duplex {
   #hadError = false;
   /** The net.Server that accepted this socket (set by Server). */
   server: NetServer | undefined;
-  // In node:net's type of a Socket, so that ours is assignable to it; unset
-  // here as in node (which sets it only for an autoSelectFamily connect).
-  declare readonly autoSelectFamilyAttemptedAddresses: string[];
   readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
+  /** The receiver of a socket made with the `onread` option (node-onread.ts). */
+  #onread: OnreadReceiver | undefined;
 
   constructor(options: SocketConstructorOptions & nodeNet.SocketConstructorOpts = {}) {
     // As node:net: null is no options; anything but an object is refused (node takes a number as an fd: not here).
@@ -134,7 +144,19 @@ class NetSocket extends Duplex {
     });
     this.#runtime = options.runtime;
     this.#behindLimit = this.writableHighWaterMark;
-    this.#receiver = {
+    const blockList = (options as { blockList?: unknown }).blockList;
+    if (blockList && isBlockList) {
+      if (!isBlockList(blockList)) throw new InvalidArgTypeError('options.blockList', 'an net.BlockList', blockList);
+      this.blockList = blockList as nodeNet.BlockList;
+    }
+    const onread = onreadOption((options as { onread?: unknown }).onread);
+    if (onread) {
+      this.#onread = new OnreadReceiver(this, onread, (n) => {
+        this.#bytesRead += n;
+        this.#touch();
+      });
+    }
+    this.#receiver = this.#onread ?? {
       data: (chunk) => {
         this.#bytesRead += chunk.length;
         this.#touch();
@@ -184,10 +206,15 @@ class NetSocket extends Duplex {
     handle.setReceiver(this.#receiver, this.#readWanted);
   }
 
-  /** Connects: (port[, host][, cb]), (path[, cb]) or (options[, cb]), as node:net. */
+  /**
+   * Connects: (port[, host][, cb]), (path[, cb]) or (options[, cb]), as
+   * node:net; a host name through `options.lookup` (node-lookup.ts). A
+   * socket that was destroyed (or closed) connects again as a new one.
+   */
   connect(...args: ConnectArgs): this;
   connect(...args: unknown[]): this {
     const [options, cb] = normalizeConnectArgs(args);
+    if (this.destroyed && !this.connecting) this.#renew();
     if (cb) this.once('connect', cb);
     if (this.#handle || this.connecting) {
       process.nextTick(() => this.destroy(new SocketConnectedError()));
@@ -200,59 +227,137 @@ class NetSocket extends Duplex {
       if (typeof path !== 'string') throw new InvalidArgTypeError('options.path', 'of type string', path);
     } else if (port === undefined) {
       throw new MissingArgsError(['options', 'port', 'path']);
+    }
+    this.#connectRuntime = this.#runtime ?? options.runtime;
+    this.connecting = true;
+    this.#connectAbort = new AbortController();
+    if (path) {
+      if (Buffer.byteLength(path as string) > MAX_UNIX_PATH) {
+        // As node 24's (libuv's no-truncate bind): EINVAL, an 'error' event.
+        process.nextTick(() => this._connectFailed(hostPortError(-EINVAL, 'connect', path as string)));
+        return this;
+      }
+      const ep = unixEndpoint(path as string);
+      connectTo(ep, this.#connectOptions(0)).then(
+        (handle) => this.#connected(handle),
+        (err: Error) => this._connectFailed(err),
+      );
     } else {
-      validatePort(port);
-      // As node:net, before anything is looked up. The lookup option itself
-      // is not used yet (connect resolves through dns.lookup).
-      const o = options as { localAddress?: unknown; localPort?: unknown; lookup?: unknown; host?: unknown };
-      if (o.localAddress && !nodeIsIP(String(o.localAddress))) throw new InvalidIpAddressError(o.localAddress);
-      if (o.localPort && typeof o.localPort !== 'number')
-        throw new InvalidArgTypeError('options.localPort', 'of type number', o.localPort);
-      if (o.lookup !== undefined && o.lookup !== null) validateFunction(o.lookup, 'options.lookup');
+      try {
+        lookupAndConnect(this, options as TcpOptions);
+      } catch (err) {
+        // Bad arguments: nothing started.
+        this.connecting = false;
+        this.#connectAbort = undefined;
+        throw err;
+      }
     }
     if (options.timeout) this.setTimeout(options.timeout);
     const tcp = options as TcpConnectOptions;
     if (tcp.noDelay) this.#noDelay = true;
     if (tcp.keepAlive) this.#keepAlive = [true, keepAliveDelay(tcp.keepAliveInitialDelay)];
-    this.connecting = true;
-    this.#connectAbort = new AbortController();
-    const signal = this.#connectAbort.signal;
-    const runtime = this.#runtime ?? options.runtime;
-    const where = (path ? { path } : { ...options, path: undefined }) as {
-      host?: string;
-      port?: number;
-      path?: string;
-      family?: number;
+    return this;
+  }
+
+  #connectRuntime: Runtime | undefined;
+  #connectOptions(timeout: number): { signal: AbortSignal; runtime?: Runtime; timeout?: number } {
+    const runtime = this.#connectRuntime;
+    return {
+      signal: this.#connectAbort!.signal,
+      ...(runtime ? { runtime } : {}),
+      ...(timeout > 0 ? { timeout } : {}),
     };
-    (async () => {
-      const ep = await endpointOf(where, 'localhost');
-      return connectTo(ep, { signal, ...(runtime ? { runtime } : {}) });
-    })().then(
-      (handle) => {
-        this.connecting = false;
-        if (this.destroyed) {
-          void handle.close();
-          return;
+  }
+
+  /** @internal node-lookup.ts's Connector: one connect attempt. */
+  _attempt(
+    address: string,
+    port: number,
+    family: 4 | 6,
+    localAddress: string | undefined,
+    localPort: number | undefined,
+    timeout: number,
+  ): Promise<void> {
+    const local =
+      localAddress !== undefined || localPort
+        ? ipEndpoint(localAddress ?? (family === 6 ? '::' : '0.0.0.0'), family, localPort ?? 0)
+        : undefined;
+    return connectTo(ipEndpoint(address, family, port), this.#connectOptions(timeout), local).then(
+      (handle) => this.#connected(handle),
+      (err: Error & { syscall?: string; localAddress?: string; localPort?: number }) => {
+        // As node:net: a connect from a given address and port says which.
+        if (local && localPort && err.syscall === 'connect') {
+          err.message += ` - Local (${local.address}:${localPort})`;
+          err.localAddress = local.address;
+          err.localPort = localPort;
         }
-        this.#attach(handle);
-        this.emit('connect');
-        this.emit('ready');
-        const w = this.#pendingWrite;
-        this.#pendingWrite = undefined;
-        this.#pendingWriteCb = undefined;
-        w?.();
-        const f = this.#pendingFinal;
-        this.#pendingFinal = undefined;
-        f?.();
-        // As node:net: start reading unless the user paused.
-        if (this.readableFlowing !== false) this.read(0);
-      },
-      (err: Error) => {
-        this.connecting = false;
-        if (!this.destroyed) this.destroy(err);
+        throw err;
       },
     );
-    return this;
+  }
+
+  /** @internal node-lookup.ts's Connector: the connect failed. */
+  _connectFailed(err: Error): void {
+    this.connecting = false;
+    if (!this.destroyed) this.destroy(err);
+  }
+
+  #connected(handle: NativeSocket): void {
+    this.connecting = false;
+    if (this.destroyed) {
+      void handle.close();
+      return;
+    }
+    this.#attach(handle);
+    this.emit('connect');
+    this.emit('ready');
+    const w = this.#pendingWrite;
+    this.#pendingWrite = undefined;
+    this.#pendingWriteCb = undefined;
+    w?.();
+    const f = this.#pendingFinal;
+    this.#pendingFinal = undefined;
+    f?.();
+    // As node:net: start reading unless the user paused.
+    if (this.readableFlowing !== false) this.read(0);
+  }
+
+  /**
+   * Makes a destroyed socket new again for connect(), as node:net's: the
+   * stream's state, the counters and the handle of the last connection go.
+   */
+  #renew(): void {
+    if (this.write !== NetSocket.prototype.write) this.write = NetSocket.prototype.write;
+    (this as unknown as { _undestroy(): void })._undestroy();
+    this.#handle = undefined;
+    this.#readWanted = false;
+    this.#hadError = false;
+    this.#resetting = false;
+    this.#bytesRead = 0;
+    this.#handed = 0;
+    this.#inFlight = 0;
+    this[kShutdownStarted] = false;
+    (this as { autoSelectFamilyAttemptedAddresses?: string[] }).autoSelectFamilyAttemptedAddresses = undefined;
+  }
+
+  /** Addresses this socket does not connect to (node:net's blockList option, on the lines that have it). */
+  declare blockList: nodeNet.BlockList | undefined;
+
+  /**
+   * The addresses tried by the last connect with autoSelectFamily, as
+   * `address:port` (node:net's). Typed as node's types have it, so that ours
+   * is assignable to node's Socket; unset otherwise, as in node.
+   */
+  declare autoSelectFamilyAttemptedAddresses: string[];
+
+  override pause(): this {
+    this.#onread?.pause(this.#handle);
+    return super.pause();
+  }
+
+  override resume(): this {
+    this.#onread?.resume(this.#handle);
+    return super.resume();
   }
 
   override _read(): void {
@@ -367,6 +472,10 @@ class NetSocket extends Duplex {
     h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterWrite(cb));
   }
 
+  /** _final's shutdown is under way or done; 'end' is being emitted (writeAfterFIN's questions). */
+  [kShutdownStarted] = false;
+  [kEmittingEnd] = false;
+
   override _final(cb: (err?: Error | null) => void): void {
     if (!this.#handle) {
       if (this.connecting) {
@@ -376,9 +485,11 @@ class NetSocket extends Duplex {
       cb();
       return;
     }
+    this[kShutdownStarted] = true;
     this.#handle.end().then(
       () => cb(),
       (err: Error & { code?: string }) => {
+        this[kShutdownStarted] = false;
         // The peer already went away (ENOTCONN): ending is moot, not an error.
         if (err.code === 'ENOTCONN') cb();
         else cb(err);
@@ -599,7 +710,16 @@ class NetSocket extends Duplex {
   get handle(): NativeSocket | undefined {
     return this.#handle;
   }
+  /**
+   * node:net's libuv handle: always null here (programs and tests read it to
+   * see a socket is closed). Not the uring socket: node's own modules call
+   * libuv methods on a handle they find (http's readStart/readStop,
+   * getAsyncId), so a socket with none is what they must see.
+   */
+  declare _handle: null;
 }
+// A plain prototype value, as node's own initial `this._handle = null`.
+Object.defineProperty(NetSocket.prototype, '_handle', { value: null, writable: true, configurable: true });
 export const Socket = callableClass(NetSocket, 'Socket');
 export type Socket = NetSocket;
 /** node:net's old name for Socket. */
@@ -621,7 +741,14 @@ function uncorkAll(): void {
  * per socket only then, as node:net does, so no write pays for the check.
  */
 function onReadableEnd(this: Socket): void {
-  if (!this.allowHalfOpen) this.write = writeAfterFIN as Socket['write'];
+  if (this.allowHalfOpen) return;
+  this.write = writeAfterFIN as Socket['write'];
+  // The first 'end' listener: the tick ends after the program's.
+  this[kEmittingEnd] = true;
+  process.nextTick(endEmitted, this);
+}
+function endEmitted(socket: Socket): void {
+  socket[kEmittingEnd] = false;
 }
 
 function writeAfterFIN(
@@ -634,7 +761,17 @@ function writeAfterFIN(
   if (typeof encoding === 'function') cb = encoding;
   const err = new SocketEndedError();
   if (cb) process.nextTick(cb, err);
-  this.destroy(err);
+  // node:net destroys the socket with the error: an 'error' event, unless
+  // it is destroyed already, as it is once its 'end' has been emitted and
+  // its own FIN sent (autoDestroy). Node's shutdown completes within the
+  // event loop turn that sends the FIN; uring's a few ticks later, so the
+  // peer's answer to the FIN (its 'end', which the program may answer with
+  // this write) can come first. So past its 'end', a socket whose shutdown
+  // has started is destroyed here without the error, as node's would be by
+  // now (everything written before went out: _final runs after the writes).
+  // The write fails through its callback either way.
+  if (this[kEmittingEnd] || !this[kShutdownStarted]) this.destroy(err);
+  else this.destroy();
   return false;
 }
 

@@ -301,6 +301,21 @@ export function listenNow(options: ListenOptions = {}): Server | undefined {
   return bindAndListen(ep, options, backlog, runtime);
 }
 
+/**
+ * Makes `fd`, a stream socket the program has (bound, or not: the kernel
+ * then picks a port), listen; connections arrive as on any Server. The
+ * Server owns the fd from then on (a Unix socket's address() is null). Throws what listen(2) says (ENOTSOCK,
+ * EINVAL, ...).
+ */
+export function listenFd(fd: number, options: ListenOptions = {}): Server {
+  validateFd(fd);
+  const { backlog, runtime } = listenParams(options);
+  const rc = native().listen(fd, backlog);
+  if (rc < 0) throw uvHostPortError(rc, 'listen');
+  // No path even for a Unix socket: its file is not this Server's to remove at close.
+  return new Server(fd, runtime, undefined, options);
+}
+
 function listenParams(options: ListenOptions): { backlog: number; runtime: Runtime } {
   if (options === null || typeof options !== 'object')
     throw new InvalidArgTypeError('options', 'of type object', options);
