@@ -144,6 +144,14 @@ const QUICK = {
     },
   },
   'idle-conns': { none: 'memory per connection, fresh processes per repetition: too slow for a quick run' },
+  'fs-stream': {
+    args: ['--dir', '/dev/shm/uring-stream-quick', '--size-mb', '256', '--reps', '3', '--hwm', '16,64,1024'],
+    ratios: (j) =>
+      [16, 64, 1024].map((k) => [
+        `stream copy hwm ${k} KiB: uring / node (speed)`,
+        j.results[`copy hwm ${k} KiB uring`]?.speedVsNode,
+      ]),
+  },
   'fs-copy': {
     args: ['--file', '/tmp/uring-bench/256m', '--size-mb', '256', '--reps', '5', '--variants', 'uring copyFile'],
     ratios: (j) => [
