@@ -116,7 +116,7 @@ const QUICK = {
   'fs-files': {
     args: [
       ['--sets', '4k', '--files', '2000', '--reps', '3', '--ms', '300', '--warm-ms', '100'],
-      ['--variants', 'uring readFiles,forEachFile,fs.promises.readFile,scratch buffers'],
+      ['--variants', 'uring readFiles,forEachFile,fs.promises.readFile,uring/fs/promises,scratch buffers'],
     ].flat(),
     ratios: (j) => {
       const r = j.sets['4k'].results;
@@ -126,6 +126,10 @@ const QUICK = {
         ['4 KiB files: readFiles / C', r['uring readFiles']?.ratio],
         ['4 KiB files: forEachFile / C', r[each]?.ratio],
         ['4 KiB files: readFiles / node readFile', pairs(r['uring readFiles']?.values, r[node]?.values)],
+        [
+          '4 KiB files: uring/fs/promises readFile / node readFile',
+          pairs(r[Object.keys(r).find((k) => k.startsWith('uring/fs/promises readFile'))]?.values, r[node]?.values),
+        ],
       ];
     },
   },
