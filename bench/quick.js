@@ -130,7 +130,7 @@ const QUICK = {
   'fs-files': {
     args: [
       ['--sets', '4k', '--files', '2000', '--reps', '3', '--ms', '300', '--warm-ms', '100'],
-      ['--variants', 'uring readFiles,forEachFile,fs.promises.readFile,scratch buffers'],
+      ['--variants', 'uring readFiles,forEachFile,fs.promises.readFile,uring/fs/promises,scratch buffers'],
     ].flat(),
     ratios: (j) => {
       const r = j.sets['4k'].results;
@@ -140,6 +140,10 @@ const QUICK = {
         ['4 KiB files: readFiles / C', r['uring readFiles']?.ratio],
         ['4 KiB files: forEachFile / C', r[each]?.ratio],
         ['4 KiB files: readFiles / node readFile', pairs(r['uring readFiles']?.values, r[node]?.values)],
+        [
+          '4 KiB files: uring/fs/promises readFile / node readFile',
+          pairs(r[Object.keys(r).find((k) => k.startsWith('uring/fs/promises readFile'))]?.values, r[node]?.values),
+        ],
       ];
     },
   },
@@ -158,6 +162,14 @@ const QUICK = {
     },
   },
   'idle-conns': { none: 'memory per connection, fresh processes per repetition: too slow for a quick run' },
+  'fs-stream': {
+    args: ['--dir', '/dev/shm/uring-stream-quick', '--size-mb', '256', '--reps', '3', '--hwm', '16,64,1024'],
+    ratios: (j) =>
+      [16, 64, 1024].map((k) => [
+        `stream copy hwm ${k} KiB: uring / node (speed)`,
+        j.results[`copy hwm ${k} KiB uring`]?.speedVsNode,
+      ]),
+  },
   'fs-copy': {
     args: ['--file', '/tmp/uring-bench/256m', '--size-mb', '256', '--reps', '5', '--variants', 'uring copyFile'],
     ratios: (j) => [

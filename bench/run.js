@@ -24,6 +24,8 @@ const all = {
   'fs-read': ['fs-read.js', ['--json', join(out, 'fs-read.json')]],
   'fs-files': ['fs-files.js', ['--json', join(out, 'fs-files.json')]],
   'fs-copy': ['fs-copy.js', ['--json', join(out, 'fs-copy.json')]],
+  // pipeline(createReadStream, createWriteStream) of 1 GiB on /dev/shm, uring's streams against node's.
+  'fs-stream': ['fs-stream.js', ['--json', join(out, 'fs-stream.json')]],
   // uring cp vs GNU cp vs node fs.cp, each copy a fresh process (tmpfs; add --ext4 DIR by hand).
   'fs-cp': ['fs-cp.js', ['--json', join(out, 'fs-cp.json')]],
   'idle-conns': ['idle-conns.js', ['--json', join(out, 'idle-conns.json')]],

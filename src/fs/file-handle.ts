@@ -43,16 +43,25 @@ import { MAX_RW, ReadResultOp, toPosition } from '../ops/rw.js';
 import { encodingOf, optionsObject, parseMode } from './args.js';
 import { toBigIntStats, toStats } from './stats.js';
 import { readAll, writeAll, type WriteData } from './io.js';
+import { getRuntime, type Runtime } from '../runtime/runtime.js';
 // A cycle: streams.ts makes streams over a FileHandle. Neither module uses
 // the other's exports while it is evaluated, only inside methods, so either
 // may load first.
 import { ReadStream, WriteStream, webStreamOf, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 
-/** streams.ts's read and write: one op on the whole view(s), cancelled in the kernel by `signal`. */
+/** webStreamOf's read: one op on the whole view, cancelled in the kernel by `signal`. */
 export const kStreamRead = Symbol('kStreamRead');
-export const kStreamWrite = Symbol('kStreamWrite');
 /** True once close() has been called: a stream over the handle then stops, as node's do on the handle's 'close'. */
 export const kClosing = Symbol('kClosing');
+/**
+ * streams.ts's own ops (read-ahead, write-behind): kHold takes the handle
+ * for one op and gives its descriptor (-1 when closed or closing), kRelease
+ * gives it back once the op's CQE is in (close() waits for that), and
+ * kRuntime is the runtime the op goes to.
+ */
+export const kHold = Symbol('kHold');
+export const kRelease = Symbol('kRelease');
+export const kRuntime = Symbol('kRuntime');
 
 export interface ReadResult<T extends ArrayBufferView = Buffer> {
   bytesRead: number;
@@ -717,26 +726,22 @@ export class FileHandle extends EventEmitter {
     return this.#fd < 0 || this.#closing !== undefined;
   }
 
-  [kStreamRead](buffer: ArrayBufferView, position: number, signal: AbortSignal): Promise<number> {
-    return this.#use('read', (fd) => read(fd, buffer, { ...this.#opts(signal), position }), this.read);
+  [kHold](): number {
+    if (this.#fd < 0 || this.#closing) return -1;
+    this.#inflight++;
+    return this.#fd;
   }
 
-  [kStreamWrite](buffers: ArrayBufferView[], position: number, signal: AbortSignal): Promise<number> {
-    return this.#use(
-      'write',
-      async (fd) => {
-        const n =
-          buffers.length === 1
-            ? await write(fd, buffers[0]!, { ...this.#opts(signal), position })
-            : await writev(fd, buffers, position, this.#opts(signal)).catch((err) => {
-                throw renamedSyscall(err, 'write');
-              });
-        if (shortAtCurrentPosition(position, n, byteLengthOf(buffers)))
-          await restorePosition(fd, n, this.#runtimeOptions);
-        return n;
-      },
-      this.write,
-    );
+  [kRelease](): void {
+    this.#opSettled();
+  }
+
+  get [kRuntime](): Runtime {
+    return this.#runtimeOptions?.runtime ?? getRuntime();
+  }
+
+  [kStreamRead](buffer: ArrayBufferView, position: number, signal: AbortSignal): Promise<number> {
+    return this.#use('read', (fd) => read(fd, buffer, { ...this.#opts(signal), position }), this.read);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

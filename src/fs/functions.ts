@@ -26,7 +26,8 @@ import {
 } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
 import { FileHandle, ownedFileHandle } from './file-handle.js';
-import { MAX_RW, checkAborted, isCustomIterable, readAll, writeAll, type WriteData } from './io.js';
+import { MAX_RW, checkAborted, isCustomIterable, readAll, readFileWhole, writeAll, type WriteData } from './io.js';
+import { getRuntime } from '../runtime/runtime.js';
 import { toBigIntStats, toStats } from './stats.js';
 
 // node's own, taken when this module is evaluated, not read from the
@@ -87,7 +88,11 @@ export async function readFile(
     if (path instanceof FileHandle) return await path.readFile(options);
     const p = toPath(path);
     checkAborted(o.signal);
-    const run: RunOptions | undefined = o.signal ? { signal: o.signal } : undefined;
+    if (o.signal === undefined) {
+      const buf = await readFileWhole(getRuntime(), p, parseFlags(o.flag, 'r'));
+      return enc ? buf.toString(enc) : buf;
+    }
+    const run: RunOptions | undefined = { signal: o.signal };
     const fd = await openat(p, parseFlags(o.flag, 'r'), 0o666, run);
     let buf: Buffer;
     try {

@@ -8,8 +8,12 @@ import { constants } from 'node:fs';
 import { AbortError, FileTooLargeError, InvalidArgTypeError } from '../errors.js';
 import { close, fstatx, openat, read, write, type RunOptions } from '../ops/index.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
-import { MAX_RW } from '../ops/rw.js';
 import { validateBuffer } from '../ops/common.js';
+import { CloseOp, OpenatOp } from '../ops/open.js';
+import { MAX_RW, ReadOp } from '../ops/rw.js';
+import { StatxOp } from '../ops/statx.js';
+import { AT_EMPTY_PATH, AT_FDCWD } from '../ring/uapi.js';
+import type { Runtime } from '../runtime/runtime.js';
 
 /** The most one read or write moves (Linux MAX_RW_COUNT): the ops' own limit. */
 export { MAX_RW };
@@ -66,6 +70,64 @@ export async function readAll(fd: number, options?: RunOptions, checked?: AbortS
     if (n === 0) break;
     total += n;
     if (total === buf.length) return readChunks(fd, [buf], total, options, checked);
+  }
+  return total === buf.length - 1 ? buf.subarray(0, total) : Buffer.from(buf.subarray(0, total));
+}
+
+const O_CLOEXEC = 0o2000000;
+const STATX_TYPE_SIZE = 0x0001 | 0x0200;
+
+/**
+ * readFile(path) without a signal, for uring/fs/promises: open, fstat, one
+ * read of the file's size plus a byte, close. A regular file's read that
+ * comes back short of that ended at the end of the file, so no read is
+ * spent finding the end (readAll's loop, for a descriptor it is handed,
+ * does that read: five round trips through JavaScript, here four). The
+ * ops' own promises are awaited here, not the op functions' async wrappers
+ * (a Promise and a turn each); the caller re-takes the stack of a failure.
+ * A file of size 0 (/proc, FIFOs) or one that grew is read on to its end.
+ */
+export async function readFileWhole(runtime: Runtime, path: string, flags: number): Promise<Buffer> {
+  const open = new OpenatOp(AT_FDCWD, path, flags | O_CLOEXEC, 0o666);
+  runtime.submit(open);
+  const fd = await open.promise;
+  try {
+    const st = new StatxOp(fd, '', AT_EMPTY_PATH, STATX_TYPE_SIZE, 'fstat');
+    runtime.submit(st);
+    const stats = await st.promise;
+    const regular = (stats.mode & constants.S_IFMT) === constants.S_IFREG;
+    const size = regular ? Number(stats.size) : 0;
+    if (size === 0 || size >= kIoMaxLength) return await readAll(fd, { runtime });
+    // One byte more than the size: a read that fills it means the file grew.
+    const buf = Buffer.allocUnsafeSlow(size + 1);
+    const rd = new ReadOp(fd, buf, -1, buf, 0, size + 1);
+    runtime.submit(rd);
+    const n = await rd.promise;
+    // A regular file's read short of what was asked ended at its end: no read to find it.
+    if (n === size) return buf.subarray(0, n);
+    return await readOn(fd, buf, n, { runtime });
+  } finally {
+    const c = new CloseOp(fd);
+    runtime.submit(c);
+    await c.promise;
+  }
+}
+
+/**
+ * The rest of a file whose first `total` bytes are in `buf` (its size plus
+ * a byte): read on to the end; past the buffer (the file grew), in chunks.
+ */
+async function readOn(fd: number, buf: Buffer, total: number, options: RunOptions): Promise<Buffer> {
+  for (;;) {
+    if (total === buf.length) return readChunks(fd, [buf], total, options);
+    const n = await read(fd, buf, {
+      ...options,
+      offset: total,
+      length: Math.min(buf.length - total, MAX_RW),
+      position: -1,
+    });
+    if (n === 0) break;
+    total += n;
   }
   return total === buf.length - 1 ? buf.subarray(0, total) : Buffer.from(buf.subarray(0, total));
 }

@@ -18,7 +18,8 @@ import * as uringFs from '../../src/fs/index.js';
 import { attempt, asRecord, assertSame, differential, hash, makeRoot, normalise, type Side } from './harness.js';
 import { fifo } from '../runtime/util.js';
 import { fdCount, fdList } from '../helpers/proc.js';
-import { quietFor, within } from '../helpers/wait.js';
+import { quietFor, waitFor, within } from '../helpers/wait.js';
+import { getRuntime } from '../../src/runtime/index.js';
 
 type Any = any;
 
@@ -795,6 +796,172 @@ test('pin: highWaterMark 0 reads the whole file in uring; node 20 ends at once w
     assert.ok((u.data as Buffer).equals(DATA));
     const n = await hwm0(side('node'));
     assert.equal(n.data.length, 0, 'node reads something now: drop this pin and the skip');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------- read-ahead and write-behind
+// uring's streams keep several reads in flight on a regular file and take
+// writes ahead of the kernel (src/fs/streams.ts). What the caller sees must
+// not change: the chunks node's give, in file order, for every
+// highWaterMark and way of reading, and errors that still reach it.
+
+const BIG = randomBytes(3 << 20);
+const bigFiles = (root: string) => {
+  writeFileSync(`${root}/big`, BIG);
+};
+
+/** Chunk sizes and a hash of the bytes read by an async iterator, pausing a turn every 7th chunk. */
+async function iterate(stream: Any): Promise<{ sizes: number[]; hash: string }> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) {
+    chunks.push(c);
+    if (chunks.length % 7 === 0) await new Promise((r) => setImmediate(r));
+  }
+  return { sizes: chunks.map((c) => c.length), hash: hash(Buffer.concat(chunks)) };
+}
+
+test('read-ahead: the chunks node:fs gives, in file order, for highWaterMarks 1 KiB to 1 MiB', async () => {
+  const cases: Record<string, unknown>[] = [
+    { highWaterMark: 1024 },
+    { highWaterMark: 16_384 },
+    { highWaterMark: 65_536, start: 12_345 },
+    { highWaterMark: 100_000, start: 1, end: 2_500_000 },
+    { highWaterMark: 1 << 20 },
+    { highWaterMark: 4096, start: (3 << 20) - 10_000 },
+  ];
+  const { node } = await both(async (impl, side) => {
+    const out: Record<string, unknown> = {};
+    for (const o of cases) {
+      const key = JSON.stringify(o);
+      const r = await record(impl.createReadStream(side.path('big'), o));
+      out[`data ${key}`] = { events: r.events, sizes: r.sizes, hash: hash(r.data as Buffer), props: r.props };
+      out[`iterated ${key}`] = await iterate(impl.createReadStream(side.path('big'), o));
+    }
+    // A FileHandle's stream at a start, and a copy of the file for each of three highWaterMarks.
+    const fh = await impl.open(side.path('big'), 'r');
+    out.handle = await iterate(fh.createReadStream({ start: 777, highWaterMark: 8192 }));
+    for (const hwm of [16_384, 65_536, 1 << 20]) {
+      await pipeline(
+        impl.createReadStream(side.path('big'), { highWaterMark: hwm }),
+        impl.createWriteStream(side.path(`copy-${hwm}`), { highWaterMark: hwm }),
+      );
+    }
+    return out;
+  }, bigFiles);
+  const r = asRecord(node);
+  assert.equal(r['data {"highWaterMark":16384}'].hash, hash(BIG));
+  assert.deepEqual(r['data {"highWaterMark":1048576}'].sizes, [1 << 20, 1 << 20, 1 << 20]);
+  assert.equal(r['iterated {"highWaterMark":100000,"start":1,"end":2500000}'].hash, hash(BIG.subarray(1, 2_500_001)));
+});
+
+test('read-ahead: destroy() while reads are in flight stops the data, closes the file, and the ring goes idle', async () => {
+  await uringFs.readFile('/proc/self/cmdline');
+  const root = makeRoot('ahead');
+  try {
+    bigFiles(root);
+    const before = fdCount();
+    for (const when of ['ready', 'data'] as const) {
+      const s = uringFs.createReadStream(`${root}/big`, { highWaterMark: 16_384 });
+      const events: string[] = [];
+      let late = 0;
+      s.on('error', (e: Error) => events.push(`error ${e.message}`));
+      s.on('close', () => events.push('close'));
+      // Right after the first reads went out, or with more in flight behind the first chunk.
+      if (when === 'ready') s.on('ready', () => process.nextTick(() => s.destroy()));
+      s.on('data', () => {
+        if (s.destroyed) late++;
+        if (when === 'data') s.destroy();
+      });
+      await within(once(s, 'close'), 10_000, 'close');
+      assert.deepEqual(events, ['close'], when);
+      assert.equal(late, 0, `chunks after destroy (${when})`);
+    }
+    // From a FileHandle: destroy() closes the handle too, after its reads are in.
+    const fh = await uringFs.open(`${root}/big`, 'r');
+    const h = fh.createReadStream({ highWaterMark: 4096, start: 100 });
+    h.once('data', () => h.destroy());
+    await within(once(h, 'close'), 10_000, 'close');
+    assert.equal(fh.fd, -1);
+    assert.equal(fdCount(), before, `descriptors left open:\n${fdList().join('\n')}`);
+    const rt = getRuntime();
+    await waitFor(() => rt.inflight === 0, { what: () => `the ring idle (${rt.inflight} in flight)` });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('write-behind: ENOSPC on a small tmpfs fails the stream as node:fs, with the bytes that fit', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to mount a tmpfs');
+    return;
+  }
+  const mnt = makeRoot('nospc');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    rmSync(mnt, { recursive: true, force: true });
+    t.skip('mount -t tmpfs failed');
+    return;
+  }
+  try {
+    const results: Record<string, unknown> = {};
+    for (const side of ['node', 'uring'] as const) {
+      const impl = IMPLS[side];
+      const out: Record<string, unknown> = {};
+      // pipeline(): the failure rejects it, whichever write it was.
+      const err = await pipeline(
+        Readable.from(Array.from({ length: 16 }, () => Buffer.alloc(65_536, 1))),
+        impl.createWriteStream(`${mnt}/${side}-piped`, { highWaterMark: 16_384 }),
+      ).then(
+        () => null,
+        (e: NodeJS.ErrnoException) => ({ code: e.code, syscall: e.syscall, errno: e.errno }),
+      );
+      out.piped = err;
+      nodeFs.rmSync(`${mnt}/${side}-piped`);
+      // write() and end() by hand: 'error', then 'close', and the file holds what fit.
+      const ws = impl.createWriteStream(`${mnt}/${side}-written`);
+      const rec = record(ws);
+      for (let i = 0; i < 8; i++) ws.write(Buffer.alloc(65_536, 2));
+      ws.end();
+      const r = await rec;
+      out.events = r.events.map((e) => (typeof e === 'object' ? { code: (e as Any).error.code } : e));
+      out.size = nodeFs.statSync(`${mnt}/${side}-written`).size;
+      out.bytesWritten = r.props.bytesWritten;
+      nodeFs.rmSync(`${mnt}/${side}-written`);
+      results[side] = out;
+    }
+    const n = results.node as Any;
+    const u = results.uring as Any;
+    assert.deepEqual(n.piped, { code: 'ENOSPC', syscall: 'write', errno: n.piped.errno });
+    assert.deepEqual(u.piped, n.piped);
+    assert.deepEqual(u.events, n.events);
+    assert.deepEqual(u.events.at(-2), { code: 'ENOSPC' });
+    // Whatever fit is in the file, and bytesWritten says how much.
+    assert.equal(u.size, u.bytesWritten);
+    assert.ok(u.size > 0 && u.size <= 256 << 10, `${u.size} bytes written`);
+  } finally {
+    execFileSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  }
+});
+
+test('write-behind: write callbacks come before the bytes are written, and every one taken is in the file', async () => {
+  const root = makeRoot('behind');
+  try {
+    // destroy() right after writes were taken: they still land, then the file closes.
+    const ws = uringFs.createWriteStream(`${root}/f`, { highWaterMark: 1024 });
+    await once(ws, 'ready');
+    const taken: number[] = [];
+    for (let i = 0; i < 64; i++) ws.write(Buffer.alloc(4096, i), () => taken.push(i));
+    await waitFor(() => taken.length === 64, { what: 'the write callbacks' });
+    ws.destroy();
+    await within(once(ws, 'close'), 10_000, 'close');
+    const data = readFileSync(`${root}/f`);
+    assert.equal(data.length, 64 * 4096);
+    for (let i = 0; i < 64; i++) assert.equal(data[i * 4096], i);
+    assert.equal(ws.bytesWritten, 64 * 4096);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
