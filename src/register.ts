@@ -203,6 +203,15 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
       inner.maxConnections = this[kMaxConnections];
       if (this._unref) inner.unref();
       Object.defineProperty(this, kRouted, { value: inner });
+      // Code outside node reads `server._handle` as "is it listening" (supertest
+      // closes the server after a request only if it is set; node's own
+      // asyncDispose too): the listener while it listens, as node's handle.
+      const routed = inner;
+      Object.defineProperty(this, '_handle', {
+        get: () => (routed.listening ? routed : null),
+        set: () => {},
+        configurable: true,
+      });
       stats.listens++;
     }
     const last = args[args.length - 1];
