@@ -166,15 +166,47 @@ function isHttp2Server(server: object): boolean {
   return http2ServerClass !== null && server instanceof http2ServerClass;
 }
 
+// (node:cluster's setup has already taken NODE_UNIQUE_ID out of the environment.)
+const inClusterWorker = (require('node:cluster') as typeof import('node:cluster').default).isWorker;
+
+/** listen()'s arguments as one options object (without the callback), as node:net reads them. */
+function listenOptions(args: unknown[]): Record<string, unknown> {
+  const a0 = args[0];
+  if (a0 !== null && typeof a0 === 'object') return { ...(a0 as Record<string, unknown>) };
+  if (typeof a0 === 'string' && !/^\d+$/.test(a0)) return { path: a0 };
+  const o: Record<string, unknown> = { port: a0 };
+  if (typeof args[1] === 'string') o.host = args[1];
+  const backlog = typeof args[1] === 'number' ? args[1] : args[2];
+  if (typeof backlog === 'number') o.backlog = backlog;
+  return o;
+}
+
+/**
+ * In a cluster worker, node's listen() asks the primary for a shared libuv
+ * handle, which a uring socket cannot be: instead each worker binds the port
+ * itself with SO_REUSEPORT (the kernel spreads connections over the workers).
+ * Only for a fixed TCP port: port 0 (node gives every worker the same random
+ * port), a path (Unix sockets have no SO_REUSEPORT) and `exclusive` stay node's.
+ */
+function clusterRoutable(args: unknown[]): boolean {
+  const o = listenOptions(args);
+  if (o.path !== undefined || o.exclusive === true) return false;
+  const port = Number(o.port);
+  return Number.isInteger(port) && port > 0;
+}
+
 /** Whether listen(...args) on `server` goes through io_uring. */
 function routes(server: Routed, args: unknown[], httpPart: boolean, netPart: boolean): boolean {
   if (server._handle) return false; // node's own already listening: its listen() throws as usual
-  if (process.env.NODE_UNIQUE_ID !== undefined) return false; // a cluster worker: the primary owns the socket
   const a0 = args[0];
   if (a0 !== null && typeof a0 === 'object') {
     const o = a0 as Record<string, unknown>;
     if (o.fd !== undefined || o.handle !== undefined || o._handle !== undefined) return false;
   }
+  if (inClusterWorker && !clusterRoutable(args)) return false;
+  // The cluster primary's listener for its workers' node-routed servers:
+  // node takes its libuv handle over, so it must be node's.
+  if (!inClusterWorker && /internal\/cluster\//.test(new Error().stack ?? '')) return false;
   if (server instanceof tls.Server) return false;
   if (server instanceof http.Server) return httpPart;
   return netPart && !isHttp2Server(server);
@@ -203,10 +235,23 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
       inner.maxConnections = this[kMaxConnections];
       if (this._unref) inner.unref();
       Object.defineProperty(this, kRouted, { value: inner });
+      // Code outside node reads `server._handle` as "is it listening" (supertest
+      // closes the server after a request only if it is set; node's own
+      // asyncDispose too): the listener while it listens, as node's handle.
+      const routed = inner;
+      Object.defineProperty(this, '_handle', {
+        get: () => (routed.listening ? routed : null),
+        set: () => {},
+        configurable: true,
+      });
       stats.listens++;
     }
     const last = args[args.length - 1];
     const cb = typeof last === 'function' ? (args.pop() as () => void) : undefined;
+    if (inClusterWorker) {
+      args = [{ ...listenOptions(args), reusePort: true }];
+      trackInWorker(this);
+    }
     // Throws (already listening, a bad port) before taking the callback, as node:net.
     inner.listen(...(args as Parameters<UringNetServer['listen']>));
     // On this server, after http.Server's own 'listening' listener, as node:net.
@@ -273,6 +318,48 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
       configurable: true,
     },
   });
+}
+
+// ------------------------------------------------------------ cluster workers
+
+let workerServers: Set<Routed> | undefined;
+
+/**
+ * A worker's routed server plays its part in node:cluster as one node asked
+ * the primary for would: the primary hears 'listening' (cluster.on('listening')
+ * and worker.on('listening')), and a disconnect (worker.disconnect() on either
+ * side) closes it, so the worker can end once its connections have.
+ */
+function trackInWorker(server: Routed): void {
+  if (!workerServers) {
+    const servers = (workerServers = new Set());
+    // node:cluster's own messages between primary and worker (cmd NODE_CLUSTER).
+    process.on('internalMessage', (msg: { cmd?: unknown; act?: unknown }) => {
+      if (msg?.cmd === 'NODE_CLUSTER' && msg.act === 'disconnect') for (const s of servers) closeQuietly(s);
+    });
+    const cluster = require('node:cluster') as typeof import('node:cluster').default;
+    const worker = cluster.worker;
+    if (worker) {
+      const disconnect = worker.disconnect;
+      worker.disconnect = function (this: typeof worker) {
+        for (const s of servers) closeQuietly(s);
+        return disconnect.call(this);
+      };
+    }
+  }
+  if (workerServers.has(server)) return;
+  workerServers.add(server);
+  server.on('listening', () => {
+    const a = server.address();
+    if (a === null || typeof a === 'string' || !process.send) return;
+    const addressType = a.family === 'IPv6' ? 6 : 4;
+    process.send({ cmd: 'NODE_CLUSTER', act: 'listening', addressType, address: a.address, port: a.port });
+  });
+  server.on('close', () => workerServers!.delete(server));
+}
+
+function closeQuietly(server: Routed): void {
+  if (server.listening) server.close();
 }
 
 // ------------------------------------------------------------ clients

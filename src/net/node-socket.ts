@@ -163,10 +163,12 @@ class NetSocket extends Duplex {
         return this.push(chunk);
       },
       end: () => {
-        this.push(null);
-        // As node:net: a read(0) after the EOF emits 'end' now if nothing is
-        // buffered, even on a socket nobody reads.
-        this.read(0);
+        // libuv hands node the data and the EOF in separate callbacks, each
+        // followed by the ticks and promise jobs it caused: an http server
+        // answers pipelined requests (in promise jobs, as Koa does) before it
+        // sees the FIN and ends the socket. The ring's CQEs for both come in
+        // one drain, so the EOF waits until those jobs have run.
+        setImmediate(this.#onEof);
       },
       error: (err) => {
         this.destroy(err);
@@ -196,6 +198,14 @@ class NetSocket extends Duplex {
       }
     }
   }
+
+  readonly #onEof = (): void => {
+    if (this.destroyed) return;
+    this.push(null);
+    // As node:net: a read(0) after the EOF emits 'end' now if nothing is
+    // buffered, even on a socket nobody reads.
+    this.read(0);
+  };
 
   #attach(handle: NativeSocket): void {
     this.#handle = handle;

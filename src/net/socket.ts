@@ -138,6 +138,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
 
   #closed = false;
   #closePromise: Promise<void> | undefined;
+  /** The shutdown(SHUT_WR), once submitted: close() waits for it (see close()). */
+  #shutdownOp: Promise<unknown> | undefined;
   #weak = false;
   #local: SocketAddress | null | undefined;
   #remote: SocketAddress | null | undefined;
@@ -467,7 +469,12 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     }
     this.bytesWritten += res;
     this.#wq.consume(n, res);
-    if (this.#wq.length > 0) {
+    if (this.#closed) {
+      // Closed while this batch was in flight, and it completed before the
+      // cancel: the fd number may be another socket's by now, so neither the
+      // rest of the batch nor the end()'s shutdown may go to it.
+      if (this.#wq.length > 0) this.#wq.finish(this.#wq.length, new SocketClosedError());
+    } else if (this.#wq.length > 0) {
       if (!this.#corked) this.#pumpWrites();
     } else if (this.#ending) this.#shutdownNow();
     op.park();
@@ -505,7 +512,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   #shutdownNow(): void {
     const op = new ShutdownOp(this.fd, SHUT_WR);
     this.runtime.submit(op);
-    op.promise.then(
+    // Settles, never rejects (end()'s promise gets the error).
+    this.#shutdownOp = op.promise.then(
       () => this.#settleEnd(),
       (err: Error & { errno?: number }) =>
         this.#settleEnd(err.errno !== undefined ? errnoError(err.errno, 'shutdown') : err),
@@ -550,21 +558,29 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     else this.#wq.finish(this.#wq.length, err);
     this.#settleEnd(err);
     this.#queue?.close();
+    // The kernel always runs a SHUTDOWN in a worker thread, which looks the fd
+    // number up only when it starts: the cancel below does not see it, and if
+    // the CLOSE ran first it could half-close whatever socket took the number
+    // next (an accept's, node's own). So the close waits for it.
+    const shutdown = this.#shutdownOp;
+    this.#closePromise = shutdown ? shutdown.then(() => this.#closeFd()) : this.#closeFd();
+    return this.#closePromise;
+  }
+
+  #closeFd(): Promise<void> {
     if (this.runtime.closed) {
       native().closeFd(this.fd);
-      this.#closePromise = Promise.resolve();
-      return this.#closePromise;
+      return Promise.resolve();
     }
     const close = new CancelCloseOp(this.fd);
     // Before the CLOSE can run: from then on the number may be another thread's.
     native().disownFd(this.fd);
     this.runtime.submit(close);
-    this.#closePromise = close.promise.catch((e: Error & { errno?: number }) => {
+    return close.promise.catch((e: Error & { errno?: number }) => {
       if (e.errno !== undefined) throw errnoError(e.errno, 'close');
       if ((e as { code?: string }).code === 'ERR_URING_CLOSED') native().closeFd(this.fd);
       else throw e;
     });
-    return this.#closePromise;
   }
 
   // ------------------------------------------------------------ options & addresses

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { within } from '../helpers/wait.js';
 
@@ -26,8 +27,8 @@ interface Child {
 }
 
 /** Starts `node ...nodeArgs app` in the repository (so `express` resolves), killed after 30 s whatever happens. */
-function start(nodeArgs: string[], app: string, env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, [...nodeArgs, fixture(app)], {
+function start(nodeArgs: string[], app: string, env: Record<string, string> = {}, appArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, fixture(app), ...appArgs], {
     cwd: root,
     env: { ...process.env, URING_DISABLE: '', URING_REGISTER: '', URING_FALLBACK: '', URING_TEST_FAKE: '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -58,7 +59,7 @@ async function run(nodeArgs: string[], app: string, env: Record<string, string> 
   return { result, stderr: c.stderr() };
 }
 
-function get(port: number, path: string, agent: http.Agent): Promise<string> {
+function get(port: number, path: string, agent: http.Agent | false): Promise<string> {
   return new Promise((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port, path, agent }, (res) => {
@@ -130,6 +131,57 @@ test('node:net servers and clients go through io_uring', async () => {
   assert.equal(result.register.listens, 1);
   assert.equal(result.register.clients, 1);
   assert.equal(result.register.connections, 1);
+});
+
+test('a ws WebSocket echo, unchanged, serves and connects through io_uring', async () => {
+  const { result, stderr } = await run(['--import', register], 'ws-echo.cjs');
+  assert.deepEqual(
+    result.got,
+    Array.from({ length: 100 }, (_, i) => `m${i}`),
+  );
+  assert.equal(result.nodeSocket, false, 'the upgrade came on a uring/net socket');
+  assert.equal(result.register.listens, 1);
+  assert.equal(result.register.connections, 1);
+  assert.equal(result.register.clients, 1, "ws's client connected through uring/net");
+  assert.ok(result.register.submits > 0);
+  assert.doesNotMatch(stderr, /Warning/);
+});
+
+/** A TCP port free on 127.0.0.1 just now (a cluster's workers share a fixed port, not port 0). */
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+test('node:cluster: 2 workers each bind the port (SO_REUSEPORT) and both answer, on uring sockets', async () => {
+  const port = await freePort();
+  const c = start(['--import', register], 'cluster.cjs', {}, [String(port)]);
+  try {
+    const { listening } = await within(c.first, 20_000, "the primary's 'listening' from both workers");
+    assert.deepEqual([...(listening as number[])].sort(), [1, 2]);
+    const byWorker = new Map<number, number>();
+    // New connections (agent: false): the kernel spreads them over the two
+    // listeners by their addresses; 2 workers never answering all of 200 by chance.
+    for (let i = 0; i < 200 && byWorker.size < 2; i++) {
+      const body = JSON.parse(await within(get(port, '/', false), 10_000, 'GET /')) as {
+        worker: number;
+        nodeSocket: boolean;
+        register: { listens: number };
+      };
+      assert.equal(body.nodeSocket, false, 'a uring/net socket served');
+      assert.equal(body.register.listens, 1);
+      byWorker.set(body.worker, (byWorker.get(body.worker) ?? 0) + 1);
+    }
+    assert.deepEqual([...byWorker.keys()].sort(), [1, 2]);
+  } finally {
+    // cluster.disconnect(): each worker's routed server closes and the worker ends.
+    c.child.stdin!.end();
+  }
+  assert.equal(await within(c.done, 20_000, 'the cluster ending'), 0, c.stderr());
+  assert.doesNotMatch(c.stderr(), /Warning|Error/);
 });
 
 test("URING_REGISTER=fs leaves http, net and clients node's own", async () => {
