@@ -73,8 +73,18 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 
 const kEmpty = Buffer.alloc(0);
 
+/**
+ * @internal The uring socket under `s`, or undefined (not one of ours, not
+ * connected yet, or closed): for a sender that moves bytes to the socket's
+ * fd by itself (uring serve's splice).
+ */
+export let uringSocketOf: (s: unknown) => NativeSocket | undefined;
+
 /** A node:net Socket whose bytes move through io_uring. */
 class NetSocket extends Duplex {
+  static {
+    uringSocketOf = (s) => (typeof s === 'object' && s !== null && #handle in s ? s.#handle : undefined);
+  }
   #handle: NativeSocket | undefined;
   #runtime: Runtime | undefined;
   connecting = false;
