@@ -812,6 +812,8 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
     native().closeFd(out);
     dropPipe(p, inPipe === 0 && !err && !gone);
   }
+  // A file system that cannot splice (EINVAL) before a byte of the body went: the stream sends it.
+  if (err && !gone && pos === start && inPipe === 0 && (err as NodeJS.ErrnoException).code === 'EINVAL') return false;
   if (err || gone) res.destroy();
   else res.end();
   return true;
