@@ -78,7 +78,8 @@ function cpu(s: Server): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
 }
 
-function wrk(port: number, path: string, conns: number, secs: number): { rps: number; bps: number } {
+function wrk(s: Server, path: string, conns: number, secs: number): { rps: number; bps: number } {
+  const port = s.port;
   const r = spawnSync('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, `http://127.0.0.1:${port}/${path}`], {
     encoding: 'utf8',
   });
@@ -86,7 +87,7 @@ function wrk(port: number, path: string, conns: number, secs: number): { rps: nu
   const m = /Transfer\/sec:\s+([\d.]+)([KMG]?B)/.exec(r.stdout);
   const unit = { B: 1, KB: 1024, MB: 1 << 20, GB: 1 << 30 }[m?.[2] ?? 'B'] ?? 1;
   const errors = /Socket errors:.*|Non-2xx.*/.exec(r.stdout);
-  if (errors) console.error(`  wrk ${path} on ${port}: ${errors[0]}`);
+  if (errors) console.error(`  wrk ${path} on ${s.name}: ${errors[0]}`);
   return { rps, bps: Number(m?.[1]) * unit };
 }
 
@@ -113,9 +114,9 @@ try {
     for (let rep = 0; rep < reps; rep++) {
       const order = servers.map((_, i) => servers[(i + rep) % servers.length]!);
       for (const s of order) {
-        wrk(s.port, w.path, w.conns, 1);
+        wrk(s, w.path, w.conns, 1);
         const c0 = cpu(s);
-        const r = wrk(s.port, w.path, w.conns, seconds);
+        const r = wrk(s, w.path, w.conns, seconds);
         const row = results[w.name]![s.name]!;
         row.rps.push(r.rps);
         row.bps.push(r.bps);

@@ -22,6 +22,13 @@ import { createServer } from '../http/index.js';
 import { nodeFallbackReason } from '../fs/fallback.js';
 import { close as closeFd } from '../ops/open.js';
 import { openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS } from '../ops/openat2.js';
+import { pipe, spliceSupported, SpliceChainOp } from '../ops/splice.js';
+import { uringSocketOf } from '../net/node-socket.js';
+import { getRuntime } from '../runtime/runtime.js';
+import { OpState } from '../runtime/op.js';
+import { native } from '../native.js';
+import { ECANCELED } from '../errno.js';
+import { systemError } from '../errors.js';
 
 export interface ServeOptions {
   root: string;
@@ -623,8 +630,192 @@ async function respond(
   }
   headers['Content-Length'] = length;
   res.writeHead(status, headers);
+  if (await sendSpliced(res, fh, start, length)) return false;
   // The stream closes the handle when it ends or fails; pipeline destroys it if the client goes away.
   pipeline(fh.createReadStream({ start, end }), res, () => {});
+  return true;
+}
+
+// ---------------------------------------------------------------- splice
+//
+// A large file goes from the page cache to the socket by splice(2), file ->
+// pipe -> socket, in chains of soft-linked splices on the ring: no byte is
+// copied into JavaScript or back out, and one trip through JavaScript moves
+// CHAIN_PAIRS pipefuls. Streaming it instead (a ReadStream piped into the
+// response) copies every byte twice on the event loop's thread, 64 KiB at a
+// time, with one read and one send per chunk and (node:stream's
+// backpressure) never more than one of each in flight: on a busy machine
+// that thread, preempted between each step, is what the download waits on.
+//
+// The socket's descriptor is dup'ed for the splices: ours to close once the
+// last CQE is in, so the number can never be another connection's by the
+// time a linked splice (which looks its descriptors up only when it starts)
+// runs. Pipes left empty are kept for the next file.
+
+/** F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ (Linux). */
+const F_DUPFD_CLOEXEC = 1030;
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+/** What the pipes are grown to (the default /proc/sys/fs/pipe-max-size). */
+const PIPE_SIZE = 1024 * 1024;
+/** file -> pipe -> socket pairs in one chain. */
+const CHAIN_PAIRS = 4;
+/** Empty pipes kept per thread for later files. */
+const IDLE_PIPES_MAX = 8;
+const PAGE = 4096;
+
+interface Pipe {
+  r: number;
+  w: number;
+  size: number;
+}
+const idlePipes: Pipe[] = [];
+
+async function takePipe(): Promise<Pipe> {
+  const p = idlePipes.pop();
+  if (p) return p;
+  const [r, w] = await pipe();
+  // Closed with the thread if it ends (a worker terminated) while they are in use or idle.
+  native().ownFd(r);
+  native().ownFd(w);
+  // Larger pipes, fewer trips; a user over its pipe-buffer quota keeps the default.
+  native().fcntl(w, F_SETPIPE_SZ, PIPE_SIZE);
+  const size = native().fcntl(w, F_GETPIPE_SZ, 0);
+  return { r, w, size: size > 0 ? size : 64 * 1024 };
+}
+
+function dropPipe(p: Pipe, clean: boolean): void {
+  if (clean && idlePipes.length < IDLE_PIPES_MAX) {
+    idlePipes.push(p);
+    return;
+  }
+  native().closeFd(p.r);
+  native().closeFd(p.w);
+}
+
+/** Waits until every byte written to `sock` so far (the headers) is the kernel's; false if the socket failed. */
+function flushed(sock: NodeJS.WritableStream & { destroyed: boolean }): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (sock.destroyed) resolve(false);
+    else sock.write(Buffer.alloc(0), (err) => resolve(!err));
+  });
+}
+
+/**
+ * Sends `length` bytes of `fh` from `start` as the body of `res` (whose
+ * headers are written, not yet sent) by splice; ends or destroys `res`.
+ * False, having sent nothing, where splicing is not possible (no ring
+ * socket under `res`, a pipelined response waiting for its turn, a kernel
+ * without IORING_OP_PIPE): the caller streams instead.
+ */
+async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: number, length: number): Promise<boolean> {
+  const sock = res.socket;
+  const handle = uringSocketOf(sock);
+  if (!sock || !handle || handle.closed || !spliceSupported(getRuntime())) return false;
+  // A pipelined response whose turn has not come has no socket of its own yet.
+  if ((sock as unknown as { _httpMessage?: unknown })._httpMessage !== res) return false;
+  res.flushHeaders();
+  if (!(await flushed(sock)) || handle.closed) {
+    res.destroy();
+    return true;
+  }
+  let p: Pipe;
+  try {
+    p = await takePipe();
+  } catch {
+    return false; // nothing but the headers sent: the stream sends the body
+  }
+  const out = handle.closed ? -1 : native().fcntl(handle.fd, F_DUPFD_CLOEXEC, 0);
+  if (out >= 0) native().ownFd(out);
+  if (out < 0) {
+    dropPipe(p, true);
+    res.destroy();
+    return true;
+  }
+  let op: SpliceChainOp | undefined;
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+    // Cancel what runs (a splice blocked on a full socket buffer); the CQEs still come.
+    if (op) getRuntime().cancel(op);
+  };
+  sock.once('close', onClose);
+  let pos = start;
+  let left = length; // bytes not yet in the pipe
+  let inPipe = 0; // bytes in the pipe, not yet in the socket
+  let err: Error | undefined;
+  try {
+    while ((left > 0 || inPipe > 0) && !gone) {
+      const fdIn: number[] = [];
+      const offIn: number[] = [];
+      const fdOut: number[] = [];
+      const len: number[] = [];
+      if (inPipe > 0) {
+        // What a short send left in the pipe goes first.
+        fdIn.push(p.r);
+        offIn.push(-1);
+        fdOut.push(out);
+        len.push(inPipe);
+      }
+      let at = pos;
+      let planned = 0;
+      for (let i = 0; i < CHAIN_PAIRS && planned < left; i++) {
+        // Ending on a page boundary: a pipe of N pages holds N pages' worth
+        // of an aligned range, and one page less of a misaligned one.
+        const n = Math.min(left - planned, p.size - (at % PAGE));
+        fdIn.push(fh.fd, p.r);
+        offIn.push(at, -1);
+        fdOut.push(p.w, out);
+        len.push(n, n);
+        at += n;
+        planned += n;
+      }
+      const results = await new Promise<Int32Array>((resolve, reject) => {
+        op = new SpliceChainOp(fdIn, offIn, fdOut, len, (o, e) => (e ? reject(e) : resolve(o.res)));
+        getRuntime().submit(op);
+        if (gone) onClose();
+        // Withdrawn before the kernel saw it (a cancel right after submit): no CQE will come.
+        if (op.state === OpState.Idle) resolve(new Int32Array(len.length).fill(-ECANCELED));
+      });
+      op = undefined;
+      let progress = false;
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i]!;
+        if (r === -ECANCELED) continue;
+        if (r < 0) {
+          err = systemError(r, 'splice');
+          break;
+        }
+        if (fdOut[i] === p.w) {
+          if (r === 0) {
+            err = new Error('the file shrank while it was being sent');
+            break;
+          }
+          pos += r;
+          left -= r;
+          inPipe += r;
+        } else {
+          inPipe -= r;
+        }
+        if (r > 0) progress = true;
+      }
+      if (err) break;
+      if (!progress && !gone) {
+        err = new Error('splice made no progress');
+        break;
+      }
+    }
+  } catch (e) {
+    err = e as Error;
+  } finally {
+    sock.off('close', onClose);
+    native().closeFd(out);
+    dropPipe(p, inPipe === 0 && !err && !gone);
+  }
+  // A file system that cannot splice (EINVAL) before a byte of the body went: the stream sends it.
+  if (err && !gone && pos === start && inPipe === 0 && (err as NodeJS.ErrnoException).code === 'EINVAL') return false;
+  if (err || gone) res.destroy();
+  else res.end();
   return true;
 }
 

@@ -97,8 +97,18 @@ const kEmittingEnd = Symbol('kEmittingEnd');
 /** The longest Unix socket path, in bytes (sun_path less its NUL). */
 export const MAX_UNIX_PATH = 107;
 
+/**
+ * @internal The uring socket under `s`, or undefined (not one of ours, not
+ * connected yet, or closed): for a sender that moves bytes to the socket's
+ * fd by itself (uring serve's splice).
+ */
+export let uringSocketOf: (s: unknown) => NativeSocket | undefined;
+
 /** A node:net Socket whose bytes move through io_uring. */
 class NetSocket extends Duplex {
+  static {
+    uringSocketOf = (s) => (typeof s === 'object' && s !== null && #handle in s ? s.#handle : undefined);
+  }
   #handle: NativeSocket | undefined;
   #runtime: Runtime | undefined;
   connecting = false;

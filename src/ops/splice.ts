@@ -1,0 +1,90 @@
+// Pipes and splice(2) through the ring: a file's pages moved into a pipe
+// and from the pipe into a socket without the bytes ever being copied into
+// (or out of) JavaScript memory. `uring serve` sends large files this way.
+//
+// IORING_OP_SPLICE always runs on one of the ring's io-wq workers (the
+// kernel marks it force-async), so each splice costs a thread handoff:
+// worth it for megabytes, not for one small chunk. A chain of splices,
+// soft-linked, runs back to back on the worker with no trip through
+// JavaScript; a short splice (a file that shrank, a peer gone) cancels the
+// rest, and the caller sees each link's result.
+//
+// IORING_OP_PIPE (Linux 6.16) makes the pipe itself.
+import type { Sqe } from '../ring/sqe.js';
+import { IORING_OP_PIPE, IORING_OP_SPLICE } from '../ring/uapi.js';
+import { ChainOp, PromiseOp } from '../runtime/op.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { run, type RunOptions } from './common.js';
+
+const O_CLOEXEC = 0o2000000;
+
+const support = new WeakMap<Runtime, boolean>();
+
+/** Whether `rt`'s kernel has both IORING_OP_SPLICE and IORING_OP_PIPE. */
+export function spliceSupported(rt: Runtime): boolean {
+  let ok = support.get(rt);
+  if (ok === undefined) {
+    try {
+      const p = rt.ring.probe();
+      ok = p.opSupported(IORING_OP_SPLICE) && p.opSupported(IORING_OP_PIPE);
+    } catch {
+      ok = false;
+    }
+    support.set(rt, ok);
+  }
+  return ok;
+}
+
+export class PipeOp extends PromiseOp<[number, number]> {
+  /** Where the kernel writes the two descriptors: referenced by the op until its CQE. */
+  readonly fds = new Int32Array(2);
+  get syscall(): string {
+    return 'pipe2';
+  }
+  prep(sqe: Sqe): void {
+    sqe.prepPipe(this.fds, O_CLOEXEC);
+  }
+  override result(): [number, number] {
+    return [this.fds[0]!, this.fds[1]!];
+  }
+}
+
+/** A new pipe (close-on-exec): [read end, write end]. */
+export function pipe(options?: RunOptions): Promise<[number, number]> {
+  return run(new PipeOp(), options).promise;
+}
+
+/**
+ * Splices, one after the other, soft-linked: step i moves up to `len[i]`
+ * bytes from `fdIn[i]` (at `offIn[i]`, or -1: a pipe's) to `fdOut[i]` (a
+ * pipe or a socket, never at an offset). `done` gets each step's result
+ * (bytes, -errno, -ECANCELED for steps a short or failed one before
+ * cancelled), or the error that kept the chain from the kernel. The
+ * descriptors must stay open until `done` runs: a step not yet started
+ * looks its descriptors up only when it starts.
+ */
+export class SpliceChainOp extends ChainOp {
+  readonly res: Int32Array;
+  constructor(
+    readonly fdIn: number[],
+    readonly offIn: number[],
+    readonly fdOut: number[],
+    readonly len: number[],
+    readonly done: (op: SpliceChainOp, err: Error | undefined) => void,
+  ) {
+    super(len.length, 'soft');
+    this.res = new Int32Array(len.length);
+  }
+  prepLink(sqe: Sqe, link: number): void {
+    sqe.prepSplice(this.fdIn[link]!, this.offIn[link]!, this.fdOut[link]!, -1, this.len[link]!, 0);
+  }
+  linkResult(link: number, res: number): void {
+    this.res[link] = res;
+  }
+  chainDone(): void {
+    this.done(this, undefined);
+  }
+  chainFailed(err: Error): void {
+    this.done(this, err);
+  }
+}
