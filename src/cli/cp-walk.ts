@@ -33,7 +33,8 @@ import { CopyChainOp, type CopyChainSink } from '../ops/copy-chain.js';
 import { CopyChunkOp, type CopyChunkSink } from '../ops/copy-chunk.js';
 import { CloseDirectOp } from '../ops/close-direct.js';
 import { StatxManyOp, STATX_BYTES, type StatxManySink } from '../ops/statx-many.js';
-import { close as closeFd, openat, read, write } from '../ops/index.js';
+import { close as closeFd, openat } from '../ops/open.js';
+import { read, write } from '../ops/rw.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS } from '../ring/uapi.js';
 
