@@ -25,6 +25,7 @@
 //   with -p their times, deepest first, after everything inside is written.
 import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { native } from '../native.js';
@@ -64,6 +65,8 @@ const O_TRUNC = 0o1000;
 const O_DIRECTORY = 0o200000;
 const O_PATH = 0o10000000;
 const TWO32 = 4294967296;
+const STX_WORDS = STATX_BYTES >> 2;
+const LE = os.endianness() === 'LE';
 
 export interface CopyOptions {
   recursive: boolean;
@@ -123,6 +126,9 @@ class Group implements StatxManySink, CopyChainSink {
   readonly srcOff: Float64Array;
   readonly dstOff: Float64Array;
   readonly stx: Buffer;
+  /** The statx structs as 16- and 32-bit words, in the kernel's (native) byte order: the fields read per file without Buffer's bounds-checked readers. */
+  readonly #stx16: Uint16Array;
+  readonly #stx32: Uint32Array;
   readonly stxAddr: number;
   /** Ops and queued files that still use the directory descriptors: closed at 0. */
   refs = 0;
@@ -162,6 +168,8 @@ class Group implements StatxManySink, CopyChainSink {
     }
     this.namesAddr = native().address(this.names);
     this.stx = Buffer.allocUnsafeSlow(n * STATX_BYTES);
+    this.#stx16 = new Uint16Array(this.stx.buffer, this.stx.byteOffset, (n * STATX_BYTES) >> 1);
+    this.#stx32 = new Uint32Array(this.stx.buffer, this.stx.byteOffset, (n * STATX_BYTES) >> 2);
     this.stxAddr = native().address(this.stx);
   }
 
@@ -207,18 +215,20 @@ class Group implements StatxManySink, CopyChainSink {
     this.engine.chainDone(this, op);
   }
 
+  // struct statx: stx_uid at byte 20, stx_gid 24, stx_mode (16 bits) 28, stx_size (64 bits) 40.
   mode(i: number): number {
-    return this.stx.readUInt16LE(i * STATX_BYTES + 28);
+    return this.#stx16[i * (STATX_BYTES >> 1) + 14]!;
   }
   size(i: number): number {
-    const b = i * STATX_BYTES + 40;
-    return this.stx.readUInt32LE(b) + this.stx.readUInt32LE(b + 4) * TWO32;
+    const w = i * STX_WORDS + 10;
+    // The 64-bit size as two words: low first on a little-endian machine.
+    return LE ? this.#stx32[w]! + this.#stx32[w + 1]! * TWO32 : this.#stx32[w + 1]! + this.#stx32[w]! * TWO32;
   }
   uid(i: number): number {
-    return this.stx.readUInt32LE(i * STATX_BYTES + 20);
+    return this.#stx32[i * STX_WORDS + 5]!;
   }
   gid(i: number): number {
-    return this.stx.readUInt32LE(i * STATX_BYTES + 24);
+    return this.#stx32[i * STX_WORDS + 6]!;
   }
   atime(i: number): number {
     return statxTime(this.stx, i * STATX_BYTES + 64);
