@@ -12,11 +12,25 @@
 // copy (not timed); the source is read whole before each copy so it is in
 // the page cache. Median of --reps (5) with min and max; "vs cp" is the
 // median of the per-repetition ratios cp time / variant time (> 1: faster
-// than cp).
+// than cp). Each copy's CPU time (user + system of the child and its
+// threads, io-wq workers included: /proc/self/stat's cutime + cstime across
+// the spawn) is printed too, with "CPU vs cp" the median of cp's CPU over
+// the variant's: on a machine other processes load, wall-clock ratios move
+// with the scheduler, CPU time far less.
 //
 //   node dist/bench/fs-cp.js [--tmpfs /mnt/uring-cp] [--ext4 /var/tmp/uring-cp] [--reps 5] [--files 20000] [--big-mb 1024] [--json out.json]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readSync, closeSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { machine, num, options, root, rotated, summarize, table } from './fs-common.js';
@@ -104,22 +118,35 @@ const variants: Variant[] = [
   },
 ];
 
-function run(job: string, src: string, dst: string): Map<string, number[]> {
+const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** CPU ms of this process's reaped children so far (cutime + cstime). */
+function childCpuMs(): number {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / hz;
+}
+
+function run(job: string, src: string, dst: string): { times: Map<string, number[]>; cpu: Map<string, number[]> } {
   const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (let rep = 0; rep < REPS; rep++) {
     for (const v of rotated(variants, rep)) {
       spawnSync('rm', ['-rf', dst]);
       warm(src);
       const argv = v.argv(src, dst);
+      const c0 = childCpuMs();
       const t0 = performance.now();
       const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
       const ms = performance.now() - t0;
+      const cpuMs = childCpuMs() - c0;
       if (r.status !== 0) throw new Error(`${v.name} failed on ${job}: ${r.stderr}`);
       times.get(v.name)!.push(ms);
+      cpu.get(v.name)!.push(cpuMs);
     }
   }
   spawnSync('rm', ['-rf', dst]);
-  return times;
+  return { times, cpu };
 }
 
 const results: Record<string, unknown>[] = [];
@@ -141,7 +168,7 @@ for (const [dir, type] of places) {
     [`${FILES} files (-r)`, tree, join(dir, 'tree.copy')],
     [`one ${BIG_MB} MiB file`, big, join(dir, 'big.copy')],
   ] as const) {
-    const times = run(job, src, dst);
+    const { times, cpu } = run(job, src, dst);
     // Ratio as speed against cp: cp's time over the variant's, per repetition.
     const cpTimes = times.get('GNU cp')!;
     const speed = new Map<string, number[]>();
@@ -150,14 +177,47 @@ for (const [dir, type] of places) {
         name,
         xs.map((x, i) => cpTimes[i]! / x),
       );
+    const cpCpu = cpu.get('GNU cp')!;
+    const cpuSpeed = new Map<string, number[]>();
+    for (const [name, xs] of cpu)
+      cpuSpeed.set(
+        name,
+        xs.map((x, i) => cpCpu[i]! / x),
+      );
     const s = summarize(times, 'GNU cp');
     const sp = summarize(speed, 'GNU cp');
-    const rows = [['variant', 'ms median', 'min', 'max', 'speed vs GNU cp']];
-    for (const [name, v] of s)
-      rows.push([name, v.median.toFixed(0), v.min.toFixed(0), v.max.toFixed(0), sp.get(name)!.median.toFixed(2)]);
+    const c = summarize(cpu, 'GNU cp');
+    const cs = summarize(cpuSpeed, 'GNU cp');
+    const rows = [
+      ['variant', 'ms median', 'min', 'max', 'speed vs GNU cp', 'CPU ms median', 'min', 'max', 'CPU vs GNU cp'],
+    ];
+    for (const [name, v] of s) {
+      const k = c.get(name)!;
+      rows.push([
+        name,
+        v.median.toFixed(0),
+        v.min.toFixed(0),
+        v.max.toFixed(0),
+        sp.get(name)!.median.toFixed(2),
+        k.median.toFixed(0),
+        k.min.toFixed(0),
+        k.max.toFixed(0),
+        cs.get(name)!.median.toFixed(2),
+      ]);
+    }
     console.log(`\n${job} on ${type} (${dir})\n${table(rows)}`);
     for (const [name, v] of s)
-      results.push({ fs: type, job, variant: name, ms: v.values, medianMs: v.median, speedVsCp: sp.get(name)!.median });
+      results.push({
+        fs: type,
+        job,
+        variant: name,
+        ms: v.values,
+        medianMs: v.median,
+        speedVsCp: sp.get(name)!.median,
+        cpuMs: c.get(name)!.values,
+        medianCpuMs: c.get(name)!.median,
+        cpuVsCp: cs.get(name)!.median,
+      });
   }
 }
 const json = opts.get('json');

@@ -3,7 +3,6 @@
 import { readdir, readlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { accessSync, chmodSync, chownSync, constants, lstatSync, statSync, utimesSync } from 'node:fs';
-import { copyFile, lstat, mkdir, stat, symlink } from '../fs/index.js';
 import { mayUseNode, nodeFallbackReason, useNode } from '../fs/fallback.js';
 import { getRuntime } from '../runtime/runtime.js';
 import { Engine, errText, type CopyOptions } from './cp-walk.js';
@@ -79,10 +78,12 @@ async function cp(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const dest = paths.pop()!;
-  const destIsDir = await stat(dest).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
+  let destIsDir = false;
+  try {
+    destIsDir = statSync(dest).isDirectory();
+  } catch {
+    // no destination yet
+  }
   if (paths.length > 1 && !destIsDir) {
     io.err.write(`uring cp: target '${dest}' is not a directory\n`);
     return 1;
@@ -108,7 +109,8 @@ async function cp(args: string[], io: Io): Promise<number> {
     progress?.stop();
     c = engine;
   } else {
-    const copier = new Copier(opts, io);
+    // uring/fs only here: the engine needs none of it (start-up time).
+    const copier = new Copier(opts, io, await import('../fs/index.js'));
     for (const src of paths) await copier.add(src, target(src));
     await copier.finish();
     c = copier;
@@ -204,6 +206,7 @@ class Copier {
   constructor(
     readonly opts: Options,
     readonly io: Io,
+    readonly ufs: typeof import('../fs/index.js'),
   ) {}
 
   #fail(err: unknown): void {
@@ -214,7 +217,7 @@ class Copier {
   async add(from: string, to: string): Promise<void> {
     let st;
     try {
-      st = await lstat(from);
+      st = await this.ufs.lstat(from);
     } catch (err) {
       this.#fail(new Error(`cannot stat '${from}': ${errText(err)}`));
       return;
@@ -229,10 +232,10 @@ class Copier {
         return;
       }
       try {
-        await mkdir(to, { mode: st.mode & 0o7777 }).catch((err: NodeJS.ErrnoException) => {
+        await this.ufs.mkdir(to, { mode: st.mode & 0o7777 }).catch((err: NodeJS.ErrnoException) => {
           // An existing directory is merged into, as cp -r does.
           if (err.code !== 'EEXIST') throw err;
-          return stat(to).then((s) => {
+          return this.ufs.stat(to).then((s) => {
             if (!s.isDirectory()) throw err;
           });
         });
@@ -246,7 +249,7 @@ class Copier {
     }
     if (st.isSymbolicLink() && this.opts.recursive) {
       try {
-        await symlink(await readlink(from), to);
+        await this.ufs.symlink(await readlink(from), to);
         this.files++;
         if (this.opts.verbose) this.io.out.write(`'${from}' -> '${to}'\n`);
       } catch (err) {
@@ -292,7 +295,7 @@ class Copier {
         // no destination yet: it gets the source's mode
       }
       try {
-        await copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
+        await this.ufs.copyFile(from, to, this.opts.noClobber ? constants.COPYFILE_EXCL : 0);
       } catch (err) {
         if (this.opts.noClobber && (err as NodeJS.ErrnoException).code === 'EEXIST')
           throw new Error(`not replacing '${to}'`, { cause: err });
@@ -303,7 +306,7 @@ class Copier {
       this.files++;
       if (this.opts.verbose) {
         // The byte count is for -v's summary only: no stat per file without it.
-        this.bytes += size ?? (await stat(to)).size;
+        this.bytes += size ?? (await this.ufs.stat(to)).size;
         this.io.out.write(`'${from}' -> '${to}'\n`);
       }
     } catch (err) {

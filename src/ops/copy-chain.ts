@@ -26,7 +26,6 @@
 // alive and must not reuse a lane before the op's last CQE.
 import type { Sqe } from '../ring/sqe.js';
 import {
-  AT_FDCWD,
   IORING_OP_OPENAT,
   IORING_OP_READ,
   IORING_OP_WRITE,
@@ -49,6 +48,9 @@ export const COPY_WRITE = 3;
 
 /** What a CopyChainOp copies and reports to. `index` and `lane` are the sink's own numbers, passed back as given. */
 export interface CopyChainSink {
+  /** The directory descriptors the paths are relative to (AT_FDCWD: the current directory). */
+  readonly srcDirFd: number;
+  readonly dstDirFd: number;
   /** The address of file `index`'s source path, NUL-terminated. */
   srcAddress(index: number): number;
   /** The address of file `index`'s destination path, NUL-terminated. */
@@ -95,12 +97,12 @@ export class CopyChainOp extends ChainOp {
     const closeSrc = this.links - 2;
     if (link === COPY_OPEN_SRC) {
       // No O_CLOEXEC on a direct descriptor: the kernel refuses it (EINVAL).
-      sqe.prepRw(IORING_OP_OPENAT, AT_FDCWD, s.srcAddress(this.index), 0, 0);
+      sqe.prepRw(IORING_OP_OPENAT, s.srcDirFd, s.srcAddress(this.index), 0, 0);
       sqe.opFlags = 0; // O_RDONLY
       sqe.fileIndex = this.srcSlot + 1;
     } else if (link === COPY_OPEN_DST) {
       // O_NOFOLLOW only with excl (cp -n): O_EXCL already refuses a symlink.
-      sqe.prepRw(IORING_OP_OPENAT, AT_FDCWD, s.dstAddress(this.index), this.mode, 0);
+      sqe.prepRw(IORING_OP_OPENAT, s.dstDirFd, s.dstAddress(this.index), this.mode, 0);
       sqe.opFlags = O_WRONLY | O_CREAT | (this.excl ? O_EXCL | O_NOFOLLOW : O_TRUNC);
       sqe.fileIndex = this.dstSlot + 1;
     } else if (link < closeSrc) {
