@@ -24,6 +24,7 @@ import { close as closeFd } from '../ops/open.js';
 import { openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS } from '../ops/openat2.js';
 import { pipe, spliceSupported, SpliceChainOp } from '../ops/splice.js';
 import { uringSocketOf } from '../net/node-socket.js';
+import type { Socket as NativeSocket } from '../net/socket.js';
 import { getRuntime } from '../runtime/runtime.js';
 import { OpState } from '../runtime/op.js';
 import { native } from '../native.js';
@@ -693,11 +694,21 @@ function dropPipe(p: Pipe, clean: boolean): void {
   native().closeFd(p.w);
 }
 
-/** Waits until every byte written to `sock` so far (the headers) is the kernel's; false if the socket failed. */
-function flushed(sock: NodeJS.WritableStream & { destroyed: boolean }): Promise<boolean> {
+/**
+ * Waits until every byte written to `sock` so far (the headers) is the
+ * kernel's; false if the socket failed. Two steps: the node-shaped socket's
+ * write callback says the bytes reached the uring socket under it (with
+ * write-behind, not that they were sent); an empty write on that socket
+ * then completes after everything queued before it has been sent.
+ */
+function flushed(sock: NodeJS.WritableStream & { destroyed: boolean }, handle: NativeSocket): Promise<boolean> {
   return new Promise((resolve) => {
     if (sock.destroyed) resolve(false);
-    else sock.write(Buffer.alloc(0), (err) => resolve(!err));
+    else
+      sock.write(Buffer.alloc(0), (err) => {
+        if (err || handle.closed) resolve(false);
+        else handle.writeCb(Buffer.alloc(0), (err2) => resolve(!err2));
+      });
   });
 }
 
@@ -715,7 +726,7 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
   // A pipelined response whose turn has not come has no socket of its own yet.
   if ((sock as unknown as { _httpMessage?: unknown })._httpMessage !== res) return false;
   res.flushHeaders();
-  if (!(await flushed(sock)) || handle.closed) {
+  if (!(await flushed(sock, handle)) || handle.closed) {
     res.destroy();
     return true;
   }
