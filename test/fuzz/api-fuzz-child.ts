@@ -401,7 +401,9 @@ function loopback(hostIndex: number): (args: unknown[]) => unknown[] {
 // Functions that wait by design (sync ring waits block the thread), or that
 // close a descriptor they are given, or replace this thread's runtime.
 const SKIP = new Set(['setRuntime', 'setUringDisabled', ...(process.env.FUZZ_SKIP ?? '').split(',').filter(Boolean)]);
-const WAITS = new Set(['sleep', 'timeout']);
+// poll waits for an event on a descriptor, which a quiet one (a socket, an
+// eventfd the process lives on) may never have: waiting is its contract.
+const WAITS = new Set(['sleep', 'timeout', 'poll']);
 const NET_FIX: Record<string, (args: unknown[]) => unknown[]> = {
   connect: loopback(1),
   createConnection: loopback(1),
