@@ -171,7 +171,7 @@ export class SocketClosedBeforeConnectionError extends UringError {
 /** ERR_IP_BLOCKED: a connect to (or from) an address the socket's or server's net.BlockList holds. */
 export class IpBlockedError extends UringError {
   constructor(ip: string) {
-    super('ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`);
+    super('ERR_IP_BLOCKED', `IP(${str(ip)}) is blocked by net.BlockList`);
   }
 }
 

@@ -441,9 +441,18 @@ Object.defineProperty(NetServer.prototype, EventEmitter.captureRejectionSymbol, 
 function isPipeName(s: unknown): s is string {
   return typeof s === 'string' && toNumber(s) === false;
 }
-/** node:net's toNumber: a number >= 0, else false. */
+/**
+ * node:net's toNumber: a number >= 0, else false. What Number() cannot
+ * convert (a symbol, an object without a primitive value), which node
+ * refuses with Number()'s uncoded TypeError, is refused with a code.
+ */
 function toNumber(x: unknown): number | false {
-  const n = Number(x);
+  let n: number;
+  try {
+    n = Number(x);
+  } catch {
+    throw new InvalidArgTypeError('backlog', 'of type number', x);
+  }
   return n >= 0 ? n : false;
 }
 
