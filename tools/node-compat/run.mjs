@@ -507,11 +507,6 @@ function isFail(rec, file) {
 const FAIL_REASONS = {
   'test-net-perf_hooks.js':
     "needs node's 'net' PerformanceEntry for each connect: only node's internals can make one (no public API)",
-  'test-net-throttle.js':
-    "node's writes complete synchronously while the kernel takes them, so its server writes until the socket " +
-    "buffer is full (megabytes) before write() returns false; uring's sends complete asynchronously, so write() " +
-    'returns false at the high-water mark. On node 20 (16 KiB) the 18 KiB written by then arrive in one read: ' +
-    'one pause where the test wants two. On 22 and 24 (64 KiB) they take two reads, and it passes',
 };
 
 function verdict(cand, stock, uring, file) {
