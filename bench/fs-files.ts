@@ -24,13 +24,16 @@
 // Each slice is a fresh process pinned to one CPU: whole passes over the set
 // for a warm-up, then whole passes for the measured time. Variants
 // alternate, 5 repetitions, the files re-read (residency checked with
-// fincore on a sample) before every slice.
+// fincore on a sample) before every slice. Each slice also reports its CPU
+// time (process.cpuUsage; /usr/bin/time for C), printed per file: other
+// tenants of a shared machine move wall-clock rates far more.
 //
 //   node dist/bench/fs-files.js [--dir /tmp/uring-bench] [--ms 1500] [--warm-ms 300]
 //     [--reps 5] [--depth 64] [--cpu 1] [--sets 4k,64k] [--files N] [--variants readFiles,C] [--json out.json]
 import { mkdirSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { forEachFile, readFiles } from '../src/fs/read-files.js';
@@ -43,6 +46,7 @@ import {
   median,
   num,
   options,
+  pinned,
   residency,
   rotated,
   slice,
@@ -90,6 +94,8 @@ function ensureSet(set: FileSet): void {
 interface SliceResult {
   files: number;
   seconds: number;
+  /** CPU seconds (user + system, all threads) of the counted part, where known. */
+  cpu?: number;
 }
 
 // ------------------------------------------------------------------ children
@@ -99,6 +105,8 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
   const n = paths.length;
   let check = 0;
   let r: { units: number; seconds: number };
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
   switch (variant) {
     case 'uring-readfiles':
       r = await timed(
@@ -228,12 +236,39 @@ async function child(variant: string, set: FileSet): Promise<SliceResult> {
       throw new Error(`unknown variant ${variant}`);
   }
   if (check === 0 && set.size > 0) throw new Error('no bytes read');
-  return { files: r.units, seconds: r.seconds };
+  // Busy throughout (warm-up passes, then counted ones): the counted part's
+  // share of the CPU time is its share of the time.
+  const c = process.cpuUsage(c0);
+  const all = (performance.now() - t0) / 1000;
+  return { files: r.units, seconds: r.seconds, cpu: ((c.user + c.system) / 1e6) * (r.seconds / all) };
 }
 
 // ------------------------------------------------------------------ parent
 
 const self = fileURLToPath(import.meta.url);
+
+const hasTime = spawnSync('/usr/bin/time', ['-f', '%U', 'true']).status === 0;
+
+/**
+ * A C slice, under /usr/bin/time when there is one, for its CPU time. The
+ * program is busy from start to end, so the counted part's share of the CPU
+ * time is its share of the run (warm-up + measured).
+ */
+function cSlice(argv: string[], cpu: number): SliceResult & { errors: number } {
+  type R = SliceResult & { errors: number };
+  if (!hasTime) return slice<R>(argv, cpu);
+  const [cmd, args] = pinned(cpu, ['/usr/bin/time', '-f', 'cpu %U %S', ...argv]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0)
+    throw new Error(
+      `${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`,
+    );
+  const out = r.stdout.trim();
+  const res = JSON.parse(out.slice(out.lastIndexOf('\n') + 1)) as R;
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  if (m) res.cpu = (Number(m[1]) + Number(m[2])) * (MS / (WARM + MS));
+  return res;
+}
 
 interface Variant {
   name: string;
@@ -242,7 +277,7 @@ interface Variant {
 
 function variants(cpu: number, cbin: string): Variant[] {
   const node =
-    (v: string): Variant['run'] =>
+    (v: string, env?: NodeJS.ProcessEnv): Variant['run'] =>
     (set) =>
       slice<SliceResult>(
         [
@@ -264,17 +299,30 @@ function variants(cpu: number, cbin: string): Variant[] {
           String(DEPTH),
         ],
         cpu,
+        env,
       );
   const c =
     (keep: boolean): Variant['run'] =>
     (set) => {
       const argv = [cbin, set.dir, String(set.count), String(BUFFER + 1), String(DEPTH), String(WARM), String(MS)];
-      const r = slice<SliceResult & { errors: number }>(keep ? [...argv, 'keep'] : argv, cpu);
+      const r = cSlice(keep ? [...argv, 'keep'] : argv, cpu);
       if (r.errors) throw new Error(`readfiles.c: ${r.errors} errors`);
       return r;
     };
   return [
     { name: 'uring readFiles', run: node('uring-readfiles') },
+    // An experiment, not a setting readFiles makes: glibc returning the top
+    // of its heap to the kernel once the GC frees a pass's results, and the
+    // kernel faulting those pages in again under the next pass's reads, is
+    // part of what result memory costs (README-fs.md).
+    {
+      name: "readFiles, glibc's heap never trimmed (MALLOC_TRIM_THRESHOLD_)",
+      run: node('uring-readfiles', {
+        ...process.env,
+        MALLOC_TRIM_THRESHOLD_: '4294967295',
+        MALLOC_TOP_PAD_: '67108864',
+      }),
+    },
     { name: 'uring forEachFile (a view of a reused buffer per file)', run: node('uring-foreach') },
     { name: `node fs.promises.readFile, ${DEPTH} in flight`, run: node('node-readfile') },
     { name: `uring/fs/promises readFile, ${DEPTH} in flight`, run: node('uring-fsp-readfile') },
@@ -315,6 +363,7 @@ async function main(): Promise<void> {
     const paths = pathsOf(set);
     const sample = paths.filter((_, i) => i % 50 === 0);
     const values = new Map<string, number[]>(list.map((v) => [v.name, []]));
+    const perCpu = new Map<string, number[]>(list.map((v) => [v.name, []]));
     const resident: number[] = [];
     for (let rep = 0; rep < reps; rep++) {
       for (const v of rotated(list, rep)) {
@@ -322,6 +371,7 @@ async function main(): Promise<void> {
         resident.push(residency(sample));
         const r = v.run(set);
         values.get(v.name)!.push(r.files / r.seconds);
+        perCpu.get(v.name)!.push(r.cpu ? r.files / r.cpu : NaN);
       }
     }
     const s = summarize(values, ref);
@@ -335,7 +385,27 @@ async function main(): Promise<void> {
       rows.push([name, kfmt(x.median), kfmt(x.min), kfmt(x.max), x.ratio.toFixed(2), toKeep.toFixed(2)]);
     }
     console.log(table(rows));
-    report[set.name] = { count: set.count, size: set.size, resident, results: Object.fromEntries(s) };
+    // On a shared machine other tenants move wall-clock rates far more than
+    // the CPU time a file costs.
+    const sc = summarize(perCpu, ref);
+    console.log('per CPU-second (user + system of the counted part):');
+    const crows = [['variant', 'CPU µs/file median', 'min', 'max', 'files/CPU-s ratio to C']];
+    for (const [name, x] of sc)
+      crows.push([
+        name,
+        (1e6 / x.median).toFixed(2),
+        (1e6 / x.max).toFixed(2),
+        (1e6 / x.min).toFixed(2),
+        x.ratio.toFixed(2),
+      ]);
+    console.log(table(crows));
+    report[set.name] = {
+      count: set.count,
+      size: set.size,
+      resident,
+      results: Object.fromEntries(s),
+      perCpu: Object.fromEntries(sc),
+    };
   }
   console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const json = opts.get('json');
