@@ -534,21 +534,17 @@ class NetSocket extends Duplex {
     // node:net's writes were already written by now.
     if (this.#corked) this._uncork();
     const emitClose = () => process.nextTick(() => this.emit('close', this.#hadError));
+    // As node:net: the error goes to the stream at once (its 'error' on the
+    // next tick) and 'close' follows the fd's close. Libraries race the two
+    // against other ticks: Koa (on-finished on the socket's 'error' against
+    // stream.pipeline's callback) reported an error twice when the 'error'
+    // waited for the close. A failing close is not reported, as node's.
+    cb(err);
     if (!h) {
-      cb(err);
       emitClose();
       return;
     }
-    (this.#resetting ? h._reset() : h.close()).then(
-      () => {
-        cb(err);
-        emitClose();
-      },
-      (closeErr: Error) => {
-        cb(err ?? closeErr);
-        emitClose();
-      },
-    );
+    (this.#resetting ? h._reset() : h.close()).then(emitClose, emitClose);
   }
 
   #resetting = false;
