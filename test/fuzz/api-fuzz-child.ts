@@ -20,7 +20,7 @@
 // readableWebStream was cancelled mid-read); node's own functions that
 // uring/fs/promises and uring/net re-export.
 
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -122,10 +122,21 @@ await closedFh.close();
 const abortedSignal = AbortSignal.abort(new Error('aborted before'));
 
 let server: any;
+/** The inodes of the harness's listener and socket when made: see checkOwnFds(). */
+let serverIno = -1;
+let socketIno = -1;
+function inode(fd: number): number {
+  try {
+    return fstatSync(fd).ino;
+  } catch {
+    return -1;
+  }
+}
 let port: number;
 async function startServer(): Promise<void> {
   server = await net.listen({ host: '127.0.0.1', port: 0 });
   port = server.address().port;
+  serverIno = inode(server.fd);
   // Accepted sockets: drained and closed by the server side.
   const s0 = server;
   (async () => {
@@ -155,6 +166,7 @@ async function reconnect(): Promise<void> {
     await startServer();
     uringSocket = await net.dial({ host: '127.0.0.1', port });
   }
+  socketIno = inode(uringSocket.fd);
 }
 await reconnect();
 
@@ -415,6 +427,35 @@ const NET_FIX: Record<string, (args: unknown[]) => unknown[]> = {
 // Any small number may be a descriptor the process lives on (stdio, libuv's epoll, the ring).
 const ownsFd = (args: unknown[]): unknown[] =>
   args.map((a) => (typeof a === 'number' && a >= 0 && a < 65536 ? NEVER_FD : a));
+/**
+ * What takes a descriptor from an object's `fd` and owns it from then on
+ * (Server#listen({ fd }), a stream's options.fd) never gets one of the
+ * harness's own objects there: they all have a live `fd` (the listener's,
+ * the socket's, the FileHandle's), which the call would close under the
+ * object that still owns it, and whose number the harness would close again
+ * later, once another socket had it (seed 5: Server#listen(server), then
+ * nodeServer.close(), closed the harness's listener; the next dial failed).
+ */
+const noLiveFd =
+  (from: number) =>
+  (args: unknown[]): unknown[] =>
+    args.map((a, i) => (i >= from && liveFd(a) ? { fd: NEVER_FD } : a));
+function liveFd(a: unknown): boolean {
+  if (a === null || typeof a !== 'object') return false;
+  try {
+    const fd = (a as { fd?: unknown }).fd;
+    return typeof fd === 'number' && fd >= 0 && fd < 65536;
+  } catch {
+    return false; // a throwing proxy: the call fails on the caller's getter
+  }
+}
+const FD_OPTIONS: Record<string, (args: unknown[]) => unknown[]> = {
+  // Their first argument is a path (or a FileHandle, which they may own and close: the harness reopens it).
+  'fs.createReadStream': noLiveFd(1),
+  'fs.createWriteStream': noLiveFd(1),
+  'fs.ReadStream': noLiveFd(1),
+  'fs.WriteStream': noLiveFd(1),
+};
 const OWNS_FD = new Set([
   'uring.close',
   'fs.FileHandle',
@@ -438,7 +479,9 @@ function addModule(prefix: string, mod: Record<string, unknown>): void {
     if (typeof f !== 'function' || SKIP.has(name) || SKIP.has(`${prefix}.${name}`) || NODE_OWN.has(f)) continue;
     const fn = f as (...a: unknown[]) => unknown;
     const fix =
-      (prefix === 'net' ? NET_FIX[name] : undefined) ?? (OWNS_FD.has(`${prefix}.${name}`) ? ownsFd : undefined);
+      (prefix === 'net' ? NET_FIX[name] : undefined) ??
+      FD_OPTIONS[`${prefix}.${name}`] ??
+      (OWNS_FD.has(`${prefix}.${name}`) ? ownsFd : undefined);
     targets.push({
       name: `${prefix}.${name}`,
       arity: Math.max(fn.length, 2),
@@ -510,7 +553,9 @@ addMethods('UdpSocket', net.UdpSocket.prototype, () => udp, {
   fix: { send: (a) => [a[0], a[1], '127.0.0.1'] },
 });
 addMethods('Socket', net.Socket.prototype, () => nodeSocket, { fix: { connect: loopback(1) } });
-addMethods('Server', net.Server.prototype, () => nodeServer, { fix: { listen: loopback(1) } });
+addMethods('Server', net.Server.prototype, () => nodeServer, {
+  fix: { listen: (a) => loopback(1)(noLiveFd(0)(a)) },
+});
 
 // ------------------------------------------------------------------- running
 const counts: Record<string, number> = {
@@ -688,6 +733,31 @@ async function refresh(): Promise<void> {
   }
 }
 
+/**
+ * The harness's listener and socket, while they think themselves open, must
+ * still be the descriptors they were made with: if a call closed one under
+ * its object (it reached the number some other way), say so now, naming the
+ * call (or one shortly before it: closes settle asynchronously), rather than
+ * as a dial failing later, or the number closed again once reused.
+ */
+let reported: unknown;
+function checkOwnFds(): void {
+  // Once per object: after a takeover the number keeps changing hands.
+  if (server !== reported && server.listening && inode(server.fd) !== serverIno) {
+    harnessErrors.push(`${current}: the listener's fd ${server.fd} is no longer the listener`);
+    reported = server;
+  }
+  if (
+    uringSocket !== reported &&
+    !uringSocket.closed &&
+    !uringSocket.destroyed &&
+    inode(uringSocket.fd) !== socketIno
+  ) {
+    harnessErrors.push(`${current}: the socket's fd ${uringSocket.fd} is no longer the socket`);
+    reported = uringSocket;
+  }
+}
+
 let uncaught = 0;
 const uncaughtSeen: string[] = [];
 process.on('uncaughtException', (err) => {
@@ -757,6 +827,7 @@ for (; calls < CALLS && Date.now() - start < BUDGET_MS; calls++) {
     syncThrows.set(t.name, (syncThrows.get(t.name) ?? 0) + 1);
     classify(t, args, err, 'threw');
     await refresh().catch((e) => harnessErrors.push(`${current}: ${String(e?.stack ?? e).slice(0, 300)}`));
+    checkOwnFds();
     continue;
   }
   if (callersProxy(result)) {
@@ -804,6 +875,7 @@ for (; calls < CALLS && Date.now() - start < BUDGET_MS; calls++) {
     await cleanup(result);
   }
   await refresh().catch((err) => harnessErrors.push(`${current}: ${String(err?.stack ?? err).slice(0, 300)}`));
+  checkOwnFds();
   if (process.env.FUZZ_TRACE && (await Promise.race([idx.nop(), delay(500)])) === 'timeout') {
     process.stderr.write(`runtime wedged after ${current}\n`);
     process.exit(4);
