@@ -330,7 +330,11 @@ export class FileHandle extends EventEmitter {
       const off = offset as number;
       len ??= buffer.byteLength - off;
       // Which checks run, and in what order, is the running node's (node-version.ts).
-      if (READ_LENGTH_INT32) len = (len as number) | 0;
+      if (READ_LENGTH_INT32) {
+        // node does `length | 0`, whose TypeError for a bigint has no code: refused here with one.
+        if (typeof len === 'bigint') throw new InvalidArgTypeError('length', 'of type number', len);
+        len = (len as number) | 0;
+      }
       let at = READ_CHECKS_POSITION_FIRST ? readPositionOf(pos, len as number) : undefined;
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer });
       if (buffer.byteLength === 0) throw new InvalidArgValueError('buffer', buffer, 'is empty and cannot be written');
