@@ -57,21 +57,7 @@ export async function readAll(fd: number, options?: RunOptions, checked?: AbortS
   if (size > kIoMaxLength) throw new FileTooLargeError(size);
   if (size === 0) return readChunks(fd, [], 0, options, checked);
   // One byte more than the size: a read that fills it means the file grew.
-  const buf = Buffer.allocUnsafeSlow(size + 1);
-  let total = 0;
-  for (;;) {
-    checkAborted(checked);
-    const n = await read(fd, buf, {
-      ...options,
-      offset: total,
-      length: Math.min(buf.length - total, MAX_RW),
-      position: -1,
-    });
-    if (n === 0) break;
-    total += n;
-    if (total === buf.length) return readChunks(fd, [buf], total, options, checked);
-  }
-  return total === buf.length - 1 ? buf.subarray(0, total) : Buffer.from(buf.subarray(0, total));
+  return readOn(fd, Buffer.allocUnsafeSlow(size + 1), 0, options, checked);
 }
 
 const O_CLOEXEC = 0o2000000;
@@ -97,7 +83,9 @@ export async function readFileWhole(runtime: Runtime, path: string, flags: numbe
     const stats = await st.promise;
     const regular = (stats.mode & constants.S_IFMT) === constants.S_IFREG;
     const size = regular ? Number(stats.size) : 0;
-    if (size === 0 || size >= kIoMaxLength) return await readAll(fd, { runtime });
+    // No size to go by (/proc, FIFOs): in chunks to the end, without readAll's second fstat.
+    if (size === 0) return await readChunks(fd, [], 0, { runtime });
+    if (size >= kIoMaxLength) return await readAll(fd, { runtime });
     // One byte more than the size: a read that fills it means the file grew.
     const buf = Buffer.allocUnsafeSlow(size + 1);
     const rd = new ReadOp(fd, buf, -1, buf, 0, size + 1);
@@ -116,10 +104,18 @@ export async function readFileWhole(runtime: Runtime, path: string, flags: numbe
 /**
  * The rest of a file whose first `total` bytes are in `buf` (its size plus
  * a byte): read on to the end; past the buffer (the file grew), in chunks.
+ * `checked` as readAll's.
  */
-async function readOn(fd: number, buf: Buffer, total: number, options: RunOptions): Promise<Buffer> {
+async function readOn(
+  fd: number,
+  buf: Buffer,
+  total: number,
+  options?: RunOptions,
+  checked?: AbortSignal,
+): Promise<Buffer> {
   for (;;) {
-    if (total === buf.length) return readChunks(fd, [buf], total, options);
+    if (total === buf.length) return readChunks(fd, [buf], total, options, checked);
+    checkAborted(checked);
     const n = await read(fd, buf, {
       ...options,
       offset: total,
