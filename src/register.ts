@@ -27,10 +27,14 @@
 //   listen asks the primary for a shared handle), and listen() on an
 //   existing handle or fd.
 // - client: http.Agent.prototype.createConnection and net.connect /
-//   net.createConnection, so node's http clients (http.request, http.get,
-//   and fetch-free libraries on them) connect through uring/net. `new
-//   net.Socket().connect()` stays node's (the class cannot be swapped under
-//   code that already has it), and so does https (TLS again).
+//   net.createConnection, so node's http clients (http.request, http.get)
+//   connect through uring/net; and global fetch too (WebSocket on 22+):
+//   node's bundled undici (6.x on 20 and 22, 7.x on 24) requires node:net
+//   and calls its `connect` property at each connection, so it takes the
+//   patched one, and it reads the socket as any Duplex (read(), unshift(),
+//   ref/unref when idle). `new net.Socket().connect()` stays node's (the
+//   class cannot be swapped under code that already has it), and so does
+//   https, fetch's too (tls.connect makes node's own socket).
 // - fs: node:fs/promises' module object, which is also fs.promises, gets
 //   uring/fs/promises' ring-backed functions (open, readFile, writeFile, ...);
 //   syncBuiltinESMExports() then makes `import { readFile } from
