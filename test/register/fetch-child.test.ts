@@ -2,7 +2,9 @@
 // global fetch (node's bundled undici calls node:net's connect, so the flag
 // routes it) checked against plain node scenario by scenario, its idle
 // keep-alive connection not keeping a script alive, https fetch left to
-// node.
+// node; and handles passed to child processes (a routed server works, a
+// uring socket is refused with node's code, a pauseOnConnect server stays
+// node's so its sockets can be passed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -96,4 +98,34 @@ test("a fetch's idle keep-alive connection does not keep the script alive; https
     secure.closeAllConnections();
     dir.remove();
   }
+});
+
+test('handles to child processes: a routed server is passed, a uring socket refused with a code', async () => {
+  const plain = await run([], 'child-handles.cjs');
+  const routed = await run(['--import', register], 'child-handles.cjs');
+  for (const { out } of [plain, routed]) {
+    // The child got a listening server over the socket (node's, on a TCP wrap)...
+    for (const send of [out.firstSend, out.secondSend]) {
+      assert.equal(send.listening, true);
+      assert.equal(send.tcpWrap, 'TCP');
+    }
+    // ... and the parent went on accepting (the child had closed its copy).
+    assert.deepEqual(out.parentAlone, ['parent']);
+    // Once the parent closed its server, the child's copy answered alone,
+    assert.deepEqual(out.childAlone, ['child']);
+    // and with the child gone, no copy is left listening (the parent's dup closed too).
+    assert.equal(out.afterAll, 'ECONNREFUSED');
+    // A pauseOnConnect server's connection, handed to the child (node's socket there).
+    assert.equal(out.pausedSocket, 'child true');
+  }
+  assert.equal(routed.out.firstSend.listens, 0, "the child's server is node's own");
+  assert.equal(routed.register.listens, 3, 'the passed server, the plain one, the one listen(server) was refused on');
+  // A uring socket cannot be passed: node's own error, the parent keeps it.
+  assert.equal(plain.out.plainSocket, 'sent');
+  assert.deepEqual(routed.out.plainSocket, { name: 'TypeError', code: 'ERR_INVALID_HANDLE_TYPE' });
+  assert.equal(routed.out.plainAnswer, 'parent kept it');
+  // listen(server): node's takes the handle over; a routed server has none.
+  assert.equal(plain.out.listenOnServer, 'second');
+  assert.equal(routed.out.listenOnServer.code, 'ERR_INVALID_ARG_VALUE');
+  assert.match(routed.out.listenOnServer.message, /io_uring/);
 });
