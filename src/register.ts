@@ -24,13 +24,26 @@
 //   (https, tls, http2 secure: TLSSocket would have to wrap a JS stream,
 //   slower than node's native TLS over its own handle), http2 cleartext
 //   servers (nghttp2 wants node's stream handle), cluster workers (node's
-//   listen asks the primary for a shared handle), and listen() on an
-//   existing handle or fd.
+//   listen asks the primary for a shared handle), servers made with
+//   pauseOnConnect (their sockets are meant for child.send, which takes
+//   node's only), and listen() on an existing handle or fd.
+//   child.send('server', server) on a routed server reads `server._handle`,
+//   which node's IPC write unwraps as a libuv handle: for that read alone
+//   the getter gives one (node's TCP/Pipe wrap over a dup of the listening
+//   socket), so the child gets the socket and the parent keeps accepting.
+//   A uring socket cannot be sent: node:child_process takes net.Socket
+//   instances only and throws its ERR_INVALID_HANDLE_TYPE.
+//   listen(routedServer) is refused (ERR_INVALID_ARG_VALUE): there is no
+//   libuv handle for the second server to take over.
 // - client: http.Agent.prototype.createConnection and net.connect /
-//   net.createConnection, so node's http clients (http.request, http.get,
-//   and fetch-free libraries on them) connect through uring/net. `new
-//   net.Socket().connect()` stays node's (the class cannot be swapped under
-//   code that already has it), and so does https (TLS again).
+//   net.createConnection, so node's http clients (http.request, http.get)
+//   connect through uring/net; and global fetch too (WebSocket on 22+):
+//   node's bundled undici (6.x on 20 and 22, 7.x on 24) requires node:net
+//   and calls its `connect` property at each connection, so it takes the
+//   patched one, and it reads the socket as any Duplex (read(), unshift(),
+//   ref/unref when idle). `new net.Socket().connect()` stays node's (the
+//   class cannot be swapped under code that already has it), and so does
+//   https, fetch's too (tls.connect makes node's own socket).
 // - fs: node:fs/promises' module object, which is also fs.promises, gets
 //   uring/fs/promises' ring-backed functions (open, readFile, writeFile, ...);
 //   syncBuiltinESMExports() then makes `import { readFile } from
@@ -53,6 +66,8 @@ import * as uringFsp from './fs/promises.js';
 import { getRuntime } from './runtime/runtime.js';
 import { mayUseNode, useNode } from './runtime/fallback.js';
 import { disabledBy } from './opt-out.js';
+import { native } from './native.js';
+import { InvalidArgValueError, systemError } from './errors.js';
 
 // The CommonJS module objects: what `require('node:net')` gives, and what
 // the ESM namespaces of the built-ins mirror.
@@ -84,10 +99,13 @@ export interface RegisterStats {
 const kRegister = Symbol.for('uring.register');
 const kRouted = Symbol('uring.register.listener');
 const kMaxConnections = Symbol('uring.register.maxConnections');
+const kLibuvHandle = Symbol('uring.register.libuvHandle');
 
 type Routed = NetNs.Server & {
   [kRouted]?: UringNetServer;
   [kMaxConnections]?: number | undefined;
+  /** The libuv handle over a dup of the listening socket, once a child process was sent the server. */
+  [kLibuvHandle]?: NetNs.Socket | undefined;
   _unref?: boolean;
   _handle?: unknown;
 };
@@ -195,6 +213,28 @@ function clusterRoutable(args: unknown[]): boolean {
   return Number.isInteger(port) && port > 0;
 }
 
+/** The listeners of routed servers: what their `_handle` gives. */
+const routedListeners = new WeakSet<object>();
+
+/**
+ * listen(handle) where the handle is a routed server's (the server itself,
+ * its `_handle`, or `{ handle }`, as node:net resolves them): node's server
+ * would take over a libuv handle, and a routed server has none to give, only
+ * io_uring's accept on its socket. Refused with a message that says so
+ * rather than node's "must have the property port or path".
+ */
+function refuseRoutedHandle(a0: unknown): void {
+  if (a0 === null || typeof a0 !== 'object') return;
+  const o = a0 as { _handle?: unknown; handle?: unknown };
+  const handle = o._handle || o.handle || a0;
+  if (routedListeners.has(handle as object))
+    throw new InvalidArgValueError(
+      'handle',
+      a0,
+      'is a server listening through io_uring (uring/register), with no libuv handle for another server to take',
+    );
+}
+
 /** Whether listen(...args) on `server` goes through io_uring. */
 function routes(server: Routed, args: unknown[], httpPart: boolean, netPart: boolean): boolean {
   if (server._handle) return false; // node's own already listening: its listen() throws as usual
@@ -208,6 +248,9 @@ function routes(server: Routed, args: unknown[], httpPart: boolean, netPart: boo
   // node takes its libuv handle over, so it must be node's.
   if (!inClusterWorker && /internal\/cluster\//.test(new Error().stack ?? '')) return false;
   if (server instanceof tls.Server) return false;
+  // pauseOnConnect is for handing each connection to another process
+  // (child.send('socket', socket)), which takes node's own sockets only.
+  if ((server as { pauseOnConnect?: unknown }).pauseOnConnect === true) return false;
   if (server instanceof http.Server) return httpPart;
   return netPart && !isHttp2Server(server);
 }
@@ -228,9 +271,11 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
   function listen(this: Routed, ...args: unknown[]): Routed {
     let inner = this[kRouted];
     if (!inner) {
+      refuseRoutedHandle(args[0]);
       if (!routes(this, args, httpPart, netPart))
         return orig.listen.apply(this, args as Parameters<typeof orig.listen>) as Routed;
       inner = uringListener(this);
+      routedListeners.add(inner);
       inner.on('connection', () => stats.connections++);
       inner.maxConnections = this[kMaxConnections];
       if (this._unref) inner.unref();
@@ -238,9 +283,13 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
       // Code outside node reads `server._handle` as "is it listening" (supertest
       // closes the server after a request only if it is set; node's own
       // asyncDispose too): the listener while it listens, as node's handle.
+      // node:child_process's send('server', server) reads it too, to pass
+      // the handle's fd to the child: there it is a libuv handle over a dup
+      // of the listening socket (libuvHandle), not the listener, which
+      // node's native IPC write would take for one and crash on.
       const routed = inner;
       Object.defineProperty(this, '_handle', {
-        get: () => (routed.listening ? routed : null),
+        get: () => (routed.listening ? (readByChildProcess() ? libuvHandle(this, routed) : routed) : null),
         set: () => {},
         configurable: true,
       });
@@ -268,6 +317,7 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
     close(this: Routed, cb?: (err?: Error) => void) {
       const inner = this[kRouted];
       if (!inner) return orig.close.call(this, cb);
+      dropLibuvHandle(this);
       inner.close(cb);
       return this;
     },
@@ -318,6 +368,71 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
       configurable: true,
     },
   });
+}
+
+// ------------------------------------------------------------ child_process
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * Whether `_handle` is being read by node:child_process's send(): its
+ * 'net.Server' conversion passes `server._handle` to the IPC channel's
+ * native write, which unwraps it as a libuv stream handle. Told by the call
+ * sites (not the formatted stack, which a program may reformat or cut).
+ */
+function readByChildProcess(): boolean {
+  const prepare = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.prepareStackTrace = (_err, callSites) => callSites;
+    // This function, the getter, then child_process's conversion.
+    Error.stackTraceLimit = 4;
+    const sites: unknown = new Error().stack;
+    return (
+      Array.isArray(sites) && sites.some((s: NodeJS.CallSite) => s.getFileName() === 'node:internal/child_process')
+    );
+  } catch {
+    return false; // Error's fields frozen (--frozen-intrinsics): no child process is told apart
+  } finally {
+    if (Error.prepareStackTrace !== prepare) Error.prepareStackTrace = prepare;
+    if (Error.stackTraceLimit !== limit) Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * A libuv handle (node's TCP or Pipe wrap) over a dup of the routed
+ * server's listening socket, made on the first send to a child and kept
+ * until the server closes, as node keeps its own handle. The child gets the
+ * same socket (SCM_RIGHTS) and listens on it with node's own handle; the
+ * parent's listener goes on accepting too, as node's does after a send.
+ * libuv makes the shared file description O_NONBLOCK, which io_uring's
+ * accept does not mind (it waits by poll either way). The wrap's socket is
+ * made neither readable nor writable, so libuv never reads or accepts on it.
+ */
+function libuvHandle(server: Routed, routed: UringNetServer): unknown {
+  let holder = server[kLibuvHandle];
+  if (!holder) {
+    const fd = (routed as unknown as { _listenFd: number })._listenFd;
+    const dup = native().fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    // Thrown out of child.send(), as node's send throws what it cannot do.
+    if (dup < 0) throw systemError(dup, 'dup');
+    holder = new net.Socket({
+      fd: dup,
+      readable: false,
+      writable: false,
+      manualStart: true,
+    } as NetNs.SocketConstructorOpts);
+    server[kLibuvHandle] = holder;
+  }
+  return (holder as NetNs.Socket & { _handle: unknown })._handle;
+}
+
+/** Closes the dup made for child processes, if any, at the server's close() (node closes its handle then too). */
+function dropLibuvHandle(server: Routed): void {
+  const holder = server[kLibuvHandle];
+  if (!holder) return;
+  server[kLibuvHandle] = undefined;
+  holder.destroy();
 }
 
 // ------------------------------------------------------------ cluster workers

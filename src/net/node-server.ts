@@ -361,6 +361,11 @@ class NetServer extends EventEmitter {
     return this.#native?.address() ?? null;
   }
 
+  /** @internal The listening socket's fd, or -1 (uring/register hands a dup of it to node:child_process). */
+  get _listenFd(): number {
+    return this.#native?.fd ?? -1;
+  }
+
   /**
    * Stops accepting; 'close' once every connection has ended too (as
    * node:net). On a server that is not listening, as node:net's too:

@@ -156,9 +156,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('node:cluster: 2 workers each bind the port (SO_REUSEPORT) and both answer, on uring sockets', async () => {
+/** The cluster app under the flag with `policy` as NODE_CLUSTER_SCHED_POLICY. */
+async function clusterServes(policy: 'rr' | 'none') {
   const port = await freePort();
-  const c = start(['--import', register], 'cluster.cjs', {}, [String(port)]);
+  const c = start(['--import', register], 'cluster.cjs', { NODE_CLUSTER_SCHED_POLICY: policy }, [String(port)]);
   try {
     const { listening } = await within(c.first, 20_000, "the primary's 'listening' from both workers");
     assert.deepEqual([...(listening as number[])].sort(), [1, 2]);
@@ -182,7 +183,13 @@ test('node:cluster: 2 workers each bind the port (SO_REUSEPORT) and both answer,
   }
   assert.equal(await within(c.done, 20_000, 'the cluster ending'), 0, c.stderr());
   assert.doesNotMatch(c.stderr(), /Warning|Error/);
-});
+}
+
+// Either scheduling policy (round-robin is node's default outside Windows):
+// the workers' routed servers never ask the primary for a handle.
+test('node:cluster (round-robin): 2 workers each bind the port (SO_REUSEPORT) and both answer, on uring sockets', () =>
+  clusterServes('rr'));
+test('node:cluster (SCHED_NONE): the same', () => clusterServes('none'));
 
 test("URING_REGISTER=fs leaves http, net and clients node's own", async () => {
   const { stats } = await express(['--import', register], { URING_REGISTER: 'fs' });
