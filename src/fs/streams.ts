@@ -453,10 +453,18 @@ export class ReadStream extends Readable {
     const depth = this.#next < 0 ? 1 : this.#depth;
     while (!this.#ended && !this.destroyed && this.#queue.length < depth) {
       const room = this.#next >= 0 ? this.end - this.#next + 1 : this.end - this.bytesRead + 1;
-      const len = Math.min(this.#chunk, room);
+      let len = Math.min(this.#chunk, room);
       if (len <= 0) {
         this.#ended = true;
         break;
+      }
+      // Read-ahead within the size the file had when opened, and one read
+      // past it, which finds the end (or what was appended since): a 4 KiB
+      // file is two reads, not a read-ahead's worth of 64 KiB buffers.
+      const size = this.#size;
+      if (size >= 0 && this.#next >= 0) {
+        if (this.#next > size && this.#queue.length > 0) break;
+        if (this.#next < size) len = Math.min(len, size - this.#next);
       }
       const handle = this.#target.handle!;
       const fd = handle[kHold]();
@@ -497,6 +505,8 @@ export class ReadStream extends Readable {
       }
       if (this.pos !== undefined) this.pos += res;
       this.bytesRead += res;
+      // Data past the size at open: the file grows; read ahead as far as it goes.
+      if (this.#size >= 0 && op.pos + res > this.#size) this.#size = -1;
       const buf = op.buf!;
       const len = op.len;
       if (res < len) {

@@ -285,3 +285,47 @@ test('splice: destroy() of either side mid-copy closes both files; no descriptor
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('read-ahead stops at the size at open, and reads on when the file grew since (read alone and spliced)', async () => {
+  const root = makeRoot('splice');
+  try {
+    const sizes: [number, number][] = [
+      [4096, 100_000],
+      [100_000, 4096],
+      [3 * 2 ** 20, 2 ** 20 + 5],
+    ];
+    for (const [size, more] of sizes) {
+      const out: Record<string, unknown> = {};
+      for (const [name, fs] of SIDES) {
+        const first = randomBytes(size);
+        const added = randomBytes(more);
+        writeFileSync(`${root}/${name}-src`, first);
+        // Read alone, chunk by chunk: the bytes appended once it is open come too.
+        const rs: Any = fs.createReadStream(`${root}/${name}-src`, { highWaterMark: 16_384 });
+        await new Promise((r) => rs.once('open', r));
+        nodeFs.appendFileSync(`${root}/${name}-src`, added);
+        const chunks: Buffer[] = [];
+        rs.on('data', (c: Buffer) => chunks.push(c));
+        await within(new Promise((r) => rs.on('close', r)), 20_000, 'close');
+        const whole = Buffer.concat([first, added]);
+        // Copied (spliced where it can): likewise.
+        writeFileSync(`${root}/${name}-src`, first);
+        const rs2: Any = fs.createReadStream(`${root}/${name}-src`);
+        const ws2: Any = fs.createWriteStream(`${root}/${name}-dst`);
+        const done = pipeline(rs2, ws2);
+        await new Promise((r) => rs2.once('open', r));
+        nodeFs.appendFileSync(`${root}/${name}-src`, added);
+        await within(done, 20_000, 'the copy');
+        out[name] = {
+          read: Buffer.concat(chunks).equals(whole),
+          copied: readFileSync(`${root}/${name}-dst`).equals(whole),
+          counts: [rs.bytesRead, rs2.bytesRead, ws2.bytesWritten],
+        };
+      }
+      assert.deepEqual(out.uring, out.node, `${size} + ${more}`);
+      assert.deepEqual(out.node, { read: true, copied: true, counts: [size + more, size + more, size + more] });
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
