@@ -7,7 +7,7 @@
 // measured is the streams' own cost: per-chunk overhead, and how much of
 // the reading and writing overlaps). Also a read-only pass (the same read
 // stream drained into nothing), which shows the read side alone; and a
-// 4 KiB file copied the same way `--small N` times in turn (default 2,000;
+// 4 KiB file copied the same way `--small N` times in turn (default 500;
 // 0 leaves it out), where what is measured is a stream's set-up and
 // teardown: opens, stats, closes.
 //
@@ -18,7 +18,7 @@
 // the per-repetition ratios node ms / uring ms.
 //
 //   node dist/bench/fs-stream.js [--dir /dev/shm/uring-stream] [--size-mb 1024] [--hwm 16,64,1024] [--reps 5]
-//     [--read-only] [--small 2000] [--json out.json]
+//     [--read-only] [--small 500] [--json out.json]
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as nodeFs from 'node:fs';
 import { Writable } from 'node:stream';
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const hwms = (opts.get('hwm') ?? '16,64,1024').split(',').map((k) => Number(k) * 1024);
   const kinds: ('copy' | 'read')[] = opts.has('read-only') ? ['copy', 'read'] : ['copy'];
   ensureFile(SRC, sizeMb << 20);
-  const small = num(opts, 'small', 2000);
+  const small = num(opts, 'small', 500);
   if (!existsSync(SMALL)) writeFileSync(SMALL, Buffer.alloc(4096, 'x'));
   const list: Variant[] = [];
   for (const kind of kinds)
