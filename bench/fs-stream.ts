@@ -6,7 +6,10 @@
 // several highWaterMarks, on a tmpfs (both files in memory, so what is
 // measured is the streams' own cost: per-chunk overhead, and how much of
 // the reading and writing overlaps). Also a read-only pass (the same read
-// stream drained into nothing), which shows the read side alone.
+// stream drained into nothing), which shows the read side alone; and a
+// 4 KiB file copied the same way `--small N` times in turn (default 500;
+// 0 leaves it out), where what is measured is a stream's set-up and
+// teardown: opens, stats, closes.
 //
 // One process; the variants rotate within each repetition, the destination
 // is unlinked right before each copy. Wall time, and the process's CPU time
@@ -15,7 +18,7 @@
 // the per-repetition ratios node ms / uring ms.
 //
 //   node dist/bench/fs-stream.js [--dir /dev/shm/uring-stream] [--size-mb 1024] [--hwm 16,64,1024] [--reps 5]
-//     [--read-only] [--json out.json]
+//     [--read-only] [--small 500] [--json out.json]
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as nodeFs from 'node:fs';
 import { Writable } from 'node:stream';
@@ -28,6 +31,7 @@ const opts = options();
 const DIR = opts.get('dir') ?? '/dev/shm/uring-stream';
 const SRC = `${DIR}/src`;
 const DEST = `${DIR}/dest`;
+const SMALL = `${DIR}/small`;
 
 type Fs = Pick<typeof nodeFs, 'createReadStream' | 'createWriteStream'>;
 
@@ -35,12 +39,16 @@ interface Variant {
   name: string;
   hwm: number;
   impl: 'uring' | 'node';
-  kind: 'copy' | 'read';
+  kind: 'copy' | 'read' | 'small';
   run(): Promise<void>;
 }
 
-function copy(fs: Fs, hwm: number): Promise<void> {
-  return pipeline(fs.createReadStream(SRC, { highWaterMark: hwm }), fs.createWriteStream(DEST, { highWaterMark: hwm }));
+function copy(fs: Fs, hwm: number, src = SRC): Promise<void> {
+  return pipeline(fs.createReadStream(src, { highWaterMark: hwm }), fs.createWriteStream(DEST, { highWaterMark: hwm }));
+}
+
+async function copySmall(fs: Fs, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await copy(fs, 64 * 1024, SMALL);
 }
 
 function drain(fs: Fs, hwm: number): Promise<void> {
@@ -59,6 +67,8 @@ async function main(): Promise<void> {
   const hwms = (opts.get('hwm') ?? '16,64,1024').split(',').map((k) => Number(k) * 1024);
   const kinds: ('copy' | 'read')[] = opts.has('read-only') ? ['copy', 'read'] : ['copy'];
   ensureFile(SRC, sizeMb << 20);
+  const small = num(opts, 'small', 500);
+  if (!existsSync(SMALL)) writeFileSync(SMALL, Buffer.alloc(4096, 'x'));
   const list: Variant[] = [];
   for (const kind of kinds)
     for (const hwm of hwms)
@@ -72,11 +82,22 @@ async function main(): Promise<void> {
           run: kind === 'copy' ? () => copy(fs, hwm) : () => drain(fs, hwm),
         });
       }
+  if (small > 0)
+    for (const impl of ['uring', 'node'] as const) {
+      const fs = impl === 'uring' ? (uringFs as unknown as Fs) : nodeFs;
+      list.push({
+        name: `small 4 KiB x${small} ${impl}`,
+        hwm: 0,
+        impl,
+        kind: 'small',
+        run: () => copySmall(fs, small),
+      });
+    }
   const ms = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const cpu = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const started = Date.now();
   // Warm both implementations (JIT, the ring, libuv's pool) on a small copy.
-  for (const v of list) if (v.kind === 'copy') await v.run().then(() => unlinkSync(DEST));
+  for (const v of list) if (v.kind !== 'read') await v.run().then(() => unlinkSync(DEST));
   for (let rep = 0; rep < reps; rep++) {
     for (const v of rotated(list, rep)) {
       if (existsSync(DEST)) unlinkSync(DEST);
@@ -111,7 +132,7 @@ async function main(): Promise<void> {
       median(xs).toFixed(0),
       Math.min(...xs).toFixed(0),
       Math.max(...xs).toFixed(0),
-      (gib / (median(xs) / 1000)).toFixed(2),
+      v.kind === 'small' ? '' : (gib / (median(xs) / 1000)).toFixed(2),
       median(cs).toFixed(0),
       speed.toFixed(2),
       cpuRatio.toFixed(2),

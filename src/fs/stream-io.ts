@@ -10,8 +10,11 @@
 import type { Sqe } from '../ring/sqe.js';
 import type { Iovecs } from '../ring/structs.js';
 import { IORING_OP_READ, IORING_OP_WRITE } from '../ring/uapi.js';
-import { Op } from '../runtime/op.js';
+import { ChainOp, Op } from '../runtime/op.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { ECANCELED } from '../errno.js';
+import { native } from '../native.js';
+import { pipe } from '../ops/splice.js';
 
 export interface StreamIoSink {
   /**
@@ -62,5 +65,117 @@ export class StreamIoOp extends Op {
     this.lost = err;
     this.done = true;
     this.sink.streamIoDone(this);
+  }
+}
+
+// ---------------------------------------------------------------- splice
+//
+// A ReadStream piped only into a WriteStream of ours moves the bytes in the
+// kernel (streams.ts, "splice mode"): each step splices a piece of the
+// source file into a pipe and, soft-linked, from the pipe into the
+// destination at its offset. The page cache's pages go into the pipe by
+// reference, so a byte is copied once (into the destination's pages)
+// instead of twice, and never faults in a JavaScript Buffer.
+//
+// A short or failed first splice cancels the second (the kernel fails the
+// link on a short splice), so the second never waits on an empty pipe; what
+// the first left in the pipe is moved by a splice of its own (`drain`).
+
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+/** What the pipes are grown to (the default /proc/sys/fs/pipe-max-size): one splice step. */
+const PIPE_SIZE = 1 << 20;
+/** Empty pipes kept (per thread) for the next stream. */
+const IDLE_PIPES_MAX = 4;
+
+export interface SplicePipe {
+  readonly r: number;
+  readonly w: number;
+  /** Its capacity: the most one step moves. */
+  readonly size: number;
+}
+
+const idlePipes: SplicePipe[] = [];
+
+/** An empty pipe (kept from an earlier stream, or a new one grown to PIPE_SIZE). */
+export async function takePipe(runtime: Runtime): Promise<SplicePipe> {
+  const idle = idlePipes.pop();
+  if (idle !== undefined) return idle;
+  const [r, w] = await pipe({ runtime });
+  // Closed with the thread if it ends (a worker terminated) while kept.
+  native().ownFd(r);
+  native().ownFd(w);
+  // A user over its pipe-buffer quota keeps the default (64 KiB).
+  native().fcntl(w, F_SETPIPE_SZ, PIPE_SIZE);
+  const size = native().fcntl(w, F_GETPIPE_SZ, 0);
+  return { r, w, size: size > 0 ? size : 64 * 1024 };
+}
+
+/** Gives back a pipe: kept if `empty` (nothing left in it) and there is room, else closed. */
+export function givePipe(p: SplicePipe, empty: boolean): void {
+  if (empty && idlePipes.length < IDLE_PIPES_MAX) {
+    idlePipes.push(p);
+    return;
+  }
+  native().closeFd(p.r);
+  native().closeFd(p.w);
+}
+
+export interface SpliceSink {
+  /** `op`'s last CQE is in, or the runtime gave it up (`op.lost`). Called once. */
+  spliceDone(op: SplicePairOp): void;
+}
+
+/**
+ * One step: `len` bytes of `fdIn` at `offIn` into `pipe`, then from the pipe
+ * into `fdOut` at `offOut`; or with `drain`, only the second splice (bytes
+ * already in the pipe). `read` is the first splice's result (bytes or
+ * -errno; `len` for a drain), `wrote` the second's (-ECANCELED when the
+ * first was short or failed).
+ */
+export class SplicePairOp extends ChainOp {
+  read = 0;
+  wrote = 0;
+  lost: Error | undefined = undefined;
+  /**
+   * A drain's step was cut short (the pipe filled, or a page-unaligned
+   * range): once the pipe is empty, splice on from this source offset, this
+   * many bytes (0: nothing).
+   */
+  restAt = 0;
+  restLen = 0;
+  constructor(
+    readonly sink: SpliceSink,
+    readonly fdIn: number,
+    readonly offIn: number,
+    readonly pipe: SplicePipe,
+    readonly fdOut: number,
+    readonly offOut: number,
+    readonly len: number,
+    readonly drain: boolean,
+  ) {
+    super(drain ? 1 : 2, 'soft');
+    if (drain) this.read = len;
+  }
+
+  prepLink(sqe: Sqe, link: number): void {
+    if (link === 0 && !this.drain) sqe.prepSplice(this.fdIn, this.offIn, this.pipe.w, -1, this.len, 0);
+    else sqe.prepSplice(this.pipe.r, -1, this.fdOut, this.offOut, this.len, 0);
+  }
+
+  linkResult(link: number, res: number): void {
+    if (link === 0 && !this.drain) this.read = res;
+    else this.wrote = res;
+  }
+
+  chainDone(): void {
+    this.sink.spliceDone(this);
+  }
+
+  chainFailed(err: Error): void {
+    this.lost = err;
+    if (!this.drain) this.read = -ECANCELED;
+    this.wrote = -ECANCELED;
+    this.sink.spliceDone(this);
   }
 }

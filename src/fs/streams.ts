@@ -2,24 +2,25 @@
 // WriteStream, with their options, events and properties, whose every read
 // and write is an op on the ring through a FileHandle.
 //
-// A stream owns an AbortController for its I/O: destroy() aborts it, which
-// cancels in the kernel an open, read or write still waiting (a FIFO with no
-// writer, a full pipe), then closes the handle. Node waits for such an op
-// instead, so its destroy() hangs where this one does not.
+// destroy() cancels in the kernel an open, read or write still waiting (a
+// FIFO with no writer, a full pipe), then closes the handle. Node waits for
+// such an op instead, so its destroy() hangs where this one does not.
 import { Buffer } from 'node:buffer';
 import * as nodeFs from 'node:fs';
 import { Readable, Writable, addAbortSignal, finished, type ReadableOptions, type WritableOptions } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { FileClosedError, InvalidArgTypeError, OutOfRangeError, SystemFailureError, systemError } from '../errors.js';
-import { EAGAIN } from '../errno.js';
+import { EAGAIN, ECANCELED } from '../errno.js';
 import { bufferAddress, detachedBuffer, viewDetached } from '../ops/common.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { viewAddress, Iovecs } from '../ring/structs.js';
 import { fstatx, openat } from '../ops/index.js';
 import { encodingOf, optionsObject, parseFlags, parseMode, toPath, type PathArg } from './args.js';
 import { FileHandle, kClosing, kHold, kRelease, kRuntime, kStreamRead, validateInteger } from './file-handle.js';
-import { StreamIoOp } from './stream-io.js';
+import { SplicePairOp, StreamIoOp, givePipe, takePipe, type SplicePipe } from './stream-io.js';
+import { spliceSupported } from '../ops/splice.js';
+import { native } from '../native.js';
 import { mayUseNode, useNode } from './fallback.js';
 
 const kReadHighWaterMark = 64 * 1024;
@@ -44,6 +45,31 @@ const STATX_BLOCKS = 0x0400;
 const kWriteBehind = 1 << 20;
 /** Linux's IOV_MAX: the most buffers one writev takes. */
 const kIovMax = 1024;
+/**
+ * Splice mode (ReadStream #decide): only for at least this many bytes to
+ * copy; below, the pipes and the two io-wq hand-offs per step cost more
+ * than the copy saved.
+ */
+const kSpliceMin = 256 * 1024;
+/** Splice steps in flight at once (each a pipe of up to 1 MiB). */
+const kSplicePipes = 2;
+const kPage = 4096;
+const F_GETFL = 3;
+const O_APPEND = 0o2000;
+const SEEK_SET = 0;
+const SEEK_CUR = 1;
+/** The WriteStream's side of splice mode (ReadStream #decide). */
+const kWhenConstructed = Symbol('kWhenConstructed');
+const kSpliceBegin = Symbol('kSpliceBegin');
+const kSpliceBusy = Symbol('kSpliceBusy');
+const kSpliceWritten = Symbol('kSpliceWritten');
+const kSpliceEnd = Symbol('kSpliceEnd');
+
+/** Splice mode's states (ReadStream #splice). */
+const SPLICE_UNDECIDED = 0;
+const SPLICE_WAITING = 1;
+const SPLICE_ON = 2;
+const SPLICE_OFF = 3;
 
 interface CommonOptions {
   /** Open flags, as fs.open takes them (default 'r' to read, 'w' to write). */
@@ -116,21 +142,23 @@ function startOf(start: unknown): number | undefined {
   return start as number | undefined;
 }
 
-/** Opens the target's path for a stream's _construct: 'open' (fd) and 'ready' follow success. */
 /**
  * A stream's _construct: opens its path unless it was given a descriptor or
  * handle (or was destroyed first), then 'open' and 'ready', as node's.
+ * Returns the AbortController of the open in flight (destroy() aborts it:
+ * a FIFO's open waits for the other end), or null when nothing was opened.
+ * Only then: aborting makes a DOMException, whose stack trace was 8% of
+ * the CPU of copying small files had every stream's destroy() made one.
  */
 function openTarget(
   stream: ReadStream | WriteStream,
   t: Target,
-  signal: AbortSignal,
   defFlags: string,
   cb: Callback,
-): void {
+): AbortController | null {
   if (t.handle || stream.destroyed) {
     cb();
-    return;
+    return null;
   }
   let flags: number;
   let mode: number;
@@ -139,9 +167,10 @@ function openTarget(
     mode = parseMode(stream.mode, 0o666);
   } catch (err) {
     cb(err as Error);
-    return;
+    return null;
   }
-  openat(t.openPath!, flags, mode, { signal }).then(
+  const io = new AbortController();
+  openat(t.openPath!, flags, mode, { signal: io.signal }).then(
     (fd) => {
       const handle = new FileHandle(fd);
       t.handle = handle;
@@ -152,6 +181,7 @@ function openTarget(
     },
     (err: Error) => cb(err),
   );
+  return io;
 }
 
 /** A stream's _destroy: fsync first if asked, then close; `cb` gets the first error. */
@@ -238,21 +268,22 @@ function state(stream: Readable | Writable): { autoDestroy: boolean } {
  * turn gives), 'other' for the rest (pipes, FIFOs, ttys, devices) and on
  * failure.
  */
-function fileKind(handle: FileHandle, then: (kind: 'file' | 'empty' | 'other') => void): void {
+function fileKind(handle: FileHandle, then: (kind: 'file' | 'empty' | 'other', size: number) => void): void {
   const fd = handle[kHold]();
   if (fd < 0) {
-    then('other');
+    then('other', -1);
     return;
   }
   fstatx(fd, { runtime: handle[kRuntime], mask: STATX_TYPE | STATX_SIZE | STATX_BLOCKS }).then(
     (st) => {
       handle[kRelease]();
-      if ((st.mode & 0o170000) !== 0o100000) then('other');
-      else then(st.size > 0n && st.blocks > 0n ? 'file' : 'empty');
+      if ((st.mode & 0o170000) !== 0o100000) then('other', -1);
+      else if (st.size > 0n && st.blocks > 0n) then('file', Number(st.size));
+      else then('empty', -1);
     },
     () => {
       handle[kRelease]();
-      then('other');
+      then('other', -1);
     },
   );
 }
@@ -277,7 +308,8 @@ export class ReadStream extends Readable {
   pos: number | undefined;
   bytesRead = 0;
   readonly #target: Target;
-  readonly #io = new AbortController();
+  /** The open in flight (openTarget). */
+  #io: AbortController | null = null;
   readonly #onHandleClose = () => this.close();
   /** Reads in flight or done and not yet pushed, in file order. */
   readonly #queue: StreamIoOp[] = [];
@@ -302,6 +334,26 @@ export class ReadStream extends Readable {
   #handleClosed = false;
   /** The handle the reads in flight hold. */
   #ioHandle: FileHandle | null = null;
+  /** The file's size when opened (a regular file with data), else -1. */
+  #size = -1;
+  // Splice mode (#decide): the WriteStream the bytes go to, the pipes not
+  // in use, the steps in flight, and where the splicing started and stands.
+  #splice = SPLICE_UNDECIDED;
+  #dest: WriteStream | null = null;
+  #spliceHandle: FileHandle | null = null;
+  #pipes: SplicePipe[] = [];
+  #spliceOps = 0;
+  #srcBase = 0;
+  #dstBase = 0;
+  #dstFd = -1;
+  /** The source offset of the next step, and where the steps stop. */
+  #spliceAt = 0;
+  #spliceLimit = 0;
+  /** The end of the bytes copied, once a step came back short (end of file) or failed. */
+  #cut = Infinity;
+  #readError: Error | null = null;
+  #writeError: Error | null = null;
+  #spliceRetries = 0;
 
   constructor(path: PathArg | FileHandle | undefined, options?: ReadStreamOptions | BufferEncoding) {
     const o = { ...optionsObject<ReadStreamOptions>(options) };
@@ -341,12 +393,9 @@ export class ReadStream extends Readable {
   }
 
   override _construct(cb: Callback): void {
-    if (this.#next < 0) {
-      openTarget(this, this.#target, this.#io.signal, 'r', cb);
-      return;
-    }
-    openTarget(this, this.#target, this.#io.signal, 'r', (err) => {
-      if (err || this.destroyed) cb(err);
+    this.#io = openTarget(this, this.#target, 'r', (err) => {
+      this.#io = null;
+      if (err || this.destroyed || this.#next < 0) cb(err);
       else this.#checkType(cb);
     });
   }
@@ -357,11 +406,12 @@ export class ReadStream extends Readable {
    * its own position, as node does.
    */
   #checkType(cb: Callback): void {
-    fileKind(this.#target.handle!, (kind) => {
+    fileKind(this.#target.handle!, (kind, size) => {
       if (kind !== 'file') {
         this.#depth = 1;
         if (this.#probing) this.#next = -1;
       }
+      this.#size = size;
       this.#probing = false;
       cb();
     });
@@ -371,6 +421,15 @@ export class ReadStream extends Readable {
     // A highWaterMark of 0 asks for 0 bytes: read a default chunk (node 20 ends the stream at once).
     this.#chunk = n > 0 ? n : kReadHighWaterMark;
     this.#wanted = true;
+    if (this.#splice === SPLICE_UNDECIDED) this.#decide();
+    // Splicing pushes nothing: the steps go on by themselves, and reading
+    // resumes where they stop (#endSplice).
+    if (this.#splice !== SPLICE_OFF) return;
+    this.#readOn();
+  }
+
+  /** Starts reads, and pushes what is read (or the end). */
+  #readOn(): void {
     // A chunk read ahead is pushed a microtask later, not from inside
     // _read: a push there lands in the same read() call, which would hand
     // the caller (an async iterator, read()) two chunks as one where node's
@@ -395,10 +454,18 @@ export class ReadStream extends Readable {
     const depth = this.#next < 0 ? 1 : this.#depth;
     while (!this.#ended && !this.destroyed && this.#queue.length < depth) {
       const room = this.#next >= 0 ? this.end - this.#next + 1 : this.end - this.bytesRead + 1;
-      const len = Math.min(this.#chunk, room);
+      let len = Math.min(this.#chunk, room);
       if (len <= 0) {
         this.#ended = true;
         break;
+      }
+      // Read-ahead within the size the file had when opened, and one read
+      // past it, which finds the end (or what was appended since): a 4 KiB
+      // file is two reads, not a read-ahead's worth of 64 KiB buffers.
+      const size = this.#size;
+      if (size >= 0 && this.#next >= 0) {
+        if (this.#next > size && this.#queue.length > 0) break;
+        if (this.#next < size) len = Math.min(len, size - this.#next);
       }
       const handle = this.#target.handle!;
       const fd = handle[kHold]();
@@ -439,6 +506,8 @@ export class ReadStream extends Readable {
       }
       if (this.pos !== undefined) this.pos += res;
       this.bytesRead += res;
+      // Data past the size at open: the file grows; read ahead as far as it goes.
+      if (this.#size >= 0 && op.pos + res > this.#size) this.#size = -1;
       const buf = op.buf!;
       const len = op.len;
       if (res < len) {
@@ -462,6 +531,202 @@ export class ReadStream extends Readable {
     }
   }
 
+  /**
+   * Splice mode, decided at the first _read: when the stream is piped (pipe()
+   * or pipeline()) into one of our WriteStreams and nothing else reads it
+   * (no other 'data' listener, no 'readable' listener, no encoding), from a
+   * regular file at known offsets, at least kSpliceMin bytes, to a regular
+   * file not opened for appending, on a kernel with IORING_OP_PIPE, and the
+   * WriteStream has nothing of its own to write yet: the bytes go from file
+   * to file through pipes in the kernel (stream-io.ts), up to the size the
+   * file had when opened (or `end`), and never become chunks, as no code
+   * could have seen them. bytesRead, and the destination's bytesWritten,
+   * grow as the steps complete. Anything that could see a chunk stops it
+   * at the next step (another 'data' or 'readable' listener, unpipe(), a
+   * second destination, pause()), and so does the destination being written
+   * to, ended or destroyed: once the steps in flight are done, the stream
+   * reads on from where they stopped, as it would have. Whatever is past
+   * the size at open (a file still growing) and the end of the file are
+   * read as always, so 'end' comes from a read that returned 0.
+   */
+  #decide(): void {
+    this.#splice = SPLICE_OFF;
+    if (this.#next < 0 || this.#depth < 2 || this.bytesRead !== 0 || this.#size < 0) return;
+    const limit = Math.min(this.#size, this.end + 1);
+    if (limit - this.#next < kSpliceMin) return;
+    const dest = this.#spliceDest();
+    const handle = this.#target.handle;
+    if (dest === null || handle === null || !spliceSupported(handle[kRuntime])) return;
+    this.#splice = SPLICE_WAITING;
+    this.#dest = dest;
+    this.#spliceLimit = limit;
+    const rt = handle[kRuntime];
+    dest[kWhenConstructed](() => {
+      const pipes: Promise<SplicePipe>[] = [];
+      for (let i = 0; i < kSplicePipes; i++) pipes.push(takePipe(rt));
+      Promise.allSettled(pipes).then((got) => {
+        const ok: SplicePipe[] = [];
+        for (const g of got) if (g.status === 'fulfilled') ok.push(g.value);
+        this.#beginSplice(ok);
+      });
+    });
+  }
+
+  /** The one WriteStream of ours this stream is piped into and nothing else reads from it, or null. */
+  #spliceDest(): WriteStream | null {
+    const st = (this as unknown as { _readableState: { pipes?: unknown[] } })._readableState;
+    if (
+      st.pipes === undefined ||
+      st.pipes.length !== 1 ||
+      this.readableFlowing !== true ||
+      this.readableEncoding !== null ||
+      this.readableObjectMode ||
+      this.listenerCount('data') !== 1 ||
+      this.listenerCount('readable') !== 0
+    )
+      return null;
+    const d = st.pipes[0];
+    return d instanceof WriteStream ? d : null;
+  }
+
+  #beginSplice(pipes: SplicePipe[]): void {
+    const dest = this.#dest!;
+    const handle = this.#target.handle;
+    const at =
+      pipes.length === kSplicePipes && handle !== null && !this.destroyed && this.#spliceDest() === dest
+        ? dest[kSpliceBegin]()
+        : null;
+    if (at === null) {
+      for (const p of pipes) givePipe(p, true);
+      this.#dest = null;
+      this.#splice = SPLICE_OFF;
+      if (!this.destroyed && this.#wanted) this.#readOn();
+      return;
+    }
+    this.#splice = SPLICE_ON;
+    this.#spliceHandle = handle;
+    this.#pipes = pipes;
+    this.#dstFd = at.fd;
+    this.#dstBase = at.pos;
+    this.#srcBase = this.#spliceAt = this.#next;
+    this.#spliceFill();
+  }
+
+  /** Starts a step on every pipe not in use, unless splicing must stop; ends it when none is in flight. */
+  #spliceFill(): void {
+    const dest = this.#dest!;
+    const stop =
+      this.destroyed ||
+      this.#cut !== Infinity ||
+      this.#readError !== null ||
+      this.#writeError !== null ||
+      this.#spliceDest() !== dest ||
+      dest[kSpliceBusy]();
+    while (!stop && this.#pipes.length > 0 && this.#spliceAt < this.#spliceLimit) {
+      const handle = this.#spliceHandle!;
+      const fd = handle[kHold]();
+      if (fd < 0) break;
+      const p = this.#pipes.pop()!;
+      // Steps at page boundaries: a pipe holds whole pages, so a step
+      // across one more page than the pipe has slots would come back short.
+      const len = Math.min(p.size - (this.#spliceAt % kPage), this.#spliceLimit - this.#spliceAt);
+      this.#spliceAt += len;
+      this.#spliceStep(fd, this.#spliceAt - len, p, len);
+    }
+    if (this.#spliceOps === 0) this.#endSplice();
+  }
+
+  /** Splices `len` bytes from source offset `at` through `p` to where they go in the destination. */
+  #spliceStep(fd: number, at: number, p: SplicePipe, len: number): void {
+    const dst = this.#dstBase + (at - this.#srcBase);
+    this.#spliceOps++;
+    this.#spliceHandle![kRuntime].submit(new SplicePairOp(this, fd, at, p, this.#dstFd, dst, len, false));
+  }
+
+  /** A splice step's CQEs (SpliceSink). */
+  spliceDone(op: SplicePairOp): void {
+    this.#spliceOps--;
+    const handle = this.#spliceHandle!;
+    if (!op.drain) handle[kRelease]();
+    const read = op.read;
+    const wrote = op.wrote;
+    if (wrote > 0) {
+      this.#spliceRetries = 0;
+      this.#dest![kSpliceWritten](wrote);
+    }
+    if (!op.drain) {
+      if (read > 0) {
+        this.bytesRead += read;
+        if (this.pos !== undefined) this.pos += read;
+      }
+      if (read <= 0) {
+        // The end of the file (or a file that shrank), or a failed read:
+        // nothing is copied past it. Steps after it at offsets past the
+        // end read nothing.
+        this.#cut = Math.min(this.#cut, op.offIn);
+        if (read < 0) this.#readError ??= op.lost ?? systemError(read, 'read');
+      } else if (read < op.len) {
+        // Short: the rest of the step once the pipe is drained.
+        op.restAt = op.offIn + read;
+        op.restLen = op.len - read;
+      }
+    }
+    // Left in the pipe: the first splice was short (the link cancelled the
+    // second), or the second was. Moved on by a splice of its own; a write
+    // that moves nothing is retried five times, as the stream's own writes.
+    const left = read > 0 ? read - Math.max(wrote, 0) : 0;
+    let empty = left === 0;
+    const writeFailed = op.lost !== undefined || (wrote < 0 && !(wrote === -ECANCELED && read < op.len));
+    if (left > 0 && !writeFailed && this.#writeError === null) {
+      if (wrote !== 0 || ++this.#spliceRetries <= 5) {
+        const off = op.offOut + Math.max(wrote, 0);
+        const drain = new SplicePairOp(this, -1, -1, op.pipe, this.#dstFd, off, left, true);
+        drain.restAt = op.restAt;
+        drain.restLen = op.restLen;
+        this.#spliceOps++;
+        handle[kRuntime].submit(drain);
+        return;
+      }
+      this.#writeError = new SystemFailureError('write failed');
+    } else if (writeFailed) {
+      this.#writeError ??= op.lost ?? systemError(wrote, 'write');
+      empty = false;
+    }
+    if (empty && op.restLen > 0 && this.#writeError === null && this.#readError === null) {
+      const fd = handle[kHold]();
+      if (fd >= 0) {
+        this.#spliceStep(fd, op.restAt, op.pipe, op.restLen);
+        return;
+      }
+      this.#cut = Math.min(this.#cut, op.restAt);
+    }
+    if (empty) this.#pipes.push(op.pipe);
+    else givePipe(op.pipe, false);
+    this.#spliceFill();
+  }
+
+  /**
+   * No step in flight and none to start: the destination writes on from
+   * where the steps stopped, and this stream reads on from there (or fails
+   * with the read's error).
+   */
+  #endSplice(): void {
+    this.#splice = SPLICE_OFF;
+    for (const p of this.#pipes) givePipe(p, true);
+    this.#pipes = [];
+    const end = Math.min(this.#spliceAt, this.#cut);
+    this.#dest![kSpliceEnd](this.#dstBase + (end - this.#srcBase), this.#writeError);
+    this.#dest = null;
+    this.#spliceHandle = null;
+    this.#next = end;
+    if (this.destroyed) return;
+    if (this.#readError !== null) {
+      this.destroy(this.#readError);
+      return;
+    }
+    if (this.#wanted) this.#readOn();
+  }
+
   /** Forgets the reads in flight or waiting: their results will not be pushed. */
   #dropAll(): void {
     for (const op of this.#queue) op.dropped = true;
@@ -477,7 +742,11 @@ export class ReadStream extends Readable {
   }
 
   override destroy(error?: Error, ...rest: unknown[]): this {
-    this.#io.abort();
+    const io = this.#io;
+    if (io !== null) {
+      this.#io = null;
+      io.abort();
+    }
     // Reads in flight are cancelled (one blocked on a FIFO would wait
     // forever); each holds its buffer and the handle until its CQE, and
     // closing the handle waits for them.
@@ -527,7 +796,8 @@ export class WriteStream extends Writable {
   pos: number | undefined;
   bytesWritten = 0;
   readonly #target: Target;
-  readonly #io = new AbortController();
+  /** The open in flight (openTarget). */
+  #io: AbortController | null = null;
   readonly #onHandleClose = () => this.close();
   /** Chunks taken and not yet handed to the kernel. */
   #queue: Buffer[] = [];
@@ -553,6 +823,14 @@ export class WriteStream extends Writable {
   /** Where the next write goes, or -1 for the current position. */
   #at: number;
   #ioHandle: FileHandle | null = null;
+  /** _construct has called back; and who waits for it (a ReadStream deciding on splice mode). */
+  #constructed = false;
+  #onConstructed: (() => void)[] = [];
+  /** A ReadStream splices into the file (ReadStream #decide): the stream's own writes wait. */
+  #splicing = false;
+  /** The handle held while splicing, and whether the file position must be set at the end. */
+  #spliceHandle: FileHandle | null = null;
+  #spliceSeek = false;
 
   constructor(path: PathArg | FileHandle | undefined, options?: WriteStreamOptions | BufferEncoding) {
     const o = { ...optionsObject<WriteStreamOptions>(options) };
@@ -579,8 +857,16 @@ export class WriteStream extends Writable {
     return this.fd === null;
   }
 
-  override _construct(cb: Callback): void {
-    openTarget(this, this.#target, this.#io.signal, 'w', (err) => {
+  override _construct(done: Callback): void {
+    const cb = (err?: Error | null) => {
+      done(err);
+      this.#constructed = true;
+      const waiting = this.#onConstructed;
+      this.#onConstructed = [];
+      for (const f of waiting) f();
+    };
+    this.#io = openTarget(this, this.#target, 'w', (err) => {
+      this.#io = null;
       if (err || this.destroyed) {
         cb(err);
         return;
@@ -608,8 +894,76 @@ export class WriteStream extends Writable {
 
   override _final(cb: Callback): void {
     if (this.#error) cb(this.#error);
-    else if (this.#op === null && this.#queue.length === 0) cb();
+    else if (this.#op === null && this.#queue.length === 0 && !this.#splicing) cb();
     else this.#finalCb = cb;
+  }
+
+  /** Calls `f` once _construct has called back (at once if it has). */
+  [kWhenConstructed](f: () => void): void {
+    if (this.#constructed) f();
+    else this.#onConstructed.push(f);
+  }
+
+  /**
+   * A ReadStream starts splicing into this file: where the bytes go (the
+   * stream's position), or null where it cannot (not a regular file,
+   * O_APPEND, something of its own to write, ended, failed, destroyed).
+   * The stream's own writes wait until [kSpliceEnd].
+   */
+  [kSpliceBegin](): { fd: number; pos: number } | null {
+    if (!this.#constructed || this.#budget === 0 || this[kSpliceBusy]() || this.#op !== null || this.#restoring)
+      return null;
+    const handle = this.#target.handle;
+    if (handle === null) return null;
+    const fd = handle[kHold]();
+    if (fd < 0) return null;
+    const n = native();
+    const fl = n.fcntl(fd, F_GETFL, 0);
+    // Writing at the current position: the steps go at offsets from it,
+    // and the position is moved past them at the end, where writes would
+    // have left it.
+    const pos = this.#at >= 0 ? this.#at : n.lseek(fd, 0, SEEK_CUR);
+    if (fl < 0 || (fl & O_APPEND) !== 0 || pos < 0) {
+      handle[kRelease]();
+      return null;
+    }
+    this.#spliceSeek = this.#at < 0;
+    this.#spliceHandle = handle;
+    this.#splicing = true;
+    return { fd, pos };
+  }
+
+  /** Whether splicing into this stream must stop (or not start): its own writes, end(), a failure, destroy(). */
+  [kSpliceBusy](): boolean {
+    return (
+      this.destroyed ||
+      this.writableEnded ||
+      this.#error !== null ||
+      this.#queue.length > 0 ||
+      this.writableLength > 0 ||
+      this.writableCorked > 0
+    );
+  }
+
+  /** Bytes a splice step wrote. */
+  [kSpliceWritten](n: number): void {
+    this.bytesWritten += n;
+    if (this.pos !== undefined) this.pos += n;
+  }
+
+  /** The splicing is over: the stream writes on at `end`, or fails with `err`. */
+  [kSpliceEnd](end: number, err: Error | null): void {
+    const handle = this.#spliceHandle!;
+    this.#spliceHandle = null;
+    this.#splicing = false;
+    if (this.#spliceSeek) native().lseek(handle.fd, end, SEEK_SET);
+    else this.#at = end;
+    handle[kRelease]();
+    if (err !== null) this.#fail(err);
+    else {
+      this.#pump();
+      this.#progress();
+    }
   }
 
   #accept(chunk: Buffer): void {
@@ -640,7 +994,7 @@ export class WriteStream extends Writable {
    * at the current position land in order.
    */
   #pump(): void {
-    if (this.#op !== null || this.#restoring || this.#queue.length === 0 || this.#error) return;
+    if (this.#op !== null || this.#restoring || this.#splicing || this.#queue.length === 0 || this.#error) return;
     const handle = this.#target.handle;
     if (!handle) return;
     const fd = handle[kHold]();
@@ -749,7 +1103,7 @@ export class WriteStream extends Writable {
       held();
     }
     const final = this.#finalCb;
-    if (final !== null && this.#op === null && this.#queue.length === 0 && !this.#restoring) {
+    if (final !== null && this.#op === null && this.#queue.length === 0 && !this.#restoring && !this.#splicing) {
       this.#finalCb = null;
       final();
     }
@@ -759,7 +1113,14 @@ export class WriteStream extends Writable {
   /** Destroyed: closes once the writes taken are written (or one failed). */
   #drained(): void {
     const f = this.#onDrained;
-    if (f === null || this.#op !== null || this.#restoring || (this.#queue.length > 0 && !this.#error)) return;
+    if (
+      f === null ||
+      this.#op !== null ||
+      this.#restoring ||
+      this.#splicing ||
+      (this.#queue.length > 0 && !this.#error)
+    )
+      return;
     this.#onDrained = null;
     f(this.#error);
   }
@@ -785,7 +1146,11 @@ export class WriteStream extends Writable {
   }
 
   override destroy(error?: Error, ...rest: unknown[]): this {
-    this.#io.abort();
+    const io = this.#io;
+    if (io !== null) {
+      this.#io = null;
+      io.abort();
+    }
     // A write in flight to anything but a regular file is cancelled if it
     // still can be (a full pipe); it holds its buffers and the handle until
     // its CQE, and closing waits for it.
@@ -806,7 +1171,7 @@ export class WriteStream extends Writable {
   override _destroy(err: Error | null, cb: Callback): void {
     this.fd = null;
     const close = (e: Error | null) => closeTarget(this.#target, this.#onHandleClose, this.flush, e, cb);
-    if (this.#op === null && this.#queue.length === 0 && !this.#restoring) close(err);
+    if (this.#op === null && this.#queue.length === 0 && !this.#restoring && !this.#splicing) close(err);
     else {
       this.#onDrained = (e) => close(err ?? e);
       this.#drained();
