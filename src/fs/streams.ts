@@ -11,7 +11,7 @@ import { Readable, Writable, addAbortSignal, finished, type ReadableOptions, typ
 import { ReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { FileClosedError, InvalidArgTypeError, OutOfRangeError, SystemFailureError, systemError } from '../errors.js';
-import { EAGAIN, ECANCELED } from '../errno.js';
+import { EAGAIN, ECANCELED, EINVAL } from '../errno.js';
 import { bufferAddress, detachedBuffer, viewDetached } from '../ops/common.js';
 import { restorePosition, shortAtCurrentPosition } from '../ops/position.js';
 import { viewAddress, Iovecs } from '../ring/structs.js';
@@ -650,6 +650,16 @@ export class ReadStream extends Readable {
     if (!op.drain) handle[kRelease]();
     const read = op.read;
     const wrote = op.wrote;
+    if (!op.drain && op.lost === undefined && (read === -EINVAL || wrote === -EINVAL) && wrote <= 0) {
+      // A file system without splice on one side: the kernel refuses before
+      // writing a byte. Node's streams would copy such files, so this one
+      // does too: the step's bytes (read into the pipe or not) are copied
+      // the usual way, from the step's start, once the steps in flight end.
+      this.#cut = Math.min(this.#cut, op.offIn);
+      givePipe(op.pipe, read <= 0);
+      this.#spliceFill();
+      return;
+    }
     if (wrote > 0) {
       this.#spliceRetries = 0;
       this.#dest![kSpliceWritten](wrote);

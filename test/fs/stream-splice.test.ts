@@ -333,3 +333,38 @@ test('read-ahead stops at the size at open, and reads on when the file grew sinc
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('splice: a file system that refuses splice (EINVAL) gets the copy through JavaScript, as node', async () => {
+  // No file system at hand lacks splice (tmpfs, ext4, xfs, btrfs all have
+  // it), so the refusal is injected where the kernel's results arrive: on
+  // the read side (no splice_read) or the write side (no splice_write, after
+  // the read side filled the pipe).
+  const { SplicePairOp } = await import('../../src/fs/stream-io.js');
+  const proto = SplicePairOp.prototype as Any;
+  const orig = proto.linkResult;
+  const root = makeRoot('splice');
+  try {
+    writeFileSync(`${root}/src`, BIG);
+    for (const side of [0, 1]) {
+      let refused = 0;
+      proto.linkResult = function (this: Any, link: number, res: number) {
+        if (!this.drain && link === side) {
+          refused++;
+          res = -22; // EINVAL
+        } else if (!this.drain && link === 1 && side === 0) res = -125; // ECANCELED: its link failed
+        return orig.call(this, link, res);
+      };
+      const rs: Any = uringFs.createReadStream(`${root}/src`);
+      const ws: Any = uringFs.createWriteStream(`${root}/dst${side}`);
+      await within(pipeline(rs, ws), 20_000, 'pipeline');
+      proto.linkResult = orig;
+      assert.ok(refused > 0, 'no splice was tried');
+      assert.ok(readFileSync(`${root}/dst${side}`).equals(BIG), `side ${side}: the copy differs`);
+      assert.equal(rs.bytesRead, BIG.length);
+      assert.equal(ws.bytesWritten, BIG.length);
+    }
+  } finally {
+    proto.linkResult = orig;
+    rmSync(root, { recursive: true, force: true });
+  }
+});
