@@ -33,6 +33,7 @@ import { readWhole } from './io.js';
 import { Lanes } from './lanes.js';
 import type { Each, ReadFileSettled } from './read-files.js';
 import { TWO32 } from '../u64.js';
+import { IORING_FEAT_CQE_SKIP, IOSQE_CQE_SKIP_SUCCESS } from '../ring/uapi.js';
 
 type Data = Buffer | string;
 
@@ -45,6 +46,7 @@ export class ReadBatch implements OpenReadCloseSink {
   readonly #lanes: Lanes;
   /** What every chain reads: bufferSize + 1 bytes, the one more telling a file that did not fit. */
   readonly readLength: number;
+  readonly cqeSkip: number;
   /** Files of at least this many bytes keep their lane's buffer. */
   readonly #handoff: number;
   /** Every path, NUL-terminated, back to back; `#pathOff[i]` is where path i starts. */
@@ -86,6 +88,8 @@ export class ReadBatch implements OpenReadCloseSink {
     const direct = this.#slots.size > 0;
     const lanes = Math.min(concurrency, paths.length, direct ? this.#slots.size : Infinity);
     this.readLength = bufferSize + 1;
+    // No CQE for a successful open where the kernel can skip it (two per file).
+    this.cqeSkip = runtime.ring.features & IORING_FEAT_CQE_SKIP ? IOSQE_CQE_SKIP_SUCCESS : 0;
     // forEachFile's views of lane buffers reach its caller while the kernel
     // may read the lane's next file into them (lanes.ts).
     this.#lanes = new Lanes(runtime, lanes, this.readLength, each !== undefined && encoding === null);
