@@ -12,6 +12,8 @@
 //
 // The op is one ChainOp (one object, one table slot for its three SQEs) and
 // reports once, to its sink, when its last CQE is in: no Promise per file.
+// Where the kernel can (IORING_FEAT_CQE_SKIP), a successful open posts no
+// CQE: two per file (see unposted).
 //
 // It writes its SQE fields through prepRw with addresses its sink resolved
 // once (a table of paths, each lane's buffer), rather than through
@@ -34,6 +36,11 @@ const READ = 1;
 export interface OpenReadCloseSink {
   /** How many bytes each read asks for. */
   readonly readLength: number;
+  /**
+   * IOSQE_CQE_SKIP_SUCCESS (the ring has IORING_FEAT_CQE_SKIP) for the
+   * open, or 0: two CQEs per file instead of three.
+   */
+  readonly cqeSkip: number;
   /** The address of file `index`'s path, NUL-terminated. */
   pathAddress(index: number): number;
   /** The address of lane `lane`'s read buffer (`readLength` bytes). */
@@ -81,6 +88,7 @@ export class OpenReadCloseOp extends ChainOp {
       sqe.prepRw(IORING_OP_OPENAT, AT_FDCWD, s.pathAddress(this.index), 0, 0);
       sqe.opFlags = O_RDONLY;
       sqe.fileIndex = this.fileSlot + 1;
+      sqe.flags = s.cqeSkip;
     } else if (link === READ) {
       if (this.placed > 0) sqe.prepRw(IORING_OP_READV, this.fileSlot, s.iovAddress(this.lane), 2, 0);
       else sqe.prepRw(IORING_OP_READ, this.fileSlot, s.laneAddress(this.lane), s.readLength, 0);
@@ -88,6 +96,18 @@ export class OpenReadCloseOp extends ChainOp {
     } else {
       sqe.prepCloseDirect(this.fileSlot);
     }
+  }
+
+  /**
+   * With cqeSkip, the open posts a CQE only when it fails. The read and
+   * the close always post theirs: the slot is free for the next file only
+   * once the close has run, and the read's CQE comes before it does (with
+   * DEFER_TASKRUN the close may not even have started when the next
+   * chain's open, written into the same slot, runs). A read's CQE with no
+   * open's before it: the open succeeded, its CQE skipped.
+   */
+  override unposted(link: number, _res: number): number {
+    return link === READ && this.sink.cqeSkip !== 0 && this.openRes === 0 ? 1 : 0;
   }
 
   linkResult(link: number, res: number): void {

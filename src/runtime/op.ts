@@ -359,6 +359,16 @@ export abstract class ChainOp extends Op {
   linkResultIsFd(_link: number): boolean {
     return false;
   }
+  /**
+   * How many of the chain's other CQEs, from this CQE of SQE `link` on,
+   * the kernel will never post: a chain whose SQEs carry
+   * IOSQE_CQE_SKIP_SUCCESS says which did not come and which will not,
+   * once a CQE tells. Called before the CQE is handed over (complete or
+   * lateComplete); the runtime no longer waits for them. 0 by default.
+   */
+  unposted(_link: number, _res: number): number {
+    return 0;
+  }
   /** The CQE of SQE `link`. */
   abstract linkResult(link: number, res: number, flags: number): void;
   /** Every CQE is in (the caller still waits). */

@@ -437,6 +437,16 @@ export class Runtime {
   #completion(lo: number, hi: number, res: number, flags: number): void {
     const op = this.#table.lookup(lo, hi);
     if (op === undefined) return; // internal, or stale (cannot happen with generations)
+    if (op.links !== 1) {
+      // CQEs of the chain this one says will not come (SQEs with
+      // IOSQE_CQE_SKIP_SUCCESS that succeeded): owed no longer, before the
+      // op hears of this one (ChainOp counts on `owed` to know its last).
+      const k = (op as ChainOp).unposted(linkOf(lo), res);
+      if (k !== 0) {
+        op.owed -= k;
+        this.#owedCqes -= k;
+      }
+    }
     if (lo & AUX_BIT) {
       op.auxComplete(res);
     } else if (op.state === OpState.Settled && !op.multishot) {
