@@ -583,9 +583,10 @@ export class Engine implements CopyChunkSink {
     while (this.#largeRunning < LARGE_FILES && this.#large.length > 0) {
       const { g, i } = this.#large.shift()!;
       this.#largeRunning++;
-      this.#copyLarge(g.src(i), g.dst(i), g.size(i), g.mode(i) & 0o777).then((ok) => {
+      const counted = { n: 0 };
+      this.#copyLarge(g.src(i), g.dst(i), g.size(i), g.mode(i) & 0o777, counted).then((ok) => {
         this.#largeRunning--;
-        if (ok) this.#copiedOne(g, i, g.size(i));
+        if (ok) this.#copiedOne(g, i, g.size(i), counted.n);
         this.#pump();
       });
     }
@@ -662,7 +663,7 @@ export class Engine implements CopyChunkSink {
     else if (size > 0 && (op.readRes < size || op.writeRes < size)) {
       // The file shrank since statx, or a write was short: copy it again the long way, to its end.
       this.#largeRunning++;
-      this.#copyLarge(g.src(i), g.dst(i), -1, g.mode(i) & 0o777).then((ok) => {
+      this.#copyLarge(g.src(i), g.dst(i), -1, g.mode(i) & 0o777, { n: 0 }).then((ok) => {
         this.#largeRunning--;
         if (ok) this.#copiedOne(g, i, size);
         this.#pump();
@@ -686,9 +687,10 @@ export class Engine implements CopyChunkSink {
     );
   }
 
-  #copiedOne(g: Group, i: number, size: number): void {
+  /** File `i` is copied; `counted` of its `size` bytes are in `bytes` already (progress on a large file). */
+  #copiedOne(g: Group, i: number, size: number, counted = 0): void {
     this.files++;
-    this.bytes += size;
+    this.bytes += size - counted;
     if (this.opts.verbose) this.report.copied(g.src(i), g.dst(i));
     if (this.opts.preserve) this.#preserve(g.dst(i), g.mode(i) & 0o7777, g.uid(i), g.gid(i), g.atime(i), g.mtime(i));
   }
@@ -730,7 +732,7 @@ export class Engine implements CopyChunkSink {
    * chunks in flight; read to its end (`size` is what statx said, -1 if
    * not to be trusted). True when copied; errors are reported here.
    */
-  async #copyLarge(from: string, to: string, size: number, mode: number): Promise<boolean> {
+  async #copyLarge(from: string, to: string, size: number, mode: number, counted: { n: number }): Promise<boolean> {
     let ifd = -1;
     let ofd = -1;
     let ok: boolean;
@@ -755,7 +757,7 @@ export class Engine implements CopyChunkSink {
         return false;
       }
       // Splice as far as it goes; read and write the rest (to the end of the file, wherever it is now).
-      const from0 = size > 0 ? await this.#copySpliced(ifd, ofd, size) : 0;
+      const from0 = size > 0 ? await this.#copySpliced(ifd, ofd, size, counted) : 0;
       ok = await this.#copyChunks(from, to, ifd, ofd, size < 0 ? -1 : size - from0, from0);
     } finally {
       for (const fd of [ifd, ofd]) if (fd >= 0) await closeFd(fd, { runtime: this.runtime }).catch(() => {});
@@ -853,10 +855,11 @@ export class Engine implements CopyChunkSink {
    * on from: `size` when every piece moved whole, else the start of the
    * first piece that did not (a file that shrank or grew, a file system
    * that cannot splice, an error: the read/write path copies from there to
-   * the end and reports what fails). A pipe whose chain stopped short may
+   * the end and reports what fails). Whole chains are added to `bytes` and
+   * `counted` as they finish. A pipe whose chain stopped short may
    * hold bytes: it is closed, not reused.
    */
-  async #copySpliced(ifd: number, ofd: number, size: number): Promise<number> {
+  async #copySpliced(ifd: number, ofd: number, size: number, counted: { n: number }): Promise<number> {
     const want = Math.min(SPLICE_PIPES, Math.ceil(size / PIPE_SIZE));
     const pipes: Pipe[] = [];
     for (let k = 0; k < want; k++) {
@@ -880,6 +883,12 @@ export class Engine implements CopyChunkSink {
               whole = false;
               resume = Math.min(resume, op.pairPos(k) + Math.max(0, op.res[2 * k + 1]!));
             }
+          }
+          if (whole) {
+            // Progress as the file goes, not only when it is done.
+            const moved = Math.min(size, op.pos + op.pairs * op.len) - op.pos;
+            this.bytes += moved;
+            counted.n += moved;
           }
           if (op.lostError !== undefined) {
             // The runtime closed: the kernel may still hold the pipe; leave it open.
