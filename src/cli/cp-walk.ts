@@ -44,6 +44,7 @@ import { StatxManyOp, STATX_BYTES, type StatxManySink } from '../ops/statx-many.
 import { close as closeFd, openat } from '../ops/open.js';
 import { read, write } from '../ops/rw.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { MAX_LINKS } from '../ring/user-data.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS } from '../ring/uapi.js';
 
 /** Files up to this size are one chain through a lane buffer of this size. */
@@ -904,7 +905,9 @@ export class Engine implements CopyChunkSink {
       const start = (lane: number) => {
         const p = pipes[lane]!;
         const pos = next;
-        const pairs = Math.min(Math.max(1, Math.floor(SPLICE_CHAIN / p.size)), Math.ceil((size - pos) / p.size));
+        // A 64 KiB pipe (F_SETPIPE_SZ refused) would want 128 pairs: a chain holds at most MAX_LINKS SQEs.
+        const most = Math.min(Math.max(1, Math.floor(SPLICE_CHAIN / p.size)), MAX_LINKS >> 1);
+        const pairs = Math.min(most, Math.ceil((size - pos) / p.size));
         next += pairs * p.size;
         running++;
         this.runtime.submit(new CopySpliceOp(sink, ifd, ofd, p.r, p.w, pos, p.size, pairs, size, lane));
