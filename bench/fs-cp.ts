@@ -8,8 +8,8 @@
 // KiB: about 300 MiB) and one file of 1 GiB. On tmpfs (mounted at --tmpfs,
 // 6 GiB, if it is not a mount point yet: needs root) and, with --ext4 DIR,
 // also on that directory's file system. Variants interleaved, the order
-// rotating each repetition; the destination is removed right before each
-// copy (not timed); the source is read whole before each copy so it is in
+// rotating each repetition; the destination is removed and dirty pages
+// written back (sync) right before each copy (not timed); the source is read whole before each copy so it is in
 // the page cache. Median of --reps (5) with min and max; "vs cp" is the
 // median of the per-repetition ratios cp time / variant time (> 1: faster
 // than cp). Each copy's CPU time (user + system of the child and its
@@ -133,6 +133,11 @@ function run(job: string, src: string, dst: string): { times: Map<string, number
   for (let rep = 0; rep < REPS; rep++) {
     for (const v of rotated(variants, rep)) {
       spawnSync('rm', ['-rf', dst]);
+      // Write back the last copy's dirty pages first (not timed): otherwise
+      // the next copy, whichever it is, pays for the last one's writeback
+      // (on ext4 a 1 GiB copy took 0.5 s or 12 s depending on what ran
+      // before it).
+      spawnSync('sync');
       warm(src);
       const argv = v.argv(src, dst);
       const c0 = childCpuMs();

@@ -18,8 +18,13 @@
 //   are in flight. Creating a file (O_CREAT) cannot be done without
 //   blocking, so the kernel runs the rest of each chain in its io-wq
 //   workers: the copy uses both cores while this thread walks and submits.
-// - A larger file is read and written in CHUNK pieces, each a
-//   read→write chain (CopyChunkOp), LARGE_DEPTH pieces in flight per file.
+// - A larger file is spliced through pipes, file -> pipe -> file, 8 MiB
+//   chains of 512 KiB pieces (CopySpliceOp), two in flight per file: the
+//   bytes never enter user memory and are copied once, as by GNU cp's
+//   copy_file_range, where a read and a write copy them twice. Where
+//   splice fails or stops short (no IORING_OP_PIPE, a file that changed),
+//   the rest is read and written in CHUNK pieces, each a read→write chain
+//   (CopyChunkOp), LARGE_DEPTH pieces in flight.
 // - Directories' modes are fixed at the end (a directory without write
 //   permission for its owner is created writable first, as cp does), and
 //   with -p their times, deepest first, after everything inside is written.
@@ -32,11 +37,14 @@ import { native } from '../native.js';
 import { directSlots, type DirectSlots } from '../fs/direct.js';
 import { CopyChainOp, type CopyChainSink } from '../ops/copy-chain.js';
 import { CopyChunkOp, type CopyChunkSink } from '../ops/copy-chunk.js';
+import { CopySpliceOp, type CopySpliceSink } from '../ops/copy-splice.js';
+import { pipe, spliceSupported } from '../ops/splice.js';
 import { CloseDirectOp } from '../ops/close-direct.js';
 import { StatxManyOp, STATX_BYTES, type StatxManySink } from '../ops/statx-many.js';
 import { close as closeFd, openat } from '../ops/open.js';
 import { read, write } from '../ops/rw.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { MAX_LINKS } from '../ring/user-data.js';
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS } from '../ring/uapi.js';
 
 /** Files up to this size are one chain through a lane buffer of this size. */
@@ -51,6 +59,25 @@ const READY_LOW = LANES * 2;
 const CHUNK = 4 << 20;
 const LARGE_DEPTH = 4;
 const LARGE_FILES = 2;
+/**
+ * Larger files where splice works: through pipes grown to PIPE_SIZE,
+ * SPLICE_PIPES chains in flight per file, each SPLICE_CHAIN bytes. `uring
+ * cp` of 1 GiB on tmpfs, 5 alternating runs, CPU-s (wall s): 2 pipes x 8 MiB
+ * of 1 MiB pieces 0.66 (0.85), 4 x 4 MiB 0.69 (0.80), 2 x 4 MiB 0.70 (0.88),
+ * 3 x 8 MiB 0.68 (0.86); GNU cp 0.49 (1.01); 4 MiB read/write chunks x 4
+ * 0.81 (1.76). The piece size is what each splice into the destination
+ * writes at once: on ext4 (large folios) 1 MiB pieces copied 10x slower
+ * per byte than 512 KiB ones (perf: __pi_memcpy under
+ * copy_folio_from_iter_atomic, 0.83 s against 0.08 s for 1 GiB), so 512
+ * KiB: on ext4 0.43 CPU-s against 1.17 for 1 MiB and 0.46 for 256 KiB (GNU
+ * cp 0.30); on tmpfs 0.68 against 0.65 and 0.72 (cp 0.50).
+ */
+const PIPE_SIZE = 512 << 10;
+const SPLICE_PIPES = 2;
+const SPLICE_CHAIN = 8 << 20;
+/** F_SETPIPE_SZ, F_GETPIPE_SZ (Linux). */
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 
 const ECANCELED = -125;
 const S_IFMT = 0o170000;
@@ -288,6 +315,9 @@ export class Engine implements CopyChunkSink {
   #resolve!: () => void;
   readonly done: Promise<void>;
   readonly #chunkBufs: Buffer[] = [];
+  /** Empty pipes for splicing large files; undefined until the first large file, [] with no splice support. */
+  #pipes: Pipe[] | undefined;
+  #spliceOk: boolean | undefined;
 
   constructor(
     readonly runtime: Runtime,
@@ -559,9 +589,10 @@ export class Engine implements CopyChunkSink {
     while (this.#largeRunning < LARGE_FILES && this.#large.length > 0) {
       const { g, i } = this.#large.shift()!;
       this.#largeRunning++;
-      this.#copyLarge(g.src(i), g.dst(i), g.size(i), g.mode(i) & 0o777).then((ok) => {
+      const counted = { n: 0 };
+      this.#copyLarge(g.src(i), g.dst(i), g.size(i), g.mode(i) & 0o777, counted).then((ok) => {
         this.#largeRunning--;
-        if (ok) this.#copiedOne(g, i, g.size(i));
+        if (ok) this.#copiedOne(g, i, g.size(i), counted.n);
         this.#pump();
       });
     }
@@ -578,6 +609,9 @@ export class Engine implements CopyChunkSink {
       return;
     if (this.#chains > 0 || this.#largeRunning > 0 || this.#cleanups > 0 || this.#metaPending > 0) return;
     this.#finished = true;
+    // Nothing in flight: the pipes are idle.
+    for (const p of this.#pipes ?? []) closePipe(p);
+    this.#pipes = undefined;
     this.#finishDirs().then(() => this.#resolve());
   }
 
@@ -635,7 +669,7 @@ export class Engine implements CopyChunkSink {
     else if (size > 0 && (op.readRes < size || op.writeRes < size)) {
       // The file shrank since statx, or a write was short: copy it again the long way, to its end.
       this.#largeRunning++;
-      this.#copyLarge(g.src(i), g.dst(i), -1, g.mode(i) & 0o777).then((ok) => {
+      this.#copyLarge(g.src(i), g.dst(i), -1, g.mode(i) & 0o777, { n: 0 }).then((ok) => {
         this.#largeRunning--;
         if (ok) this.#copiedOne(g, i, size);
         this.#pump();
@@ -659,9 +693,10 @@ export class Engine implements CopyChunkSink {
     );
   }
 
-  #copiedOne(g: Group, i: number, size: number): void {
+  /** File `i` is copied; `counted` of its `size` bytes are in `bytes` already (progress on a large file). */
+  #copiedOne(g: Group, i: number, size: number, counted = 0): void {
     this.files++;
-    this.bytes += size;
+    this.bytes += size - counted;
     if (this.opts.verbose) this.report.copied(g.src(i), g.dst(i));
     if (this.opts.preserve) this.#preserve(g.dst(i), g.mode(i) & 0o7777, g.uid(i), g.gid(i), g.atime(i), g.mtime(i));
   }
@@ -703,7 +738,7 @@ export class Engine implements CopyChunkSink {
    * chunks in flight; read to its end (`size` is what statx said, -1 if
    * not to be trusted). True when copied; errors are reported here.
    */
-  async #copyLarge(from: string, to: string, size: number, mode: number): Promise<boolean> {
+  async #copyLarge(from: string, to: string, size: number, mode: number, counted: { n: number }): Promise<boolean> {
     let ifd = -1;
     let ofd = -1;
     let ok: boolean;
@@ -727,15 +762,17 @@ export class Engine implements CopyChunkSink {
         );
         return false;
       }
-      ok = await this.#copyChunks(from, to, ifd, ofd, size);
+      // Splice as far as it goes; read and write the rest (to the end of the file, wherever it is now).
+      const from0 = size > 0 ? await this.#copySpliced(ifd, ofd, size, counted) : 0;
+      ok = await this.#copyChunks(from, to, ifd, ofd, size < 0 ? -1 : size - from0, from0);
     } finally {
       for (const fd of [ifd, ofd]) if (fd >= 0) await closeFd(fd, { runtime: this.runtime }).catch(() => {});
     }
     return ok;
   }
 
-  async #copyChunks(from: string, to: string, ifd: number, ofd: number, size: number): Promise<boolean> {
-    let next = 0;
+  async #copyChunks(from: string, to: string, ifd: number, ofd: number, size: number, start = 0): Promise<boolean> {
+    let next = start;
     let eof = false;
     let error: string | undefined;
     const depth = size < 0 ? 1 : Math.max(1, Math.min(LARGE_DEPTH, Math.ceil(size / CHUNK)));
@@ -799,6 +836,94 @@ export class Engine implements CopyChunkSink {
     return true;
   }
 
+  /** An empty pipe of at least 64 KiB, or undefined (no splice here, or no pipe to be had). */
+  async #takePipe(): Promise<Pipe | undefined> {
+    this.#spliceOk ??= spliceSupported(this.runtime);
+    if (!this.#spliceOk) return undefined;
+    const p = (this.#pipes ??= []).pop();
+    if (p !== undefined) return p;
+    let fds: [number, number];
+    try {
+      fds = await pipe({ runtime: this.runtime });
+    } catch {
+      return undefined;
+    }
+    const [r, w] = fds;
+    // A user over its pipe-buffer quota keeps the default 64 KiB.
+    native().fcntl(w, F_SETPIPE_SZ, PIPE_SIZE);
+    const got = native().fcntl(w, F_GETPIPE_SZ, 0);
+    return { r, w, size: got > 0 ? got : 64 << 10 };
+  }
+
+  /**
+   * Splices the file through up to SPLICE_PIPES pipes, each a chain of
+   * pieces (CopySpliceOp). Resolves with where the read/write path must go
+   * on from: `size` when every piece moved whole, else the start of the
+   * first piece that did not (a file that shrank or grew, a file system
+   * that cannot splice, an error: the read/write path copies from there to
+   * the end and reports what fails). Whole chains are added to `bytes` and
+   * `counted` as they finish. A pipe whose chain stopped short may
+   * hold bytes: it is closed, not reused.
+   */
+  async #copySpliced(ifd: number, ofd: number, size: number, counted: { n: number }): Promise<number> {
+    const want = Math.min(SPLICE_PIPES, Math.ceil(size / PIPE_SIZE));
+    const pipes: Pipe[] = [];
+    for (let k = 0; k < want; k++) {
+      const p = await this.#takePipe();
+      if (p === undefined) break;
+      pipes.push(p);
+    }
+    if (pipes.length === 0) return 0;
+    return new Promise((resolve) => {
+      let next = 0;
+      let resume = size;
+      let running = 0;
+      const sink: CopySpliceSink = {
+        copySpliceDone: (op) => {
+          running--;
+          const p = pipes[op.lane]!;
+          let whole = op.lostError === undefined;
+          for (let k = 0; whole && k < op.pairs; k++) {
+            const len = op.pairLen(k);
+            if (op.res[2 * k] !== len || op.res[2 * k + 1] !== len) {
+              whole = false;
+              resume = Math.min(resume, op.pairPos(k) + Math.max(0, op.res[2 * k + 1]!));
+            }
+          }
+          if (whole) {
+            // Progress as the file goes, not only when it is done.
+            const moved = Math.min(size, op.pos + op.pairs * op.len) - op.pos;
+            this.bytes += moved;
+            counted.n += moved;
+          }
+          if (op.lostError !== undefined) {
+            // The runtime closed: the kernel may still hold the pipe; leave it open.
+            resume = Math.min(resume, op.pos);
+          } else if (!whole) closePipe(p);
+          else if (next < resume) {
+            start(op.lane);
+            return;
+          } else this.#pipes!.push(p);
+          if (running === 0) resolve(resume);
+        },
+      };
+      const start = (lane: number) => {
+        const p = pipes[lane]!;
+        const pos = next;
+        // A 64 KiB pipe (F_SETPIPE_SZ refused) would want 128 pairs: a chain holds at most MAX_LINKS SQEs.
+        const most = Math.min(Math.max(1, Math.floor(SPLICE_CHAIN / p.size)), MAX_LINKS >> 1);
+        const pairs = Math.min(most, Math.ceil((size - pos) / p.size));
+        next += pairs * p.size;
+        running++;
+        this.runtime.submit(new CopySpliceOp(sink, ifd, ofd, p.r, p.w, pos, p.size, pairs, size, lane));
+      };
+      // More pipes than pieces (smaller pipes than hoped): the spare ones go back.
+      for (let lane = 0; lane < pipes.length; lane++)
+        if (next < size) start(lane);
+        else this.#pipes!.push(pipes[lane]!);
+    });
+  }
+
   /** One read or write of a chunk's rest (rare: short transfers), as -errno or bytes. */
   async #rw(isRead: boolean, fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
     try {
@@ -809,6 +934,17 @@ export class Engine implements CopyChunkSink {
       return typeof errno === 'number' ? (errno < 0 ? errno : -errno) : -5;
     }
   }
+}
+
+interface Pipe {
+  r: number;
+  w: number;
+  size: number;
+}
+
+function closePipe(p: Pipe): void {
+  native().closeFd(p.r);
+  native().closeFd(p.w);
 }
 
 function ignoreEperm(err: NodeJS.ErrnoException): void {

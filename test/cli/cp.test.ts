@@ -263,3 +263,17 @@ test(
     assert.ok(!existsSync(d.file('out/secret')), 'no empty destination for a source that could not be opened');
   },
 );
+
+test(
+  'uring cp of a large file onto a full device reports the write error as cp does',
+  { skip: !existsSync('/dev/full') && 'no /dev/full' },
+  async (t) => {
+    const d = tempDir();
+    t.after(() => d.remove());
+    // Spliced first; the failed splice hands over to read/write, whose write error is the one reported.
+    const src = d.write('big', randomBytes(4 * LANE + 1));
+    const r = await cp([src, '/dev/full']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `uring cp: error writing '/dev/full': No space left on device\n`);
+  },
+);
