@@ -23,13 +23,11 @@ import { nodeFallbackReason } from '../fs/fallback.js';
 import { close as closeFd } from '../ops/open.js';
 import { openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS } from '../ops/openat2.js';
 import { pipe, spliceSupported, SpliceChainOp } from '../ops/splice.js';
-import { poll } from '../ops/poll.js';
 import { registerIowqMaxWorkers } from '../ring/register.js';
 import { uringSocketOf } from '../net/node-socket.js';
 import type { Socket as NativeSocket } from '../net/socket.js';
 import { getRuntime } from '../runtime/runtime.js';
 import { OpState } from '../runtime/op.js';
-import { POLLOUT } from '../ring/uapi.js';
 import { native } from '../native.js';
 import { EAGAIN, ECANCELED } from '../errno.js';
 import { systemError } from '../errors.js';
@@ -676,12 +674,15 @@ async function respond(
 // the file description the dup shares: io_uring's own sends and receives
 // take their blocking from their flags, not from it): a splice into it moves
 // what the socket buffer takes and returns, short or -EAGAIN, and the chain
-// stops there; then a poll on the ring (no thread) waits until the socket has
-// room. A client that stalls for good holds its pipe and one poll, no worker,
-// until the server's inactivity timeout (--timeout: node's server.timeout)
-// closes it; each chain's progress refreshes that timeout, as the bytes pass
-// by the socket's stream, which alone would see an idle connection during a
-// long download. Each thread's ring also caps io-wq's unbounded workers
+// stops there; the next chain starts with a poll for room linked ahead of
+// its splices, which waits in the kernel on no thread (linked, not awaited
+// on its own: one trip through JavaScript per full socket buffer, not two;
+// 27.6 against 30.1 ms of CPU per 100 MB, 25.4 with blocking splices). A
+// client that stalls for good holds its pipe and one poll, no worker, until
+// the server's inactivity timeout (--timeout: node's server.timeout) closes
+// it; each chain's progress refreshes that timeout, as the bytes pass by the
+// socket's stream, which alone would see an idle connection during a long
+// download. Each thread's ring also caps io-wq's unbounded workers
 // (IORING_REGISTER_IOWQ_MAX_WORKERS) at SPLICE_WORKERS, so no number of
 // clients makes threads without end.
 
@@ -793,12 +794,10 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
   }
   let op: SpliceChainOp | undefined;
   let gone = false;
-  const stop = new AbortController();
   const onClose = () => {
     gone = true;
     // Cancel what runs (a splice, or the poll waiting for room); the CQEs still come.
     if (op) getRuntime().cancel(op);
-    stop.abort();
   };
   sock.once('close', onClose);
   let pos = start;
@@ -808,10 +807,6 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
   let err: Error | undefined;
   try {
     while ((left > 0 || inPipe > 0) && !gone) {
-      // The socket's buffer was full: wait, on no thread, until it has room.
-      if (full) await poll(out, POLLOUT, { signal: stop.signal });
-      if (gone) break;
-      full = false;
       const fdIn: number[] = [];
       const offIn: number[] = [];
       const fdOut: number[] = [];
@@ -836,17 +831,24 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
         at += n;
         planned += n;
       }
+      const first = full ? 1 : 0;
       const results = await new Promise<Int32Array>((resolve, reject) => {
-        op = new SpliceChainOp(fdIn, offIn, fdOut, len, (o, e) => (e ? reject(e) : resolve(o.res)));
+        // The socket's buffer was full: the chain waits (a poll, on no thread) until it has room.
+        op = new SpliceChainOp(fdIn, offIn, fdOut, len, (o, e) => (e ? reject(e) : resolve(o.res)), full ? out : -1);
         getRuntime().submit(op);
         if (gone) onClose();
         // Withdrawn before the kernel saw it (a cancel right after submit): no CQE will come.
-        if (op.state === OpState.Idle) resolve(new Int32Array(len.length).fill(-ECANCELED));
+        if (op.state === OpState.Idle) resolve(new Int32Array(len.length + first).fill(-ECANCELED));
       });
       op = undefined;
+      if (first && results[0]! < 0 && results[0] !== -ECANCELED) {
+        err = systemError(results[0]!, 'poll');
+        break;
+      }
+      full = false;
       let progress = false;
-      for (let i = 0; i < results.length; i++) {
-        const r = results[i]!;
+      for (let i = 0; i < len.length; i++) {
+        const r = results[i + first]!;
         if (r === -ECANCELED) continue;
         if (r === -EAGAIN && fdOut[i] === out) {
           full = true; // not a byte taken: the chain stopped here
