@@ -33,6 +33,9 @@ const USAGE = [
   '      --follow-symlinks  follow symlinks wherever they lead',
   '      --cors          Access-Control-Allow-Origin: * and answers to preflights',
   '      --no-compression  never gzip or brotli',
+  '  -t, --timeout S     close a connection that stays idle S seconds while its',
+  '                      request is answered (a client that stopped reading):',
+  "                      node's server.timeout (default 120; 0: never)",
   "  -q, --quiet         don't log requests (one line each to stdout)",
   '',
   'Stops on SIGINT or SIGTERM: no new connections, requests in flight answered',
@@ -61,6 +64,8 @@ function parseArgs(args: string[], io: Io): ServeOptions | number {
     cors: false,
     compress: true,
     workers: availableParallelism(),
+    // http-server's default (and node's server.timeout before node 13).
+    timeout: 120_000,
   };
   let dir: string | undefined;
   const bad = (msg: string) => {
@@ -85,6 +90,12 @@ function parseArgs(args: string[], io: Io): ServeOptions | number {
       if (v === undefined || !/^\d+$/.test(v) || n < 1 || n > 256)
         return bad(`${a} takes a number of threads from 1 to 256${v === undefined ? '' : `, not '${v}'`}`);
       opts.workers = n;
+    } else if (a === '-t' || a === '--timeout') {
+      const v = args[++i];
+      const n = Number(v);
+      if (v === undefined || !/^\d+(\.\d+)?$/.test(v) || n > 86400)
+        return bad(`${a} takes seconds from 0 to 86400${v === undefined ? '' : `, not '${v}'`}`);
+      opts.timeout = Math.round(n * 1000);
     } else if (a === '-q' || a === '--quiet') {
       opts.quiet = true;
     } else if (a === '--dotfiles') {

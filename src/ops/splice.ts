@@ -11,7 +11,7 @@
 //
 // IORING_OP_PIPE (Linux 6.16) makes the pipe itself.
 import type { Sqe } from '../ring/sqe.js';
-import { IORING_OP_PIPE, IORING_OP_SPLICE } from '../ring/uapi.js';
+import { IORING_OP_PIPE, IORING_OP_SPLICE, POLLOUT } from '../ring/uapi.js';
 import { ChainOp, PromiseOp } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { run, type RunOptions } from './common.js';
@@ -62,21 +62,37 @@ export function pipe(options?: RunOptions): Promise<[number, number]> {
  * cancelled), or the error that kept the chain from the kernel. The
  * descriptors must stay open until `done` runs: a step not yet started
  * looks its descriptors up only when it starts.
+ *
+ * With `pollOut` (a descriptor, -1 for none) the chain starts with a poll
+ * for POLLOUT on it: the splices wait, in the kernel and on no thread, until
+ * a non-blocking socket has room, with no trip back to JavaScript between
+ * the wait and the splices. Its result (the ready events) is `res[0]`, and
+ * step i's is then `res[i + 1]`.
  */
 export class SpliceChainOp extends ChainOp {
   readonly res: Int32Array;
+  /** 1 when the chain starts with the poll, else 0: where the steps' results start in `res`. */
+  readonly first: number;
   constructor(
     readonly fdIn: number[],
     readonly offIn: number[],
     readonly fdOut: number[],
     readonly len: number[],
     readonly done: (op: SpliceChainOp, err: Error | undefined) => void,
+    readonly pollOut = -1,
   ) {
-    super(len.length, 'soft');
-    this.res = new Int32Array(len.length);
+    const first = pollOut >= 0 ? 1 : 0;
+    super(len.length + first, 'soft');
+    this.first = first;
+    this.res = new Int32Array(len.length + first);
   }
   prepLink(sqe: Sqe, link: number): void {
-    sqe.prepSplice(this.fdIn[link]!, this.offIn[link]!, this.fdOut[link]!, -1, this.len[link]!, 0);
+    if (link < this.first) {
+      sqe.prepPollAdd(this.pollOut, POLLOUT);
+      return;
+    }
+    const i = link - this.first;
+    sqe.prepSplice(this.fdIn[i]!, this.offIn[i]!, this.fdOut[i]!, -1, this.len[i]!, 0);
   }
   linkResult(link: number, res: number): void {
     this.res[link] = res;

@@ -449,6 +449,7 @@ test('usage errors exit 2; a directory that is not there exits 1', async () => {
     });
   assert.equal((await run(['--port', 'x'])).code, 2);
   assert.equal((await run(['--bogus'])).code, 2);
+  assert.match((await run(['--timeout', '-1'])).stderr, /--timeout takes seconds from 0 to 86400, not '-1'/);
   const missing = await run([dir.file('missing'), '--port', '0']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /ENOENT: no such file or directory/);
