@@ -1,5 +1,7 @@
 // Whole-app workloads through node's stream machinery: plain node against
-// the same app on uring/http, in one run (issues 13 and 14).
+// the same app on uring/http, or the same app file run under
+// `node --import <dist/src/register.js>` (uring/register), in one run
+// (issues 13 and 14).
 //
 //   ws echo     ws's WebSocketServer on node:http / on uring/http; --clients
 //               ws clients (this process, node:net) each send --messages
@@ -8,9 +10,12 @@
 //               -c --conns -p 10
 //   hello       the same without pipelining (autocannon -c --conns)
 //   express     Express's hello world on node:http / on uring/http
+//   express-register  Express's hello world on node:http, plain / under the flag
+//   fastify     Fastify's hello world, plain / under the flag
 //
-//   node dist/bench/net-apps.js [--reps 5] [--seconds 3] [--conns 64]
-//        [--clients 100] [--messages 1000] [--only ws,pipelined,hello,express] [--warmup 0]
+//   node dist/bench/net-apps.js [--reps 5] [--seconds 3] [--conns 64] [--clients 100]
+//        [--messages 1000] [--only ws,pipelined,hello,express,express-register,fastify]
+//        [--warmup 0]
 //        [--server-cpu 0] [--client-cpu 1] [--json bench/out/net-apps.json]
 //
 // Every server starts once, pinned to --server-cpu; the load (autocannon,
@@ -21,7 +26,7 @@
 // min-max), and server CPU per request or message (utime+stime of the
 // server across the slice / its requests), the figure the machine's other
 // tenants move least.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,12 +51,15 @@ import {
 import { serve } from './lib/servers.js';
 
 const self = fileURLToPath(import.meta.url);
+const registerPath = fileURLToPath(new URL('../src/register.js', import.meta.url));
 const require = createRequire(import.meta.url);
 
 interface Workload {
   name: string;
   node: string;
   uring: string;
+  /** The uring side is the server kind `uring` run under `--import` of uring/register. */
+  register?: boolean;
   /** What is counted: requests or messages. */
   unit: string;
   load: (port: number) => Promise<{ count: number; seconds: number; errors: number }>;
@@ -186,6 +194,22 @@ async function main(): Promise<void> {
       unit: 'req',
       load: (port) => autocannon(port, seconds, conns, 1, clientCpu),
     },
+    {
+      name: 'express-register',
+      node: 'express-node',
+      uring: 'express-node',
+      register: true,
+      unit: 'req',
+      load: (port) => autocannon(port, seconds, conns, 1, clientCpu),
+    },
+    {
+      name: 'fastify',
+      node: 'fastify-node',
+      uring: 'fastify-node',
+      register: true,
+      unit: 'req',
+      load: (port) => autocannon(port, seconds, conns, 1, clientCpu),
+    },
   ];
   const workloads = all.filter((w) => !only || only.includes(w.name.split(' ')[0]!));
   if (workloads.some((w) => w.unit === 'req')) {
@@ -195,18 +219,27 @@ async function main(): Promise<void> {
       throw new Error('autocannon is not installed (a devDependency: npm ci)');
     }
   }
+  if (workloads.some((w) => w.register) && !existsSync(registerPath)) {
+    throw new Error(`no ${registerPath}: run npx tsc -p . first`);
+  }
   pinSelf(clientCpu);
+  // A server is its kind, and the kind under the flag is another server (another process).
+  const key = (w: Workload, side: 'node' | 'uring') =>
+    side === 'uring' && w.register ? `${w.uring}+register` : w[side];
   const servers = new Map<string, Server>();
   process.on('exit', () => servers.forEach((s) => s.child.kill('SIGKILL')));
-  for (const kind of new Set(workloads.flatMap((w) => [w.node, w.uring]))) {
-    servers.set(
-      kind,
-      await startServer(kind, [process.execPath, self, '--serve', kind, String(await freePort())], serverCpu),
-    );
+  for (const w of workloads) {
+    for (const side of ['node', 'uring'] as const) {
+      const k = key(w, side);
+      if (servers.has(k)) continue;
+      const flags = k.endsWith('+register') ? ['--import', registerPath] : [];
+      const argv = [process.execPath, ...flags, self, '--serve', w[side], String(await freePort())];
+      servers.set(k, await startServer(k, argv, serverCpu));
+    }
   }
   const pinning = hasTaskset ? `servers on CPU ${serverCpu}, load on CPU ${clientCpu}` : 'unpinned (no taskset)';
   console.log(
-    `whole apps, plain node vs uring/http: ${reps} reps, autocannon ${seconds} s x ${conns} connections, ` +
+    `whole apps, plain node vs uring/http or uring/register: ${reps} reps, autocannon ${seconds} s x ${conns} connections, ` +
       `ws ${clients} clients x ${messages} messages; ${pinning}; node ${process.version}`,
   );
 
@@ -214,11 +247,11 @@ async function main(): Promise<void> {
   for (const w of workloads) {
     slices[w.name] = { node: [], uring: [] };
     // A warm-up slice each (JIT, connection setup).
-    if (warmup) for (const side of ['node', 'uring'] as const) await w.load(servers.get(w[side])!.port);
+    if (warmup) for (const side of ['node', 'uring'] as const) await w.load(servers.get(key(w, side))!.port);
     for (let rep = 0; rep < reps; rep++) {
       const order = rep % 2 ? (['uring', 'node'] as const) : (['node', 'uring'] as const);
       for (const side of order) {
-        const s = servers.get(w[side])!;
+        const s = servers.get(key(w, side))!;
         const cpu0 = cpuSeconds(s.pid);
         const r = await w.load(s.port);
         const server_cpu_s = cpuSeconds(s.pid) - cpu0;

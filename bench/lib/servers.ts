@@ -28,6 +28,7 @@ export const kinds = [
   'express-node', // Express hello world on node:http
   'express-node-uring', // the same app on node:http fed by uring/net's connections by hand
   'express-uring', // the same app on uring/http
+  'fastify-node', // Fastify's hello world, on the node:http server Fastify makes itself
   'min-node-net', // the minimal responder on node:net
   'min-uring-node', // the minimal responder on uring/net's node:net-shaped sockets
   'min-uring', // the minimal responder on uring/net's native sockets
@@ -64,6 +65,20 @@ async function expressHello(): Promise<http.RequestListener> {
   const app = express();
   app.get('/', (_req: unknown, res: { send(body: string): void }) => res.send('hello'));
   return app;
+}
+
+/** Fastify's hello world on 127.0.0.1:port (a devDependency: skips without it). */
+async function fastifyHello(port: number): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a devDependency that may be missing
+  let fastify: any;
+  try {
+    fastify = (await import('fastify')).default;
+  } catch {
+    skip('fastify is not installed (npm ci installs it)');
+  }
+  const app = fastify({ logger: false });
+  app.get('/', (_req: unknown, reply: { send(body: string): void }) => reply.send('hello'));
+  await app.listen({ port, host: HOST });
 }
 
 /** A node:http-shaped server echoing every WebSocket message through ws (a devDependency: skips without it). */
@@ -197,6 +212,10 @@ export async function serve(kind: string, port: number): Promise<void> {
       (await uringExport('index.js', 'createServer', 'http'))(await expressHello()).listen(port, HOST, () =>
         ready(port),
       );
+      return;
+    case 'fastify-node':
+      await fastifyHello(port);
+      ready(port);
       return;
     case 'min-node-net':
       net.createServer(minimalHandler).listen(port, HOST, () => ready(port));

@@ -29,7 +29,7 @@
 // (chunk-queue.ts), node:net's Socket over this one (node-socket.ts).
 import { InvalidArgTypeError, SocketClosedError, StreamWriteAfterEndError } from '../errors.js';
 import { native } from '../native.js';
-import { ShutdownOp, SHUT_WR } from '../ops/net.js';
+import { CancelFdOp, ShutdownOp, SHUT_WR } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
 import { validateBuffer, validateFd } from '../ops/common.js';
 import { OpState, capture, capturedReject, capturedResolve } from '../runtime/op.js';
@@ -138,6 +138,9 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
 
   #closed = false;
   #closePromise: Promise<void> | undefined;
+  /** close() waits for the batch in flight to send what was queued behind it (see close()). */
+  #flushed: (() => void) | undefined;
+  #noFlush = false;
   /** The shutdown(SHUT_WR), once submitted: close() waits for it (see close()). */
   #shutdownOp: Promise<unknown> | undefined;
   #weak = false;
@@ -465,15 +468,23 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       this.#writeError ??= err;
       this.#wq.finish(this.#wq.length, err);
       this.#settleEnd(err);
+      this.#flushDone();
       return;
     }
     this.bytesWritten += res;
+    const queued = this.#wq.length;
     this.#wq.consume(n, res);
     if (this.#closed) {
-      // Closed while this batch was in flight, and it completed before the
-      // cancel: the fd number may be another socket's by now, so neither the
-      // rest of the batch nor the end()'s shutdown may go to it.
-      if (this.#wq.length > 0) this.#wq.finish(this.#wq.length, new SocketClosedError());
+      const flushed = this.#flushed;
+      this.#flushed = undefined;
+      // close() is waiting for this batch and it went whole: what was
+      // queued behind it goes next, ahead of the close (see close()).
+      if (flushed && queued - this.#wq.length === n && this.#wq.length > 0) this.#pumpWrites();
+      // Otherwise closed while this batch was in flight, and it completed
+      // before the cancel: the fd number may be another socket's by now, so
+      // neither the rest of the batch nor the end()'s shutdown may go to it.
+      else if (this.#wq.length > 0) this.#wq.finish(this.#wq.length, new SocketClosedError());
+      flushed?.();
     } else if (this.#wq.length > 0) {
       if (!this.#corked) this.#pumpWrites();
     } else if (this.#ending) this.#shutdownNow();
@@ -489,6 +500,13 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     this.#writeError ??= err;
     this.#wq.finish(this.#wq.length, err);
     this.#settleEnd(err);
+    this.#flushDone();
+  }
+
+  #flushDone(): void {
+    const flushed = this.#flushed;
+    this.#flushed = undefined;
+    flushed?.();
   }
 
   /**
@@ -539,6 +557,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
    */
   _reset(): Promise<void> {
     if (!this.#closed) native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_LINGER, 0);
+    this.#noFlush = true; // the kernel drops what is unsent anyway
     return this.close();
   }
 
@@ -546,16 +565,32 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
    * Closes the socket: queued writes fail with ERR_SOCKET_CLOSED, every op
    * on it is cancelled, then the fd is closed (the peer sees FIN, or RST if
    * unread data was pending here). Idempotent.
+   *
+   * Writes queued behind a batch in flight are sent first if the kernel
+   * takes that batch whole without waiting: node:net's writes are
+   * synchronous, so `write(a); write(b); destroy()` hands both to the
+   * kernel when its buffer has room (Fastify's clientError handler writes
+   * its 400 so, behind a response still in flight here). The batch in
+   * flight is cancelled if it waits for room (a peer that does not read),
+   * and then the rest fails, as node:net drops what it could not write.
    */
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
     this.#closed = true;
     this.#wantRead = false;
     const err = new SocketClosedError();
-    // Writes not yet handed to the kernel fail now; the batch in flight is
-    // cancelled below and fails when its CQE arrives.
-    if (this.#sendOp) this.#wq.failAfter(this.#sendCount, err);
-    else this.#wq.finish(this.#wq.length, err);
+    let flush: Promise<void> | undefined;
+    if (this.#sendOp && this.#wq.length > this.#sendCount && !this.#writeError && !this.#noFlush) {
+      flush = new Promise((resolve) => (this.#flushed = resolve));
+      // A batch waiting for room is cancelled now; one already done is not.
+      const cancel = new CancelFdOp(this.fd);
+      this.runtime.submit(cancel);
+      cancel.promise.catch(() => {});
+    } else if (this.#sendOp) {
+      // Writes not yet handed to the kernel fail now; the batch in flight is
+      // cancelled below and fails when its CQE arrives.
+      this.#wq.failAfter(this.#sendCount, err);
+    } else this.#wq.finish(this.#wq.length, err);
     this.#settleEnd(err);
     this.#queue?.close();
     // The kernel always runs a SHUTDOWN in a worker thread, which looks the fd
@@ -563,7 +598,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     // the CLOSE ran first it could half-close whatever socket took the number
     // next (an accept's, node's own). So the close waits for it.
     const shutdown = this.#shutdownOp;
-    this.#closePromise = shutdown ? shutdown.then(() => this.#closeFd()) : this.#closeFd();
+    const before = flush ?? shutdown;
+    this.#closePromise = before ? before.then(() => this.#closeFd()) : this.#closeFd();
     return this.#closePromise;
   }
 
