@@ -154,6 +154,14 @@ class NetSocket extends Duplex {
     });
     this.#runtime = options.runtime;
     this.#behindLimit = this.writableHighWaterMark;
+    // After every push() Readable schedules a tick (maybeReadMore) that
+    // calls read(0), hence _read, to ask for more: a pull for streams that
+    // read on request. This one's recv keeps running until push() returns
+    // false, and read() calls _read itself when the consumer drains below
+    // the mark, so the tick only cost a nextTick, a read(0) and a _read per
+    // received chunk. Marked as already scheduled (the flag is reset only by
+    // that tick), Readable never schedules it.
+    (this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = true;
     const blockList = (options as { blockList?: unknown }).blockList;
     if (blockList && isBlockList) {
       if (!isBlockList(blockList)) throw new InvalidArgTypeError('options.blockList', 'an net.BlockList', blockList);
