@@ -101,8 +101,11 @@ export class SendBatchOp extends Op {
     }
     for (let i = 0; i < n; i++) {
       const v = views[i]!;
-      putU64(iov, i * 4, viewAddress(v, `buffers[${i}]`));
-      iov[i * 4 + 2] = v.byteLength;
+      const len = v.byteLength;
+      // An empty write (one that carries a callback) needs no address, and
+      // a zero-length buffer's is never cached: asking costs a native call.
+      putU64(iov, i * 4, len === 0 ? 0 : viewAddress(v, `buffers[${i}]`));
+      iov[i * 4 + 2] = len;
       iov[i * 4 + 3] = 0;
     }
     msg[MSG_IOVLEN] = n;
