@@ -19,7 +19,12 @@
 // requests; the window includes wrk's connecting and closing, a few ms), server
 // and wrk CPU use, the CPU everything else took meanwhile (all CPUs' busy time
 // from /proc/stat minus those two, the shell and this process included: a sign
-// of a contended slice), wrk's p50/p99 latency.
+// of a contended slice), wrk's p50/p99 latency; and the base's CPU per request
+// over this server's ("CPU: base / this", median of per-repetition ratios).
+// Read that one on a shared machine: requests per second follow which slices
+// caught a quiet core (a 2026-12-01 run put node:http over uring/net at 1.75x
+// node:http's rate; the same servers measured 0.9-1.1x by CPU per request
+// on 2026-12-06), CPU per request much less.
 //
 // The uring variants need uring's net layer built (dist/src/net/); without it
 // they are skipped, with the reason.
@@ -200,6 +205,18 @@ function ratios(xs: Slice[], base: Slice[] | undefined) {
   return { median: median(r), min: min(r), max: max(r) };
 }
 
+/** The base's CPU per request over this server's, within each repetition. */
+function cpuRatios(xs: Slice[], base: Slice[] | undefined) {
+  const per = (x: Slice) => x.server_cpu_s / x.requests;
+  const r = xs
+    .map((x) => {
+      const b = base?.find((y) => y.rep === x.rep);
+      return b ? per(b) / per(x) : NaN;
+    })
+    .filter(Number.isFinite);
+  return { median: median(r), min: min(r), max: max(r) };
+}
+
 function summarize(slices: Record<string, Slice[]>, baseOf: Record<string, string>) {
   return Object.fromEntries(
     Object.entries(slices).map(([name, xs]) => {
@@ -212,6 +229,8 @@ function summarize(slices: Record<string, Slice[]>, baseOf: Record<string, strin
           /** Against node:http, or Express on node:http for the Express variants (base). */
           base: baseOf[name] ?? 'node:http',
           vs_base: ratios(xs, slices[baseOf[name] ?? 'node:http']),
+          /** The base's server CPU per request / this one's, per repetition: above 1, this one needs less. */
+          cpu_vs_base: cpuRatios(xs, slices[baseOf[name] ?? 'node:http']),
           server_cpu_us_per_req: median(xs.map((x) => (x.server_cpu_s / x.requests) * 1e6)),
           server_cpu_use: median(xs.map((x) => x.server_cpu_s / x.seconds)),
           wrk_cpu_use: median(xs.map((x) => x.wrk_cpu_s / x.seconds)),
@@ -238,6 +257,7 @@ function report(sum: ReturnType<typeof summarize>): void {
       'vs node:http (Express: vs Express on node)',
       'CPU/req',
       'vs C',
+      'CPU: base / this',
     ],
     ['server CPU', 'wrk CPU', 'other CPU', 'p50/p99 µs'],
   ].flat();
@@ -250,6 +270,7 @@ function report(sum: ReturnType<typeof summarize>): void {
       range(s.vs_base),
       `${fixed(s.server_cpu_us_per_req)} µs`,
       `${fixed(s.server_cpu_us_per_req / cBase)}x`,
+      range(s.cpu_vs_base),
       `${(s.server_cpu_use * 100).toFixed(0)}%`,
       `${(s.wrk_cpu_use * 100).toFixed(0)}%`,
       `${(s.other_cpu_use * 100).toFixed(0)}%`,

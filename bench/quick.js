@@ -89,10 +89,14 @@ const QUICK = {
     needs: ['wrk'],
     args: [
       ['--reps', '2', '--seconds', '1', '--warmup', '1', '--warmup-once', '--load-ms', '0'],
-      ['--only', 'node:http over uring/net'],
+      ['--only', 'node:http over uring/net,uring/http'],
     ].flat(),
+    // Requests per second follow the host's other tenants; CPU per request
+    // (node:http's / uring/http's) is the figure to read.
     ratios: (j) => [
       ['http hello: node:http over uring/net / node:http', j.summary['node:http over uring/net']?.vs_base.median],
+      ['http hello: uring/http / node:http', j.summary['uring/http']?.vs_base.median],
+      ['http hello per CPU-s: uring/http / node:http', j.summary['uring/http']?.cpu_vs_base?.median],
     ],
   },
   'net-apps': {

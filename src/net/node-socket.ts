@@ -92,6 +92,17 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 }
 
 const kEmpty = Buffer.alloc(0);
+
+/** A chunk of _write/_writev as bytes: a string encoded, an empty one as kEmpty (no Buffer made). */
+function bytesOf(chunk: Buffer | string, encoding: BufferEncoding): Buffer {
+  if (typeof chunk !== 'string') return chunk;
+  return chunk.length === 0 ? kEmpty : Buffer.from(chunk, encoding);
+}
+
+/** The bytes a chunk of the stream's buffer will be. */
+function byteLengthOf(chunk: Buffer | string, encoding: BufferEncoding): number {
+  return typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : chunk.length;
+}
 const kShutdownStarted = Symbol('kShutdownStarted');
 const kEmittingEnd = Symbol('kEmittingEnd');
 /** The longest Unix socket path, in bytes (sun_path less its NUL). */
@@ -147,13 +158,24 @@ class NetSocket extends Duplex {
       allowHalfOpen: options.allowHalfOpen ?? false,
       emitClose: false,
       autoDestroy: true,
-      decodeStrings: true,
+      // As node:net: strings reach _write/_writev as they are, and are
+      // encoded there (bytesOf); an empty one (node:http ends every
+      // response with write('')) then costs no Buffer and no bytes.
+      decodeStrings: false,
       ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
       ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
       ...(options.readableHighWaterMark !== undefined ? { readableHighWaterMark: options.readableHighWaterMark } : {}),
     });
     this.#runtime = options.runtime;
     this.#behindLimit = this.writableHighWaterMark;
+    // After every push() Readable schedules a tick (maybeReadMore) that
+    // calls read(0), hence _read, to ask for more: a pull for streams that
+    // read on request. This one's recv keeps running until push() returns
+    // false, and read() calls _read itself when the consumer drains below
+    // the mark, so the tick only cost a nextTick, a read(0) and a _read per
+    // received chunk. Marked as already scheduled (the flag is reset only by
+    // that tick), Readable never schedules it.
+    (this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = true;
     const blockList = (options as { blockList?: unknown }).blockList;
     if (blockList && isBlockList) {
       if (!isBlockList(blockList)) throw new InvalidArgTypeError('options.blockList', 'an net.BlockList', blockList);
@@ -334,6 +356,7 @@ class NetSocket extends Duplex {
     const w = this.#pendingWrite;
     this.#pendingWrite = undefined;
     this.#pendingWriteCb = undefined;
+    this.#pendingBytes = 0; // counted in #handed once written
     w?.();
     const f = this.#pendingFinal;
     this.#pendingFinal = undefined;
@@ -355,7 +378,7 @@ class NetSocket extends Duplex {
     this.#resetting = false;
     this.#bytesRead = 0;
     this.#handed = 0;
-    this.#inFlight = 0;
+    this.#pendingBytes = 0;
     this[kShutdownStarted] = false;
     (this as { autoSelectFamilyAttemptedAddresses?: string[] }).autoSelectFamilyAttemptedAddresses = undefined;
   }
@@ -385,26 +408,29 @@ class NetSocket extends Duplex {
     this.#handle?.resumeReading();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (!this.#handle) {
       if (this.connecting) {
-        this.#pendingWrite = () => this._write(chunk, _encoding, cb);
+        this.#pendingWrite = () => this._write(chunk, encoding, cb);
         this.#pendingWriteCb = cb;
+        this.#pendingBytes = byteLengthOf(chunk, encoding);
         return;
       }
       cb(new SocketClosedError());
       return;
     }
     const h = this.#handle;
-    this.#handed += chunk.length;
-    if (h.acceptsWrites && h.writableLength + chunk.length <= this.#behindLimit) {
-      this.#corkTurn(h);
-      h.writeCb(chunk, this.#afterQueuedWrite);
+    const data = bytesOf(chunk, encoding);
+    this.#handed += data.length;
+    if (h.acceptsWrites && h.writableLength + data.length <= this.#behindLimit) {
+      if (data.length !== 0) {
+        this.#corkTurn(h);
+        h.writeCb(data, this.#afterQueuedWrite);
+      }
       cb();
       return;
     }
-    this.#inFlight = chunk.length;
-    h.writeCb(chunk, this.#afterWrite(cb));
+    h.writeCb(data, this.#afterWrite(cb));
   }
 
   /**
@@ -445,9 +471,9 @@ class NetSocket extends Duplex {
     this.#corked = false;
     this.#handle?.uncork();
   }
-  /** Bytes given to the uring socket; of them, those of the write whose callback is pending. */
+  /** Bytes given to the uring socket; those of a write waiting for the connection. */
   #handed = 0;
-  #inFlight = 0;
+  #pendingBytes = 0;
 
   // Writable hands _write/_writev the same callback every time (its
   // state's onwrite): one wrapper per socket, not a closure per write.
@@ -457,7 +483,6 @@ class NetSocket extends Duplex {
     if (cb !== this.#writeCbFor || !this.#writeCbWrapped) {
       this.#writeCbFor = cb;
       this.#writeCbWrapped = (err) => {
-        this.#inFlight = 0;
         this.#touch();
         cb(err);
       };
@@ -465,31 +490,50 @@ class NetSocket extends Duplex {
     return this.#writeCbWrapped;
   }
 
-  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
+  override _writev(
+    chunks: { chunk: Buffer | string; encoding: BufferEncoding }[],
+    cb: (err?: Error | null) => void,
+  ): void {
     if (!this.#handle) {
       if (this.connecting) {
         this.#pendingWrite = () => this._writev(chunks, cb);
         this.#pendingWriteCb = cb;
+        let n = 0;
+        for (const c of chunks) n += byteLengthOf(c.chunk, c.encoding);
+        this.#pendingBytes = n;
         return;
       }
       cb(new SocketClosedError());
       return;
     }
     const h = this.#handle;
+    // The chunks go to the uring socket corked, so they leave in one send
+    // (not the first ones at once and the rest later); the last one with
+    // bytes is held back until it is known whether the whole write fits
+    // under the mark (write-behind) and so which callback it carries.
+    const corked = this.#corked;
+    if (!corked) h.cork();
+    let last: Buffer | undefined;
     let n = 0;
-    for (const c of chunks) n += c.chunk.length;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      const data = bytesOf(c.chunk, c.encoding);
+      if (data.length === 0) continue;
+      if (last) h.writeCb(last);
+      last = data;
+      n += data.length;
+    }
     this.#handed += n;
-    const behind = h.acceptsWrites && h.writableLength + n <= this.#behindLimit;
-    const last = chunks.length - 1;
-    for (let i = 0; i < last; i++) h.writeCb(chunks[i]!.chunk);
-    if (behind) {
-      this.#corkTurn(h);
-      h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterQueuedWrite);
+    if (h.acceptsWrites && h.writableLength + (last?.length ?? 0) <= this.#behindLimit) {
+      if (last) {
+        this.#corkTurn(h);
+        h.writeCb(last, this.#afterQueuedWrite);
+      } else if (!corked) h.uncork();
       cb();
       return;
     }
-    this.#inFlight = n;
-    h.writeCb(chunks[last]?.chunk ?? kEmpty, this.#afterWrite(cb));
+    h.writeCb(last ?? kEmpty, this.#afterWrite(cb));
+    if (!corked) h.uncork();
   }
 
   /** _final's shutdown is under way or done; 'end' is being emitted (writeAfterFIN's questions). */
@@ -525,7 +569,10 @@ class NetSocket extends Duplex {
     this.#pendingWrite = undefined;
     this.#pendingWriteCb = undefined;
     if (pendingCb) {
-      this.once('close', () => pendingCb(new SocketClosedBeforeConnectionError()));
+      this.once('close', () => {
+        this.#pendingBytes = 0;
+        pendingCb(new SocketClosedBeforeConnectionError());
+      });
     }
     this.#connectAbort?.abort();
     this.connecting = false;
@@ -693,12 +740,16 @@ class NetSocket extends Duplex {
   }
   /**
    * Every byte handed to write(), sent or still queued, as node:net counts:
-   * those given to the uring socket, plus the stream's buffer (its
-   * writableLength less the write under way, which the socket has).
+   * those given to the uring socket (or waiting for the connection), plus
+   * the stream's buffer, strings by their encoded length.
    */
   get bytesWritten(): number {
     if (!(#handle in this)) return undefined as unknown as number;
-    return this.#handed + this.writableLength - this.#inFlight;
+    let n = this.#handed + this.#pendingBytes;
+    const buffered = (this as unknown as { writableBuffer: { chunk: Buffer | string; encoding: BufferEncoding }[] })
+      .writableBuffer;
+    for (const c of buffered) n += byteLengthOf(c.chunk, c.encoding);
+    return n;
   }
   get pending(): boolean {
     if (!(#handle in this)) return true; // Socket.prototype, as node:net's

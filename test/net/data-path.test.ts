@@ -67,3 +67,32 @@ test('1,000 awaited writes of varying size, then 1,000 unawaited ones, arrive in
   await sock.close();
   await closeServer(peer);
 });
+
+test('gathered sends (up to 512 buffers) and zero-copy ones keep their bytes and order', async () => {
+  // Each send op keeps its msghdr and iovec array across batches and grows
+  // the array for a bigger batch; both ops of the socket, plain and zero copy.
+  for (const zeroCopy of [false, true]) {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const peer = nodeNet.createServer((s) => s.on('data', (d: Buffer) => chunks.push(d)));
+    await listening(peer, 0, '127.0.0.1');
+    const sock = await dial({ host: '127.0.0.1', port: portOf(peer) });
+    if (zeroCopy) sock.zeroCopyThreshold = 1;
+    const parts: Buffer[] = [];
+    let n = 0;
+    for (const batch of [3, 40, 700, 1, 17, 130, 2]) {
+      const these: Buffer[] = [];
+      for (let i = 0; i < batch; i++) these.push(pattern(1 + ((n * 7919) % 3000), n++));
+      parts.push(...these);
+      await Promise.all(these.map((p) => sock.write(p)));
+    }
+    const want = Buffer.concat(parts);
+    await waitFor(() => (total = chunks.reduce((a, c) => a + c.length, 0)) >= want.length, {
+      timeout: 10_000,
+      what: () => `the peer to receive everything (${total} of ${want.length})`,
+    });
+    assert.ok(Buffer.concat(chunks).equals(want), `bytes differ (zero copy: ${zeroCopy})`);
+    await sock.close();
+    await closeServer(peer);
+  }
+});
