@@ -80,6 +80,10 @@ const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 
 const ECANCELED = -125;
+const ENXIO = -6;
+/** lseek(2) whences: the next data, the next hole. */
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -762,18 +766,49 @@ export class Engine implements CopyChunkSink {
         );
         return false;
       }
-      // Splice as far as it goes; read and write the rest (to the end of the file, wherever it is now).
-      const from0 = size > 0 ? await this.#copySpliced(ifd, ofd, size, counted) : 0;
-      ok = await this.#copyChunks(from, to, ifd, ofd, size < 0 ? -1 : size - from0, from0);
+      // Splice as far as it goes (the data of a sparse file only, leaving
+      // its holes holes, as GNU cp does); read and write the rest, to the
+      // end of the file wherever it is now.
+      const from0 = size > 0 ? await this.#spliceFile(ifd, ofd, size, counted) : 0;
+      if (from0 === size && size > 0) {
+        // The length, where the file ends in a hole (nothing written there).
+        const err = await truncateTo(ofd, size);
+        if (err !== null) {
+          this.#fail(`error writing '${to}': ${errText(err)}`);
+          return false;
+        }
+      }
+      const got = await this.#copyChunks(from, to, ifd, ofd, size < 0 ? -1 : size - from0, from0);
+      ok = got.ok;
+      // The destination is what a copy front to back leaves: a prefix of the
+      // source. Pieces are written out of order (two splice chains, several
+      // chunks in flight), so one past a failure (ENOSPC), or past the end
+      // of a file that shrank meanwhile, is cut off, rather than leave bytes
+      // after a hole that a sequential copy never wrote.
+      if (!ok || got.at < size) await truncateTo(ofd, got.at);
     } finally {
       for (const fd of [ifd, ofd]) if (fd >= 0) await closeFd(fd, { runtime: this.runtime }).catch(() => {});
     }
     return ok;
   }
 
-  async #copyChunks(from: string, to: string, ifd: number, ofd: number, size: number, start = 0): Promise<boolean> {
+  /**
+   * Reads and writes from `start` to the end of the file. `at`: where the
+   * file ended, or on a failure where the bytes written stop being whole
+   * (everything before it is copied).
+   */
+  async #copyChunks(
+    from: string,
+    to: string,
+    ifd: number,
+    ofd: number,
+    size: number,
+    start = 0,
+  ): Promise<{ ok: boolean; at: number }> {
     let next = start;
     let eof = false;
+    let end = Infinity;
+    let failAt = Infinity;
     let error: string | undefined;
     const depth = size < 0 ? 1 : Math.max(1, Math.min(LARGE_DEPTH, Math.ceil(size / CHUNK)));
     const worker = async () => {
@@ -790,10 +825,12 @@ export class Engine implements CopyChunkSink {
           });
           // Keep the buffer referenced until the op's last CQE (it is: `buf` is live in this frame).
           if (op.lostError) {
+            failAt = Math.min(failAt, pos);
             error ??= `error reading '${from}': ${errText(op.lostError)}`;
             return;
           }
           if (op.readRes < 0) {
+            failAt = Math.min(failAt, pos);
             error ??= `error reading '${from}': ${strerror(op.readRes)}`;
             return;
           }
@@ -805,19 +842,25 @@ export class Engine implements CopyChunkSink {
             while (more > 0 && got < CHUNK) {
               more = await this.#rw(true, ifd, buf, got, CHUNK - got, pos + got);
               if (more < 0) {
+                failAt = Math.min(failAt, pos + put);
                 error ??= `error reading '${from}': ${strerror(more)}`;
                 return;
               }
               got += more;
             }
-            if (got < CHUNK) eof = true;
+            if (got < CHUNK) {
+              eof = true;
+              end = Math.min(end, pos + got);
+            }
           } else if (op.writeRes < 0) {
+            failAt = Math.min(failAt, pos);
             error ??= `error writing '${to}': ${strerror(op.writeRes)}`;
             return;
           }
           while (put < got) {
             const n = await this.#rw(false, ofd, buf, put, got - put, pos + put);
             if (n <= 0) {
+              failAt = Math.min(failAt, pos + put);
               error ??= `error writing '${to}': ${strerror(n < 0 ? n : -28)}`;
               return;
             }
@@ -831,9 +874,37 @@ export class Engine implements CopyChunkSink {
     await Promise.all(Array.from({ length: depth }, worker));
     if (error !== undefined) {
       this.#fail(error);
-      return false;
+      return { ok: false, at: failAt };
     }
-    return true;
+    return { ok: true, at: end };
+  }
+
+  /**
+   * Splices the file's data (#copySpliced): all of it, or of a sparse file
+   * (SEEK_HOLE finds a hole before `size`) each extent SEEK_DATA finds, so
+   * the destination (created empty) keeps the holes. Resolves with `size`
+   * when all is copied, else where the read/write path must go on from.
+   */
+  async #spliceFile(ifd: number, ofd: number, size: number, counted: { n: number }): Promise<number> {
+    const n = native();
+    const hole = n.lseek(ifd, 0, SEEK_HOLE);
+    // No hole before the end (or no SEEK_HOLE here): one range.
+    if (hole < 0 || hole >= size) return this.#copySpliced(ifd, ofd, 0, size, counted);
+    let pos = 0;
+    while (pos < size) {
+      const data = n.lseek(ifd, pos, SEEK_DATA);
+      // ENXIO: no data from `pos` on (the rest is a hole, or the file shrank).
+      if (data === ENXIO) break;
+      if (data < 0) return pos;
+      if (data >= size) break;
+      const h = n.lseek(ifd, data, SEEK_HOLE);
+      const end = h < 0 ? size : Math.min(h, size);
+      if (end <= data) return data;
+      const got = await this.#copySpliced(ifd, ofd, data, end, counted);
+      if (got < end) return got;
+      pos = end;
+    }
+    return size;
   }
 
   /** An empty pipe of at least 64 KiB, or undefined (no splice here, or no pipe to be had). */
@@ -856,7 +927,7 @@ export class Engine implements CopyChunkSink {
   }
 
   /**
-   * Splices the file through up to SPLICE_PIPES pipes, each a chain of
+   * Splices [from, size) of the file through up to SPLICE_PIPES pipes, each a chain of
    * pieces (CopySpliceOp). Resolves with where the read/write path must go
    * on from: `size` when every piece moved whole, else the start of the
    * first piece that did not (a file that shrank or grew, a file system
@@ -865,17 +936,17 @@ export class Engine implements CopyChunkSink {
    * `counted` as they finish. A pipe whose chain stopped short may
    * hold bytes: it is closed, not reused.
    */
-  async #copySpliced(ifd: number, ofd: number, size: number, counted: { n: number }): Promise<number> {
-    const want = Math.min(SPLICE_PIPES, Math.ceil(size / PIPE_SIZE));
+  async #copySpliced(ifd: number, ofd: number, from: number, size: number, counted: { n: number }): Promise<number> {
+    const want = Math.min(SPLICE_PIPES, Math.ceil((size - from) / PIPE_SIZE));
     const pipes: Pipe[] = [];
     for (let k = 0; k < want; k++) {
       const p = await this.#takePipe();
       if (p === undefined) break;
       pipes.push(p);
     }
-    if (pipes.length === 0) return 0;
+    if (pipes.length === 0) return from;
     return new Promise((resolve) => {
-      let next = 0;
+      let next = from;
       let resume = size;
       let running = 0;
       const sink: CopySpliceSink = {
@@ -940,6 +1011,11 @@ interface Pipe {
   r: number;
   w: number;
   size: number;
+}
+
+/** ftruncate(2) of `fd` to `len` bytes: null, or the error. */
+function truncateTo(fd: number, len: number): Promise<Error | null> {
+  return new Promise((resolve) => fs.ftruncate(fd, len, (err) => resolve(err)));
 }
 
 function closePipe(p: Pipe): void {

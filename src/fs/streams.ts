@@ -353,6 +353,13 @@ export class ReadStream extends Readable {
   #cut = Infinity;
   #readError: Error | null = null;
   #writeError: Error | null = null;
+  /**
+   * Where the destination's bytes stop being whole after a failed write
+   * (ENOSPC): steps after the failed one may have written past it.
+   */
+  #dstCut = Infinity;
+  /** Bytes the steps wrote (counted in the destination's bytesWritten). */
+  #spliceWrote = 0;
   #spliceRetries = 0;
 
   constructor(path: PathArg | FileHandle | undefined, options?: ReadStreamOptions | BufferEncoding) {
@@ -662,6 +669,7 @@ export class ReadStream extends Readable {
     }
     if (wrote > 0) {
       this.#spliceRetries = 0;
+      this.#spliceWrote += wrote;
       this.#dest![kSpliceWritten](wrote);
     }
     if (!op.drain) {
@@ -698,8 +706,10 @@ export class ReadStream extends Readable {
         return;
       }
       this.#writeError = new SystemFailureError('write failed');
+      this.#dstCut = Math.min(this.#dstCut, op.offOut + Math.max(wrote, 0));
     } else if (writeFailed) {
       this.#writeError ??= op.lost ?? systemError(wrote, 'write');
+      this.#dstCut = Math.min(this.#dstCut, op.offOut + Math.max(wrote, 0));
       empty = false;
     }
     if (empty && op.restLen > 0 && this.#writeError === null && this.#readError === null) {
@@ -725,7 +735,11 @@ export class ReadStream extends Readable {
     for (const p of this.#pipes) givePipe(p, true);
     this.#pipes = [];
     const end = Math.min(this.#spliceAt, this.#cut);
-    this.#dest![kSpliceEnd](this.#dstBase + (end - this.#srcBase), this.#writeError);
+    // After a failed write, only the bytes before it count, as with node's
+    // writes in turn: those of later steps are taken back (kSpliceEnd).
+    const cut = this.#writeError !== null ? this.#dstCut : Infinity;
+    const over = cut !== Infinity ? Math.max(0, this.#spliceWrote - (cut - this.#dstBase)) : 0;
+    this.#dest![kSpliceEnd](this.#dstBase + (end - this.#srcBase), this.#writeError, cut, over);
     this.#dest = null;
     this.#spliceHandle = null;
     this.#next = end;
@@ -841,6 +855,8 @@ export class WriteStream extends Writable {
   /** The handle held while splicing, and whether the file position must be set at the end. */
   #spliceHandle: FileHandle | null = null;
   #spliceSeek = false;
+  /** The file's size when the splicing began. */
+  #spliceSize = 0;
 
   constructor(path: PathArg | FileHandle | undefined, options?: WriteStreamOptions | BufferEncoding) {
     const o = { ...optionsObject<WriteStreamOptions>(options) };
@@ -938,6 +954,7 @@ export class WriteStream extends Writable {
       return null;
     }
     this.#spliceSeek = this.#at < 0;
+    this.#spliceSize = fileSize(fd);
     this.#spliceHandle = handle;
     this.#splicing = true;
     return { fd, pos };
@@ -961,11 +978,27 @@ export class WriteStream extends Writable {
     if (this.pos !== undefined) this.pos += n;
   }
 
-  /** The splicing is over: the stream writes on at `end`, or fails with `err`. */
-  [kSpliceEnd](end: number, err: Error | null): void {
+  /**
+   * The splicing is over: the stream writes on at `end`, or fails with
+   * `err`. After a failed write (ENOSPC), steps in flight after it may have
+   * written past `cut`, where writes in turn (node's) would have stopped:
+   * the file is cut back there (not below its size before the splicing),
+   * and those `over` bytes are taken out of bytesWritten.
+   */
+  [kSpliceEnd](end: number, err: Error | null, cut = Infinity, over = 0): void {
     const handle = this.#spliceHandle!;
     this.#spliceHandle = null;
     this.#splicing = false;
+    if (err !== null && cut !== Infinity) {
+      const keep = Math.max(cut, this.#spliceSize);
+      try {
+        if (fileSize(handle.fd) > keep) nodeFs.ftruncateSync(handle.fd, keep);
+      } catch {
+        // The write's error is the one to report.
+      }
+      this.bytesWritten -= over;
+      if (this.pos !== undefined) this.pos -= over;
+    }
     if (this.#spliceSeek) native().lseek(handle.fd, end, SEEK_SET);
     else this.#at = end;
     handle[kRelease]();
@@ -1211,6 +1244,15 @@ export class WriteStream extends Writable {
   }
   set autoClose(v: boolean) {
     state(this).autoDestroy = v;
+  }
+}
+
+/** A file's size (0 if fstat fails): a sync fstat, once per splice, on an error path or at its start. */
+function fileSize(fd: number): number {
+  try {
+    return nodeFs.fstatSync(fd).size;
+  } catch {
+    return 0;
   }
 }
 
