@@ -38,7 +38,7 @@ import { directSlots, type DirectSlots } from '../fs/direct.js';
 import { CopyChainOp, type CopyChainSink } from '../ops/copy-chain.js';
 import { CopyChunkOp, type CopyChunkSink } from '../ops/copy-chunk.js';
 import { CopySpliceOp, type CopySpliceSink } from '../ops/copy-splice.js';
-import { pipe, spliceSupported } from '../ops/splice.js';
+import { givePipe, spliceSupported, takePipe, type SplicePipe } from '../ops/splice.js';
 import { CloseDirectOp } from '../ops/close-direct.js';
 import { StatxManyOp, STATX_BYTES, type StatxManySink } from '../ops/statx-many.js';
 import { close as closeFd, openat } from '../ops/open.js';
@@ -75,9 +75,6 @@ const LARGE_FILES = 2;
 const PIPE_SIZE = 512 << 10;
 const SPLICE_PIPES = 2;
 const SPLICE_CHAIN = 8 << 20;
-/** F_SETPIPE_SZ, F_GETPIPE_SZ (Linux). */
-const F_SETPIPE_SZ = 1031;
-const F_GETPIPE_SZ = 1032;
 
 const ECANCELED = -125;
 const ENXIO = -6;
@@ -319,8 +316,6 @@ export class Engine implements CopyChunkSink {
   #resolve!: () => void;
   readonly done: Promise<void>;
   readonly #chunkBufs: Buffer[] = [];
-  /** Empty pipes for splicing large files; undefined until the first large file, [] with no splice support. */
-  #pipes: Pipe[] | undefined;
   #spliceOk: boolean | undefined;
 
   constructor(
@@ -613,9 +608,6 @@ export class Engine implements CopyChunkSink {
       return;
     if (this.#chains > 0 || this.#largeRunning > 0 || this.#cleanups > 0 || this.#metaPending > 0) return;
     this.#finished = true;
-    // Nothing in flight: the pipes are idle.
-    for (const p of this.#pipes ?? []) closePipe(p);
-    this.#pipes = undefined;
     this.#finishDirs().then(() => this.#resolve());
   }
 
@@ -907,23 +899,15 @@ export class Engine implements CopyChunkSink {
     return size;
   }
 
-  /** An empty pipe of at least 64 KiB, or undefined (no splice here, or no pipe to be had). */
-  async #takePipe(): Promise<Pipe | undefined> {
+  /** An empty pipe of at least 64 KiB from the thread's pool, or undefined (no splice here, or no pipe to be had). */
+  async #takePipe(): Promise<SplicePipe | undefined> {
     this.#spliceOk ??= spliceSupported(this.runtime);
     if (!this.#spliceOk) return undefined;
-    const p = (this.#pipes ??= []).pop();
-    if (p !== undefined) return p;
-    let fds: [number, number];
     try {
-      fds = await pipe({ runtime: this.runtime });
+      return await takePipe(PIPE_SIZE, { runtime: this.runtime });
     } catch {
       return undefined;
     }
-    const [r, w] = fds;
-    // A user over its pipe-buffer quota keeps the default 64 KiB.
-    native().fcntl(w, F_SETPIPE_SZ, PIPE_SIZE);
-    const got = native().fcntl(w, F_GETPIPE_SZ, 0);
-    return { r, w, size: got > 0 ? got : 64 << 10 };
   }
 
   /**
@@ -938,7 +922,7 @@ export class Engine implements CopyChunkSink {
    */
   async #copySpliced(ifd: number, ofd: number, from: number, size: number, counted: { n: number }): Promise<number> {
     const want = Math.min(SPLICE_PIPES, Math.ceil((size - from) / PIPE_SIZE));
-    const pipes: Pipe[] = [];
+    const pipes: SplicePipe[] = [];
     for (let k = 0; k < want; k++) {
       const p = await this.#takePipe();
       if (p === undefined) break;
@@ -970,11 +954,11 @@ export class Engine implements CopyChunkSink {
           if (op.lostError !== undefined) {
             // The runtime closed: the kernel may still hold the pipe; leave it open.
             resume = Math.min(resume, op.pos);
-          } else if (!whole) closePipe(p);
+          } else if (!whole) givePipe(p, false);
           else if (next < resume) {
             start(op.lane);
             return;
-          } else this.#pipes!.push(p);
+          } else givePipe(p, true);
           if (running === 0) resolve(resume);
         },
       };
@@ -991,7 +975,7 @@ export class Engine implements CopyChunkSink {
       // More pipes than pieces (smaller pipes than hoped): the spare ones go back.
       for (let lane = 0; lane < pipes.length; lane++)
         if (next < size) start(lane);
-        else this.#pipes!.push(pipes[lane]!);
+        else givePipe(pipes[lane]!, true);
     });
   }
 
@@ -1007,20 +991,9 @@ export class Engine implements CopyChunkSink {
   }
 }
 
-interface Pipe {
-  r: number;
-  w: number;
-  size: number;
-}
-
 /** ftruncate(2) of `fd` to `len` bytes: null, or the error. */
 function truncateTo(fd: number, len: number): Promise<Error | null> {
   return new Promise((resolve) => fs.ftruncate(fd, len, (err) => resolve(err)));
-}
-
-function closePipe(p: Pipe): void {
-  native().closeFd(p.r);
-  native().closeFd(p.w);
 }
 
 function ignoreEperm(err: NodeJS.ErrnoException): void {

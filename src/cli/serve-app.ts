@@ -22,7 +22,7 @@ import { createServer } from '../http/index.js';
 import { nodeFallbackReason } from '../fs/fallback.js';
 import { close as closeFd } from '../ops/open.js';
 import { openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS } from '../ops/openat2.js';
-import { pipe, spliceSupported, SpliceChainOp } from '../ops/splice.js';
+import { givePipe, spliceSupported, SpliceChainOp, takePipe, type SplicePipe } from '../ops/splice.js';
 import { registerIowqMaxWorkers } from '../ring/register.js';
 import { uringSocketOf } from '../net/node-socket.js';
 import type { Socket as NativeSocket } from '../net/socket.js';
@@ -686,19 +686,15 @@ async function respond(
 // (IORING_REGISTER_IOWQ_MAX_WORKERS) at SPLICE_WORKERS, so no number of
 // clients makes threads without end.
 
-/** F_GETFL, F_SETFL, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ, O_NONBLOCK (Linux). */
+/** F_GETFL, F_SETFL, F_DUPFD_CLOEXEC, O_NONBLOCK (Linux). */
 const F_GETFL = 3;
 const F_SETFL = 4;
 const F_DUPFD_CLOEXEC = 1030;
-const F_SETPIPE_SZ = 1031;
-const F_GETPIPE_SZ = 1032;
 const O_NONBLOCK = 0o4000;
 /** What the pipes are grown to (the default /proc/sys/fs/pipe-max-size). */
 const PIPE_SIZE = 1024 * 1024;
 /** file -> pipe -> socket pairs in one chain. */
 const CHAIN_PAIRS = 4;
-/** Empty pipes kept per thread for later files. */
-const IDLE_PIPES_MAX = 8;
 const PAGE = 4096;
 /** io-wq's unbounded workers per thread (its splices: one worker each while it runs). */
 const SPLICE_WORKERS = 16;
@@ -710,35 +706,6 @@ function capSpliceWorkers(): void {
   } catch {
     // An old kernel: the non-blocking splices still hold a worker only while they run
   }
-}
-
-interface Pipe {
-  r: number;
-  w: number;
-  size: number;
-}
-const idlePipes: Pipe[] = [];
-
-async function takePipe(): Promise<Pipe> {
-  const p = idlePipes.pop();
-  if (p) return p;
-  const [r, w] = await pipe();
-  // Closed with the thread if it ends (a worker terminated) while they are in use or idle.
-  native().ownFd(r);
-  native().ownFd(w);
-  // Larger pipes, fewer trips; a user over its pipe-buffer quota keeps the default.
-  native().fcntl(w, F_SETPIPE_SZ, PIPE_SIZE);
-  const size = native().fcntl(w, F_GETPIPE_SZ, 0);
-  return { r, w, size: size > 0 ? size : 64 * 1024 };
-}
-
-function dropPipe(p: Pipe, clean: boolean): void {
-  if (clean && idlePipes.length < IDLE_PIPES_MAX) {
-    idlePipes.push(p);
-    return;
-  }
-  native().closeFd(p.r);
-  native().closeFd(p.w);
 }
 
 /**
@@ -777,9 +744,9 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
     res.destroy();
     return true;
   }
-  let p: Pipe;
+  let p: SplicePipe;
   try {
-    p = await takePipe();
+    p = await takePipe(PIPE_SIZE);
   } catch {
     return false; // nothing but the headers sent: the stream sends the body
   }
@@ -788,7 +755,7 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
   const fl = out >= 0 ? native().fcntl(out, F_GETFL, 0) : -1;
   if (fl < 0 || ((fl & O_NONBLOCK) === 0 && native().fcntl(out, F_SETFL, fl | O_NONBLOCK) < 0)) {
     if (out >= 0) native().closeFd(out);
-    dropPipe(p, true);
+    givePipe(p, true);
     res.destroy();
     return true;
   }
@@ -887,7 +854,7 @@ async function sendSpliced(res: http.ServerResponse, fh: FileHandle, start: numb
   } finally {
     sock.off('close', onClose);
     native().closeFd(out);
-    dropPipe(p, inPipe === 0 && !err && !gone);
+    givePipe(p, inPipe === 0 && !err && !gone);
   }
   // A file system that cannot splice (EINVAL) before a byte of the body went: the stream sends it.
   if (err && !gone && pos === start && inPipe === 0 && (err as NodeJS.ErrnoException).code === 'EINVAL') return false;

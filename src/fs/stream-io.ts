@@ -13,8 +13,7 @@ import { IORING_OP_READ, IORING_OP_WRITE } from '../ring/uapi.js';
 import { ChainOp, Op } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ECANCELED } from '../errno.js';
-import { native } from '../native.js';
-import { pipe } from '../ops/splice.js';
+import { givePipe, takePipe as takeSplicePipe, type SplicePipe } from '../ops/splice.js';
 
 export interface StreamIoSink {
   /**
@@ -81,44 +80,14 @@ export class StreamIoOp extends Op {
 // link on a short splice), so the second never waits on an empty pipe; what
 // the first left in the pipe is moved by a splice of its own (`drain`).
 
-const F_SETPIPE_SZ = 1031;
-const F_GETPIPE_SZ = 1032;
 /** What the pipes are grown to (the default /proc/sys/fs/pipe-max-size): one splice step. */
 const PIPE_SIZE = 1 << 20;
-/** Empty pipes kept (per thread) for the next stream. */
-const IDLE_PIPES_MAX = 4;
 
-export interface SplicePipe {
-  readonly r: number;
-  readonly w: number;
-  /** Its capacity: the most one step moves. */
-  readonly size: number;
-}
+export { givePipe, type SplicePipe };
 
-const idlePipes: SplicePipe[] = [];
-
-/** An empty pipe (kept from an earlier stream, or a new one grown to PIPE_SIZE). */
-export async function takePipe(runtime: Runtime): Promise<SplicePipe> {
-  const idle = idlePipes.pop();
-  if (idle !== undefined) return idle;
-  const [r, w] = await pipe({ runtime });
-  // Closed with the thread if it ends (a worker terminated) while kept.
-  native().ownFd(r);
-  native().ownFd(w);
-  // A user over its pipe-buffer quota keeps the default (64 KiB).
-  native().fcntl(w, F_SETPIPE_SZ, PIPE_SIZE);
-  const size = native().fcntl(w, F_GETPIPE_SZ, 0);
-  return { r, w, size: size > 0 ? size : 64 * 1024 };
-}
-
-/** Gives back a pipe: kept if `empty` (nothing left in it) and there is room, else closed. */
-export function givePipe(p: SplicePipe, empty: boolean): void {
-  if (empty && idlePipes.length < IDLE_PIPES_MAX) {
-    idlePipes.push(p);
-    return;
-  }
-  native().closeFd(p.r);
-  native().closeFd(p.w);
+/** An empty pipe for a stream's steps, from this thread's pool (ops/splice.ts). */
+export function takePipe(runtime: Runtime): Promise<SplicePipe> {
+  return takeSplicePipe(PIPE_SIZE, { runtime });
 }
 
 export interface SpliceSink {

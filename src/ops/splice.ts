@@ -14,6 +14,7 @@ import type { Sqe } from '../ring/sqe.js';
 import { IORING_OP_PIPE, IORING_OP_SPLICE, POLLOUT } from '../ring/uapi.js';
 import { ChainOp, PromiseOp } from '../runtime/op.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { native } from '../native.js';
 import { run, type RunOptions } from './common.js';
 
 const O_CLOEXEC = 0o2000000;
@@ -52,6 +53,57 @@ export class PipeOp extends PromiseOp<[number, number]> {
 /** A new pipe (close-on-exec): [read end, write end]. */
 export function pipe(options?: RunOptions): Promise<[number, number]> {
   return run(new PipeOp(), options).promise;
+}
+
+// ------------------------------------------------------------ pipe pool
+//
+// Streams, `uring cp` and `uring serve` splice through pipes grown with
+// F_SETPIPE_SZ, taken per copy and given back: one pool per thread (module
+// state is per isolate), per size asked for. A pipe goes back only empty
+// (bytes left in it would reach the next user's destination).
+
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+/** Empty pipes kept per thread and size. */
+const IDLE_PIPES_MAX = 8;
+const idlePipes = new Map<number, SplicePipe[]>();
+
+/** A pipe for splices: its two ends, and its capacity (the most one splice into it moves). */
+export interface SplicePipe {
+  readonly r: number;
+  readonly w: number;
+  readonly size: number;
+  /** The size asked for: which pool it goes back to. */
+  readonly asked: number;
+}
+
+/**
+ * An empty pipe: one given back earlier, or a new one grown to `size` bytes
+ * (a user over its pipe-buffer quota, or a size over
+ * /proc/sys/fs/pipe-max-size, keeps the default 64 KiB: read `size` back).
+ * Both ends are owned by the thread, so a worker's are closed when it ends.
+ */
+export async function takePipe(size: number, options?: RunOptions): Promise<SplicePipe> {
+  const idle = idlePipes.get(size)?.pop();
+  if (idle !== undefined) return idle;
+  const [r, w] = await pipe(options);
+  native().ownFd(r);
+  native().ownFd(w);
+  native().fcntl(w, F_SETPIPE_SZ, size);
+  const got = native().fcntl(w, F_GETPIPE_SZ, 0);
+  return { r, w, size: got > 0 ? got : 64 * 1024, asked: size };
+}
+
+/** Gives back a pipe: kept if `empty` (nothing left in it) and its pool has room, else closed. */
+export function givePipe(p: SplicePipe, empty: boolean): void {
+  let idle = idlePipes.get(p.asked);
+  if (idle === undefined) idlePipes.set(p.asked, (idle = []));
+  if (empty && idle.length < IDLE_PIPES_MAX) {
+    idle.push(p);
+    return;
+  }
+  native().closeFd(p.r);
+  native().closeFd(p.w);
 }
 
 /**
