@@ -482,9 +482,13 @@ class NetSocket extends Duplex {
   #afterWrite(cb: (err?: Error | null) => void): (err?: Error | null) => void {
     if (cb !== this.#writeCbFor || !this.#writeCbWrapped) {
       this.#writeCbFor = cb;
+      // As node:net: a write that completes (or is cancelled) once the
+      // socket is destroyed calls back without an error; the stream's
+      // buffered writes then fail with ERR_STREAM_DESTROYED, not with the
+      // close's ERR_SOCKET_CLOSED.
       this.#writeCbWrapped = (err) => {
         this.#touch();
-        cb(err);
+        cb(this.destroyed ? null : err);
       };
     }
     return this.#writeCbWrapped;
@@ -555,7 +559,9 @@ class NetSocket extends Duplex {
       (err: Error & { code?: string }) => {
         this[kShutdownStarted] = false;
         // The peer already went away (ENOTCONN): ending is moot, not an error.
-        if (err.code === 'ENOTCONN') cb();
+        // Destroyed meanwhile: node:net's shutdown calls back without an
+        // error too, and the end() callback gets ERR_STREAM_DESTROYED.
+        if (err.code === 'ENOTCONN' || this.destroyed) cb();
         else cb(err);
       },
     );
