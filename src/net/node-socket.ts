@@ -19,8 +19,8 @@ import { validateFunction } from '../validate.js';
 import type { AddressInfo } from './server.js';
 import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.js';
 import { connectTo } from './connect.js';
-import { hostPortError } from './errors.js';
-import { EINVAL } from '../errno.js';
+import { errnoError, hostPortError } from './errors.js';
+import { ECANCELED, EINVAL } from '../errno.js';
 import { ipEndpoint, unixEndpoint } from './address.js';
 import { isBlockList, lookupAndConnect, type TcpOptions } from './node-lookup.js';
 import { OnreadReceiver, onreadOption, type OnreadOption } from './node-onread.js';
@@ -92,6 +92,8 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 }
 
 const kEmpty = Buffer.alloc(0);
+/** Whether node:net reports a write cancelled by destroy() as ECANCELED (22 on) or as done (20). */
+const CANCELLED_WRITE_ERRS = Number(process.versions.node.split('.')[0]) >= 22;
 
 /** A chunk of _write/_writev as bytes: a string encoded, an empty one as kEmpty (no Buffer made). */
 function bytesOf(chunk: Buffer | string, encoding: BufferEncoding): Buffer {
@@ -482,9 +484,13 @@ class NetSocket extends Duplex {
   #afterWrite(cb: (err?: Error | null) => void): (err?: Error | null) => void {
     if (cb !== this.#writeCbFor || !this.#writeCbWrapped) {
       this.#writeCbFor = cb;
+      // As node:net: a write cut short by destroy() calls back without an
+      // error on node 20 (the stream's buffered writes then fail with
+      // ERR_STREAM_DESTROYED), with ECANCELED from node 22 on; never with
+      // the close's ERR_SOCKET_CLOSED.
       this.#writeCbWrapped = (err) => {
         this.#touch();
-        cb(err);
+        cb(err && this.destroyed ? (CANCELLED_WRITE_ERRS ? errnoError(-ECANCELED, 'write') : null) : err);
       };
     }
     return this.#writeCbWrapped;
@@ -555,7 +561,9 @@ class NetSocket extends Duplex {
       (err: Error & { code?: string }) => {
         this[kShutdownStarted] = false;
         // The peer already went away (ENOTCONN): ending is moot, not an error.
-        if (err.code === 'ENOTCONN') cb();
+        // Destroyed meanwhile: node:net's shutdown calls back without an
+        // error too, and the end() callback gets ERR_STREAM_DESTROYED.
+        if (err.code === 'ENOTCONN' || this.destroyed) cb();
         else cb(err);
       },
     );
