@@ -31,7 +31,7 @@ import { InvalidArgTypeError, SocketClosedError, StreamWriteAfterEndError } from
 import { native } from '../native.js';
 import { CancelFdOp, ShutdownOp, SHUT_WR } from '../ops/net.js';
 import { CancelCloseOp } from '../ops/cancel-close.js';
-import { validateBuffer, validateFd } from '../ops/common.js';
+import { detachedBuffer, validateBuffer, validateFd, viewDetached } from '../ops/common.js';
 import { OpState, capture, capturedReject, capturedResolve } from '../runtime/op.js';
 import { getRuntime, validateRuntime, type Runtime } from '../runtime/runtime.js';
 import { validateFunction, validateObject } from '../validate.js';
@@ -422,7 +422,17 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       for (const v of views) total += v.byteLength;
     }
     if (total === 0) {
-      // Only empty writes: nothing for the kernel.
+      // Only empty writes: nothing for the kernel. A buffer transferred away
+      // since it was queued reads as empty too, and its bytes would be
+      // missing from the stream: that fails, as in a batch (send-batch.ts).
+      if (n === 1 ? viewDetached(views as Uint8Array) : (views as Uint8Array[]).some(viewDetached)) {
+        const err = detachedBuffer('sendmsg', 0);
+        this.#writeError ??= err;
+        this.#wq.finish(this.#wq.length, err);
+        this.#settleEnd(err);
+        this.#flushDone();
+        return;
+      }
       this.#wq.finish(n);
       this.#pumpWrites();
       return;

@@ -15,6 +15,7 @@ import {
   MSG_WAITALL,
 } from '../ring/uapi.js';
 import { Op } from '../runtime/op.js';
+import { detachedBuffer, viewDetached } from './common.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /**
@@ -124,11 +125,26 @@ export class SendBatchOp extends Op {
   complete(res: number, flags: number): void {
     if (flags & IORING_CQE_F_NOTIF) {
       // Zero copy: the kernel is done with the buffers only now.
-      this.sink._onSent(this, this.res);
+      this.#done(this.res);
       return;
     }
     this.res = res;
-    if (!(flags & IORING_CQE_F_MORE)) this.sink._onSent(this, res);
+    if (!(flags & IORING_CQE_F_MORE)) this.#done(res);
+  }
+  /**
+   * The kernel is through with the buffers. One transferred away
+   * (postMessage, ArrayBuffer.prototype.transfer) since it was queued was
+   * sent as nothing, or read by the kernel after its memory changed hands:
+   * the batch fails (common.ts, as a recv's), never reports bytes as sent.
+   */
+  #done(res: number): void {
+    const views = this.views;
+    let detached = false;
+    if (Array.isArray(views)) {
+      for (let i = 0; i < views.length && !detached; i++) detached = viewDetached(views[i]!);
+    } else detached = viewDetached(views);
+    if (detached) this.sink._onSendAbandoned(this, detachedBuffer(this.zc ? 'sendmsg_zc' : 'sendmsg', res));
+    else this.sink._onSent(this, res);
   }
   abandon(err: Error): void {
     if (!this.markSettled()) return;
