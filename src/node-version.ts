@@ -58,3 +58,16 @@ export const UNTRANSFERABLE_TRANSFER_THROWS = nodeAtLeast(21);
  * and any other value was ignored.
  */
 export const SYMLINK_TYPE_ONE_OF = nodeAtLeast(23);
+
+/**
+ * net.connect refuses a host that is not a string (ERR_INVALID_ARG_TYPE)
+ * before any other check; node 20 passes it on and lets dns.lookup say.
+ */
+export const CONNECT_CHECKS_HOST = nodeAtLeast(22);
+
+/**
+ * A socket write cut short by destroy() calls back with ECANCELED; on node
+ * 20 it calls back without an error (the stream's buffered writes then fail
+ * with ERR_STREAM_DESTROYED either way).
+ */
+export const CANCELLED_WRITE_ERRS = nodeAtLeast(22);

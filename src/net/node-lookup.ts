@@ -23,9 +23,7 @@ import {
 } from '../errors.js';
 import { validateBoolean, validateFunction } from '../validate.js';
 import { validatePort } from './connect.js';
-
-/** Node 22 and later refuse a host that is not a string, before any other check; 20 lets dns.lookup say. */
-const CHECKS_HOST = Number(process.versions.node.split('.')[0]) >= 22;
+import { CONNECT_CHECKS_HOST } from '../node-version.js';
 
 /**
  * The BlockList options (a connect's, a server's) where the running node has
@@ -88,7 +86,8 @@ interface DnsOptions {
  */
 export function lookupAndConnect(c: Connector, options: TcpOptions): void {
   const host = (options.host || 'localhost') as string;
-  if (CHECKS_HOST && typeof host !== 'string') throw new InvalidArgTypeError('options.host', 'of type string', host);
+  if (CONNECT_CHECKS_HOST && typeof host !== 'string')
+    throw new InvalidArgTypeError('options.host', 'of type string', host);
   const localAddress = options.localAddress as string | undefined;
   const localPort = options.localPort as number | undefined;
   if (localAddress && !isIP(String(localAddress))) throw new InvalidIpAddressError(localAddress);

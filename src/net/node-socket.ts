@@ -21,6 +21,7 @@ import { Socket as NativeSocket, keepAliveDelay, type Receiver } from './socket.
 import { connectTo } from './connect.js';
 import { errnoError, hostPortError } from './errors.js';
 import { ECANCELED, EINVAL } from '../errno.js';
+import { CANCELLED_WRITE_ERRS } from '../node-version.js';
 import { ipEndpoint, unixEndpoint } from './address.js';
 import { isBlockList, lookupAndConnect, type TcpOptions } from './node-lookup.js';
 import { OnreadReceiver, onreadOption, type OnreadOption } from './node-onread.js';
@@ -92,8 +93,6 @@ function normalizeConnectArgs(args: unknown[]): [NetConnectOptions, ConnectListe
 }
 
 const kEmpty = Buffer.alloc(0);
-/** Whether node:net reports a write cancelled by destroy() as ECANCELED (22 on) or as done (20). */
-const CANCELLED_WRITE_ERRS = Number(process.versions.node.split('.')[0]) >= 22;
 
 /** A chunk of _write/_writev as bytes: a string encoded, an empty one as kEmpty (no Buffer made). */
 function bytesOf(chunk: Buffer | string, encoding: BufferEncoding): Buffer {
