@@ -426,11 +426,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       // since it was queued reads as empty too, and its bytes would be
       // missing from the stream: that fails, as in a batch (send-batch.ts).
       if (n === 1 ? viewDetached(views as Uint8Array) : (views as Uint8Array[]).some(viewDetached)) {
-        const err = detachedBuffer('sendmsg', 0);
-        this.#writeError ??= err;
-        this.#wq.finish(this.#wq.length, err);
-        this.#settleEnd(err);
-        this.#flushDone();
+        this.#failWrites(detachedBuffer('sendmsg', 0));
         return;
       }
       this.#wq.finish(n);
@@ -474,11 +470,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       return;
     }
     if (res < 0) {
-      const err = res === -ECANCELED && this.#closed ? new SocketClosedError() : errnoError(res, 'write');
-      this.#writeError ??= err;
-      this.#wq.finish(this.#wq.length, err);
-      this.#settleEnd(err);
-      this.#flushDone();
+      this.#failWrites(res === -ECANCELED && this.#closed ? new SocketClosedError() : errnoError(res, 'write'));
       return;
     }
     this.bytesWritten += res;
@@ -507,6 +499,11 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (op.state === OpState.Settled) return; // its CQE still comes
     if (this.#sendOp !== op) return;
     this.#sendOp = undefined;
+    this.#failWrites(err);
+  }
+
+  /** A write failed: it and every write queued after it fail with `err`, so does end(), and a waiting close() goes on. */
+  #failWrites(err: Error): void {
     this.#writeError ??= err;
     this.#wq.finish(this.#wq.length, err);
     this.#settleEnd(err);
