@@ -19,9 +19,18 @@ export function callableClass<C extends new (...args: never[]) => object>(
   name: string,
 ): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
   Object.defineProperty(cls, 'name', { value: name });
-  return new Proxy(cls, {
+  const proxy = new Proxy(cls, {
     apply: (target, _this, args: unknown[]) => Reflect.construct(target, args),
+    // `new Socket()` on the Proxy itself constructs with the class as
+    // new.target. With the Proxy as new.target V8 cannot use the class's
+    // cached initial map and gives every instance a map of its own: every
+    // property access on a socket (node:http's, the streams') then went
+    // megamorphic and missed V8's stub cache, ~2 µs of a hello request.
+    // A subclass's super() passes its own new.target, kept as it is.
+    construct: (target, args: unknown[], newTarget: object) =>
+      Reflect.construct(target, args, newTarget === proxy ? target : (newTarget as typeof target)),
   }) as C & ((...args: ConstructorParameters<C>) => InstanceType<C>);
+  return proxy;
 }
 
 /** Whether node:net's own should answer (see the top of this file). */
