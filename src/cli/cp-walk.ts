@@ -45,7 +45,13 @@ import { close as closeFd, openat } from '../ops/open.js';
 import { read, write } from '../ops/rw.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { MAX_LINKS } from '../ring/user-data.js';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS } from '../ring/uapi.js';
+import {
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  IORING_FEAT_CQE_SKIP,
+  IOSQE_CQE_SKIP_SUCCESS,
+  STATX_BASIC_STATS,
+} from '../ring/uapi.js';
 
 /** Files up to this size are one chain through a lane buffer of this size. */
 export const LANE = 256 << 10;
@@ -76,7 +82,6 @@ const PIPE_SIZE = 512 << 10;
 const SPLICE_PIPES = 2;
 const SPLICE_CHAIN = 8 << 20;
 
-const ECANCELED = -125;
 const ENXIO = -6;
 /** lseek(2) whences: the next data, the next hole. */
 const SEEK_DATA = 3;
@@ -160,6 +165,7 @@ class Group implements StatxManySink, CopyChainSink {
   readonly stxAddr: number;
   /** Ops and queued files that still use the directory descriptors: closed at 0. */
   refs = 0;
+  readonly cqeSkip: number;
 
   constructor(
     readonly engine: Engine,
@@ -174,6 +180,7 @@ class Group implements StatxManySink, CopyChainSink {
     /** statx flags: AT_SYMLINK_NOFOLLOW while walking, 0 for a command-line source that is followed. */
     readonly statxFlags: number,
   ) {
+    this.cqeSkip = engine.cqeSkip;
     const n = src.length;
     const joined = dst === undefined ? `${src.join('\0')}\0` : `${src.join('\0')}\0${dst.join('\0')}\0`;
     this.names = Buffer.from(joined);
@@ -289,6 +296,8 @@ export class Engine implements CopyChunkSink {
   }
 
   readonly laneAddr: Float64Array;
+  /** IOSQE_CQE_SKIP_SUCCESS for the chains' opens and reads, where the ring has IORING_FEAT_CQE_SKIP (copy-chain.ts). */
+  readonly cqeSkip: number;
   readonly #laneMem: Buffer;
   readonly #freeLanes: number[] = [];
   readonly #slots: DirectSlots;
@@ -324,6 +333,7 @@ export class Engine implements CopyChunkSink {
     readonly report: CopyReport,
   ) {
     this.#slots = directSlots(runtime);
+    this.cqeSkip = runtime.ring.features & IORING_FEAT_CQE_SKIP ? IOSQE_CQE_SKIP_SUCCESS : 0;
     if (this.#slots.size < 2) throw this.#slots.unavailable ?? new Error('no direct descriptors');
     // Buffers on a cache line (lanes.ts: misaligned reads ran slower).
     this.#laneMem = Buffer.allocUnsafeSlow(LANES * LANE + 64);
@@ -644,10 +654,11 @@ export class Engine implements CopyChunkSink {
     }
     this.#freeLanes.push(op.lane);
     g.unref();
-    if (op.closeSrcRes === ECANCELED) {
+    if (op.cut) {
       // A soft link failed before the closes: close whichever file was opened, then free the slots.
+      // (A link after a failed one reports 0, having posted nothing, with cqeSkip.)
       this.#cleanup(op.srcSlot, op.openSrcRes >= 0);
-      this.#cleanup(op.dstSlot, op.openDstRes >= 0);
+      this.#cleanup(op.dstSlot, op.openSrcRes >= 0 && op.openDstRes >= 0);
     } else {
       this.#slots.release(op.srcSlot);
       this.#slots.release(op.dstSlot);
