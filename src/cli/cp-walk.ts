@@ -36,13 +36,11 @@ import { getSystemErrorMap } from 'node:util';
 import { native } from '../native.js';
 import { directSlots, type DirectSlots } from '../fs/direct.js';
 import { CopyChainOp, type CopyChainSink } from '../ops/copy-chain.js';
-import { CopyChunkOp, type CopyChunkSink } from '../ops/copy-chunk.js';
-import { CopySpliceOp, type CopySpliceSink } from '../ops/copy-splice.js';
-import { givePipe, spliceSupported, takePipe, type SplicePipe } from '../ops/splice.js';
+import type { CopyChunkOp, CopyChunkSink } from '../ops/copy-chunk.js';
+import type { CopySpliceSink } from '../ops/copy-splice.js';
+import type { SplicePipe } from '../ops/splice.js';
 import { CloseDirectOp } from '../ops/close-direct.js';
 import { StatxManyOp, STATX_BYTES, type StatxManySink } from '../ops/statx-many.js';
-import { close as closeFd, openat } from '../ops/open.js';
-import { read, write } from '../ops/rw.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { MAX_LINKS } from '../ring/user-data.js';
 import {
@@ -100,6 +98,36 @@ const O_PATH = 0o10000000;
 const TWO32 = 4294967296;
 const STX_WORDS = STATX_BYTES >> 2;
 const LE = os.endianness() === 'LE';
+
+/**
+ * The modules only a file larger than LANE needs (splice, chunks, opens
+ * and reads that return promises, and what they import): loaded when the
+ * first such file is copied, not by every `uring cp` (seven modules of
+ * start-up for a tree of small files, or one).
+ */
+async function loadLarge() {
+  const [chunk, splice, spliceOps, open, rw] = await Promise.all([
+    import('../ops/copy-chunk.js'),
+    import('../ops/copy-splice.js'),
+    import('../ops/splice.js'),
+    import('../ops/open.js'),
+    import('../ops/rw.js'),
+  ]);
+  return {
+    CopyChunkOp: chunk.CopyChunkOp,
+    CopySpliceOp: splice.CopySpliceOp,
+    givePipe: spliceOps.givePipe,
+    spliceSupported: spliceOps.spliceSupported,
+    takePipe: spliceOps.takePipe,
+    openat: open.openat,
+    closeFd: open.close,
+    read: rw.read,
+    write: rw.write,
+  };
+}
+let largeModules: ReturnType<typeof loadLarge> | undefined;
+/** Set once loadLarge resolves: every large-file path runs after #copyLarge awaited it. */
+let L: Awaited<ReturnType<typeof loadLarge>>;
 
 export interface CopyOptions {
   recursive: boolean;
@@ -746,6 +774,8 @@ export class Engine implements CopyChunkSink {
    * not to be trusted). True when copied; errors are reported here.
    */
   async #copyLarge(from: string, to: string, size: number, mode: number, counted: { n: number }): Promise<boolean> {
+    L ??= await (largeModules ??= loadLarge());
+    const { openat, closeFd } = L;
     let ifd = -1;
     let ofd = -1;
     let ok: boolean;
@@ -824,7 +854,7 @@ export class Engine implements CopyChunkSink {
           const id = this.#chunkSeq++;
           const op = await new Promise<CopyChunkOp>((res) => {
             this.#chunkWaiters.set(id, res);
-            this.runtime.submit(new CopyChunkOp(this, ifd, ofd, addr, CHUNK, pos, id));
+            this.runtime.submit(new L.CopyChunkOp(this, ifd, ofd, addr, CHUNK, pos, id));
           });
           // Keep the buffer referenced until the op's last CQE (it is: `buf` is live in this frame).
           if (op.lostError) {
@@ -912,10 +942,10 @@ export class Engine implements CopyChunkSink {
 
   /** An empty pipe of at least 64 KiB from the thread's pool, or undefined (no splice here, or no pipe to be had). */
   async #takePipe(): Promise<SplicePipe | undefined> {
-    this.#spliceOk ??= spliceSupported(this.runtime);
+    this.#spliceOk ??= L.spliceSupported(this.runtime);
     if (!this.#spliceOk) return undefined;
     try {
-      return await takePipe(PIPE_SIZE, { runtime: this.runtime });
+      return await L.takePipe(PIPE_SIZE, { runtime: this.runtime });
     } catch {
       return undefined;
     }
@@ -965,11 +995,11 @@ export class Engine implements CopyChunkSink {
           if (op.lostError !== undefined) {
             // The runtime closed: the kernel may still hold the pipe; leave it open.
             resume = Math.min(resume, op.pos);
-          } else if (!whole) givePipe(p, false);
+          } else if (!whole) L.givePipe(p, false);
           else if (next < resume) {
             start(op.lane);
             return;
-          } else givePipe(p, true);
+          } else L.givePipe(p, true);
           if (running === 0) resolve(resume);
         },
       };
@@ -981,12 +1011,12 @@ export class Engine implements CopyChunkSink {
         const pairs = Math.min(most, Math.ceil((size - pos) / p.size));
         next += pairs * p.size;
         running++;
-        this.runtime.submit(new CopySpliceOp(sink, ifd, ofd, p.r, p.w, pos, p.size, pairs, size, lane));
+        this.runtime.submit(new L.CopySpliceOp(sink, ifd, ofd, p.r, p.w, pos, p.size, pairs, size, lane));
       };
       // More pipes than pieces (smaller pipes than hoped): the spare ones go back.
       for (let lane = 0; lane < pipes.length; lane++)
         if (next < size) start(lane);
-        else givePipe(pipes[lane]!, true);
+        else L.givePipe(pipes[lane]!, true);
     });
   }
 
@@ -994,7 +1024,7 @@ export class Engine implements CopyChunkSink {
   async #rw(isRead: boolean, fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
     try {
       const o = { offset: off, length: len, position: pos, runtime: this.runtime };
-      return isRead ? await read(fd, buf, o) : await write(fd, buf, o);
+      return isRead ? await L.read(fd, buf, o) : await L.write(fd, buf, o);
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
       return typeof errno === 'number' ? (errno < 0 ? errno : -errno) : -5;
