@@ -18,7 +18,14 @@
 // the variant's: on a machine other processes load, wall-clock ratios move
 // with the scheduler, CPU time far less.
 //
-//   node dist/bench/fs-cp.js [--tmpfs /mnt/uring-cp] [--ext4 /var/tmp/uring-cp] [--reps 5] [--files 20000] [--big-mb 1024] [--json out.json]
+//   node dist/bench/fs-cp.js [--tmpfs /mnt/uring-cp] [--ext4 /var/tmp/uring-cp] [--reps 5] [--files 20000] [--big-mb 1024]
+//     [--jobs tree,big] [--variants 'uring,GNU'] [--baseline /path/to/other/bin/uring.js] [--json out.json]
+//
+// --jobs picks the tree and/or the big file; --variants keeps the variants
+// whose names contain one of the given substrings (GNU cp always runs: the
+// ratios are to it); --baseline adds "uring cp (baseline)", the same copy
+// through another build (an A/B in the same run, e.g. a copy of main's
+// bin/, dist/ and build/ made before a change).
 import { spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -42,6 +49,9 @@ const BIG_MB = num(opts, 'big-mb', 1024);
 const TMPFS = opts.get('tmpfs') ?? '/mnt/uring-cp';
 const EXT4 = opts.get('ext4');
 const uringBin = join(root, 'bin', 'uring.js');
+const JOBS = (opts.get('jobs') ?? 'tree,big').split(',');
+const PICK = opts.get('variants')?.split(',');
+const BASELINE = opts.get('baseline');
 
 function fsType(dir: string): string {
   return spawnSync('df', ['--output=fstype', dir], { encoding: 'utf8' }).stdout.trim().split('\n')[1] ?? '?';
@@ -105,8 +115,16 @@ function warm(p: string): void {
 }
 
 type Variant = { name: string; argv: (src: string, dst: string) => string[] };
-const variants: Variant[] = [
+const allVariants: Variant[] = [
   { name: 'uring cp', argv: (s, d) => [process.execPath, uringBin, 'cp', '-r', s, d] },
+  ...(BASELINE === undefined
+    ? []
+    : [
+        {
+          name: 'uring cp (baseline)',
+          argv: (s: string, d: string) => [process.execPath, BASELINE, 'cp', '-r', s, d],
+        },
+      ]),
   { name: 'GNU cp', argv: (s, d) => ['cp', '-r', s, d] },
   {
     name: 'node fs.cp',
@@ -117,6 +135,9 @@ const variants: Variant[] = [
     ],
   },
 ];
+const variants = allVariants.filter(
+  (v) => v.name === 'GNU cp' || PICK === undefined || PICK.some((p) => v.name.includes(p)),
+);
 
 const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
@@ -167,12 +188,12 @@ console.log(JSON.stringify(machine()));
 for (const [dir, type] of places) {
   const tree = join(dir, 'tree');
   const big = join(dir, 'big');
-  ensureTree(tree, FILES);
-  ensureBig(big, BIG_MB);
-  for (const [job, src, dst] of [
-    [`${FILES} files (-r)`, tree, join(dir, 'tree.copy')],
-    [`one ${BIG_MB} MiB file`, big, join(dir, 'big.copy')],
-  ] as const) {
+  if (JOBS.includes('tree')) ensureTree(tree, FILES);
+  if (JOBS.includes('big')) ensureBig(big, BIG_MB);
+  const jobs: [string, string, string][] = [];
+  if (JOBS.includes('tree')) jobs.push([`${FILES} files (-r)`, tree, join(dir, 'tree.copy')]);
+  if (JOBS.includes('big')) jobs.push([`one ${BIG_MB} MiB file`, big, join(dir, 'big.copy')]);
+  for (const [job, src, dst] of jobs) {
     const { times, cpu } = run(job, src, dst);
     // Ratio as speed against cp: cp's time over the variant's, per repetition.
     const cpTimes = times.get('GNU cp')!;

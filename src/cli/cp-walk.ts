@@ -36,16 +36,20 @@ import { getSystemErrorMap } from 'node:util';
 import { native } from '../native.js';
 import { directSlots, type DirectSlots } from '../fs/direct.js';
 import { CopyChainOp, type CopyChainSink } from '../ops/copy-chain.js';
-import { CopyChunkOp, type CopyChunkSink } from '../ops/copy-chunk.js';
-import { CopySpliceOp, type CopySpliceSink } from '../ops/copy-splice.js';
-import { givePipe, spliceSupported, takePipe, type SplicePipe } from '../ops/splice.js';
+import type { CopyChunkOp, CopyChunkSink } from '../ops/copy-chunk.js';
+import type { CopySpliceSink } from '../ops/copy-splice.js';
+import type { SplicePipe } from '../ops/splice.js';
 import { CloseDirectOp } from '../ops/close-direct.js';
 import { StatxManyOp, STATX_BYTES, type StatxManySink } from '../ops/statx-many.js';
-import { close as closeFd, openat } from '../ops/open.js';
-import { read, write } from '../ops/rw.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { MAX_LINKS } from '../ring/user-data.js';
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS } from '../ring/uapi.js';
+import {
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  IORING_FEAT_CQE_SKIP,
+  IOSQE_CQE_SKIP_SUCCESS,
+  STATX_BASIC_STATS,
+} from '../ring/uapi.js';
 
 /** Files up to this size are one chain through a lane buffer of this size. */
 export const LANE = 256 << 10;
@@ -76,7 +80,6 @@ const PIPE_SIZE = 512 << 10;
 const SPLICE_PIPES = 2;
 const SPLICE_CHAIN = 8 << 20;
 
-const ECANCELED = -125;
 const ENXIO = -6;
 /** lseek(2) whences: the next data, the next hole. */
 const SEEK_DATA = 3;
@@ -95,6 +98,36 @@ const O_PATH = 0o10000000;
 const TWO32 = 4294967296;
 const STX_WORDS = STATX_BYTES >> 2;
 const LE = os.endianness() === 'LE';
+
+/**
+ * The modules only a file larger than LANE needs (splice, chunks, opens
+ * and reads that return promises, and what they import): loaded when the
+ * first such file is copied, not by every `uring cp` (seven modules of
+ * start-up for a tree of small files, or one).
+ */
+async function loadLarge() {
+  const [chunk, splice, spliceOps, open, rw] = await Promise.all([
+    import('../ops/copy-chunk.js'),
+    import('../ops/copy-splice.js'),
+    import('../ops/splice.js'),
+    import('../ops/open.js'),
+    import('../ops/rw.js'),
+  ]);
+  return {
+    CopyChunkOp: chunk.CopyChunkOp,
+    CopySpliceOp: splice.CopySpliceOp,
+    givePipe: spliceOps.givePipe,
+    spliceSupported: spliceOps.spliceSupported,
+    takePipe: spliceOps.takePipe,
+    openat: open.openat,
+    closeFd: open.close,
+    read: rw.read,
+    write: rw.write,
+  };
+}
+let largeModules: ReturnType<typeof loadLarge> | undefined;
+/** Set once loadLarge resolves: every large-file path runs after #copyLarge awaited it. */
+let L: Awaited<ReturnType<typeof loadLarge>>;
 
 export interface CopyOptions {
   recursive: boolean;
@@ -160,6 +193,7 @@ class Group implements StatxManySink, CopyChainSink {
   readonly stxAddr: number;
   /** Ops and queued files that still use the directory descriptors: closed at 0. */
   refs = 0;
+  readonly cqeSkip: number;
 
   constructor(
     readonly engine: Engine,
@@ -174,6 +208,7 @@ class Group implements StatxManySink, CopyChainSink {
     /** statx flags: AT_SYMLINK_NOFOLLOW while walking, 0 for a command-line source that is followed. */
     readonly statxFlags: number,
   ) {
+    this.cqeSkip = engine.cqeSkip;
     const n = src.length;
     const joined = dst === undefined ? `${src.join('\0')}\0` : `${src.join('\0')}\0${dst.join('\0')}\0`;
     this.names = Buffer.from(joined);
@@ -289,6 +324,8 @@ export class Engine implements CopyChunkSink {
   }
 
   readonly laneAddr: Float64Array;
+  /** IOSQE_CQE_SKIP_SUCCESS for the chains' opens and reads, where the ring has IORING_FEAT_CQE_SKIP (copy-chain.ts). */
+  readonly cqeSkip: number;
   readonly #laneMem: Buffer;
   readonly #freeLanes: number[] = [];
   readonly #slots: DirectSlots;
@@ -324,6 +361,7 @@ export class Engine implements CopyChunkSink {
     readonly report: CopyReport,
   ) {
     this.#slots = directSlots(runtime);
+    this.cqeSkip = runtime.ring.features & IORING_FEAT_CQE_SKIP ? IOSQE_CQE_SKIP_SUCCESS : 0;
     if (this.#slots.size < 2) throw this.#slots.unavailable ?? new Error('no direct descriptors');
     // Buffers on a cache line (lanes.ts: misaligned reads ran slower).
     this.#laneMem = Buffer.allocUnsafeSlow(LANES * LANE + 64);
@@ -644,10 +682,11 @@ export class Engine implements CopyChunkSink {
     }
     this.#freeLanes.push(op.lane);
     g.unref();
-    if (op.closeSrcRes === ECANCELED) {
+    if (op.cut) {
       // A soft link failed before the closes: close whichever file was opened, then free the slots.
+      // (A link after a failed one reports 0, having posted nothing, with cqeSkip.)
       this.#cleanup(op.srcSlot, op.openSrcRes >= 0);
-      this.#cleanup(op.dstSlot, op.openDstRes >= 0);
+      this.#cleanup(op.dstSlot, op.openSrcRes >= 0 && op.openDstRes >= 0);
     } else {
       this.#slots.release(op.srcSlot);
       this.#slots.release(op.dstSlot);
@@ -735,6 +774,8 @@ export class Engine implements CopyChunkSink {
    * not to be trusted). True when copied; errors are reported here.
    */
   async #copyLarge(from: string, to: string, size: number, mode: number, counted: { n: number }): Promise<boolean> {
+    L ??= await (largeModules ??= loadLarge());
+    const { openat, closeFd } = L;
     let ifd = -1;
     let ofd = -1;
     let ok: boolean;
@@ -813,7 +854,7 @@ export class Engine implements CopyChunkSink {
           const id = this.#chunkSeq++;
           const op = await new Promise<CopyChunkOp>((res) => {
             this.#chunkWaiters.set(id, res);
-            this.runtime.submit(new CopyChunkOp(this, ifd, ofd, addr, CHUNK, pos, id));
+            this.runtime.submit(new L.CopyChunkOp(this, ifd, ofd, addr, CHUNK, pos, id));
           });
           // Keep the buffer referenced until the op's last CQE (it is: `buf` is live in this frame).
           if (op.lostError) {
@@ -901,10 +942,10 @@ export class Engine implements CopyChunkSink {
 
   /** An empty pipe of at least 64 KiB from the thread's pool, or undefined (no splice here, or no pipe to be had). */
   async #takePipe(): Promise<SplicePipe | undefined> {
-    this.#spliceOk ??= spliceSupported(this.runtime);
+    this.#spliceOk ??= L.spliceSupported(this.runtime);
     if (!this.#spliceOk) return undefined;
     try {
-      return await takePipe(PIPE_SIZE, { runtime: this.runtime });
+      return await L.takePipe(PIPE_SIZE, { runtime: this.runtime });
     } catch {
       return undefined;
     }
@@ -954,11 +995,11 @@ export class Engine implements CopyChunkSink {
           if (op.lostError !== undefined) {
             // The runtime closed: the kernel may still hold the pipe; leave it open.
             resume = Math.min(resume, op.pos);
-          } else if (!whole) givePipe(p, false);
+          } else if (!whole) L.givePipe(p, false);
           else if (next < resume) {
             start(op.lane);
             return;
-          } else givePipe(p, true);
+          } else L.givePipe(p, true);
           if (running === 0) resolve(resume);
         },
       };
@@ -970,12 +1011,12 @@ export class Engine implements CopyChunkSink {
         const pairs = Math.min(most, Math.ceil((size - pos) / p.size));
         next += pairs * p.size;
         running++;
-        this.runtime.submit(new CopySpliceOp(sink, ifd, ofd, p.r, p.w, pos, p.size, pairs, size, lane));
+        this.runtime.submit(new L.CopySpliceOp(sink, ifd, ofd, p.r, p.w, pos, p.size, pairs, size, lane));
       };
       // More pipes than pieces (smaller pipes than hoped): the spare ones go back.
       for (let lane = 0; lane < pipes.length; lane++)
         if (next < size) start(lane);
-        else givePipe(pipes[lane]!, true);
+        else L.givePipe(pipes[lane]!, true);
     });
   }
 
@@ -983,7 +1024,7 @@ export class Engine implements CopyChunkSink {
   async #rw(isRead: boolean, fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
     try {
       const o = { offset: off, length: len, position: pos, runtime: this.runtime };
-      return isRead ? await read(fd, buf, o) : await write(fd, buf, o);
+      return isRead ? await L.read(fd, buf, o) : await L.write(fd, buf, o);
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
       return typeof errno === 'number' ? (errno < 0 ? errno : -errno) : -5;

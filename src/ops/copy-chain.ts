@@ -18,6 +18,21 @@
 // - The write is hard-linked to the closes, and the closes to each other:
 //   once both files are open they are closed whatever the write did.
 //
+// Where the kernel can (IORING_FEAT_CQE_SKIP, the sink's `cqeSkip`), the
+// opens and the read carry IOSQE_CQE_SKIP_SUCCESS: a file copied whole
+// posts three CQEs (write, both closes) instead of six, and an empty one
+// two instead of four. What comes is then known from each CQE (unposted):
+// - A skipping link that fails (a soft link: an open, or the read, which
+//   fails also when short) posts its CQE, and the kernel posts none for
+//   the links it cancels after it (a failed request that was to skip its
+//   CQE makes its link's cancellations skip theirs too): that CQE is the
+//   chain's only one.
+// - Any other CQE (the write, a close) means every skipping link before it
+//   succeeded, and posted nothing: counted off once, by whichever of those
+//   CQEs comes first (their order is not relied on).
+// A skipped result reads as success: 0 for the opens (a direct open's
+// result), `size` for the read.
+//
 // The SQE fields are written through prepRw with addresses the sink
 // resolved once (its table of paths, each lane's buffer), as
 // OpenReadCloseOp does, rather than through prepOpenatDirect/prepRead,
@@ -48,6 +63,8 @@ export const COPY_WRITE = 3;
 
 /** What a CopyChainOp copies and reports to. `index` and `lane` are the sink's own numbers, passed back as given. */
 export interface CopyChainSink {
+  /** IOSQE_CQE_SKIP_SUCCESS where the ring has IORING_FEAT_CQE_SKIP, else 0: set on the opens and the read. */
+  readonly cqeSkip: number;
   /** The directory descriptors the paths are relative to (AT_FDCWD: the current directory). */
   readonly srcDirFd: number;
   readonly dstDirFd: number;
@@ -73,12 +90,15 @@ export class CopyChainOp extends ChainOp {
   /** Each SQE's result (by the COPY_* indices; the closes' at `closeSrc`), -ECANCELED for those a failed soft link cancelled. */
   openSrcRes = 0;
   openDstRes = 0;
-  readRes = 0;
+  /** `size` until the read's CQE says otherwise (with cqeSkip a whole read posts none). */
+  readRes: number;
   writeRes = 0;
   closeSrcRes = 0;
   closeDstRes = 0;
   /** The runtime gave the op up (closed): its CQEs will not come, and the kernel may still use the lane's buffer. */
   lostError: Error | undefined = undefined;
+  /** The skipped CQEs of the links that succeeded are counted off (unposted). */
+  #skipCounted = false;
   constructor(
     readonly sink: CopyChainSink,
     readonly index: number,
@@ -90,6 +110,27 @@ export class CopyChainOp extends ChainOp {
     readonly lane: number,
   ) {
     super(size === 0 ? 4 : 6, 'soft');
+    this.readRes = size;
+  }
+
+  /** The links that skip their CQE on success: both opens and the read (an empty file: the opens). */
+  get #skipping(): number {
+    return this.size === 0 ? 2 : 3;
+  }
+
+  /** A soft link failed (an open, or the read: failed or short): the closes did not run. */
+  get cut(): boolean {
+    return this.openSrcRes < 0 || this.openDstRes < 0 || this.readRes !== this.size;
+  }
+
+  override unposted(link: number, _res: number): number {
+    if (this.sink.cqeSkip === 0) return 0;
+    const n = this.#skipping;
+    // A skipping link's CQE: it failed, and nothing else of the chain posts.
+    if (link < n) return this.links - 1;
+    if (this.#skipCounted) return 0;
+    this.#skipCounted = true;
+    return n;
   }
 
   prepLink(sqe: Sqe, link: number): void {
@@ -100,16 +141,18 @@ export class CopyChainOp extends ChainOp {
       sqe.prepRw(IORING_OP_OPENAT, s.srcDirFd, s.srcAddress(this.index), 0, 0);
       sqe.opFlags = 0; // O_RDONLY
       sqe.fileIndex = this.srcSlot + 1;
+      sqe.flags = s.cqeSkip;
     } else if (link === COPY_OPEN_DST) {
       // O_NOFOLLOW only with excl (cp -n): O_EXCL already refuses a symlink.
       sqe.prepRw(IORING_OP_OPENAT, s.dstDirFd, s.dstAddress(this.index), this.mode, 0);
       sqe.opFlags = O_WRONLY | O_CREAT | (this.excl ? O_EXCL | O_NOFOLLOW : O_TRUNC);
       sqe.fileIndex = this.dstSlot + 1;
+      sqe.flags = s.cqeSkip;
     } else if (link < closeSrc) {
       const laneAddr = s.laneAddress(this.lane);
       if (link === COPY_READ) {
         sqe.prepRw(IORING_OP_READ, this.srcSlot, laneAddr, this.size, 0);
-        sqe.flags = IOSQE_FIXED_FILE;
+        sqe.flags = IOSQE_FIXED_FILE | s.cqeSkip;
       } else {
         sqe.prepRw(IORING_OP_WRITE, this.dstSlot, laneAddr, this.size, 0);
         // Hard: both files are open now, and both closes must run.
