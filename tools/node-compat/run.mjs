@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Runs Node's own tests for node:net and node:fs/promises, stock or with
-// uring's drop-in swapped in (preload.mjs), the way Node's tools/test.py runs
+// uring's drop-in swapped in (preload.mjs), and for node:http stock or under
+// `--import uring/register` (dist/src/register.js), the way Node's tools/test.py runs
 // a parallel test: the test's `// Flags:` go on the command line, its
 // `// Env:` into the environment, the working directory is the tree's root,
 // and the verdict is the exit code (test/common checks mustCall counts and
 // leaked globals at exit and turns a miss into a non-zero exit). A test that
 // prints "1..0 # Skipped:" (common.skip) and exits 0 is skipped.
 //
-//   node tools/node-compat/run.mjs list   --tests DIR/test --module net|fs
-//   node tools/node-compat/run.mjs run    --tests DIR/test --module net|fs [--node BIN] [--stock]
+//   node tools/node-compat/run.mjs list   --tests DIR/test --module net|fs|http
+//   node tools/node-compat/run.mjs run    --tests DIR/test --module net|fs|http [--node BIN] [--stock]
 //                                         [--jobs 2] [--timeout 30] [--only REGEX] [--all]
 //   node tools/node-compat/run.mjs report
 //
@@ -21,6 +22,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, 'out');
 const preloadURL = pathToFileURL(path.join(here, 'preload.mjs')).href;
+// --module http: the tests run under uring/register as a user runs an app,
+// every node:http server's listen and node's http clients on uring sockets.
+const registerURL = pathToFileURL(path.join(here, '../../dist/src/register.js')).href;
+const statsURL = pathToFileURL(path.join(here, 'register-stats.mjs')).href;
 
 function parseArgs(argv) {
   const [cmd, ...rest] = argv;
@@ -75,6 +80,9 @@ function candidates(testsDir, module) {
     .filter((f) => /^test-.*\.m?js$/.test(f))
     .sort();
   if (module === 'net') return names.filter((f) => f.startsWith('test-net-'));
+  // http2 (test-http2-*) is not a candidate: uring/register leaves http2
+  // servers on node's own listen (nghttp2 wants node's stream handle).
+  if (module === 'http') return names.filter((f) => f.startsWith('test-http-'));
   if (module === 'fs') {
     return names.filter((f) => {
       if (!f.startsWith('test-fs-')) return false;
@@ -82,7 +90,7 @@ function candidates(testsDir, module) {
       return FS_TOUCHES_PROMISES.test(stripComments(fs.readFileSync(path.join(dir, f), 'utf8')));
     });
   }
-  throw new Error(`--module must be net or fs, not ${module}`);
+  throw new Error(`--module must be net, fs or http, not ${module}`);
 }
 
 /** parallel.status entries that apply here: name -> outcome ("SKIP", "PASS,FLAKY", ...). */
@@ -235,7 +243,16 @@ function runOne(c, opts, worker) {
     NODE_COMMON_PORT: String(12346 + 100 * worker),
     ...fileEnv,
   });
-  if (!opts.stock) {
+  let statsFile;
+  if (!opts.stock && opts.module === 'http') {
+    statsFile = path.join(outDir, 'stats', `${worker}.jsonl`);
+    fs.mkdirSync(path.dirname(statsFile), { recursive: true });
+    fs.rmSync(statsFile, { force: true });
+    env.URING_COMPAT_STATS = statsFile;
+    env.NODE_OPTIONS = [fileEnv.NODE_OPTIONS, `--import=${registerURL}`, `--import=${statsURL}`]
+      .filter(Boolean)
+      .join(' ');
+  } else if (!opts.stock) {
     const swap = opts.module === 'net' ? 'net' : 'fs';
     env.URING_COMPAT_SWAP = swap;
     if (needsEsmHooks(c, opts.module)) env.URING_COMPAT_ESM = '1';
@@ -284,6 +301,7 @@ function runOne(c, opts, worker) {
       else status = code === 0 ? 'pass' : 'fail';
       const ms = Date.now() - started;
       const r = { file: c.file, status, code, signal, ms };
+      if (statsFile) r.routed = routedCounts(statsFile);
       if (status === 'skip') r.note = (/^1\.\.0 # Skipped:(.*)$/m.exec(stdout)[1] ?? '').trim();
       if (status === 'fail' || status === 'timeout') {
         r.error = timedOut ? `timed out after ${opts.timeout} s` : firstError(stderr, stdout);
@@ -296,6 +314,28 @@ function runOne(c, opts, worker) {
     });
   });
 }
+
+/** What uring/register routed in one test's processes (register-stats.mjs), summed. */
+function routedCounts(file) {
+  const sum = { procs: 0, listens: 0, connections: 0, clients: 0 };
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return sum;
+  }
+  for (const l of text.split('\n').filter(Boolean)) {
+    const s = JSON.parse(l);
+    sum.procs++;
+    sum.listens += s.listens;
+    sum.connections += s.connections;
+    sum.clients += s.clients;
+  }
+  return sum;
+}
+
+const routedNote = (r) =>
+  r.routed ? `, uring: ${r.routed.listens} listen ${r.routed.connections} accepted ${r.routed.clients} client` : '';
 
 async function runAll(opts) {
   const list = listCandidates(opts).filter((c) => !opts.only || opts.only.test(c.file));
@@ -315,7 +355,7 @@ async function runAll(opts) {
       done++;
       const mark = { pass: 'ok', fail: 'FAIL', timeout: 'TIMEOUT', skip: 'skip' }[r.status];
       process.stdout.write(
-        `[${done}/${toRun.length}] ${mark.padEnd(7)} ${c.file} (${r.ms} ms)${r.error ? '  ' + r.error : ''}\n`,
+        `[${done}/${toRun.length}] ${mark.padEnd(7)} ${c.file} (${r.ms} ms${routedNote(r)})${r.error ? '  ' + r.error : ''}\n`,
       );
     }
   };
@@ -401,6 +441,10 @@ function loadRecords() {
   return recs;
 }
 
+/** The heading of a module's rows and selection file. */
+const title = (module) =>
+  module === 'net' ? 'node:net' : module === 'fs' ? 'node:fs/promises' : 'node:http under uring/register';
+
 const verOrder = (a, b) => a.localeCompare(b, undefined, { numeric: true });
 
 function report() {
@@ -413,7 +457,7 @@ function report() {
     const rec = (tree, mode) => mine.find((r) => r.tree === tree && r.mode === mode);
     const files = [...new Set(mine.flatMap((r) => r.candidates.map((c) => c.file)))].sort();
     const out = [
-      `# Candidates for node:${module === 'net' ? 'net' : 'fs/promises'}: Node's test/parallel tests, one per line.`,
+      `# Candidates for ${title(module)}: Node's test/parallel tests, one per line.`,
       '# Written by `node tools/node-compat/run.mjs report` from the runs in out/; see README.md.',
       '# Per tree (Node test-tree version, run with the node line named in RESULTS.md):',
       '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result with uring swapped in (and its first error)',
@@ -446,7 +490,7 @@ function report() {
     }
     fs.writeFileSync(path.join(here, `selection-${module}.txt`), out.join('\n') + '\n');
 
-    lines.push(`### node:${module === 'net' ? 'net' : 'fs/promises'}`, '');
+    lines.push(`### ${title(module)}`, '');
     lines.push(
       '| tests of | run with | candidates | left out (static) | fail on stock | stock: passed / failed / skipped | uring: passed / failed / skipped | uring --fill: passed / failed / skipped |',
     );
@@ -530,7 +574,7 @@ if (opts.cmd === 'list') {
   for (const c of listCandidates(opts))
     console.log(`${c.file.padEnd(60)} ${c.reason ?? 'run'}${c.flaky ? ' [flaky]' : ''}`);
 } else if (opts.cmd === 'run') {
-  if (!opts.tests || !opts.module) throw new Error('run needs --tests DIR/test and --module net|fs');
+  if (!opts.tests || !opts.module) throw new Error('run needs --tests DIR/test and --module net|fs|http');
   await runAll(opts);
 } else if (opts.cmd === 'report') {
   const table = report();
