@@ -30,9 +30,13 @@ async function run(nodeArgs: string[], app: string): Promise<Record<string, unkn
   return JSON.parse(out.split('\n')[0]!) as Record<string, unknown>;
 }
 
+/** socket-class.cjs without and with the flag, run once for the tests below. */
+let socketClass: Promise<[Record<string, unknown>, Record<string, unknown>]> | undefined;
+const socketClassRuns = () =>
+  (socketClass ??= Promise.all([run([], 'socket-class.cjs'), run(['--import', register], 'socket-class.cjs')]));
+
 test("uring sockets are instanceof net.Socket (not tls.TLSSocket), as node's are", async () => {
-  const plain = await run([], 'socket-class.cjs');
-  const routed = await run(['--import', register], 'socket-class.cjs');
+  const [plain, routed] = await socketClassRuns();
   assert.equal(plain.uringServed, false);
   assert.equal(routed.uringServed, true, 'the request came on a uring socket');
   for (const out of [plain, routed]) {
@@ -41,4 +45,12 @@ test("uring sockets are instanceof net.Socket (not tls.TLSSocket), as node's are
     assert.equal(out.clientSide, true, "node's http client's socket");
     assert.equal(out.tlsSocket, false, 'tls.TLSSocket answers for its own only');
   }
+});
+
+test("a CONNECT socket node:http hands over carries node's listeners only, both ends", async () => {
+  const [plain, routed] = await socketClassRuns();
+  // node:http leaves its own 'end' listener and nothing else (test-http-connect).
+  assert.deepEqual(routed.connectServerListeners, plain.connectServerListeners);
+  assert.deepEqual(routed.connectClientListeners, plain.connectClientListeners);
+  assert.equal((plain.connectServerListeners as Record<string, number>).close, 0);
 });
