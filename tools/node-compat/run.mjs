@@ -460,7 +460,10 @@ function report() {
       `# Candidates for ${title(module)}: Node's test/parallel tests, one per line.`,
       '# Written by `node tools/node-compat/run.mjs report` from the runs in out/; see README.md.',
       '# Per tree (Node test-tree version, run with the node line named in RESULTS.md):',
-      '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result with uring swapped in (and its first error)',
+      module === 'http'
+        ? '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result under uring/register (and its first error);\n' +
+          '#                                 "no uring socket": nothing in it listened or connected through io_uring'
+        : '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result with uring swapped in (and its first error)',
       '#   out   <why>                   left out of the selection, and why',
       "#   fill  pass|FAIL|...           the result with --fill (names uring lacks are node's), where it differs",
       '#   -                             not in that tree',
@@ -491,8 +494,12 @@ function report() {
     fs.writeFileSync(path.join(here, `selection-${module}.txt`), out.join('\n') + '\n');
 
     lines.push(`### ${title(module)}`, '');
+    // http runs the whole register (nothing to fill in); its last column says
+    // how many of the passes went through io_uring at all.
+    const lastHead = module === 'http' ? 'passes through io_uring' : 'uring --fill: passed / failed / skipped';
+    const uringHead = module === 'http' ? 'uring/register' : 'uring';
     lines.push(
-      '| tests of | run with | candidates | left out (static) | fail on stock | stock: passed / failed / skipped | uring: passed / failed / skipped | uring --fill: passed / failed / skipped |',
+      `| tests of | run with | candidates | left out (static) | fail on stock | stock: passed / failed / skipped | ${uringHead}: passed / failed / skipped | ${lastHead} |`,
     );
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const tree of trees) {
@@ -531,12 +538,50 @@ function report() {
         return `${p} / ${f} / ${s}`;
       };
       lines.push(
-        `| ${tree} | node ${(uring ?? stock).node} | ${cands.length} | ${stat} | ${stockFail} | ${c(stock)} | ${counted(uring)} | ${counted(rec(tree, 'uring-fill'))} |`,
+        `| ${tree} | node ${(uring ?? stock).node} | ${cands.length} | ${stat} | ${stockFail} | ${c(stock)} | ${counted(uring)} | ${module === 'http' ? throughUring(uring, stock, cands) : counted(rec(tree, 'uring-fill'))} |`,
       );
     }
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/**
+ * The counts section with the blocks of `table` (one `### heading` and its
+ * table per module) in place of the old ones of the same heading; a module
+ * with no run in out/ keeps its old block, a new one goes last.
+ */
+function mergeCounts(oldSection, table) {
+  const blocks = (text) => {
+    const map = new Map();
+    for (const part of text.split(/^(?=### )/m)) {
+      const head = /^### .*/.exec(part)?.[0];
+      if (head) map.set(head, part.trim());
+    }
+    return map;
+  };
+  const merged = blocks(oldSection);
+  for (const [head, block] of blocks(table)) merged.set(head, block);
+  return [...merged.values()].join('\n\n') + '\n';
+}
+
+/**
+ * Of the selected tests that pass under uring/register, how many had a server
+ * listen or a client connect through io_uring (register-stats.mjs), as
+ * "N of M": the rest (parsers, headers, agents without a socket) never
+ * reached a routed socket, so their pass says nothing about uring.
+ */
+function throughUring(uring, stock, cands) {
+  if (!uring) return 'not run';
+  let n = 0,
+    m = 0;
+  for (const cand of cands) {
+    if (!verdict(cand, stock, uring, cand.file).startsWith('run   pass')) continue;
+    m++;
+    const r = uring.results.find((x) => x.file === cand.file)?.routed;
+    if (r && r.listens + r.clients > 0) n++;
+  }
+  return `${n} of ${m}`;
 }
 
 function isFail(rec, file) {
@@ -549,6 +594,18 @@ function isFail(rec, file) {
  * always): shown after its result in the selection file.
  */
 const FAIL_REASONS = {
+  'test-http-nodelay.js':
+    "replaces net.Socket.prototype.connect to see the agent's options; node's http client under uring/register " +
+    "connects through uring/net's connect, which never calls it (the option reaches uring's socket: TCP_NODELAY is set)",
+  'test-http-pause-no-dump.js':
+    'node:http parses a socket without a libuv handle (any JS Duplex) with parser.execute() per chunk, its own ' +
+    "through the native consume path, which runs ticks between the parser's callbacks: with headers and body in " +
+    "one chunk, req.resume()'s tick comes after the body ended, req._read never runs, and res 'finish' dumps the request",
+  'test-http-writable-true-after-close.js':
+    "ordering between two connections: destroy()'s FIN reaches the peer after a send another socket made in the " +
+    'same tick (the close goes through the ring at the next flush, and its final fput runs after the batch); ' +
+    "node's close(2) is synchronous. Under URING_REGISTER=http alone, the proxy's EOF (a CQE) is handled after " +
+    "node's own client socket's data in the same loop turn",
   'test-net-perf_hooks.js':
     "needs node's 'net' PerformanceEntry for each connect: only node's internals can make one (no public API)",
 };
@@ -562,7 +619,8 @@ function verdict(cand, stock, uring, file) {
   const u = uring?.results.find((r) => r.file === file);
   if (!u) return 'run   (not run with uring yet)';
   const word = { pass: 'pass', fail: 'FAIL', timeout: 'TIMEOUT', skip: 'skip' }[u.status];
-  const extra = u.status === 'skip' ? `: ${u.note}` : u.error ? `: ${u.error}` : '';
+  let extra = u.status === 'skip' ? `: ${u.note}` : u.error ? `: ${u.error}` : '';
+  if (u.routed && u.routed.listens + u.routed.clients === 0 && u.status === 'pass') extra = ' (no uring socket)';
   const why = u.status !== 'pass' && u.status !== 'skip' && FAIL_REASONS[file] ? ` (why: ${FAIL_REASONS[file]})` : '';
   return `run   ${word}${extra}${why}`;
 }
@@ -587,7 +645,8 @@ if (opts.cmd === 'list') {
   const a = old.indexOf(begin);
   const b = old.indexOf(end);
   if (a < 0 || b < a) throw new Error(`${file} lacks the ${begin} ... ${end} markers`);
-  fs.writeFileSync(file, old.slice(0, a + begin.length) + '\n\n' + table + '\n' + old.slice(b));
+  const counts = mergeCounts(old.slice(a + begin.length, b), table);
+  fs.writeFileSync(file, old.slice(0, a + begin.length) + '\n\n' + counts + '\n' + old.slice(b));
   console.log(table);
 } else {
   console.error('usage: run.mjs list|run|report [options]; see README.md');
