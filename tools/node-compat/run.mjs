@@ -594,6 +594,10 @@ function isFail(rec, file) {
  * always): shown after its result in the selection file.
  */
 const FAIL_REASONS = {
+  'test-http-should-keep-alive.js':
+    'a race node usually wins (node 22, both ends on uring, about half the runs): the agent hands a free socket ' +
+    "that has had the server's FIN but is not yet destroyed to the next request; node's destroySoon() destroys " +
+    "within a loop turn, uring's waits for the shutdown's CQE (the kernel runs it in an io-wq worker) first",
   'test-http-nodelay.js':
     "replaces net.Socket.prototype.connect to see the agent's options; node's http client under uring/register " +
     "connects through uring/net's connect, which never calls it (the option reaches uring's socket: TCP_NODELAY is set)",
