@@ -61,7 +61,7 @@ import type * as NetNs from 'node:net';
 import type * as HttpNs from 'node:http';
 import type * as TlsNs from 'node:tls';
 import { uringListener } from './http/listener.js';
-import { connect as uringConnect, type Server as UringNetServer } from './net/node.js';
+import { connect as uringConnect, Socket as UringSocket, type Server as UringNetServer } from './net/node.js';
 import * as uringFsp from './fs/promises.js';
 import { getRuntime } from './runtime/runtime.js';
 import { mayUseNode, useNode } from './runtime/fallback.js';
@@ -166,6 +166,7 @@ function register(): void {
     return;
   }
   stats.parts = parts;
+  patchSocketInstanceof();
   if (parts.includes('http') || parts.includes('net'))
     patchServers(parts.includes('http'), parts.includes('net'), stats);
   if (parts.includes('client')) patchClients(stats);
@@ -370,6 +371,30 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
   });
 }
 
+/**
+ * `socket instanceof net.Socket` holds for the uring sockets register hands
+ * out (a server's connections, node's http clients' sockets), as it does for
+ * node's: apps and libraries test it before setNoDelay() and the like, and
+ * node's own tests check it on 'dropRequest' and setTimeout()'s return.
+ * Only net.Socket itself: its subclasses (tls.TLSSocket) answer as before.
+ * node:child_process's send() asks it too, to pick how to pass a handle:
+ * there a uring socket stays what it is not, so send() throws its
+ * ERR_INVALID_HANDLE_TYPE rather than dropping the socket it cannot pass
+ * (node's conversion skips a net.Socket whose `_handle` is null).
+ */
+function patchSocketInstanceof(): void {
+  const NodeSocket = net.Socket;
+  const ordinary = Function.prototype[Symbol.hasInstance];
+  Object.defineProperty(NodeSocket, Symbol.hasInstance, {
+    value: function hasInstance(this: Function, obj: unknown): boolean {
+      if (ordinary.call(this, obj)) return true;
+      return this === NodeSocket && obj instanceof UringSocket && !readByChildProcess();
+    },
+    configurable: true,
+    writable: true,
+  });
+}
+
 // ------------------------------------------------------------ child_process
 
 const F_DUPFD_CLOEXEC = 1030;
@@ -385,7 +410,8 @@ function readByChildProcess(): boolean {
   const limit = Error.stackTraceLimit;
   try {
     Error.prepareStackTrace = (_err, callSites) => callSites;
-    // This function, the getter, then child_process's conversion.
+    // This function, its caller (the `_handle` getter, or net.Socket's
+    // instanceof), then child_process's code.
     Error.stackTraceLimit = 4;
     const sites: unknown = new Error().stack;
     return (

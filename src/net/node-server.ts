@@ -350,10 +350,10 @@ class NetServer extends EventEmitter {
     });
     socket.server = this;
     this.#connections.add(socket);
-    socket.once('close', () => {
+    socket._serverOnClose = () => {
       this.#connections.delete(socket);
       this.#maybeClosed();
-    });
+    };
     this.emit('connection', socket);
   }
 

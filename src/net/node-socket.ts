@@ -138,6 +138,13 @@ class NetSocket extends Duplex {
   #hadError = false;
   /** The net.Server that accepted this socket (set by Server). */
   server: NetServer | undefined;
+  /**
+   * @internal The accepting Server's bookkeeping, run just before 'close'.
+   * Not a 'close' listener: node:net counts its connections without one,
+   * and node:http hands a CONNECT or upgrade socket over with no listener
+   * of anyone else's (Node's test-http-connect counts them).
+   */
+  _serverOnClose: (() => void) | undefined;
   readonly #receiver!: Receiver; // `!`: the constructor may return node's Socket instead
   /** The receiver of a socket made with the `onread` option (node-onread.ts). */
   #onread: OnreadReceiver | undefined;
@@ -587,7 +594,11 @@ class NetSocket extends Duplex {
     // What write-behind queued goes to the kernel ahead of the close, as
     // node:net's writes were already written by now.
     if (this.#corked) this._uncork();
-    const emitClose = () => process.nextTick(() => this.emit('close', this.#hadError));
+    const emitClose = () =>
+      process.nextTick(() => {
+        this._serverOnClose?.();
+        this.emit('close', this.#hadError);
+      });
     // As node:net: the error goes to the stream at once (its 'error' on the
     // next tick) and 'close' follows the fd's close. Libraries race the two
     // against other ticks: Koa (on-finished on the socket's 'error' against

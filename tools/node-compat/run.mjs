@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Runs Node's own tests for node:net and node:fs/promises, stock or with
-// uring's drop-in swapped in (preload.mjs), the way Node's tools/test.py runs
+// uring's drop-in swapped in (preload.mjs), and for node:http stock or under
+// `--import uring/register` (dist/src/register.js), the way Node's tools/test.py runs
 // a parallel test: the test's `// Flags:` go on the command line, its
 // `// Env:` into the environment, the working directory is the tree's root,
 // and the verdict is the exit code (test/common checks mustCall counts and
 // leaked globals at exit and turns a miss into a non-zero exit). A test that
 // prints "1..0 # Skipped:" (common.skip) and exits 0 is skipped.
 //
-//   node tools/node-compat/run.mjs list   --tests DIR/test --module net|fs
-//   node tools/node-compat/run.mjs run    --tests DIR/test --module net|fs [--node BIN] [--stock]
+//   node tools/node-compat/run.mjs list   --tests DIR/test --module net|fs|http
+//   node tools/node-compat/run.mjs run    --tests DIR/test --module net|fs|http [--node BIN] [--stock]
 //                                         [--jobs 2] [--timeout 30] [--only REGEX] [--all]
 //   node tools/node-compat/run.mjs report
 //
@@ -21,6 +22,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, 'out');
 const preloadURL = pathToFileURL(path.join(here, 'preload.mjs')).href;
+// --module http: the tests run under uring/register as a user runs an app,
+// every node:http server's listen and node's http clients on uring sockets.
+const registerURL = pathToFileURL(path.join(here, '../../dist/src/register.js')).href;
+const statsURL = pathToFileURL(path.join(here, 'register-stats.mjs')).href;
 
 function parseArgs(argv) {
   const [cmd, ...rest] = argv;
@@ -75,6 +80,9 @@ function candidates(testsDir, module) {
     .filter((f) => /^test-.*\.m?js$/.test(f))
     .sort();
   if (module === 'net') return names.filter((f) => f.startsWith('test-net-'));
+  // http2 (test-http2-*) is not a candidate: uring/register leaves http2
+  // servers on node's own listen (nghttp2 wants node's stream handle).
+  if (module === 'http') return names.filter((f) => f.startsWith('test-http-'));
   if (module === 'fs') {
     return names.filter((f) => {
       if (!f.startsWith('test-fs-')) return false;
@@ -82,7 +90,7 @@ function candidates(testsDir, module) {
       return FS_TOUCHES_PROMISES.test(stripComments(fs.readFileSync(path.join(dir, f), 'utf8')));
     });
   }
-  throw new Error(`--module must be net or fs, not ${module}`);
+  throw new Error(`--module must be net, fs or http, not ${module}`);
 }
 
 /** parallel.status entries that apply here: name -> outcome ("SKIP", "PASS,FLAKY", ...). */
@@ -235,7 +243,16 @@ function runOne(c, opts, worker) {
     NODE_COMMON_PORT: String(12346 + 100 * worker),
     ...fileEnv,
   });
-  if (!opts.stock) {
+  let statsFile;
+  if (!opts.stock && opts.module === 'http') {
+    statsFile = path.join(outDir, 'stats', `${worker}.jsonl`);
+    fs.mkdirSync(path.dirname(statsFile), { recursive: true });
+    fs.rmSync(statsFile, { force: true });
+    env.URING_COMPAT_STATS = statsFile;
+    env.NODE_OPTIONS = [fileEnv.NODE_OPTIONS, `--import=${registerURL}`, `--import=${statsURL}`]
+      .filter(Boolean)
+      .join(' ');
+  } else if (!opts.stock) {
     const swap = opts.module === 'net' ? 'net' : 'fs';
     env.URING_COMPAT_SWAP = swap;
     if (needsEsmHooks(c, opts.module)) env.URING_COMPAT_ESM = '1';
@@ -284,6 +301,7 @@ function runOne(c, opts, worker) {
       else status = code === 0 ? 'pass' : 'fail';
       const ms = Date.now() - started;
       const r = { file: c.file, status, code, signal, ms };
+      if (statsFile) r.routed = routedCounts(statsFile);
       if (status === 'skip') r.note = (/^1\.\.0 # Skipped:(.*)$/m.exec(stdout)[1] ?? '').trim();
       if (status === 'fail' || status === 'timeout') {
         r.error = timedOut ? `timed out after ${opts.timeout} s` : firstError(stderr, stdout);
@@ -296,6 +314,28 @@ function runOne(c, opts, worker) {
     });
   });
 }
+
+/** What uring/register routed in one test's processes (register-stats.mjs), summed. */
+function routedCounts(file) {
+  const sum = { procs: 0, listens: 0, connections: 0, clients: 0 };
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return sum;
+  }
+  for (const l of text.split('\n').filter(Boolean)) {
+    const s = JSON.parse(l);
+    sum.procs++;
+    sum.listens += s.listens;
+    sum.connections += s.connections;
+    sum.clients += s.clients;
+  }
+  return sum;
+}
+
+const routedNote = (r) =>
+  r.routed ? `, uring: ${r.routed.listens} listen ${r.routed.connections} accepted ${r.routed.clients} client` : '';
 
 async function runAll(opts) {
   const list = listCandidates(opts).filter((c) => !opts.only || opts.only.test(c.file));
@@ -315,7 +355,7 @@ async function runAll(opts) {
       done++;
       const mark = { pass: 'ok', fail: 'FAIL', timeout: 'TIMEOUT', skip: 'skip' }[r.status];
       process.stdout.write(
-        `[${done}/${toRun.length}] ${mark.padEnd(7)} ${c.file} (${r.ms} ms)${r.error ? '  ' + r.error : ''}\n`,
+        `[${done}/${toRun.length}] ${mark.padEnd(7)} ${c.file} (${r.ms} ms${routedNote(r)})${r.error ? '  ' + r.error : ''}\n`,
       );
     }
   };
@@ -401,6 +441,10 @@ function loadRecords() {
   return recs;
 }
 
+/** The heading of a module's rows and selection file. */
+const title = (module) =>
+  module === 'net' ? 'node:net' : module === 'fs' ? 'node:fs/promises' : 'node:http under uring/register';
+
 const verOrder = (a, b) => a.localeCompare(b, undefined, { numeric: true });
 
 function report() {
@@ -413,10 +457,13 @@ function report() {
     const rec = (tree, mode) => mine.find((r) => r.tree === tree && r.mode === mode);
     const files = [...new Set(mine.flatMap((r) => r.candidates.map((c) => c.file)))].sort();
     const out = [
-      `# Candidates for node:${module === 'net' ? 'net' : 'fs/promises'}: Node's test/parallel tests, one per line.`,
+      `# Candidates for ${title(module)}: Node's test/parallel tests, one per line.`,
       '# Written by `node tools/node-compat/run.mjs report` from the runs in out/; see README.md.',
       '# Per tree (Node test-tree version, run with the node line named in RESULTS.md):',
-      '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result with uring swapped in (and its first error)',
+      module === 'http'
+        ? '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result under uring/register (and its first error);\n' +
+          '#                                 "no uring socket": nothing in it listened or connected through io_uring'
+        : '#   run   pass|FAIL|TIMEOUT|skip  the test is selected; the result with uring swapped in (and its first error)',
       '#   out   <why>                   left out of the selection, and why',
       "#   fill  pass|FAIL|...           the result with --fill (names uring lacks are node's), where it differs",
       '#   -                             not in that tree',
@@ -446,9 +493,13 @@ function report() {
     }
     fs.writeFileSync(path.join(here, `selection-${module}.txt`), out.join('\n') + '\n');
 
-    lines.push(`### node:${module === 'net' ? 'net' : 'fs/promises'}`, '');
+    lines.push(`### ${title(module)}`, '');
+    // http runs the whole register (nothing to fill in); its last column says
+    // how many of the passes went through io_uring at all.
+    const lastHead = module === 'http' ? 'passes through io_uring' : 'uring --fill: passed / failed / skipped';
+    const uringHead = module === 'http' ? 'uring/register' : 'uring';
     lines.push(
-      '| tests of | run with | candidates | left out (static) | fail on stock | stock: passed / failed / skipped | uring: passed / failed / skipped | uring --fill: passed / failed / skipped |',
+      `| tests of | run with | candidates | left out (static) | fail on stock | stock: passed / failed / skipped | ${uringHead}: passed / failed / skipped | ${lastHead} |`,
     );
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const tree of trees) {
@@ -487,12 +538,50 @@ function report() {
         return `${p} / ${f} / ${s}`;
       };
       lines.push(
-        `| ${tree} | node ${(uring ?? stock).node} | ${cands.length} | ${stat} | ${stockFail} | ${c(stock)} | ${counted(uring)} | ${counted(rec(tree, 'uring-fill'))} |`,
+        `| ${tree} | node ${(uring ?? stock).node} | ${cands.length} | ${stat} | ${stockFail} | ${c(stock)} | ${counted(uring)} | ${module === 'http' ? throughUring(uring, stock, cands) : counted(rec(tree, 'uring-fill'))} |`,
       );
     }
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/**
+ * The counts section with the blocks of `table` (one `### heading` and its
+ * table per module) in place of the old ones of the same heading; a module
+ * with no run in out/ keeps its old block, a new one goes last.
+ */
+function mergeCounts(oldSection, table) {
+  const blocks = (text) => {
+    const map = new Map();
+    for (const part of text.split(/^(?=### )/m)) {
+      const head = /^### .*/.exec(part)?.[0];
+      if (head) map.set(head, part.trim());
+    }
+    return map;
+  };
+  const merged = blocks(oldSection);
+  for (const [head, block] of blocks(table)) merged.set(head, block);
+  return [...merged.values()].join('\n\n') + '\n';
+}
+
+/**
+ * Of the selected tests that pass under uring/register, how many had a server
+ * listen or a client connect through io_uring (register-stats.mjs), as
+ * "N of M": the rest (parsers, headers, agents without a socket) never
+ * reached a routed socket, so their pass says nothing about uring.
+ */
+function throughUring(uring, stock, cands) {
+  if (!uring) return 'not run';
+  let n = 0,
+    m = 0;
+  for (const cand of cands) {
+    if (!verdict(cand, stock, uring, cand.file).startsWith('run   pass')) continue;
+    m++;
+    const r = uring.results.find((x) => x.file === cand.file)?.routed;
+    if (r && r.listens + r.clients > 0) n++;
+  }
+  return `${n} of ${m}`;
 }
 
 function isFail(rec, file) {
@@ -505,6 +594,22 @@ function isFail(rec, file) {
  * always): shown after its result in the selection file.
  */
 const FAIL_REASONS = {
+  'test-http-should-keep-alive.js':
+    'a race node usually wins (node 22, both ends on uring, about half the runs): the agent hands a free socket ' +
+    "that has had the server's FIN but is not yet destroyed to the next request; node's destroySoon() destroys " +
+    "within a loop turn, uring's waits for the shutdown's CQE (the kernel runs it in an io-wq worker) first",
+  'test-http-nodelay.js':
+    "replaces net.Socket.prototype.connect to see the agent's options; node's http client under uring/register " +
+    "connects through uring/net's connect, which never calls it (the option reaches uring's socket: TCP_NODELAY is set)",
+  'test-http-pause-no-dump.js':
+    'node:http parses a socket without a libuv handle (any JS Duplex) with parser.execute() per chunk, its own ' +
+    "through the native consume path, which runs ticks between the parser's callbacks: with headers and body in " +
+    "one chunk, req.resume()'s tick comes after the body ended, req._read never runs, and res 'finish' dumps the request",
+  'test-http-writable-true-after-close.js':
+    "ordering between two connections: destroy()'s FIN reaches the peer after a send another socket made in the " +
+    'same tick (the close goes through the ring at the next flush, and its final fput runs after the batch); ' +
+    "node's close(2) is synchronous. Under URING_REGISTER=http alone, the proxy's EOF (a CQE) is handled after " +
+    "node's own client socket's data in the same loop turn",
   'test-net-perf_hooks.js':
     "needs node's 'net' PerformanceEntry for each connect: only node's internals can make one (no public API)",
 };
@@ -518,7 +623,8 @@ function verdict(cand, stock, uring, file) {
   const u = uring?.results.find((r) => r.file === file);
   if (!u) return 'run   (not run with uring yet)';
   const word = { pass: 'pass', fail: 'FAIL', timeout: 'TIMEOUT', skip: 'skip' }[u.status];
-  const extra = u.status === 'skip' ? `: ${u.note}` : u.error ? `: ${u.error}` : '';
+  let extra = u.status === 'skip' ? `: ${u.note}` : u.error ? `: ${u.error}` : '';
+  if (u.routed && u.routed.listens + u.routed.clients === 0 && u.status === 'pass') extra = ' (no uring socket)';
   const why = u.status !== 'pass' && u.status !== 'skip' && FAIL_REASONS[file] ? ` (why: ${FAIL_REASONS[file]})` : '';
   return `run   ${word}${extra}${why}`;
 }
@@ -530,7 +636,7 @@ if (opts.cmd === 'list') {
   for (const c of listCandidates(opts))
     console.log(`${c.file.padEnd(60)} ${c.reason ?? 'run'}${c.flaky ? ' [flaky]' : ''}`);
 } else if (opts.cmd === 'run') {
-  if (!opts.tests || !opts.module) throw new Error('run needs --tests DIR/test and --module net|fs');
+  if (!opts.tests || !opts.module) throw new Error('run needs --tests DIR/test and --module net|fs|http');
   await runAll(opts);
 } else if (opts.cmd === 'report') {
   const table = report();
@@ -543,7 +649,8 @@ if (opts.cmd === 'list') {
   const a = old.indexOf(begin);
   const b = old.indexOf(end);
   if (a < 0 || b < a) throw new Error(`${file} lacks the ${begin} ... ${end} markers`);
-  fs.writeFileSync(file, old.slice(0, a + begin.length) + '\n\n' + table + '\n' + old.slice(b));
+  const counts = mergeCounts(old.slice(a + begin.length, b), table);
+  fs.writeFileSync(file, old.slice(0, a + begin.length) + '\n\n' + counts + '\n' + old.slice(b));
   console.log(table);
 } else {
   console.error('usage: run.mjs list|run|report [options]; see README.md');
