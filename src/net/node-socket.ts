@@ -555,7 +555,21 @@ class NetSocket extends Duplex {
       return;
     }
     this[kShutdownStarted] = true;
-    this.#handle.end().then(
+    const h = this.#handle;
+    const ended = h.end();
+    // The peer's FIN came first and every write is in the kernel: node's
+    // shutdown completes within this turn, so its socket is finished and
+    // (autoDestroy) destroyed before anything else runs; ours goes through
+    // an io-wq worker, and a write from a callback meanwhile (ws checks
+    // `socket.destroyed` before sending a compressed frame) would meet
+    // writeAfterFIN instead. Done now as node's; the close waits for the
+    // shutdown, and a shutdown error is moot with the peer gone.
+    if (this.readableEnded && h.writableLength === 0) {
+      ended.catch(() => {});
+      cb();
+      return;
+    }
+    ended.then(
       () => cb(),
       (err: Error & { code?: string }) => {
         this[kShutdownStarted] = false;
