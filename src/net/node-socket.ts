@@ -28,6 +28,11 @@ import { OnreadReceiver, onreadOption, type OnreadOption } from './node-onread.j
 import { callableClass, nodeInstead } from './node-common.js';
 import type { NetServer } from './node-server.js';
 
+// The timers at load: a program that fakes the global ones
+// (@sinonjs/fake-timers, jest) would hold back write-behind's sends and
+// socket timeouts; node:net's run on node's internal timers, never faked.
+const { setImmediate, setTimeout, clearTimeout } = globalThis;
+
 export interface SocketConstructorOptions {
   /** Half-open: after the peer's FIN, the writable side stays open until end() (default false). */
   allowHalfOpen?: boolean;
