@@ -606,7 +606,11 @@ class NetSocket extends Duplex {
     // What write-behind queued goes to the kernel ahead of the close, as
     // node:net's writes were already written by now.
     if (this.#corked) this._uncork();
-    const emitClose = () => process.nextTick(() => this.emit('close', this.#hadError));
+    // 'close' a loop turn on, as node:net's comes from libuv's close
+    // callback: the ring may reap the close within this turn's ticks, and
+    // undici, destroying a socket, closes its client in a tick before the
+    // 'close' it takes for a disconnect (its client-pipelining.js).
+    const emitClose = () => setImmediate(() => this.emit('close', this.#hadError));
     // As node:net: the error goes to the stream at once (its 'error' on the
     // next tick) and 'close' follows the fd's close. Libraries race the two
     // against other ticks: Koa (on-finished on the socket's 'error' against
