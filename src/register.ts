@@ -245,9 +245,10 @@ function routes(server: Routed, args: unknown[], httpPart: boolean, netPart: boo
     if (o.fd !== undefined || o.handle !== undefined || o._handle !== undefined) return false;
   }
   if (inClusterWorker && !clusterRoutable(args)) return false;
-  // The cluster primary's listener for its workers' node-routed servers:
-  // node takes its libuv handle over, so it must be node's.
-  if (!inClusterWorker && /internal\/cluster\//.test(new Error().stack ?? '')) return false;
+  // The cluster primary's listener for its workers' node-routed servers
+  // (node:cluster's round-robin handle calls listen()): node takes its libuv
+  // handle over, so it must be node's.
+  if (!inClusterWorker && calledFrom('node:internal/cluster', 10)) return false;
   if (server instanceof tls.Server) return false;
   // pauseOnConnect is for handing each connection to another process
   // (child.send('socket', socket)), which takes node's own sockets only.
@@ -268,6 +269,7 @@ function patchServers(httpPart: boolean, netPart: boolean, stats: RegisterStats)
     _emitCloseIfDrained: proto._emitCloseIfDrained as (this: Routed) => void,
   };
   const listening = Object.getOwnPropertyDescriptor(proto, 'listening')!.get!;
+  watchIpcChildren();
 
   function listen(this: Routed, ...args: unknown[]): Routed {
     let inner = this[kRouted];
@@ -402,23 +404,69 @@ const F_DUPFD_CLOEXEC = 1030;
 /**
  * Whether `_handle` is being read by node:child_process's send(): its
  * 'net.Server' conversion passes `server._handle` to the IPC channel's
- * native write, which unwraps it as a libuv stream handle. Told by the call
- * sites (not the formatted stack, which a program may reformat or cut).
+ * native write, which unwraps it as a libuv stream handle. Read often
+ * elsewhere (supertest, node's asyncDispose, anyone asking "listening?"),
+ * so the call sites are looked at only where a send could be under way:
+ * this process has an IPC channel to its parent, or has spawned a child
+ * with one (or was registered late, after children may have been).
  */
 function readByChildProcess(): boolean {
+  if (!ipcSeen) return false;
+  // This function, the getter, then child_process's conversion.
+  return calledFrom('node:internal/child_process', 4);
+}
+
+/** This process has an IPC channel, or a child of it has or had one (watchIpcChildren). */
+let ipcSeen = false;
+
+/**
+ * Tells readByChildProcess when a child with an IPC channel appears:
+ * node:child_process's fork/spawn/exec all go through
+ * ChildProcess.prototype.spawn, which sets up the channel's `send` on the
+ * child. A register imported by the app (not --import) may come after
+ * children were spawned: then every read looks.
+ */
+function watchIpcChildren(): void {
+  // The channel to a parent is set up before any --import runs.
+  if (process.channel !== undefined || process.getActiveResourcesInfo().includes('ProcessWrap')) ipcSeen = true;
+  const cp = require('node:child_process') as typeof import('node:child_process');
+  const proto = cp.ChildProcess.prototype as unknown as { spawn: (...args: unknown[]) => unknown };
+  const spawn = proto.spawn;
+  proto.spawn = function (this: { send?: unknown }, ...args: unknown[]) {
+    try {
+      return spawn.apply(this, args);
+    } finally {
+      if (typeof this.send === 'function') ipcSeen = true;
+    }
+  };
+}
+
+/**
+ * Whether one of the `frames` innermost frames of the stack (this function's
+ * own first) runs code of node's module `id` or under it (`node:internal/cluster`
+ * takes in `node:internal/cluster/round_robin_handle`). Told by V8's call
+ * sites, not the formatted stack: a program may reformat it
+ * (Error.prepareStackTrace, source maps), cut it (Error.stackTraceLimit) or
+ * have a path of its own that looks like node's.
+ */
+function calledFrom(id: string, frames: number): boolean {
   const prepare = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   try {
     Error.prepareStackTrace = (_err, callSites) => callSites;
-    // This function, its caller (the `_handle` getter, or net.Socket's
-    // instanceof), then child_process's code.
-    Error.stackTraceLimit = 4;
+    Error.stackTraceLimit = frames;
     const sites: unknown = new Error().stack;
-    return (
-      Array.isArray(sites) && sites.some((s: NodeJS.CallSite) => s.getFileName() === 'node:internal/child_process')
-    );
+    if (!Array.isArray(sites)) return false;
+    const under = id + '/';
+    return sites.some((s: NodeJS.CallSite) => {
+      const file = s.getFileName();
+      return file !== null && file !== undefined && (file === id || file.startsWith(under));
+    });
   } catch {
-    return false; // Error's fields frozen (--frozen-intrinsics): no child process is told apart
+    // Error's fields frozen (--frozen-intrinsics): the formatted stack,
+    // where node's frames read `(node:internal/cluster/...:1:2)`.
+    const stack = new Error().stack ?? '';
+    return stack.includes(id + '/') || stack.includes(id + ':');
   } finally {
     if (Error.prepareStackTrace !== prepare) Error.prepareStackTrace = prepare;
     if (Error.stackTraceLimit !== limit) Error.stackTraceLimit = limit;

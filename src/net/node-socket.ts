@@ -28,6 +28,11 @@ import { OnreadReceiver, onreadOption, type OnreadOption } from './node-onread.j
 import { callableClass, nodeInstead } from './node-common.js';
 import type { NetServer } from './node-server.js';
 
+// The timers at load: a program that fakes the global ones
+// (@sinonjs/fake-timers, jest) would hold back write-behind's sends and
+// socket timeouts; node:net's run on node's internal timers, never faked.
+const { setImmediate, setTimeout, clearTimeout } = globalThis;
+
 export interface SocketConstructorOptions {
   /** Half-open: after the peer's FIN, the writable side stays open until end() (default false). */
   allowHalfOpen?: boolean;
@@ -562,7 +567,21 @@ class NetSocket extends Duplex {
       return;
     }
     this[kShutdownStarted] = true;
-    this.#handle.end().then(
+    const h = this.#handle;
+    const ended = h.end();
+    // The peer's FIN came first and every write is in the kernel: node's
+    // shutdown completes within this turn, so its socket is finished and
+    // (autoDestroy) destroyed before anything else runs; ours goes through
+    // an io-wq worker, and a write from a callback meanwhile (ws checks
+    // `socket.destroyed` before sending a compressed frame) would meet
+    // writeAfterFIN instead. Done now as node's; the close waits for the
+    // shutdown, and a shutdown error is moot with the peer gone.
+    if (this.readableEnded && h.writableLength === 0) {
+      ended.catch(() => {});
+      cb();
+      return;
+    }
+    ended.then(
       () => cb(),
       (err: Error & { code?: string }) => {
         this[kShutdownStarted] = false;
@@ -594,8 +613,12 @@ class NetSocket extends Duplex {
     // What write-behind queued goes to the kernel ahead of the close, as
     // node:net's writes were already written by now.
     if (this.#corked) this._uncork();
+    // 'close' a loop turn on, as node:net's comes from libuv's close
+    // callback: the ring may reap the close within this turn's ticks, and
+    // undici, destroying a socket, closes its client in a tick before the
+    // 'close' it takes for a disconnect (its client-pipelining.js).
     const emitClose = () =>
-      process.nextTick(() => {
+      setImmediate(() => {
         this._serverOnClose?.();
         this.emit('close', this.#hadError);
       });

@@ -47,6 +47,11 @@ import { OpTable } from './op-table.js';
 import { EAGAIN, EBUSY, EINTR } from '../errno.js';
 
 /** Rounds of flush-and-reap in one drain while the kernel holds overflowed CQEs. */
+// The event loop's own setImmediate, taken at load: a program that fakes
+// timers (@sinonjs/fake-timers, jest) replaces the global, and would stop
+// the ring's flushes with it; node's own I/O waits on no JS timer.
+const { setImmediate } = globalThis;
+
 const MAX_OVERFLOW_ROUNDS = 16;
 
 /**

@@ -129,3 +129,20 @@ test('handles to child processes: a routed server is passed, a uring socket refu
   assert.equal(routed.out.listenOnServer.code, 'ERR_INVALID_ARG_VALUE');
   assert.match(routed.out.listenOnServer.message, /io_uring/);
 });
+
+test("a routed server's _handle: no stack looked at without IPC; sent by a forked child, or after a late register", async () => {
+  const flag = await run(['--import', register], 'handle-reads.mjs');
+  assert.equal(flag.routed, true);
+  // supertest and others read it as "listening?": no call sites captured.
+  assert.equal(flag.capturesWithoutIpc, 0);
+  // A child forked under the flag (execArgv) sends its routed server up the
+  // channel it was born with: the parent gets node's server on a TCP wrap.
+  assert.equal(flag.childListens, 1);
+  assert.deepEqual(flag.parentGot, { listening: true, wrap: 'TCP' });
+  assert.equal(flag.capturesAfterIpc, true, 'with a child on IPC, reads look who reads');
+  // Registered by the app after it forked (no --import): the child is seen.
+  const late = await run([], 'handle-reads.mjs', {}, ['late', register]);
+  assert.equal(late.routed, true);
+  assert.deepEqual(late.childGot, { listening: true, wrap: 'TCP' });
+  assert.equal(late.capturesAfterIpc, true);
+});
