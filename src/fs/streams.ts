@@ -170,7 +170,7 @@ function openTarget(
     return null;
   }
   const io = new AbortController();
-  openat(t.openPath!, flags, mode, { signal: io.signal }).then(
+  openat(t.openPath!, flags, mode, { signal: io.signal, own: true }).then(
     (fd) => {
       const handle = new FileHandle(fd);
       t.handle = handle;
