@@ -12,8 +12,13 @@
 //   node-net      node:net createServer, socket.on('data', write)
 //   uring-node    uring/net's node:net-shaped createServer, the same handler
 //   uring-native  uring/net's listen(): for await (chunk of socket) write
+// and, with --kinds (the connections idle before any request; the new
+// client's round trip is a GET):
+//   node-http      node:http createServer, an Express-like handler
+//   uring-http     uring/http's createServer, the same handler
+//   register-http  node:http's createServer under --import uring/register
 //
-//   node dist/bench/idle-conns.js [--n 15000] [--reps 5] [--json FILE]
+//   node dist/bench/idle-conns.js [--n 15000] [--reps 5] [--kinds a,b,...] [--json FILE]
 //
 // N is bounded by the fd limit of one process (`ulimit -n`: 20,000 hard on
 // these machines, without CAP_SYS_RESOURCE to raise it); the runtime itself
@@ -26,12 +31,20 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { options } from './lib/harness.js';
 
-const KINDS = ['node-net', 'uring-node', 'uring-native'] as const;
-type Kind = (typeof KINDS)[number];
+const NET_KINDS = ['node-net', 'uring-node', 'uring-native'] as const;
+const HTTP_KINDS = ['node-http', 'uring-http', 'register-http'] as const;
+type Kind = (typeof NET_KINDS)[number] | (typeof HTTP_KINDS)[number];
+const isHttp = (kind: Kind): boolean => (HTTP_KINDS as readonly string[]).includes(kind);
+/** The server's node flags for `kind`: register-http loads uring/register first. */
+export function serverFlags(kind: Kind): string[] {
+  const flags = ['--expose-gc'];
+  if (kind === 'register-http') flags.push('--import', new URL('../src/register.js', import.meta.url).href);
+  return flags;
+}
 const HOST = '127.0.0.1';
 const self = fileURLToPath(import.meta.url);
 
-interface Mem {
+export interface Mem {
   rss: number;
   heapUsed: number;
   external: number;
@@ -43,7 +56,25 @@ interface Mem {
 async function serve(kind: Kind): Promise<void> {
   let count = 0;
   let port: number;
-  if (kind === 'uring-native') {
+  if (isHttp(kind)) {
+    // node:http, or uring/http's; under --import uring/register node:http is uring's.
+    const mod = kind === 'uring-http' ? await import('../src/http/index.js') : await import('node:http');
+    // What an Express app's plain handler does: look at the request, answer JSON.
+    const server = mod.createServer(
+      (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+        const body = JSON.stringify({ path: req.url, ok: true });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+    );
+    server.on('connection', (s: net.Socket) => {
+      count++;
+      s.on('close', () => count--);
+    });
+    server.listen(0, HOST, 4096);
+    await once(server, 'listening');
+    port = (server.address() as net.AddressInfo).port;
+  } else if (kind === 'uring-native') {
     const { listen } = await import('../src/net/index.js');
     const server = await listen({ host: HOST, port: 0, backlog: 4096 });
     port = (server.address() as { port: number }).port;
@@ -110,13 +141,13 @@ async function clients(port: number, n: number): Promise<void> {
 
 // ---------------------------------------------------------------- driver
 
-interface Proc {
+export interface Proc {
   proc: ChildProcess;
   lines: Interface;
   next(): Promise<string>;
 }
 
-function start(args: string[], nodeFlags: string[] = []): Proc {
+export function start(args: string[], nodeFlags: string[] = []): Proc {
   const proc = spawn(process.execPath, [...nodeFlags, self, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
     timeout: 300_000,
@@ -133,26 +164,36 @@ function start(args: string[], nodeFlags: string[] = []): Proc {
   };
 }
 
-async function mem(server: Proc): Promise<Mem> {
+export async function mem(server: Proc): Promise<Mem> {
   server.proc.stdin!.write('mem\n');
   return JSON.parse(await server.next()) as Mem;
 }
 
-async function holdClients(port: number, n: number): Promise<Proc> {
+export async function holdClients(port: number, n: number): Promise<Proc> {
   const c = start(['--clients', String(port), String(n)]);
   const line = await c.next();
   if (line !== `ready ${n} 0`) throw new Error(`clients: ${line}`);
   return c;
 }
 
-async function stop(p: Proc): Promise<void> {
+export async function stop(p: Proc): Promise<void> {
   p.proc.stdin!.end();
   if (p.proc.exitCode === null) await once(p.proc, 'close');
 }
 
-/** Round trip of a new client's first echo, in ms. */
-async function echoMs(port: number): Promise<number> {
+/** Round trip of a new client's first echo (for an http kind, GET /), in ms. */
+export async function echoMs(port: number, kind: Kind = 'node-net'): Promise<number> {
   const t0 = performance.now();
+  if (isHttp(kind)) {
+    const { get } = await import('node:http');
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
+      get({ host: HOST, port, path: '/', agent: false }, resolve).on('error', reject),
+    );
+    res.resume();
+    await once(res, 'end');
+    if (res.statusCode !== 200) throw new Error(`GET /: ${res.statusCode}`);
+    return performance.now() - t0;
+  }
   const c = net.connect(port, HOST);
   c.write('ping');
   await once(c, 'data');
@@ -169,7 +210,7 @@ interface Row {
 }
 
 async function measure(kind: Kind, n: number): Promise<Row> {
-  const server = start(['--serve', kind], ['--expose-gc']);
+  const server = start(['--serve', kind], serverFlags(kind));
   try {
     const port = Number((await server.next()).split(' ')[1]);
     await stop(await holdClients(port, 200));
@@ -182,7 +223,7 @@ async function measure(kind: Kind, n: number): Promise<Row> {
       after = await mem(server);
     }
     if (after.count !== n) throw new Error(`${kind}: ${after.count} of ${n} connections accepted`);
-    const echo = await echoMs(port);
+    const echo = await echoMs(port, kind);
     await stop(c);
     return {
       kind,
@@ -204,6 +245,9 @@ async function main(): Promise<void> {
   const opts = options();
   const n = Number(opts.get('n') ?? 15_000);
   const reps = Number(opts.get('reps') ?? 5);
+  const KINDS = (opts.get('kinds')?.split(',') ?? NET_KINDS) as Kind[];
+  for (const k of KINDS)
+    if (!(NET_KINDS as readonly string[]).includes(k) && !isHttp(k)) throw new Error(`--kinds: no kind ${k}`);
   const rows: Row[] = [];
   for (let r = 0; r < reps; r++) {
     // Rotated so no kind always runs first.
@@ -231,14 +275,18 @@ async function main(): Promise<void> {
       )}`,
     );
   }
-  console.log(
-    `RSS per connection against node:net: uring-node ${(med['uring-node']! / med['node-net']!).toFixed(2)}x, uring-native ${(med['uring-native']! / med['node-net']!).toFixed(2)}x`,
-  );
+  if (med['node-net'] !== undefined)
+    console.log(
+      `RSS per connection against node:net: uring-node ${(med['uring-node']! / med['node-net']!).toFixed(2)}x, uring-native ${(med['uring-native']! / med['node-net']!).toFixed(2)}x`,
+    );
   const json = opts.get('json');
   if (json) writeFileSync(json, JSON.stringify({ n, reps, rows }, null, 2));
 }
 
-const argv = process.argv.slice(2);
-if (argv[0] === '--serve') await serve(argv[1] as Kind);
-else if (argv[0] === '--clients') await clients(Number(argv[1]), Number(argv[2]));
-else await main();
+// Run as a script (not imported for its helpers: test/robust/idle-http).
+if (process.argv[1] === self) {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--serve') await serve(argv[1] as Kind);
+  else if (argv[0] === '--clients') await clients(Number(argv[1]), Number(argv[2]));
+  else await main();
+}

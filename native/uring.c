@@ -161,6 +161,9 @@ typedef struct {
   // For ring_reap_fds: byte offsets into the CQ mapping, and log2 CQE size.
   uint32_t cq_head_off, cq_tail_off, cq_mask_off, cqes_off;
   int cqe_shift;
+  // For ring_barrier: the SQ's byte offsets (array 0 without one), SQE size, setup flags.
+  uint32_t sq_head_off, sq_tail_off, sq_mask_off, sq_entries_off, sq_array_off;
+  uint32_t sqe_size, setup_flags;
   int reap_fds; // set by ringOwnsFdResults
 } ring_t;
 
@@ -172,6 +175,12 @@ typedef struct {
 // else and is closed here, just before the ring goes away. The user-data
 // layout (bit 63 FD_RESULTS_BIT, bit 31 AUX_BIT) is defined in
 // src/ring/user-data.ts: keep the two in step.
+// One CQE at teardown: a tagged one's fd is closed.
+static void reap_one(const struct io_uring_cqe *c) {
+  // Bit 31 of the low word marks an op's linked timeout: not an fd.
+  if ((c->user_data >> 63) && !(c->user_data & 0x80000000u) && c->res >= 0) close(c->res);
+}
+
 static void ring_reap_fds(ring_t *r) {
   char *cq = (char *)r->cq_ptr;
   uint32_t *khead = (uint32_t *)(cq + r->cq_head_off);
@@ -184,11 +193,69 @@ static void ring_reap_fds(ring_t *r) {
     uint32_t tail = __atomic_load_n(ktail, __ATOMIC_ACQUIRE);
     if (head == tail) return;
     for (; head != tail; head++) {
-      struct io_uring_cqe *c = (struct io_uring_cqe *)(cq + r->cqes_off + ((size_t)(head & mask) << r->cqe_shift));
-      // Bit 31 of the low word marks an op's linked timeout: not an fd.
-      if ((c->user_data >> 63) && !(c->user_data & 0x80000000u) && c->res >= 0) close(c->res);
+      reap_one((struct io_uring_cqe *)(cq + r->cqes_off + ((size_t)(head & mask) << r->cqe_shift)));
     }
     __atomic_store_n(khead, head, __ATOMIC_RELEASE);
+  }
+}
+
+// The user data of ring_barrier's NOP: no tag bit, never a slot's (the
+// runtime's slots stay below 2^24; see src/ring/user-data.ts).
+#define BARRIER_USER_DATA 0x7ffffffffffffffeULL
+
+// After the cancel-all: waits (bounded) until every request submitted
+// before has completed. A cancel cannot stop a request already running in
+// a kernel worker (an open with O_CREAT or O_TRUNC goes there), and the
+// cancel-all does not wait for those: such an open would install its fd
+// after ring_reap_fds had looked, and leak it. A NOP with IOSQE_IO_DRAIN
+// starts only once everything before it is done, so once its CQE is in,
+// so is every fd-carrying CQE. The NOP goes at the kernel's SQ tail: SQEs
+// JavaScript wrote past it were never submitted, and never will be. The
+// CQEs that come meanwhile are reaped (ring_reap_fds), so a full CQ never
+// holds the NOP's back.
+static void ring_barrier(ring_t *r) {
+  char *sq = (char *)r->sq_ptr;
+  char *cq = (char *)r->cq_ptr;
+  if (!sq || !cq || !r->sqes_ptr) return;
+  uint32_t *sq_ktail = (uint32_t *)(sq + r->sq_tail_off);
+  uint32_t mask = *(uint32_t *)(sq + r->sq_mask_off);
+  uint32_t entries = *(uint32_t *)(sq + r->sq_entries_off);
+  uint32_t tail = __atomic_load_n(sq_ktail, __ATOMIC_RELAXED);
+  uint32_t head = __atomic_load_n((uint32_t *)(sq + r->sq_head_off), __ATOMIC_ACQUIRE);
+  if (tail - head >= entries) return; // no room (an SQPOLL thread behind): give up
+  uint32_t idx = tail & mask;
+  struct io_uring_sqe *sqe = (struct io_uring_sqe *)((char *)r->sqes_ptr + (size_t)idx * r->sqe_size);
+  memset(sqe, 0, r->sqe_size);
+  sqe->opcode = IORING_OP_NOP;
+  sqe->flags = IOSQE_IO_DRAIN;
+  sqe->user_data = BARRIER_USER_DATA;
+  if (r->sq_array_off) ((uint32_t *)(sq + r->sq_array_off))[idx] = idx;
+  __atomic_store_n(sq_ktail, tail + 1, __ATOMIC_RELEASE);
+  unsigned flags = IORING_ENTER_GETEVENTS;
+  if (r->setup_flags & IORING_SETUP_SQPOLL) flags |= IORING_ENTER_SQ_WAKEUP;
+  uint32_t *khead = (uint32_t *)(cq + r->cq_head_off);
+  uint32_t *ktail = (uint32_t *)(cq + r->cq_tail_off);
+  uint32_t cmask = *(uint32_t *)(cq + r->cq_mask_off);
+  unsigned submit = 1;
+  // 20 waits of 50 ms: a second at most, as the cancel-all's own timeout.
+  for (int round = 0; round < 20; round++) {
+    struct __kernel_timespec ts = {0, 50 * 1000 * 1000};
+    struct io_uring_getevents_arg arg;
+    memset(&arg, 0, sizeof arg);
+    arg.ts = (uint64_t)(uintptr_t)&ts;
+    int ret = sys_enter(r->fd, submit, 1, flags | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
+    if (ret >= 0 || ret == -ETIME || ret == -EINTR) submit = 0;
+    else if (ret != -EBUSY && ret != -EAGAIN) return;
+    uint32_t head = __atomic_load_n(khead, __ATOMIC_RELAXED);
+    uint32_t t = __atomic_load_n(ktail, __ATOMIC_ACQUIRE);
+    int done = 0;
+    for (; head != t; head++) {
+      struct io_uring_cqe *c = (struct io_uring_cqe *)(cq + r->cqes_off + ((size_t)(head & cmask) << r->cqe_shift));
+      if (c->user_data == BARRIER_USER_DATA) done = 1;
+      else reap_one(c);
+    }
+    __atomic_store_n(khead, head, __ATOMIC_RELEASE);
+    if (done) return;
   }
 }
 
@@ -218,7 +285,10 @@ static void ring_unmap(ring_t *r) {
     reg.flags = URING_ASYNC_CANCEL_ANY | URING_ASYNC_CANCEL_ALL;
     reg.timeout.tv_sec = 1;
     sys_register(r->fd, IORING_REGISTER_SYNC_CANCEL, &reg, 1);
-    if (r->reap_fds && r->cq_ptr) ring_reap_fds(r);
+    if (r->reap_fds && r->cq_ptr) {
+      ring_barrier(r);
+      ring_reap_fds(r);
+    }
   }
   if (r->sqes_ptr) munmap(r->sqes_ptr, r->sqes_len);
   if (r->cq_ptr && r->cq_ptr != r->sq_ptr) munmap(r->cq_ptr, r->cq_len);
@@ -311,6 +381,13 @@ static napi_value Setup(napi_env env, napi_callback_info info) {
   r->cq_mask_off = p.cq_off.ring_mask;
   r->cqes_off = p.cq_off.cqes;
   r->cqe_shift = cqe_size == 32 ? 5 : 4;
+  r->sq_head_off = p.sq_off.head;
+  r->sq_tail_off = p.sq_off.tail;
+  r->sq_mask_off = p.sq_off.ring_mask;
+  r->sq_entries_off = p.sq_off.ring_entries;
+  r->sq_array_off = (p.flags & IORING_SETUP_NO_SQARRAY) ? 0 : p.sq_off.array;
+  r->sqe_size = (uint32_t)sqe_size;
+  r->setup_flags = p.flags;
   int single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
   if (single) {
     if (r->cq_len > r->sq_len) r->sq_len = r->cq_len;
@@ -437,6 +514,8 @@ static napi_value RingOwnsFdResults(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void fds_submitting(napi_env env); // the descriptor registry, below
+
 // enter(fd, toSubmit, minComplete, flags, timeoutNs?) -> result or -errno.
 // With a timeout, the wait is bounded through IORING_ENTER_EXT_ARG.
 static napi_value Enter(napi_env env, napi_callback_info info) {
@@ -449,6 +528,8 @@ static napi_value Enter(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[1], &submit));
   CHECK(napi_get_value_uint32(env, argv[2], &min));
   CHECK(napi_get_value_uint32(env, argv[3], &flags));
+  // The CLOSEs among the SQEs submitted may run from now on (FD_CLOSING).
+  if (submit > 0) fds_submitting(env);
   if (argc > 4) {
     napi_valuetype t;
     CHECK(napi_typeof(env, argv[4], &t));
@@ -553,14 +634,25 @@ static napi_value AlignedAlloc(napi_env env, napi_callback_info info) {
 // submitted): once closed, its number may be handed to another thread's
 // socket, which the hook must not close.
 //
+// A CLOSE through the ring whose SQE is written but not yet submitted
+// leaves its descriptor FD_CLOSING (closingFd): still this environment's,
+// since a thread ending before the submit never closes it, until the next
+// submit (fdreg_submitted, from Enter, or before an SQPOLL ring's tail
+// moves), from when the kernel may have closed it and its number may be
+// another thread's.
+//
 // A byte per descriptor number, grown on demand: fds are small and dense.
+
+enum { FD_NOT_OWNED = 0, FD_OWNED = 1, FD_CLOSING = 2 };
 
 typedef struct {
   uint8_t *owned;
   size_t cap;
+  size_t closing; // FD_CLOSING marks set since the last fdreg_submitted (an upper bound)
 } fdreg_t;
 
 static void fdreg_close_all(fdreg_t *g) {
+  g->closing = 0;
   for (size_t fd = 0; fd < g->cap; fd++)
     if (g->owned[fd]) {
       g->owned[fd] = 0;
@@ -614,6 +706,22 @@ static void fd_disown(napi_env env, int fd) {
   if (g && fd >= 0 && (size_t)fd < g->cap) g->owned[fd] = 0;
 }
 
+static void fd_closing(napi_env env, int fd) {
+  fdreg_t *g = fdreg_get(env, 0);
+  if (g && fd >= 0 && (size_t)fd < g->cap && g->owned[fd] == FD_OWNED) {
+    g->owned[fd] = FD_CLOSING;
+    g->closing++;
+  }
+}
+
+// SQEs are about to reach the kernel: the CLOSEs among them may run from now on.
+static void fdreg_submitted(fdreg_t *g) {
+  if (!g || !g->closing) return;
+  g->closing = 0;
+  for (size_t fd = 0; fd < g->cap; fd++)
+    if (g->owned[fd] == FD_CLOSING) g->owned[fd] = FD_NOT_OWNED;
+}
+
 // ownFd(fd) / disownFd(fd): the one argument, then fn on this environment.
 static napi_value fd_call(napi_env env, napi_callback_info info, void (*fn)(napi_env, int)) {
   size_t argc = 1;
@@ -631,12 +739,45 @@ static napi_value OwnFd(napi_env env, napi_callback_info info) { return fd_call(
 // disownFd(fd): JavaScript closes fd itself (through the ring).
 static napi_value DisownFd(napi_env env, napi_callback_info info) { return fd_call(env, info, fd_disown); }
 
+static void fds_submitting(napi_env env) { fdreg_submitted(fdreg_get(env, 0)); }
+
+// closingFd(fd): a CLOSE of fd is written into a ring, not yet submitted.
+static napi_value ClosingFd(napi_env env, napi_callback_info info) { return fd_call(env, info, fd_closing); }
+
+// fdsSubmitted(): an SQPOLL ring's tail is about to move (see FD_CLOSING).
+static napi_value FdsSubmitted(napi_env env, napi_callback_info info) {
+  fds_submitting(env);
+  return NULL;
+}
+
 // ownedFds() -> how many descriptors this environment owns (for tests).
 static napi_value OwnedFds(napi_env env, napi_callback_info info) {
   fdreg_t *g = fdreg_get(env, 0);
   int32_t n = 0;
   for (size_t fd = 0; g && fd < g->cap; fd++) n += g->owned[fd];
   return int32(env, n);
+}
+
+// ringTakeFd(handle, head, fd): JavaScript consumes a tagged CQE (see
+// ring_reap_fds) whose result is the new descriptor fd: fd becomes this
+// environment's (fd_own), then the CQ head moves past the CQE. Both here,
+// where no JavaScript runs between them: a worker terminated at any moment
+// of the consume either left the CQE unconsumed (the ring's teardown closes
+// its fd) or owns fd (the registry's teardown closes it), never neither.
+static napi_value RingTakeFd(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint32_t head;
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ring_t *r = get_ring(env, argv[0]);
+  if (!r) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &head));
+  CHECK(napi_get_value_int32(env, argv[2], &fd));
+  if (r->closed || !r->cq_ptr) return NULL;
+  fd_own(env, fd);
+  __atomic_store_n((uint32_t *)((char *)r->cq_ptr + r->cq_head_off), head, __ATOMIC_RELEASE);
+  return NULL;
 }
 
 // eventfd() -> a non-blocking, close-on-exec eventfd (owned), or -errno.
@@ -997,6 +1138,9 @@ NAPI_MODULE_INIT() {
       {"ownFd", NULL, OwnFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"disownFd", NULL, DisownFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ownedFds", NULL, OwnedFds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ringTakeFd", NULL, RingTakeFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closingFd", NULL, ClosingFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fdsSubmitted", NULL, FdsSubmitted, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createPoller", NULL, CreatePoller, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerRef", NULL, PollerRef, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollerClose", NULL, PollerClose, NULL, NULL, NULL, napi_enumerable, NULL},

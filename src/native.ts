@@ -85,6 +85,19 @@ export interface NativeBinding {
   disownFd(fd: number): void;
   /** How many fds this thread owns (tests). */
   ownedFds(): number;
+  /**
+   * Consumes a tagged CQE carrying the new descriptor `fd` (ownFdResults):
+   * owns fd, then publishes the CQ head `head`, with no JavaScript between.
+   */
+  ringTakeFd(handle: object, head: number, fd: number): void;
+  /**
+   * A CLOSE of fd is written into a ring but not submitted: fd stays this
+   * thread's (closed at its teardown) until the next submit of this thread
+   * (enter with SQEs, or fdsSubmitted), and is not this thread's after.
+   */
+  closingFd(fd: number): void;
+  /** An SQPOLL ring's tail is about to move: closes written so far may run (see closingFd). */
+  fdsSubmitted(): void;
   /** Watches fd for readability and calls back; starts unref'd. */
   createPoller(fd: number, isEventfd: boolean, callback: () => void): object | number;
   pollerRef(poller: object, ref: boolean): void;

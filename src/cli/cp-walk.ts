@@ -781,7 +781,7 @@ export class Engine implements CopyChunkSink {
     let ok: boolean;
     try {
       try {
-        ifd = await openat(from, O_RDONLY, 0, { runtime: this.runtime });
+        ifd = await openat(from, O_RDONLY, 0, { runtime: this.runtime, own: true });
       } catch (err) {
         this.#fail(`cannot open '${from}' for reading: ${errText(err)}`);
         return false;
@@ -789,6 +789,7 @@ export class Engine implements CopyChunkSink {
       try {
         ofd = await openat(to, O_WRONLY | O_CREAT | (this.opts.noClobber ? O_EXCL : O_TRUNC), mode, {
           runtime: this.runtime,
+          own: true,
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

@@ -44,6 +44,7 @@ import { encodingOf, optionsObject, parseMode } from './args.js';
 import { toBigIntStats, toStats } from './stats.js';
 import { readAll, writeAll, type WriteData } from './io.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
+import { native as addon } from '../native.js';
 // A cycle: streams.ts makes streams over a FileHandle. Neither module uses
 // the other's exports while it is evaluated, only inside methods, so either
 // may load first.
@@ -197,6 +198,8 @@ const collected = new FinalizationRegistry<number>((fd) => {
       'DEP0137',
     );
   }
+  // Given up before it is closed (see OpenatOptions.own).
+  addon().disownFd(fd);
   try {
     fs.closeSync(fd);
   } catch {
@@ -722,6 +725,9 @@ export class FileHandle extends EventEmitter {
       throw new DOMException('Cannot transfer FileHandle while in use', 'DataCloneError');
     this.#transferring = undefined;
     collected.unregister(this);
+    // The descriptor leaves with node's handle for another thread: this
+    // thread's teardown must not close it (OpenatOptions.own).
+    addon().disownFd(this.#fd);
     this.#fd = -1;
     return { data: { handle }, deserializeInfo: 'internal/fs/promises:FileHandle' };
   }

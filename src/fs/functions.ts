@@ -34,6 +34,11 @@ import { toBigIntStats, toStats } from './stats.js';
 // namespace at each call: uring/register puts this module's functions in
 // node:fs/promises' place, and a call through the namespace would then come
 // back here.
+/**
+ * The files opened here belong to this thread until closed: a worker
+ * terminated in the middle of readFile or a copy has them closed (OpenatOptions.own).
+ */
+const OWN = { own: true } as const;
 const fsp = { rmdir: nodeFsp.rmdir, access: nodeFsp.access, copyFile: nodeFsp.copyFile };
 
 type Flags = string | number;
@@ -42,7 +47,7 @@ type Flags = string | number;
 export async function open(path: PathArg, flags?: Flags, mode?: fs_Mode): Promise<FileHandle> {
   try {
     const p = toPath(path);
-    const fd = await openat(p, parseFlags(flags), parseMode(mode, 0o666));
+    const fd = await openat(p, parseFlags(flags), parseMode(mode, 0o666), OWN);
     return await ownedFileHandle(fd);
   } catch (err) {
     throw recaptureStack(err as Error, open);
@@ -93,7 +98,7 @@ export async function readFile(
       return enc ? buf.toString(enc) : buf;
     }
     const run: RunOptions | undefined = { signal: o.signal };
-    const fd = await openat(p, parseFlags(o.flag, 'r'), 0o666, run);
+    const fd = await openat(p, parseFlags(o.flag, 'r'), 0o666, { ...run, own: true });
     let buf: Buffer;
     try {
       buf = await readAll(fd, run);
@@ -133,7 +138,7 @@ async function writeFileImpl(
   const p = toPath(path);
   checkAborted(o.signal);
   const run: RunOptions | undefined = o.signal ? { signal: o.signal } : undefined;
-  const fd = await openat(p, parseFlags(o.flag, defFlag), parseMode(o.mode, 0o666), run);
+  const fd = await openat(p, parseFlags(o.flag, defFlag), parseMode(o.mode, 0o666), { ...run, own: true });
   try {
     // The file was just opened: write at explicit offsets from 0 (with
     // O_APPEND the kernel appends whatever the offset), where the current
@@ -441,7 +446,7 @@ export async function copyFile(src: PathArg, dest: PathArg, mode = 0): Promise<v
 async function copyFileImpl(s: string, d: string, excl: boolean): Promise<void> {
   let ifd: number;
   try {
-    ifd = await openat(s, constants.O_RDONLY);
+    ifd = await openat(s, constants.O_RDONLY, 0o666, OWN);
   } catch (err) {
     throw copyfileError(err, s, d);
   }
@@ -449,7 +454,12 @@ async function copyFileImpl(s: string, d: string, excl: boolean): Promise<void> 
   let failure: unknown;
   try {
     const st = await fstatx(ifd);
-    ofd = await openat(d, constants.O_WRONLY | constants.O_CREAT | (excl ? constants.O_EXCL : 0), st.mode & 0o7777);
+    ofd = await openat(
+      d,
+      constants.O_WRONLY | constants.O_CREAT | (excl ? constants.O_EXCL : 0),
+      st.mode & 0o7777,
+      OWN,
+    );
     let same = false;
     if (!excl) {
       const dt = await fstatx(ofd);

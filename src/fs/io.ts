@@ -74,7 +74,7 @@ const STATX_TYPE_SIZE = 0x0001 | 0x0200;
  * A file of size 0 (/proc, FIFOs) or one that grew is read on to its end.
  */
 export async function readFileWhole(runtime: Runtime, path: string, flags: number): Promise<Buffer> {
-  const open = new OpenatOp(AT_FDCWD, path, flags | O_CLOEXEC, 0o666);
+  const open = new OpenatOp(AT_FDCWD, path, flags | O_CLOEXEC, 0o666, true);
   runtime.submit(open);
   const fd = await open.promise;
   try {
@@ -149,7 +149,7 @@ async function readChunks(
 
 /** Opens `path`, reads it to end of file and closes it, with regular descriptors. */
 export async function readWhole(path: string, options: RunOptions): Promise<Buffer> {
-  const fd = await openat(path, constants.O_RDONLY, 0o666, options);
+  const fd = await openat(path, constants.O_RDONLY, 0o666, { ...options, own: true });
   try {
     return await readAll(fd, options);
   } finally {

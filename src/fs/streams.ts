@@ -170,7 +170,7 @@ function openTarget(
     return null;
   }
   const io = new AbortController();
-  openat(t.openPath!, flags, mode, { signal: io.signal }).then(
+  openat(t.openPath!, flags, mode, { signal: io.signal, own: true }).then(
     (fd) => {
       const handle = new FileHandle(fd);
       t.handle = handle;
@@ -179,7 +179,11 @@ function openTarget(
       stream.emit('open', fd);
       stream.emit('ready');
     },
-    (err: Error) => cb(err),
+    // Aborted by destroy() (the only one with `io`): the stream ends with
+    // destroy()'s error, or none. Passed on, this one would come out with
+    // it as an AggregateError (node's streams join a construct error with
+    // the destroy's), or as an 'error' after a plain destroy().
+    (err: Error) => cb(io.signal.aborted && err.name === 'AbortError' ? undefined : err),
   );
   return io;
 }

@@ -300,6 +300,10 @@ class NetServer extends EventEmitter {
     if (this.#unref) srv.unref();
     srv.on('connection', (h: NativeSocket) => this.#onConnection(h));
     srv.on('error', (err: Error) => this.emit('error', err));
+    // Closed under this server (its runtime closed: Runtime.close): this one closes too.
+    srv.on('close', () => {
+      if (this.#native === srv) this.close();
+    });
     if (signal) {
       if (signal.aborted) this.close();
       else signal.addEventListener('abort', () => this.close(), { once: true });

@@ -75,6 +75,8 @@ export class Server extends EventEmitter implements AsyncIterable<Socket>, Accep
     validateObject(socketOptions, 'socketOptions');
     this.fd = fd;
     this.runtime = runtime;
+    // Closed with its runtime, if it is still open then.
+    runtime.hold(this);
     this.#path = path;
     this.#socketOptions = { ...socketOptions, runtime };
     if (path !== undefined) this.#address = path;
@@ -196,6 +198,7 @@ export class Server extends EventEmitter implements AsyncIterable<Socket>, Accep
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    this.runtime.letGo(this);
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     for (const s of this.#queue.splice(0)) void s.close();
@@ -224,6 +227,11 @@ export class Server extends EventEmitter implements AsyncIterable<Socket>, Accep
       done();
     });
     return this.#closing;
+  }
+
+  /** @internal Its runtime closed (Runtime.close): closes, as close() (the fd at once). */
+  closeWithRuntime(): void {
+    this.close().catch(() => {});
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -157,6 +157,8 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     // (a worker, even terminated), the native side closes it.
     native().ownFd(fd);
     this.runtime = options.runtime ?? getRuntime();
+    // Closed with its runtime, if it is still open then.
+    this.runtime.hold(this);
     this.#pool = recvPool(this.runtime);
     this.zeroCopyThreshold = options.zeroCopyThreshold;
     if (options.remote !== undefined) this.#remote = options.remote;
@@ -584,6 +586,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
     this.#closed = true;
+    this.runtime.letGo(this);
     this.#wantRead = false;
     const err = new SocketClosedError();
     let flush: Promise<void> | undefined;
@@ -608,6 +611,22 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     const before = flush ?? shutdown;
     this.#closePromise = before ? before.then(() => this.#closeFd()) : this.#closeFd();
     return this.#closePromise;
+  }
+
+  /**
+   * @internal Its runtime closed (Runtime.close): a read waiting, or the
+   * next one, fails with `err` rather than look like the peer's FIN; so do
+   * the writes not yet sent; then the socket closes.
+   */
+  closeWithRuntime(err: Error): void {
+    if (this.#closed) return;
+    const r = this.#receiver;
+    if (!this.#rxEnded) {
+      this.#rxEnded = true;
+      if (r) guarded(() => r.error(err));
+    }
+    this.#failWrites(err);
+    this.close().catch(() => {});
   }
 
   #closeFd(): Promise<void> {

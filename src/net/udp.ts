@@ -58,6 +58,8 @@ export class UdpSocket implements AsyncIterable<Message> {
     this.type = type;
     this.runtime = runtime;
     this.recvBufferSize = recvBufferSize;
+    // Closed with its runtime, if it is still open then.
+    runtime.hold(this);
   }
 
   address(): SocketAddress | null {
@@ -150,10 +152,16 @@ export class UdpSocket implements AsyncIterable<Message> {
     native().setsockopt(this.fd, C.SOL_SOCKET, C.SO_BROADCAST, flag ? 1 : 0);
   }
 
+  /** @internal Its runtime closed (Runtime.close): closes, as close() (the fd at once). */
+  closeWithRuntime(): void {
+    this.close().catch(() => {});
+  }
+
   /** Closes the socket; pending receives and sends end with ERR_SOCKET_CLOSED (the iterator finishes). */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    this.runtime.letGo(this);
     for (const op of this.#pending) this.runtime.cancel(op);
     if (this.runtime.closed) {
       native().closeFd(this.fd);

@@ -7,6 +7,7 @@ import { PromiseOp } from '../runtime/op.js';
 import type { SystemErrorInfo } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { run, validateFd, type RunOptions } from './common.js';
+import { native } from '../native.js';
 
 const O_CLOEXEC = 0o2000000;
 
@@ -17,11 +18,20 @@ export class OpenatOp extends PromiseOp<number> {
     readonly path: string | Uint8Array,
     readonly flags: number,
     readonly mode: number,
+    /** Register the new fd with this thread (see OpenatOptions.own). */
+    readonly own = false,
   ) {
     super();
   }
   get syscall(): string {
     return 'open';
+  }
+  override complete(res: number, flags: number): void {
+    // The ring made the fd this thread's as it consumed the CQE (Ring
+    // forEachCqe), so that no moment of a worker's termination leaks it;
+    // a raw descriptor for the caller is theirs, as node's are.
+    if (res >= 0 && !this.own) native().disownFd(res);
+    super.complete(res, flags);
   }
   override errorInfo(): SystemErrorInfo {
     return { path: typeof this.path === 'string' ? this.path : Buffer.from(this.path).toString() };
@@ -34,6 +44,14 @@ export class OpenatOp extends PromiseOp<number> {
 export interface OpenatOptions extends RunOptions {
   /** Resolve relative paths against this directory fd (default: the working directory). */
   dirfd?: number;
+  /**
+   * The descriptor belongs to this thread: when the thread ends with it
+   * still open (a worker terminated mid-copy, when no JavaScript runs any
+   * more), it is closed rather than leaked. close() (or CloseOp) gives it
+   * up first; close it through them, not through node:fs. Off by default:
+   * a raw descriptor may be handed to another thread, as node's are.
+   */
+  own?: boolean;
 }
 
 /**
@@ -55,7 +73,7 @@ export async function openat(
     validateInteger(mode, 'mode', 0, 0xffffffff);
     const dirfd = options?.dirfd ?? AT_FDCWD;
     if (dirfd !== AT_FDCWD) validateFd(dirfd, 'dirfd');
-    return await run(new OpenatOp(dirfd, path, flags | O_CLOEXEC, mode), options).promise;
+    return await run(new OpenatOp(dirfd, path, flags | O_CLOEXEC, mode, options?.own === true), options).promise;
   } catch (err) {
     throw recaptureStack(err as Error, openat);
   }
@@ -69,6 +87,11 @@ export class CloseOp extends PromiseOp<void> {
     return 'close';
   }
   prep(sqe: Sqe): void {
+    // An fd the thread owns is given up once this SQE goes to the kernel,
+    // which may then close it and give its number to another thread's
+    // file, which this thread's teardown must not close; a thread ending
+    // before that never submits this close, and its teardown closes fd.
+    native().closingFd(this.fd);
     sqe.prepClose(this.fd);
   }
   override result(): void {}

@@ -9,6 +9,7 @@ import { AT_FDCWD } from '../ring/uapi.js';
 import { PromiseOp } from '../runtime/op.js';
 import { validateInteger } from '../validate.js';
 import { run, validateFd, type RunOptions } from './common.js';
+import { native } from '../native.js';
 
 const O_CLOEXEC = 0o2000000;
 
@@ -44,6 +45,11 @@ export class Openat2Op extends PromiseOp<number> {
   }
   prep(sqe: Sqe): void {
     sqe.prepOpenat2(this.dirfd, this.path, this.how);
+  }
+  override complete(res: number, flags: number): void {
+    // A raw descriptor for the caller: not this thread's to close at its end (see OpenatOp).
+    if (res >= 0) native().disownFd(res);
+    super.complete(res, flags);
   }
 }
 

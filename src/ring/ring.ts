@@ -24,7 +24,7 @@ import { probeRing, type Probe } from './probe.js';
 import * as R from './register.js';
 import { Sqe, type SqeMemory } from './sqe.js';
 import * as U from './uapi.js';
-import { FD_RESULTS_BIT } from './user-data.js';
+import { AUX_BIT, FD_RESULTS_BIT } from './user-data.js';
 import { EAGAIN, EBADF, EBUSY, EINTR, EINVAL, EMFILE, ENFILE, ENOMEM, ENOSYS, EPERM, ETIME } from '../errno.js';
 
 export interface RingOptions {
@@ -286,6 +286,8 @@ export class Ring {
     const tail = this.#sqeTail;
     if (this.#sqeHead !== tail) {
       this.#sqeHead = tail;
+      // An SQPOLL thread may take the SQEs (CLOSEs among them) as soon as it sees the tail.
+      if (this.flags & U.IORING_SETUP_SQPOLL) native().fdsSubmitted();
       // Release: the SQE contents written above must be visible before the
       // kernel (or the SQPOLL thread) can see the new tail.
       Atomics.store(this.#sq, this.#kSqTail, tail);
@@ -481,7 +483,14 @@ export class Ring {
           // A tagged fd result (ownFdResults) is published as consumed
           // before fn takes the fd: were the thread to end inside fn
           // (worker.terminate()), teardown must not close it a second time.
-          if (hi >= FD_RESULTS_BIT) Atomics.store(c, this.#kCqHead, this.#cqHead);
+          // And the fd becomes the thread's in the same native call (see
+          // ringTakeFd): the thread ending just after the publish must not
+          // leak it either. Whoever hands it on as a raw descriptor
+          // disowns it (OpenatOp).
+          if (hi >= FD_RESULTS_BIT) {
+            if (res >= 0 && !(lo & AUX_BIT)) native().ringTakeFd(this.#handle, this.#cqHead, res);
+            else Atomics.store(c, this.#kCqHead, this.#cqHead);
+          }
           fn(lo, hi, res, flags);
           if (this.#closed) return n;
         }

@@ -78,6 +78,12 @@ export interface RuntimeOptions {
   ring?: Omit<RingOptions, 'flags' | 'cqEntries'>;
 }
 
+/** What a runtime closes with itself: a socket, server or UDP socket made on it (see Runtime.hold). */
+export interface RuntimeResource {
+  /** Closes it, its runtime being closed: `err` is what its pending reads and writes fail with. */
+  closeWithRuntime(err: Error): void;
+}
+
 const DEFAULT_FLAGS = U.IORING_SETUP_SINGLE_ISSUER | U.IORING_SETUP_COOP_TASKRUN | U.IORING_SETUP_TASKRUN_FLAG;
 
 export class Runtime {
@@ -107,6 +113,8 @@ export class Runtime {
     this.#flush();
   };
   #closed = false;
+  /** Sockets, servers and UDP sockets open on this runtime (hold/letGo): close() closes them. */
+  readonly #resources = new Set<RuntimeResource>();
   /** A look at the backlog is due next turn (SQPOLL: see #submitNow). */
   #sqWatch = false;
   readonly #sqWatchImmediate = () => {
@@ -526,6 +534,20 @@ export class Runtime {
     else if (op.state !== OpState.Released) op.abandon(new AbortError());
   }
 
+  /**
+   * @internal A socket, server or UDP socket on this runtime, open until
+   * it calls letGo(): close() closes it with the runtime (its fd, which
+   * would otherwise outlive the ring it could no longer use).
+   */
+  hold(resource: RuntimeResource): void {
+    if (!this.#closed) this.#resources.add(resource);
+  }
+
+  /** @internal `resource` closed itself. */
+  letGo(resource: RuntimeResource): void {
+    this.#resources.delete(resource);
+  }
+
   /** Makes an op (submitted or not) keep the process alive, or not, while in flight. */
   setWeak(op: Op, weak: boolean): void {
     if (op.weak === weak) return;
@@ -625,7 +647,10 @@ export class Runtime {
    * Closes the runtime: pending ops reject with ERR_URING_CLOSED, everything
    * in flight is cancelled in the kernel, and the ring is unmapped only after
    * every op's last CQE (so no buffer is released while the kernel may still
-   * touch it). New ops reject with ERR_URING_CLOSED.
+   * touch it). New ops reject with ERR_URING_CLOSED. Then the sockets,
+   * servers and UDP sockets made on it that are still open are closed
+   * (their descriptors with close(2)): a socket's reads and writes that were
+   * pending have failed with ERR_URING_CLOSED, a server emits 'close'.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -660,6 +685,17 @@ export class Runtime {
     if (this.#eventfd >= 0) native().closeFd(this.#eventfd);
     this.#eventfd = -1;
     if (defaultRuntime === this) defaultRuntime = undefined;
+    // After the ring: each closes its fd at once (it sees the runtime
+    // closed), and nothing it does can reach the kernel through the ring.
+    const resources = [...this.#resources];
+    this.#resources.clear();
+    for (const resource of resources) {
+      try {
+        resource.closeWithRuntime(err);
+      } catch {
+        // One that fails to close does not keep the others open.
+      }
+    }
   }
 }
 

@@ -58,6 +58,12 @@ export class FakeKernel {
       ringOwnsFdResults: (handle) => {
         if (!this.#rings.has(handle)) real.ringOwnsFdResults(handle);
       },
+      // A fake ring's fds are not the process's: only the CQ head moves (word 0).
+      ringTakeFd: (handle, head, fd) => {
+        const r = this.#rings.get(handle);
+        if (!r) return real.ringTakeFd(handle, head, fd);
+        Atomics.store(r.cq, 0, head);
+      },
       enter: (fd, toSubmit, minComplete, flags, timeoutNs) => {
         const r = this.#byFd.get(fd);
         return r ? this.#enter(r) : real.enter(fd, toSubmit, minComplete, flags, timeoutNs);
