@@ -9,6 +9,7 @@
 // batch can reserve a place before the read and have the kernel read the
 // file straight into it.
 import { Buffer } from 'node:buffer';
+import { markAsUntransferable } from 'node:worker_threads';
 import { native } from '../native.js';
 
 /**
@@ -89,6 +90,11 @@ export class ChunkAllocator {
     const chunk = this.chunk;
     if (chunk !== undefined && this.#off + n <= chunk.length) return this.#off;
     const fresh = Buffer.allocUnsafeSlow(Math.max(n, Math.min(CHUNK_SIZE, files * align8(n))));
+    // A chunk is shared by many results: transferring one result would
+    // detach the chunk and empty every other result cut from it (and, while
+    // a read is in flight, take memory the kernel writes into). Node marks
+    // its own Buffer pool the same way.
+    markAsUntransferable(fresh.buffer);
     this.chunk = fresh;
     this.address = this.addressed ? native().address(fresh) : 0;
     this.#off = 0;
