@@ -120,11 +120,44 @@ export const MAX_UNIX_PATH = 107;
  * fd by itself (uring serve's splice).
  */
 export let uringSocketOf: (s: unknown) => NativeSocket | undefined;
+/** The receiver of a socket without `onread` (made in NetSocket's static block, for its private fields). */
+let StreamReceiver: new (socket: NetSocket) => Receiver;
+
+/** The peer's FIN, after the jobs its data caused (StreamReceiver.end). */
+function onEof(socket: NetSocket): void {
+  if (socket.destroyed) return;
+  socket.push(null);
+  // As node:net: a read(0) after the EOF emits 'end' now if nothing is
+  // buffered, even on a socket nobody reads.
+  socket.read(0);
+}
 
 /** A node:net Socket whose bytes move through io_uring. */
 class NetSocket extends Duplex {
   static {
     uringSocketOf = (s) => (typeof s === 'object' && s !== null && #handle in s ? s.#handle : undefined);
+    // One small object with methods on its prototype, not three closures
+    // (and their context) per socket: what an idle connection costs counts.
+    StreamReceiver = class implements Receiver {
+      constructor(readonly socket: NetSocket) {}
+      data(chunk: Buffer): boolean {
+        const s = this.socket;
+        s.#bytesRead += chunk.length;
+        s.#touch();
+        return s.push(chunk);
+      }
+      end(): void {
+        // libuv hands node the data and the EOF in separate callbacks, each
+        // followed by the ticks and promise jobs it caused: an http server
+        // answers pipelined requests (in promise jobs, as Koa does) before it
+        // sees the FIN and ends the socket. The ring's CQEs for both come in
+        // one drain, so the EOF waits until those jobs have run.
+        setImmediate(onEof, this.socket);
+      }
+      error(err: Error): void {
+        this.socket.destroy(err);
+      }
+    };
   }
   #handle: NativeSocket | undefined;
   #runtime: Runtime | undefined;
@@ -201,24 +234,7 @@ class NetSocket extends Duplex {
         this.#touch();
       });
     }
-    this.#receiver = this.#onread ?? {
-      data: (chunk) => {
-        this.#bytesRead += chunk.length;
-        this.#touch();
-        return this.push(chunk);
-      },
-      end: () => {
-        // libuv hands node the data and the EOF in separate callbacks, each
-        // followed by the ticks and promise jobs it caused: an http server
-        // answers pipelined requests (in promise jobs, as Koa does) before it
-        // sees the FIN and ends the socket. The ring's CQEs for both come in
-        // one drain, so the EOF waits until those jobs have run.
-        setImmediate(this.#onEof);
-      },
-      error: (err) => {
-        this.destroy(err);
-      },
-    };
+    this.#receiver = this.#onread ?? new StreamReceiver(this);
     this.on('end', onReadableEnd);
     if (options.handle) {
       this.#attach(options.handle);
@@ -243,14 +259,6 @@ class NetSocket extends Duplex {
       }
     }
   }
-
-  readonly #onEof = (): void => {
-    if (this.destroyed) return;
-    this.push(null);
-    // As node:net: a read(0) after the EOF emits 'end' now if nothing is
-    // buffered, even on a socket nobody reads.
-    this.read(0);
-  };
 
   #attach(handle: NativeSocket): void {
     this.#handle = handle;
@@ -438,7 +446,7 @@ class NetSocket extends Duplex {
     if (h.acceptsWrites && h.writableLength + data.length <= this.#behindLimit) {
       if (data.length !== 0) {
         this.#corkTurn(h);
-        h.writeCb(data, this.#afterQueuedWrite);
+        h.writeCb(data, this.#queuedWriteCb());
       }
       cb();
       return;
@@ -459,10 +467,15 @@ class NetSocket extends Duplex {
    * later destroys the socket with its error (as a failed write's callback
    * would have).
    */
-  readonly #afterQueuedWrite = (err?: Error | null): void => {
-    this.#touch();
-    if (err && !this.destroyed) this.destroy(err);
-  };
+  #queuedWriteCb(): (err?: Error | null) => void {
+    // Made at the first write, not per socket: a connection that never
+    // writes does not pay for it.
+    return (this.#afterQueuedWrite ??= (err?: Error | null): void => {
+      this.#touch();
+      if (err && !this.destroyed) this.destroy(err);
+    });
+  }
+  #afterQueuedWrite: ((err?: Error | null) => void) | undefined;
   /** The writable high-water mark (fixed at construction). */
   #behindLimit = 0;
 
@@ -544,7 +557,7 @@ class NetSocket extends Duplex {
     if (h.acceptsWrites && h.writableLength + (last?.length ?? 0) <= this.#behindLimit) {
       if (last) {
         this.#corkTurn(h);
-        h.writeCb(last, this.#afterQueuedWrite);
+        h.writeCb(last, this.#queuedWriteCb());
       } else if (!corked) h.uncork();
       cb();
       return;
@@ -684,14 +697,16 @@ class NetSocket extends Duplex {
     }
     this.#clearTimer();
     this.#timerMs = ms;
-    this.#timer = setTimeout(this.#onTimer, ms);
+    this.#timer = setTimeout((this.#onTimer ??= () => this.#timedOut()), ms);
     this.#timer.unref();
     return this;
   }
   #timerMs = 0;
-  readonly #onTimer = (): void => {
+  /** The timer's callback, made with the first timer (most sockets never set one). */
+  #onTimer: (() => void) | undefined;
+  #timedOut(): void {
     if (this.#timeoutMs === this.#timerMs && !this.destroyed) this.emit('timeout');
-  };
+  }
 
   /**
    * As node:net: the last setTimeout() value (undefined before one), a plain

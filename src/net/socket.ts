@@ -115,10 +115,14 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
   #stash: Buffer[] | undefined;
   #stashEnd: true | Error | undefined;
   #armScheduled = false;
-  readonly #arm = () => {
-    this.#armScheduled = false;
-    this.#armRecv();
-  };
+  /** The re-arm for queueMicrotask, made at the first re-arm (most sockets never need one: 100 bytes each idle). */
+  #arm: (() => void) | undefined;
+  #rearm(): () => void {
+    return (this.#arm ??= () => {
+      this.#armScheduled = false;
+      this.#armRecv();
+    });
+  }
 
   // sending
   readonly #wq = new WriteQueue();
@@ -271,7 +275,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
       // closed in the meantime, and #armRecv checks again then.
       if (this.#wantRead && !this.#rxEnded && !this.#closed && !this.#armScheduled) {
         this.#armScheduled = true;
-        queueMicrotask(this.#arm);
+        queueMicrotask(this.#rearm());
       }
     }
   }
@@ -282,7 +286,7 @@ export class Socket implements AsyncIterable<Buffer>, RecvSink, SendSink {
     if (this.#recvOp === op) this.#recvOp = undefined;
     if (op.cancelling) {
       // A pause caught it in the backlog; resume re-arms.
-      if (this.#wantRead && !this.#closed) queueMicrotask(this.#arm);
+      if (this.#wantRead && !this.#closed) queueMicrotask(this.#rearm());
       return;
     }
     this.#rxEnded = true;
