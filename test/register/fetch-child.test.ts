@@ -7,45 +7,24 @@
 // node's so its sockets can be passed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { within } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 import { serverCert, serverKey } from '../helpers/tls-fixture.js';
+import { register, runFixture } from './child.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const register = fileURLToPath(new URL('../../src/register.js', import.meta.url));
-const fixture = (name: string) => `${root}test/register/fixtures/${name}`;
-
-/** Runs `node ...nodeArgs fixture args` (killed after 30 s); its one JSON line once it has ended by itself with 0. */
+/** runFixture, and the run printed no warning or error. */
 async function run(
   nodeArgs: string[],
   app: string,
   env: Record<string, string> = {},
   args: string[] = [],
 ): Promise<Record<string, any>> {
-  const child = spawn(process.execPath, [...nodeArgs, fixture(app), ...args], {
-    cwd: root,
-    env: { ...process.env, URING_DISABLE: '', URING_REGISTER: '', URING_FALLBACK: '', URING_TEST_FAKE: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 30_000,
-    killSignal: 'SIGKILL',
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const [code, signal] = (await within(once(child, 'close'), 40_000, `${app} ending`)) as [
-    number | null,
-    string | null,
-  ];
-  assert.equal(code, 0, `${app} ended with ${code ?? signal}; stderr:\n${err}`);
-  assert.doesNotMatch(err, /Warning|Error/, err);
-  return JSON.parse(out.split('\n')[0]!) as Record<string, any>;
+  const { result, stderr } = await runFixture(nodeArgs, app, env, args);
+  assert.doesNotMatch(stderr, /Warning|Error/, stderr);
+  return result;
 }
 
 test("global fetch goes through uring sockets and sees what node's own sockets give it", async () => {

@@ -3,32 +3,9 @@
 // fixture app with and without the flag and wants the same answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { within } from '../helpers/wait.js';
+import { register, runFixture } from './child.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const register = fileURLToPath(new URL('../../src/register.js', import.meta.url));
-const fixture = (name: string) => `${root}test/register/fixtures/${name}`;
-
-/** Runs `node ...nodeArgs fixture`, which prints one JSON line and ends; killed after 30 s. */
-async function run(nodeArgs: string[], app: string): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, [...nodeArgs, fixture(app)], {
-    cwd: root,
-    env: { ...process.env, URING_DISABLE: '', URING_REGISTER: '', URING_FALLBACK: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 30_000,
-    killSignal: 'SIGKILL',
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const [code] = (await within(once(child, 'close'), 30_000, `${app} exit`)) as [number | null];
-  assert.equal(code, 0, err);
-  return JSON.parse(out.split('\n')[0]!) as Record<string, unknown>;
-}
+const run = async (nodeArgs: string[], app: string) => (await runFixture(nodeArgs, app)).result;
 
 /** socket-class.cjs without and with the flag, run once for the tests below. */
 let socketClass: Promise<[Record<string, unknown>, Record<string, unknown>]> | undefined;
